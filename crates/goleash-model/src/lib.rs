@@ -1,0 +1,14 @@
+//! One snapshot model for every goroutine dump and profile format.
+//!
+//! Parsers aggregate while they read: goroutines with the same stack, state, creator, labels
+//! and ancestry collapse into one [`RawGroup`] at parse time, so memory grows with the number
+//! of distinct stacks, not with the number of goroutines.
+
+mod intern;
+mod snapshot;
+
+pub use intern::{AncestryId, FrameId, Interner, LabelsId, StackId, StateId};
+pub use snapshot::{
+    DumpFormat, Frame, GroupKey, GroupStats, Missing, ProfileKind, RawGroup, Snapshot, SourceInfo,
+    SAMPLE_IDS,
+};

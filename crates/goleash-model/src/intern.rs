@@ -38,6 +38,9 @@ id_type!(
     AncestryId
 );
 
+/// One pprof label: key and value.
+pub type Label = (Box<str>, Box<str>);
+
 /// Interns frames, stacks, label sets, states and ancestries so that each distinct value is
 /// stored once and compared by id.
 #[derive(Debug)]
@@ -46,8 +49,8 @@ pub struct Interner {
     frame_index: FxHashMap<Frame, FrameId>,
     stacks: Vec<Box<[FrameId]>>,
     stack_index: FxHashMap<Box<[FrameId]>, StackId>,
-    labels: Vec<Box<[(Box<str>, Box<str>)]>>,
-    labels_index: FxHashMap<Box<[(Box<str>, Box<str>)]>, LabelsId>,
+    labels: Vec<Box<[Label]>>,
+    labels_index: FxHashMap<Box<[Label]>, LabelsId>,
     states: Vec<Box<str>>,
     state_index: FxHashMap<Box<str>, StateId>,
     ancestries: Vec<Box<[Ancestor]>>,
@@ -89,7 +92,7 @@ impl Interner {
         &self.stacks[id.index()]
     }
 
-    pub fn labels(&self, id: LabelsId) -> &[(Box<str>, Box<str>)] {
+    pub fn labels(&self, id: LabelsId) -> &[Label] {
         &self.labels[id.index()]
     }
 
@@ -132,9 +135,9 @@ impl Interner {
     }
 
     /// Interns a label set; the order of `pairs` does not matter.
-    pub fn intern_labels(&mut self, mut pairs: Vec<(Box<str>, Box<str>)>) -> LabelsId {
+    pub fn intern_labels(&mut self, mut pairs: Vec<Label>) -> LabelsId {
         pairs.sort();
-        let boxed: Box<[(Box<str>, Box<str>)]> = pairs.into();
+        let boxed: Box<[Label]> = pairs.into();
         if let Some(&id) = self.labels_index.get(&boxed) {
             return id;
         }

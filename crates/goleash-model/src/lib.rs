@@ -7,7 +7,7 @@
 mod intern;
 mod snapshot;
 
-pub use intern::{AncestryId, FrameId, Interner, LabelsId, StackId, StateId};
+pub use intern::{AncestryId, FrameId, Interner, Label, LabelsId, StackId, StateId};
 pub use snapshot::{
     DumpFormat, Frame, GroupKey, GroupStats, Missing, ProfileKind, RawGroup, Snapshot, SourceInfo,
     SAMPLE_IDS,

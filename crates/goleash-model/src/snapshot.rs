@@ -126,7 +126,12 @@ pub struct GroupStats {
 }
 
 impl GroupStats {
-    pub fn add_goroutine(&mut self, id: Option<u64>, wait_minutes: Option<u32>, creator_id: Option<u64>) {
+    pub fn add_goroutine(
+        &mut self,
+        id: Option<u64>,
+        wait_minutes: Option<u32>,
+        creator_id: Option<u64>,
+    ) {
         self.count += 1;
         if let Some(minutes) = wait_minutes {
             self.add_wait(minutes);
@@ -232,13 +237,18 @@ impl Snapshot {
 
     /// Adds every group of `other` (from its own interner) to this snapshot.
     pub fn absorb(&mut self, other: &Snapshot) {
+        self.absorb_where(other, |_| true);
+    }
+
+    /// Adds the groups of `other` that `keep` accepts, and all of its sources and notes.
+    pub fn absorb_where(&mut self, other: &Snapshot, keep: impl Fn(&RawGroup) -> bool) {
         let mut index: rustc_hash::FxHashMap<GroupKey, usize> = self
             .groups
             .iter()
             .enumerate()
             .map(|(i, g)| (g.key, i))
             .collect();
-        for group in &other.groups {
+        for group in other.groups.iter().filter(|g| keep(g)) {
             let key = self.import_key(&other.interner, &group.key);
             match index.get(&key) {
                 Some(&i) => self.groups[i].stats.merge(&group.stats),
@@ -292,7 +302,10 @@ mod tests {
         b.add_goroutine(None, Some(30), None);
         b.add_goroutine(None, None, None);
         a.merge(&b);
-        assert_eq!((a.wait_min, a.wait_max, a.with_wait, a.count), (Some(2), Some(30), 3, 4));
+        assert_eq!(
+            (a.wait_min, a.wait_max, a.with_wait, a.count),
+            (Some(2), Some(30), 3, 4)
+        );
     }
 
     #[test]

@@ -1,0 +1,464 @@
+//! Groups raw groups at the level the user asked for and judges each group.
+
+use std::collections::BTreeMap;
+
+use goleash_model::{Frame, FrameId, RawGroup, Snapshot, SourceInfo, SAMPLE_IDS};
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use crate::classify::{classify, Category};
+use crate::code::{is_runtime_frame, is_user_function};
+use crate::expected::expected_reason;
+use crate::verdict::Verdict;
+use crate::Config;
+
+/// How coarsely goroutines are grouped.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupBy {
+    /// Identical in everything: stack, state, creator, labels, ancestry.
+    Exact,
+    /// Same stack (runtime frames aside), wait kind, creator and leak mark; labels merged.
+    #[default]
+    Stack,
+    /// Same blocking site, wait kind and creator function: stacks that differ only in how
+    /// they reached the site merge.
+    Site,
+}
+
+/// A frame as reports show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FrameView {
+    pub function: String,
+    pub file: String,
+    pub line: u32,
+    /// The user's code rather than the runtime's or the standard library's.
+    pub user: bool,
+}
+
+/// One set of pprof labels.
+pub type LabelSet = BTreeMap<String, String>;
+
+/// The minutes range a group has been blocked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct WaitRange {
+    pub min: u32,
+    pub max: u32,
+}
+
+/// A judged group of goroutines.
+#[derive(Clone, Debug, Serialize)]
+pub struct Group {
+    pub count: u64,
+    /// The wait reason as the dump printed it; `None` where the format has none.
+    pub state: Option<String>,
+    pub category: Category,
+    /// The category was inferred from frames, the format having no wait reason.
+    pub category_inferred: bool,
+    pub verdict: Verdict,
+    pub reason: String,
+    pub hint: String,
+    /// The first frame in the user's code: where the fix most likely goes.
+    pub site: Option<FrameView>,
+    /// The `go` statement that started the goroutines.
+    pub creator: Option<FrameView>,
+    pub wait_minutes: Option<WaitRange>,
+    /// Goroutines of the group whose header had a wait time.
+    pub with_wait: u64,
+    pub labels: Vec<LabelSet>,
+    /// The lowest goroutine ids of the group.
+    pub goroutine_ids: Vec<u64>,
+    /// Ids of goroutines that started members of the group.
+    pub creator_ids: Vec<u64>,
+    /// Leaf first, runtime frames left out.
+    pub frames: Vec<FrameView>,
+    /// Stacks of the goroutines that created the creator, nearest first
+    /// (GODEBUG=tracebackancestors).
+    pub ancestors: Vec<Vec<FrameView>>,
+    pub leaked: bool,
+    pub locked_to_thread: bool,
+    pub elided: bool,
+}
+
+/// A whole snapshot, judged.
+#[derive(Clone, Debug, Serialize)]
+pub struct Analysis {
+    pub total: u64,
+    pub groups: Vec<Group>,
+    pub sources: Vec<SourceInfo>,
+    /// What the input formats could not say.
+    pub missing: Vec<&'static str>,
+    pub notes: Vec<String>,
+    pub likely_after_minutes: u32,
+    pub group_by: GroupBy,
+}
+
+impl Analysis {
+    pub fn count_at_least(&self, verdict: Verdict) -> u64 {
+        self.groups
+            .iter()
+            .filter(|g| g.verdict >= verdict)
+            .map(|g| g.count)
+            .sum()
+    }
+
+    pub fn groups_at_least(&self, verdict: Verdict) -> usize {
+        self.groups.iter().filter(|g| g.verdict >= verdict).count()
+    }
+}
+
+/// What decides whether two raw groups fall in one group at the chosen level.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Exact(usize),
+    Stack {
+        frames: Box<[FrameId]>,
+        category: Category,
+        creator: Option<FrameId>,
+        leaked: bool,
+    },
+    Site {
+        site: Option<FrameId>,
+        category: Category,
+        creator_function: Option<Box<str>>,
+        leaked: bool,
+    },
+}
+
+struct Pending {
+    raws: Vec<usize>,
+    visible: Vec<FrameId>,
+    category: Category,
+    inferred: bool,
+}
+
+/// Groups and judges every goroutine of a snapshot.
+pub fn analyze(snapshot: &Snapshot, config: &Config) -> Analysis {
+    let interner = &snapshot.interner;
+    let user = |function: &str| is_user_function(function, &config.user_prefixes);
+    let mut index: FxHashMap<Key, usize> = FxHashMap::default();
+    let mut pending: Vec<Pending> = Vec::new();
+
+    for (raw_index, raw) in snapshot.groups.iter().enumerate() {
+        let stack = interner.stack(raw.key.stack);
+        let visible = visible_frames(stack, |id| &interner.frame(id).function);
+        let state = raw.key.state.map(|s| interner.state(s));
+        let (category, inferred) = classify(state, stack.iter().map(|&f| interner.frame(f)));
+        let key = match config.group_by {
+            GroupBy::Exact => Key::Exact(raw_index),
+            GroupBy::Stack => Key::Stack {
+                frames: visible.clone().into(),
+                category,
+                creator: raw.key.creator,
+                leaked: raw.key.leaked,
+            },
+            GroupBy::Site => Key::Site {
+                site: site_of(&visible, |id| &interner.frame(id).function, &user),
+                category,
+                creator_function: raw.key.creator.map(|c| interner.frame(c).function.clone()),
+                leaked: raw.key.leaked,
+            },
+        };
+        match index.get(&key) {
+            Some(&i) => pending[i].raws.push(raw_index),
+            None => {
+                index.insert(key, pending.len());
+                pending.push(Pending {
+                    raws: vec![raw_index],
+                    visible,
+                    category,
+                    inferred,
+                });
+            }
+        }
+    }
+
+    let mut groups: Vec<Group> = pending
+        .into_iter()
+        .map(|p| build_group(snapshot, config, &user, p))
+        .collect();
+    groups.sort_by(|a, b| {
+        b.verdict
+            .cmp(&a.verdict)
+            .then(b.count.cmp(&a.count))
+            .then_with(|| site_sort_key(a).cmp(&site_sort_key(b)))
+            .then_with(|| a.goroutine_ids.cmp(&b.goroutine_ids))
+    });
+
+    Analysis {
+        total: snapshot.total(),
+        groups,
+        sources: snapshot.sources.clone(),
+        missing: snapshot.missing.names(),
+        notes: snapshot.notes.clone(),
+        likely_after_minutes: config.likely_after_minutes,
+        group_by: config.group_by,
+    }
+}
+
+fn site_sort_key(g: &Group) -> (&str, &str, u32) {
+    g.site
+        .as_ref()
+        .map_or(("", "", 0), |s| (&s.function, &s.file, s.line))
+}
+
+/// Leaves out frames of package runtime, which tracebacks hide and profiles keep, unless
+/// nothing else is left.
+fn visible_frames<'a>(stack: &[FrameId], function: impl Fn(FrameId) -> &'a str) -> Vec<FrameId> {
+    let visible: Vec<FrameId> = stack
+        .iter()
+        .copied()
+        .filter(|&f| !is_runtime_frame(function(f)))
+        .collect();
+    if visible.is_empty() {
+        stack.to_vec()
+    } else {
+        visible
+    }
+}
+
+fn site_of<'a>(
+    visible: &[FrameId],
+    function: impl Fn(FrameId) -> &'a str,
+    user: &impl Fn(&str) -> bool,
+) -> Option<FrameId> {
+    visible
+        .iter()
+        .copied()
+        .find(|&f| user(function(f)))
+        .or_else(|| visible.first().copied())
+}
+
+fn view(frame: &Frame, user: &impl Fn(&str) -> bool) -> FrameView {
+    FrameView {
+        function: frame.function.to_string(),
+        file: frame.file.to_string(),
+        line: frame.line,
+        user: user(&frame.function),
+    }
+}
+
+fn build_group(
+    snapshot: &Snapshot,
+    config: &Config,
+    user: &impl Fn(&str) -> bool,
+    pending: Pending,
+) -> Group {
+    let interner = &snapshot.interner;
+    let raws: Vec<&RawGroup> = pending.raws.iter().map(|&i| &snapshot.groups[i]).collect();
+    let first = raws[0];
+
+    let mut stats = first.stats.clone();
+    for raw in &raws[1..] {
+        stats.merge(&raw.stats);
+    }
+    let mut labels: Vec<LabelSet> = Vec::new();
+    for raw in &raws {
+        let set: LabelSet = interner
+            .labels(raw.key.labels)
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        if !set.is_empty() && !labels.contains(&set) && labels.len() < SAMPLE_IDS {
+            labels.push(set);
+        }
+    }
+    labels.sort();
+
+    let frames: Vec<&Frame> = pending.visible.iter().map(|&f| interner.frame(f)).collect();
+    let site = pending
+        .visible
+        .iter()
+        .map(|&f| interner.frame(f))
+        .find(|f| user(&f.function))
+        .or_else(|| frames.first().copied());
+    // Creators differ within a site-level group only by line; show the first.
+    let creator = first.key.creator.map(|c| interner.frame(c));
+    let state = first.key.state.map(|s| interner.state(s).to_string());
+    let leaked = raws.iter().any(|r| r.key.leaked);
+    let ancestors: Vec<Vec<FrameView>> = interner
+        .ancestry(first.key.ancestry)
+        .map(|stack| {
+            interner
+                .stack(stack)
+                .iter()
+                .map(|&f| view(interner.frame(f), user))
+                .collect()
+        })
+        .collect();
+    let wait_minutes = match (stats.wait_min, stats.wait_max) {
+        (Some(min), Some(max)) => Some(WaitRange { min, max }),
+        _ => None,
+    };
+
+    let (verdict, reason) = judge(&Facts {
+        category: pending.category,
+        leaked,
+        count: stats.count,
+        wait_max: stats.wait_max,
+        wait_times_missing: snapshot.missing.wait_times,
+        frames: &frames,
+        creator,
+        user,
+        config,
+    });
+
+    Group {
+        count: stats.count,
+        state,
+        category: pending.category,
+        category_inferred: pending.inferred,
+        verdict,
+        reason,
+        hint: pending.category.hint().to_string(),
+        site: site.map(|f| view(f, user)),
+        creator: creator.map(|f| view(f, user)),
+        wait_minutes,
+        with_wait: stats.with_wait,
+        labels,
+        goroutine_ids: stats.ids.clone(),
+        creator_ids: stats.creator_ids.clone(),
+        frames: frames.iter().map(|f| view(f, user)).collect(),
+        ancestors,
+        leaked,
+        locked_to_thread: raws.iter().any(|r| r.key.locked_to_thread),
+        elided: stats.elided,
+    }
+}
+
+struct Facts<'a, U: Fn(&str) -> bool> {
+    category: Category,
+    leaked: bool,
+    count: u64,
+    wait_max: Option<u32>,
+    wait_times_missing: bool,
+    frames: &'a [&'a Frame],
+    creator: Option<&'a Frame>,
+    user: &'a U,
+    config: &'a Config,
+}
+
+/// Goroutines started straight from `main` or `init` are usually daemons meant to live as
+/// long as the program; a long wait alone does not make them leaks.
+fn started_from_main(creator: Option<&Frame>) -> bool {
+    creator.is_some_and(|c| {
+        let f = &*c.function;
+        f == "main.main" || f == "main.init" || f.starts_with("main.init.")
+    })
+}
+
+fn judge<U: Fn(&str) -> bool>(facts: &Facts<'_, U>) -> (Verdict, String) {
+    let category = facts.category;
+    if facts.leaked {
+        return (
+            Verdict::Proven,
+            format!(
+                "the runtime's leak-detecting GC proved it: no live goroutine or global can reach the {} it waits on",
+                category.name()
+            ),
+        );
+    }
+    if let Some(reason) = expected_reason(
+        facts.frames,
+        facts.creator,
+        facts.user,
+        &facts.config.expected,
+    ) {
+        return (Verdict::Expected, reason);
+    }
+    match category {
+        Category::Runtime => return (Verdict::Expected, "a runtime-internal goroutine".into()),
+        Category::Synctest => {
+            return (
+                Verdict::Expected,
+                "a durable wait inside a testing/synctest bubble".into(),
+            )
+        }
+        Category::Running => {
+            return (
+                Verdict::Possible,
+                "not blocked: a leak only if it never returns (compare two snapshots with goleash diff)".into(),
+            )
+        }
+        Category::NilChan => {
+            return (
+                Verdict::Proven,
+                "an operation on a nil channel can never proceed".into(),
+            )
+        }
+        Category::SelectNoCases => {
+            return (
+                Verdict::Proven,
+                "`select {}` outside the main goroutine can never proceed".into(),
+            )
+        }
+        Category::Sleep | Category::Syscall => {
+            return (
+                Verdict::Possible,
+                format!(
+                    "a {} ends by itself; a leak only if the loop around it has no exit (watch it grow with goleash diff)",
+                    category.name()
+                ),
+            )
+        }
+        _ => {}
+    }
+    let threshold = facts.config.likely_after_minutes;
+    if let Some(minutes) = facts.wait_max {
+        if minutes >= threshold && category.can_leak() {
+            if started_from_main(facts.creator)
+                && matches!(
+                    category,
+                    Category::Select | Category::ChanReceive | Category::Cond | Category::IoWait
+                )
+            {
+                return (
+                    Verdict::Possible,
+                    format!(
+                        "blocked {minutes} min on a {}, but started from main: a daemon is meant to wait; the goroutineleak profile can prove it",
+                        category.name()
+                    ),
+                );
+            }
+            return (
+                Verdict::Likely,
+                format!(
+                    "blocked {minutes} min on a {} (threshold {threshold} min)",
+                    category.name()
+                ),
+            );
+        }
+    }
+    let channel_like = matches!(
+        category,
+        Category::ChanReceive | Category::ChanSend | Category::Select | Category::Unknown
+    );
+    if facts.wait_max.is_none()
+        && facts.wait_times_missing
+        && channel_like
+        && facts.count >= facts.config.crowd_threshold
+    {
+        return (
+            Verdict::Likely,
+            format!(
+                "{} goroutines blocked at one channel site (crowd threshold {}); this format has no wait times",
+                facts.count, facts.config.crowd_threshold
+            ),
+        );
+    }
+    let reason = match facts.wait_max {
+        Some(minutes) => format!(
+            "blocked {minutes} min on a {}, under the {threshold} min threshold",
+            category.name()
+        ),
+        None if facts.wait_times_missing => format!(
+            "blocked on a {}; this format has no wait times, so how long is unknown",
+            category.name()
+        ),
+        None => format!(
+            "blocked less than a minute on a {} (or no GC has run since it blocked)",
+            category.name()
+        ),
+    };
+    (Verdict::Possible, reason)
+}

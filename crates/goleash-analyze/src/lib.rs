@@ -1,0 +1,45 @@
+//! Turns a [`Snapshot`](goleash_model::Snapshot) into judged groups: where each group is
+//! blocked, who started it, what kind of wait it is, whether it is a leak, and what to fix.
+
+mod classify;
+mod code;
+mod diff;
+mod expected;
+mod group;
+mod merge;
+mod verdict;
+
+pub use classify::{classify, Category};
+pub use code::{is_runtime_frame, is_stdlib_function, package_of};
+pub use diff::{diff, Change, Diff, DiffGroup};
+pub use expected::ExpectedPattern;
+pub use group::{analyze, Analysis, FrameView, Group, GroupBy, LabelSet};
+pub use merge::merge_snapshots;
+pub use verdict::Verdict;
+
+/// What the analysis needs to know beyond the snapshot itself.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Blocked at least this many minutes on a primitive that can leak makes a group `likely`.
+    pub likely_after_minutes: u32,
+    /// Without wait times, this many goroutines blocked at one channel site make it `likely`.
+    pub crowd_threshold: u64,
+    /// Module or package prefixes of the user's own code; empty: everything not in the
+    /// standard library.
+    pub user_prefixes: Vec<String>,
+    /// Goroutines the user knows to be long-lived.
+    pub expected: Vec<ExpectedPattern>,
+    pub group_by: GroupBy,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            likely_after_minutes: 10,
+            crowd_threshold: 1000,
+            user_prefixes: Vec::new(),
+            expected: Vec::new(),
+            group_by: GroupBy::Stack,
+        }
+    }
+}

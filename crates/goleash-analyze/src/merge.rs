@@ -1,0 +1,104 @@
+//! Merges snapshots of one moment: a debug=2 dump and the goroutineleak profile taken with
+//! it, so that the dump's rich groups carry the runtime's proof of leaking.
+
+use goleash_model::{DumpFormat, ProfileKind, Snapshot};
+use rustc_hash::FxHashMap;
+
+use crate::code::is_runtime_frame;
+
+/// Merges snapshots of one program at one moment. The richest goroutine snapshot (traceback
+/// text before profiles) is the base; goroutineleak profiles mark its matching groups leaked;
+/// further goroutine snapshots of the same moment add nothing and are noted.
+pub fn merge_snapshots(mut snapshots: Vec<Snapshot>) -> Snapshot {
+    if snapshots.len() <= 1 {
+        return snapshots.pop().unwrap_or_default();
+    }
+    let is_leak = |s: &Snapshot| {
+        s.sources
+            .iter()
+            .all(|src| src.profile == ProfileKind::GoroutineLeak)
+            && !s.sources.is_empty()
+    };
+    let rank = |s: &Snapshot| match s.sources.first().map(|src| src.format) {
+        Some(DumpFormat::Traceback) => 0,
+        Some(DumpFormat::Proto) => 1,
+        Some(DumpFormat::LegacyText) => 2,
+        None => 3,
+    };
+    let (mut leak, mut full): (Vec<Snapshot>, Vec<Snapshot>) =
+        snapshots.into_iter().partition(|s| is_leak(s));
+    full.sort_by_key(|s| rank(s));
+    let mut base = if full.is_empty() {
+        leak.remove(0)
+    } else {
+        full.remove(0)
+    };
+    for other in full {
+        let names: Vec<&str> = other.sources.iter().map(|s| s.name.as_str()).collect();
+        base.notes.push(format!(
+            "{} is another goroutine snapshot; its groups were not added (the richer input {} was used)",
+            names.join(", "),
+            base.sources.first().map_or("", |s| s.name.as_str())
+        ));
+        base.sources.extend(other.sources);
+    }
+    for profile in leak {
+        mark_leaked(&mut base, &profile);
+    }
+    base
+}
+
+/// A stack as function/file/line triples without runtime frames, comparable across formats.
+fn comparable(snapshot: &Snapshot, stack: goleash_model::StackId) -> Vec<(&str, &str, u32)> {
+    snapshot
+        .frames(stack)
+        .filter(|f| !is_runtime_frame(&f.function))
+        .map(|f| (&*f.function, &*f.file, f.line))
+        .collect()
+}
+
+fn mark_leaked(base: &mut Snapshot, profile: &Snapshot) {
+    let mut by_stack: FxHashMap<Vec<(String, String, u32)>, Vec<usize>> = FxHashMap::default();
+    for (i, group) in base.groups.iter().enumerate() {
+        let key = comparable(base, group.key.stack)
+            .into_iter()
+            .map(|(f, file, l)| (f.to_string(), file.to_string(), l))
+            .collect();
+        by_stack.entry(key).or_default().push(i);
+    }
+    let mut unmatched = 0u64;
+    let mut differing = 0u64;
+    let mut unmatched_stacks = rustc_hash::FxHashSet::default();
+    for group in &profile.groups {
+        let key: Vec<(String, String, u32)> = comparable(profile, group.key.stack)
+            .into_iter()
+            .map(|(f, file, l)| (f.to_string(), file.to_string(), l))
+            .collect();
+        match by_stack.get(&key) {
+            Some(indexes) => {
+                let dumped: u64 = indexes.iter().map(|&i| base.groups[i].stats.count).sum();
+                if dumped != group.stats.count {
+                    differing += 1;
+                }
+                for &i in indexes {
+                    base.groups[i].key.leaked = true;
+                }
+            }
+            None => {
+                unmatched += group.stats.count;
+                unmatched_stacks.insert(group.key.stack);
+            }
+        }
+    }
+    if differing > 0 {
+        base.notes.push(format!(
+            "{differing} leaked stack(s) have a different goroutine count in the dump than in the leak profile: they were taken at different moments"
+        ));
+    }
+    if unmatched > 0 {
+        base.notes.push(format!(
+            "{unmatched} leaked goroutine(s) in the leak profile match no stack of the dump; they are shown from the profile alone"
+        ));
+    }
+    base.absorb_where(profile, |g| unmatched_stacks.contains(&g.key.stack));
+}

@@ -1,0 +1,108 @@
+//! Parses every goroutine dump and profile format Go emits into one [`Snapshot`].
+//!
+//! Input is sniffed, not named: gzip is undone transparently, then the first bytes tell a
+//! protobuf profile from `debug=1` text from traceback text.
+
+mod error;
+mod legacy;
+mod proto;
+mod traceback;
+
+use std::io::{BufRead, BufReader, Read};
+
+pub use error::{Location, ParseError};
+use goleash_model::{DumpFormat, Snapshot};
+
+/// Limits that keep a hostile or mistaken input from exhausting memory.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// The most bytes read from one source (after decompression).
+    pub max_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_bytes: 4 << 30 }
+    }
+}
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Reads one source to the end and parses it, whatever its format. A text source may hold
+/// several dumps (a log with two SIGQUIT dumps): this returns the last, noting the others; see
+/// [`parse_dumps`] for all of them.
+pub fn parse(name: &str, reader: impl Read, limits: Limits) -> Result<Snapshot, ParseError> {
+    let mut dumps = parse_dumps(name, reader, limits)?;
+    // parse_dumps never returns an empty list: no dump at all is an error.
+    Ok(dumps.pop().unwrap_or_default())
+}
+
+/// Reads one source to the end and returns every dump it holds, in input order.
+pub fn parse_dumps(
+    name: &str,
+    reader: impl Read,
+    limits: Limits,
+) -> Result<Vec<Snapshot>, ParseError> {
+    let mut reader = BufReader::with_capacity(1 << 16, reader);
+    let head = reader.fill_buf().map_err(|e| ParseError::io(name, 0, &e))?;
+    if head.starts_with(&GZIP_MAGIC) {
+        let decoded = flate2::bufread::MultiGzDecoder::new(reader);
+        return parse_plain(name, BufReader::with_capacity(1 << 16, decoded), limits);
+    }
+    parse_plain(name, reader, limits)
+}
+
+fn parse_plain(
+    name: &str,
+    mut reader: impl BufRead,
+    limits: Limits,
+) -> Result<Vec<Snapshot>, ParseError> {
+    let head = reader.fill_buf().map_err(|e| ParseError::io(name, 0, &e))?;
+    match sniff(head) {
+        Sniffed::Empty => Err(ParseError::new(
+            name,
+            Location::Offset(0),
+            "the input is empty; expected a goroutine dump or profile",
+        )),
+        Sniffed::Proto => proto::parse(name, reader, limits).map(|s| vec![s]),
+        Sniffed::Legacy => legacy::parse(name, reader, limits).map(|s| vec![s]),
+        Sniffed::Text => traceback::parse_dumps(name, reader, limits),
+    }
+}
+
+enum Sniffed {
+    Empty,
+    Proto,
+    Legacy,
+    Text,
+}
+
+fn sniff(head: &[u8]) -> Sniffed {
+    if head.is_empty() {
+        return Sniffed::Empty;
+    }
+    // A profile.proto message starts with a length-delimited ValueType whose first field is
+    // tag 0x08: runtime/pprof writes period_type (field 11, key 0x5a) first, pprof's own
+    // encoder sample_type (field 1, key 0x0a). No text dump starts with either byte followed
+    // by a small length and a backspace.
+    if (head[0] == 0x0a || head[0] == 0x5a) && head.len() > 2 && head[2] == 0x08 {
+        return Sniffed::Proto;
+    }
+    let first_line = head.split(|&b| b == b'\n').next().unwrap_or(head);
+    if first_line.starts_with(b"goroutine profile: total ")
+        || first_line.starts_with(b"goroutineleak profile: total ")
+    {
+        return Sniffed::Legacy;
+    }
+    Sniffed::Text
+}
+
+/// The format a source would be parsed as, for reports and `--help`-style listings.
+pub fn detect_format(head: &[u8]) -> Option<DumpFormat> {
+    match sniff(head) {
+        Sniffed::Empty => None,
+        Sniffed::Proto => Some(DumpFormat::Proto),
+        Sniffed::Legacy => Some(DumpFormat::LegacyText),
+        Sniffed::Text => Some(DumpFormat::Traceback),
+    }
+}

@@ -1,0 +1,1093 @@
+//! Goroutine traceback text: `?debug=2`, `runtime.Stack(buf, true)`, panics, SIGQUIT and
+//! `go test -timeout` output, possibly embedded in log text.
+//!
+//! The input is cut into blocks at goroutine headers and the blocks are parsed on all cores.
+//! A goroutine is first reduced to a byte signature of everything that decides its group
+//! (state, labels, frames, creator, ancestry) in a reused buffer; only a signature never seen
+//! before allocates and interns. Memory therefore grows with distinct stacks, not goroutines.
+
+use std::io::BufRead;
+use std::sync::{mpsc, Mutex};
+
+use goleash_model::{
+    AncestryId, DumpFormat, Frame, FrameId, GroupKey, GroupStats, Interner, Label, LabelsId,
+    Missing, ProfileKind, RawGroup, Snapshot, SourceInfo, StackId,
+};
+use memchr::{memchr, memmem};
+use rustc_hash::FxHashMap;
+
+use crate::error::excerpt;
+use crate::{Limits, Location, ParseError};
+
+/// Blocks are cut at about this size; a goroutine never spans two blocks.
+const BLOCK: usize = 4 << 20;
+/// A block with no header to cut at grows to this size before it is cut at a blank line.
+const MAX_BLOCK: usize = 64 << 20;
+
+/// Parses every dump in the input and returns one snapshot per dump, in input order.
+pub(crate) fn parse_dumps(
+    name: &str,
+    mut reader: impl BufRead,
+    limits: Limits,
+) -> Result<Vec<Snapshot>, ParseError> {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
+    let mut blocks = BlockReader::new(name, limits);
+    let first = blocks.next_block(&mut reader)?;
+    let Some(first) = first else {
+        return Err(ParseError::new(
+            name,
+            Location::Offset(0),
+            "the input is empty; expected a goroutine dump",
+        ));
+    };
+    let results = if first.last || workers == 1 {
+        let mut results = vec![parse_block(&first.data)];
+        let mut last = first.last;
+        while !last {
+            let Some(block) = blocks.next_block(&mut reader)? else {
+                break;
+            };
+            results.push(parse_block(&block.data));
+            last = block.last;
+        }
+        results
+    } else {
+        parse_parallel(first, &mut blocks, &mut reader, workers)?
+    };
+    assemble(name, blocks.total, results)
+}
+
+struct Block {
+    index: usize,
+    data: Vec<u8>,
+    last: bool,
+}
+
+struct BlockReader<'n> {
+    name: &'n str,
+    limits: Limits,
+    carry: Vec<u8>,
+    total: u64,
+    index: usize,
+    done: bool,
+}
+
+impl<'n> BlockReader<'n> {
+    fn new(name: &'n str, limits: Limits) -> Self {
+        BlockReader {
+            name,
+            limits,
+            carry: Vec::new(),
+            total: 0,
+            index: 0,
+            done: false,
+        }
+    }
+
+    /// Reads the next block, cut just before a goroutine header so that no goroutine is split.
+    fn next_block(&mut self, reader: &mut impl BufRead) -> Result<Option<Block>, ParseError> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut data = std::mem::take(&mut self.carry);
+        let mut eof = false;
+        loop {
+            while data.len() < BLOCK {
+                let available = reader
+                    .fill_buf()
+                    .map_err(|e| ParseError::io(self.name, self.total, &e))?;
+                if available.is_empty() {
+                    eof = true;
+                    break;
+                }
+                let take = available.len().min(BLOCK - data.len());
+                data.extend_from_slice(&available[..take]);
+                reader.consume(take);
+                self.total += take as u64;
+                if self.total > self.limits.max_bytes {
+                    return Err(ParseError::new(
+                        self.name,
+                        Location::Offset(self.limits.max_bytes),
+                        format!(
+                            "the input is larger than the {}-byte limit; raise --max-bytes to read it",
+                            self.limits.max_bytes
+                        ),
+                    ));
+                }
+            }
+            if eof {
+                break;
+            }
+            if let Some(cut) = last_header_start(&data) {
+                self.carry = data.split_off(cut);
+                break;
+            }
+            if data.len() >= MAX_BLOCK {
+                // No header in 64 MiB: either one enormous goroutine or text that is not a dump.
+                // Cutting at a blank line keeps goroutine records (which end with one) whole.
+                let cut = memmem::rfind(&data, b"\n\n")
+                    .map(|i| i + 2)
+                    .or_else(|| memchr::memrchr(b'\n', &data).map(|i| i + 1))
+                    .unwrap_or(data.len());
+                self.carry = data.split_off(cut);
+                break;
+            }
+            // Grow the block: read another BLOCK bytes before looking for a cut again.
+            let target = data.len() + BLOCK;
+            while data.len() < target {
+                let available = reader
+                    .fill_buf()
+                    .map_err(|e| ParseError::io(self.name, self.total, &e))?;
+                if available.is_empty() {
+                    eof = true;
+                    break;
+                }
+                let take = available.len().min(target - data.len());
+                data.extend_from_slice(&available[..take]);
+                reader.consume(take);
+                self.total += take as u64;
+            }
+            if eof {
+                break;
+            }
+        }
+        if eof {
+            self.done = true;
+        }
+        if data.is_empty() && eof && self.index > 0 {
+            return Ok(None);
+        }
+        let block = Block {
+            index: self.index,
+            data,
+            last: eof,
+        };
+        self.index += 1;
+        Ok(Some(block))
+    }
+}
+
+/// The offset of the last line that starts with `goroutine ` (not counting offset 0).
+fn last_header_start(data: &[u8]) -> Option<usize> {
+    memmem::rfind(data, b"\ngoroutine ").map(|i| i + 1)
+}
+
+fn parse_parallel(
+    first: Block,
+    blocks: &mut BlockReader<'_>,
+    reader: &mut impl BufRead,
+    workers: usize,
+) -> Result<Vec<BlockResult>, ParseError> {
+    let (block_tx, block_rx) = mpsc::sync_channel::<Block>(workers);
+    let block_rx = Mutex::new(block_rx);
+    let (result_tx, result_rx) = mpsc::channel::<(usize, BlockResult)>();
+    let read_result = std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let result_tx = result_tx.clone();
+            let block_rx = &block_rx;
+            scope.spawn(move || loop {
+                let next = match block_rx.lock() {
+                    Ok(rx) => rx.recv(),
+                    Err(_) => return,
+                };
+                let Ok(block) = next else { return };
+                let result = parse_block(&block.data);
+                if result_tx.send((block.index, result)).is_err() {
+                    return;
+                }
+            });
+        }
+        drop(result_tx);
+        let mut read_result = Ok(());
+        let mut next = Some(first);
+        while let Some(block) = next.take() {
+            let last = block.last;
+            if block_tx.send(block).is_err() {
+                break;
+            }
+            if last {
+                break;
+            }
+            match blocks.next_block(reader) {
+                Ok(block) => next = block,
+                Err(e) => {
+                    read_result = Err(e);
+                    break;
+                }
+            }
+        }
+        drop(block_tx);
+        read_result
+    });
+    read_result?;
+    let mut results: Vec<(usize, BlockResult)> = result_rx.into_iter().collect();
+    results.sort_by_key(|(index, _)| *index);
+    Ok(results.into_iter().map(|(_, r)| r).collect())
+}
+
+/// What one block held: its runs of goroutines (a run ends at non-dump text) and its lines.
+struct BlockResult {
+    lines: u64,
+    runs: Vec<Run>,
+    /// Line ranges (block-relative, 1-based) of text that is not part of a dump.
+    skipped: Vec<(u64, u64)>,
+    /// The block's first non-blank line is a goroutine header.
+    starts_with_goroutine: bool,
+    /// No non-dump text follows the block's last goroutine.
+    ends_in_dump: bool,
+    /// The block holds a non-blank line.
+    has_content: bool,
+    error: Option<(u64, String)>,
+}
+
+/// Goroutines of one uninterrupted stretch of dump inside one block.
+struct Run {
+    first_line: u64,
+    last_line: u64,
+    groups: Aggregator,
+}
+
+fn assemble(
+    name: &str,
+    total_bytes: u64,
+    results: Vec<BlockResult>,
+) -> Result<Vec<Snapshot>, ParseError> {
+    let mut base_line = 0u64;
+    let mut dumps: Vec<(Snapshot, u64, u64)> = Vec::new();
+    let mut skipped: Vec<(u64, u64)> = Vec::new();
+    let mut previous_ends_in_dump = false;
+    for result in results {
+        if let Some((line, message)) = result.error {
+            return Err(ParseError::new(
+                name,
+                Location::Line(base_line + line),
+                message,
+            ));
+        }
+        for &(start, end) in &result.skipped {
+            let (start, end) = (base_line + start, base_line + end);
+            match skipped.last_mut() {
+                Some(last) if last.1 + 1 >= start => last.1 = end,
+                _ => skipped.push((start, end)),
+            }
+        }
+        for (i, run) in result.runs.into_iter().enumerate() {
+            let continues = i == 0
+                && result.starts_with_goroutine
+                && previous_ends_in_dump
+                && !dumps.is_empty();
+            let snapshot = run.groups.into_snapshot();
+            let (first, last) = (base_line + run.first_line, base_line + run.last_line);
+            match dumps.last_mut() {
+                Some(current) if continues => {
+                    current.0.absorb(&snapshot);
+                    current.2 = last;
+                }
+                _ => dumps.push((snapshot, first, last)),
+            }
+        }
+        if result.has_content {
+            previous_ends_in_dump = result.ends_in_dump;
+        }
+        base_line += result.lines;
+    }
+    if dumps.is_empty() {
+        return Err(ParseError::new(
+            name,
+            Location::Line(1),
+            "no goroutine dump found; expected a header line like `goroutine 1 [running]:`",
+        ));
+    }
+    let count = dumps.len() as u32;
+    let spans: Vec<(u64, u64)> = dumps.iter().map(|d| (d.1, d.2)).collect();
+    Ok(dumps
+        .into_iter()
+        .enumerate()
+        .map(|(i, (mut snapshot, first, last))| {
+            sort_groups(&mut snapshot);
+            snapshot.missing = Missing::of(DumpFormat::Traceback);
+            snapshot.sources.clear();
+            snapshot.sources.push(SourceInfo {
+                name: name.to_string(),
+                format: DumpFormat::Traceback,
+                profile: ProfileKind::Goroutine,
+                bytes: total_bytes,
+                dumps: count,
+                skipped: skipped.clone(),
+            });
+            if count > 1 {
+                snapshot.notes.push(format!(
+                    "dump {} of {} in {name}, lines {first}-{last} (other dumps at lines {})",
+                    i + 1,
+                    count,
+                    spans
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, _)| *j != i)
+                        .map(|(_, (a, b))| format!("{a}-{b}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            snapshot
+        })
+        .collect())
+}
+
+/// Orders groups by their lowest goroutine id so output does not depend on thread timing.
+fn sort_groups(snapshot: &mut Snapshot) {
+    snapshot
+        .groups
+        .sort_by_key(|g| g.stats.ids.first().copied().unwrap_or(u64::MAX));
+}
+
+/// Aggregates goroutines into groups keyed by their byte signature.
+#[derive(Default)]
+struct Aggregator {
+    interner: Interner,
+    groups: Vec<RawGroup>,
+    by_signature: FxHashMap<Box<[u8]>, usize>,
+    by_key: FxHashMap<GroupKey, usize>,
+}
+
+impl Aggregator {
+    fn into_snapshot(self) -> Snapshot {
+        Snapshot {
+            interner: self.interner,
+            groups: self.groups,
+            ..Snapshot::default()
+        }
+    }
+
+    fn add(&mut self, record: &Record<'_>, signature: &[u8]) -> Result<(), String> {
+        let index = match self.by_signature.get(signature) {
+            Some(&index) => index,
+            None => {
+                let key = self.intern_key(record)?;
+                let index = match self.by_key.get(&key) {
+                    Some(&index) => index,
+                    None => {
+                        self.groups.push(RawGroup {
+                            key,
+                            stats: GroupStats::default(),
+                        });
+                        self.by_key.insert(key, self.groups.len() - 1);
+                        self.groups.len() - 1
+                    }
+                };
+                self.by_signature.insert(signature.into(), index);
+                index
+            }
+        };
+        let stats = &mut self.groups[index].stats;
+        stats.add_goroutine(Some(record.id), record.wait_minutes, record.creator_id);
+        stats.elided |= record.elided;
+        Ok(())
+    }
+
+    fn intern_key(&mut self, record: &Record<'_>) -> Result<GroupKey, String> {
+        let stack = self.intern_frames(&record.frames);
+        let creator = record.creator.map(|f| self.intern_frame(&f));
+        let labels = match record.labels {
+            Some(raw) => {
+                let pairs = parse_labels(raw)?;
+                self.interner.intern_labels(pairs)
+            }
+            None => LabelsId(0),
+        };
+        let ancestry = if record.ancestor_ends.is_empty() {
+            AncestryId(0)
+        } else {
+            let mut stacks = Vec::with_capacity(record.ancestor_ends.len());
+            let mut start = 0;
+            for &end in &record.ancestor_ends {
+                stacks.push(self.intern_frames(&record.ancestor_frames[start..end]));
+                start = end;
+            }
+            self.interner.intern_ancestry(&stacks)
+        };
+        let state = self
+            .interner
+            .intern_state(&String::from_utf8_lossy(record.state));
+        Ok(GroupKey {
+            stack,
+            state: Some(state),
+            creator,
+            labels,
+            ancestry,
+            leaked: record.leaked,
+            locked_to_thread: record.locked,
+        })
+    }
+
+    fn intern_frames(&mut self, frames: &[RawFrame<'_>]) -> StackId {
+        let ids: Vec<FrameId> = frames.iter().map(|f| self.intern_frame(f)).collect();
+        self.interner.intern_stack(&ids)
+    }
+
+    fn intern_frame(&mut self, frame: &RawFrame<'_>) -> FrameId {
+        self.interner.intern_frame(Frame {
+            function: String::from_utf8_lossy(frame.function).into(),
+            file: String::from_utf8_lossy(frame.file).into(),
+            line: frame.line,
+        })
+    }
+}
+
+#[derive(Clone, Copy)]
+struct RawFrame<'a> {
+    function: &'a [u8],
+    file: &'a [u8],
+    line: u32,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Stack,
+    Creator,
+    Ancestor,
+    /// The `created by` line inside an ancestor block: the next ancestor already says it.
+    AncestorCreator,
+}
+
+/// One goroutine being read; slices borrow from the block.
+struct Record<'a> {
+    header_line: u64,
+    id: u64,
+    state: &'a [u8],
+    leaked: bool,
+    locked: bool,
+    wait_minutes: Option<u32>,
+    labels: Option<&'a [u8]>,
+    frames: Vec<RawFrame<'a>>,
+    creator: Option<RawFrame<'a>>,
+    creator_id: Option<u64>,
+    ancestor_frames: Vec<RawFrame<'a>>,
+    ancestor_ends: Vec<usize>,
+    elided: bool,
+    stack_unavailable: bool,
+    section: Section,
+    /// A function line whose `file:line` line has not been read yet.
+    pending: Option<(&'a [u8], u64)>,
+}
+
+impl<'a> Record<'a> {
+    fn new(header: Header<'a>, line: u64) -> Self {
+        Record {
+            header_line: line,
+            id: header.id,
+            state: header.state,
+            leaked: header.leaked,
+            locked: header.locked,
+            wait_minutes: header.wait_minutes,
+            labels: header.labels,
+            frames: Vec::new(),
+            creator: None,
+            creator_id: None,
+            ancestor_frames: Vec::new(),
+            ancestor_ends: Vec::new(),
+            elided: false,
+            stack_unavailable: false,
+            section: Section::Stack,
+            pending: None,
+        }
+    }
+
+    fn push_frame(&mut self, frame: RawFrame<'a>) {
+        match self.section {
+            Section::Stack => self.frames.push(frame),
+            Section::Creator => self.creator = Some(frame),
+            Section::Ancestor => self.ancestor_frames.push(frame),
+            Section::AncestorCreator => {}
+        }
+    }
+
+    fn start_ancestor(&mut self) {
+        self.close_ancestor();
+        self.section = Section::Ancestor;
+    }
+
+    fn close_ancestor(&mut self) {
+        if matches!(self.section, Section::Ancestor | Section::AncestorCreator) {
+            self.ancestor_ends.push(self.ancestor_frames.len());
+        }
+    }
+
+    /// Writes everything that decides the goroutine's group into `out`.
+    fn signature(&self, out: &mut Vec<u8>) {
+        fn frame(out: &mut Vec<u8>, f: &RawFrame<'_>) {
+            out.extend_from_slice(f.function);
+            out.push(0);
+            out.extend_from_slice(f.file);
+            out.push(0);
+            out.extend_from_slice(&f.line.to_le_bytes());
+        }
+        out.clear();
+        out.extend_from_slice(self.state);
+        out.push(0xff);
+        out.push(u8::from(self.leaked) | (u8::from(self.locked) << 1));
+        if let Some(labels) = self.labels {
+            out.extend_from_slice(labels);
+        }
+        out.push(0xff);
+        for f in &self.frames {
+            frame(out, f);
+        }
+        out.push(0xfe);
+        if let Some(c) = &self.creator {
+            frame(out, c);
+        }
+        out.push(0xfe);
+        let mut start = 0;
+        for &end in &self.ancestor_ends {
+            for f in &self.ancestor_frames[start..end] {
+                frame(out, f);
+            }
+            out.push(0xfd);
+            start = end;
+        }
+    }
+}
+
+/// Parses one block. Errors stop the block and carry a block-relative line number.
+fn parse_block(data: &[u8]) -> BlockResult {
+    let mut result = BlockResult {
+        lines: 0,
+        runs: Vec::new(),
+        skipped: Vec::new(),
+        starts_with_goroutine: false,
+        ends_in_dump: false,
+        has_content: false,
+        error: None,
+    };
+    let mut signature = Vec::with_capacity(1024);
+    let mut record: Option<Record<'_>> = None;
+    let mut run: Option<Run> = None;
+    let mut seen_content = false;
+    let mut pos = 0;
+    let mut line_no = 0u64;
+
+    macro_rules! fail {
+        ($line:expr, $msg:expr) => {{
+            result.error = Some(($line, $msg));
+            result.lines = line_no;
+            return result;
+        }};
+    }
+    macro_rules! finish {
+        () => {
+            if let Some(done) = record.take() {
+                let header_line = done.header_line;
+                if let Err(message) = finish_record(done, &mut signature, &mut run) {
+                    fail!(header_line, message);
+                }
+            }
+        };
+    }
+
+    while pos < data.len() {
+        let end = memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i);
+        let mut line = &data[pos..end];
+        pos = end + 1;
+        line_no += 1;
+        if let [rest @ .., b'\r'] = line {
+            line = rest;
+        }
+
+        if let Some(current) = record.as_mut() {
+            if let Some((function, function_line)) = current.pending {
+                let Some(location) = line.strip_prefix(b"\t") else {
+                    fail!(
+                        line_no,
+                        format!(
+                            "expected the tab-indented `file.go:LINE` line of `{}` (line {}), found {}",
+                            String::from_utf8_lossy(function),
+                            function_line,
+                            excerpt(line)
+                        )
+                    );
+                };
+                let Some((file, file_line)) = parse_location(location) else {
+                    fail!(
+                        line_no,
+                        format!(
+                            "expected `file.go:LINE` after `{}`, found {}",
+                            String::from_utf8_lossy(function),
+                            excerpt(line)
+                        )
+                    );
+                };
+                current.pending = None;
+                current.push_frame(RawFrame {
+                    function,
+                    file,
+                    line: file_line,
+                });
+                continue;
+            }
+            if line.is_empty() {
+                finish!();
+                continue;
+            }
+            if let Some(function) = line.strip_prefix(b"created by ") {
+                let (function, creator_id) = split_creator(function);
+                match current.section {
+                    Section::Stack => {
+                        current.section = Section::Creator;
+                        current.creator_id = creator_id;
+                    }
+                    Section::Ancestor => current.section = Section::AncestorCreator,
+                    Section::Creator | Section::AncestorCreator => fail!(
+                        line_no,
+                        format!(
+                            "a second `created by` line in goroutine {}; expected a blank line or `[originating from goroutine N]:`",
+                            current.id
+                        )
+                    ),
+                }
+                current.pending = Some((function, line_no));
+                continue;
+            }
+            if line.starts_with(b"[originating from goroutine ") && line.ends_with(b"]:") {
+                current.start_ancestor();
+                continue;
+            }
+            if line.starts_with(b"...") && line.ends_with(b"...") {
+                // `...N frames elided...` or `...additional frames elided...`
+                if current.section == Section::Stack {
+                    current.elided = true;
+                }
+                continue;
+            }
+            if line == b"goroutine running on other thread; stack unavailable" {
+                current.stack_unavailable = true;
+                continue;
+            }
+            if let Some(function) = function_of_call(line) {
+                if matches!(current.section, Section::Creator | Section::AncestorCreator) {
+                    fail!(
+                        line_no,
+                        format!(
+                            "expected a blank line after the `created by` lines of goroutine {}, found {}",
+                            current.id,
+                            excerpt(line)
+                        )
+                    );
+                }
+                current.pending = Some((function, line_no));
+                continue;
+            }
+            if let Some(header) = parse_header(line) {
+                finish!();
+                record = Some(Record::new(header, line_no));
+                continue;
+            }
+            // A line that is not part of a goroutine ends the dump it follows.
+            finish!();
+            result.ends_in_dump = false;
+            close_run(&mut run, &mut result);
+            push_skipped(&mut result.skipped, line_no);
+            seen_content = true;
+            continue;
+        }
+
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(header) = parse_header(line) {
+            if !seen_content {
+                result.starts_with_goroutine = true;
+            }
+            seen_content = true;
+            if run.is_none() {
+                run = Some(Run {
+                    first_line: line_no,
+                    last_line: line_no,
+                    groups: Aggregator::default(),
+                });
+            }
+            result.ends_in_dump = true;
+            record = Some(Record::new(header, line_no));
+            continue;
+        }
+        seen_content = true;
+        if result.ends_in_dump {
+            result.ends_in_dump = false;
+            close_run(&mut run, &mut result);
+        }
+        push_skipped(&mut result.skipped, line_no);
+    }
+
+    if let Some(current) = &record {
+        if let Some((function, function_line)) = current.pending {
+            fail!(
+                function_line,
+                format!(
+                    "the input ends after `{}`; expected its tab-indented `file.go:LINE` line (truncated dump?)",
+                    String::from_utf8_lossy(function)
+                )
+            );
+        }
+    }
+    finish!();
+    close_run(&mut run, &mut result);
+    result.lines = line_no;
+    result.has_content = seen_content;
+    result
+}
+
+fn close_run(run: &mut Option<Run>, result: &mut BlockResult) {
+    if let Some(done) = run.take() {
+        if !done.groups.groups.is_empty() {
+            result.runs.push(done);
+        }
+    }
+}
+
+fn push_skipped(skipped: &mut Vec<(u64, u64)>, line: u64) {
+    match skipped.last_mut() {
+        Some(last) if last.1 + 1 == line => last.1 = line,
+        _ => skipped.push((line, line)),
+    }
+}
+
+fn finish_record(
+    mut record: Record<'_>,
+    signature: &mut Vec<u8>,
+    run: &mut Option<Run>,
+) -> Result<(), String> {
+    if record.frames.is_empty() && !record.stack_unavailable {
+        return Err(format!(
+            "goroutine {} has no stack frames; expected `function(args)` and `\tfile.go:LINE` lines after its header (truncated dump?)",
+            record.id
+        ));
+    }
+    let Some(run) = run.as_mut() else {
+        return Err("internal: goroutine outside a dump run".to_string());
+    };
+    // The last ancestor block has no following marker to close it.
+    record.close_ancestor();
+    record.signature(signature);
+    run.last_line = record.header_line;
+    run.groups.add(&record, signature)
+}
+
+/// A parsed goroutine header line.
+#[derive(Debug, PartialEq, Eq)]
+struct Header<'a> {
+    id: u64,
+    state: &'a [u8],
+    leaked: bool,
+    locked: bool,
+    wait_minutes: Option<u32>,
+    labels: Option<&'a [u8]>,
+}
+
+/// Parses `goroutine 7 [chan send, 3 minutes]:`, with the optional `gp=… m=…` words of
+/// GOTRACEBACK=system|crash, `(leaked)`, `locked to thread` and a `{k: v}` label set.
+fn parse_header(line: &[u8]) -> Option<Header<'_>> {
+    let rest = line.strip_prefix(b"goroutine ")?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || digits > 20 {
+        return None;
+    }
+    let id = parse_u64(&rest[..digits])?;
+    let rest = &rest[digits..];
+    let open = memchr(b'[', rest)?;
+    // Between the id and `[` only the `gp=0x… m=… mp=0x…` words may stand.
+    if !rest[..open]
+        .split(|&b| b == b' ')
+        .all(|word| word.is_empty() || memchr(b'=', word).is_some())
+    {
+        return None;
+    }
+    let inside_and_after = &rest[open + 1..];
+    let close = memchr(b']', inside_and_after)?;
+    let status = &inside_and_after[..close];
+    let after = &inside_and_after[close + 1..];
+    let labels = if after == b":" {
+        None
+    } else {
+        let labels = after.strip_prefix(b" {")?.strip_suffix(b"}:")?;
+        Some(labels)
+    };
+
+    let mut parts = status.split_str(b", ");
+    let mut state = parts.next()?;
+    let mut leaked = false;
+    loop {
+        if let Some(s) = state.strip_suffix(b" (leaked)") {
+            leaked = true;
+            state = s;
+        } else if let Some(s) = state.strip_suffix(b" (scan)") {
+            state = s;
+        } else {
+            break;
+        }
+    }
+    if state.is_empty() {
+        return None;
+    }
+    let mut locked = false;
+    let mut wait_minutes = None;
+    for part in parts {
+        if part == b"locked to thread" {
+            locked = true;
+        } else if let Some(n) = part.strip_suffix(b" minutes") {
+            wait_minutes = Some(u32::try_from(parse_u64(n)?).unwrap_or(u32::MAX));
+        }
+        // Other parts (`synctest bubble N`, future additions) do not change grouping.
+    }
+    Some(Header {
+        id,
+        state,
+        leaked,
+        locked,
+        wait_minutes,
+        labels,
+    })
+}
+
+trait SplitStr {
+    fn split_str<'a>(&'a self, sep: &'a [u8]) -> SplitStrIter<'a>;
+}
+
+impl SplitStr for [u8] {
+    fn split_str<'a>(&'a self, sep: &'a [u8]) -> SplitStrIter<'a> {
+        SplitStrIter {
+            rest: Some(self),
+            sep,
+        }
+    }
+}
+
+struct SplitStrIter<'a> {
+    rest: Option<&'a [u8]>,
+    sep: &'a [u8],
+}
+
+impl<'a> Iterator for SplitStrIter<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let rest = self.rest?;
+        match memmem::find(rest, self.sep) {
+            Some(i) => {
+                self.rest = Some(&rest[i + self.sep.len()..]);
+                Some(&rest[..i])
+            }
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
+        }
+    }
+}
+
+fn parse_u64(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 20 {
+        return None;
+    }
+    let mut value: u64 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        value = value.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(value)
+}
+
+/// The function of a frame line `pkg.Func(args)`: the text before the argument list.
+/// Function names hold no spaces, which tells frames from log lines that end in `)`.
+fn function_of_call(line: &[u8]) -> Option<&[u8]> {
+    if !line.ends_with(b")") {
+        return None;
+    }
+    let open = memchr::memrchr(b'(', line)?;
+    let function = &line[..open];
+    if function.is_empty() || memchr(b' ', function).is_some() || function.starts_with(b"\t") {
+        return None;
+    }
+    Some(function)
+}
+
+/// Splits `main.f in goroutine 7` into the function and the creator's id.
+fn split_creator(text: &[u8]) -> (&[u8], Option<u64>) {
+    match memmem::rfind(text, b" in goroutine ") {
+        Some(i) => (&text[..i], parse_u64(&text[i + b" in goroutine ".len()..])),
+        None => (text, None),
+    }
+}
+
+/// Parses `path/file.go:123 +0x1d` (the `+0x…` part and any ` fp=… sp=… pc=…` are optional).
+fn parse_location(text: &[u8]) -> Option<(&[u8], u32)> {
+    let end = memmem::find(text, b" +0x")
+        .or_else(|| memmem::find(text, b" fp="))
+        .unwrap_or(text.len());
+    let text = &text[..end];
+    let colon = memchr::memrchr(b':', text)?;
+    let line = parse_u64(&text[colon + 1..])?;
+    let file = &text[..colon];
+    if file.is_empty() {
+        return None;
+    }
+    Some((file, u32::try_from(line).ok()?))
+}
+
+/// Parses the inside of `{tenant: a, req: "x y"}`: values are Go-quoted only when needed.
+fn parse_labels(raw: &[u8]) -> Result<Vec<Label>, String> {
+    let text = String::from_utf8_lossy(raw);
+    let mut chars = text.chars().peekable();
+    let mut pairs = Vec::new();
+    let bad = || {
+        format!(
+            "malformed pprof labels {}; expected `{{key: value, …}}`",
+            excerpt(raw)
+        )
+    };
+    loop {
+        while chars.peek() == Some(&' ') {
+            chars.next();
+        }
+        if chars.peek().is_none() {
+            break;
+        }
+        let key = read_label_token(&mut chars, ':').ok_or_else(bad)?;
+        if chars.next() != Some(':') {
+            return Err(bad());
+        }
+        while chars.peek() == Some(&' ') {
+            chars.next();
+        }
+        let value = read_label_token(&mut chars, ',').ok_or_else(bad)?;
+        pairs.push((key.into_boxed_str(), value.into_boxed_str()));
+        match chars.next() {
+            None => break,
+            Some(',') => continue,
+            Some(_) => return Err(bad()),
+        }
+    }
+    Ok(pairs)
+}
+
+fn read_label_token(
+    chars: &mut std::iter::Peekable<std::str::Chars<'_>>,
+    stop: char,
+) -> Option<String> {
+    let mut out = String::new();
+    if chars.peek() == Some(&'"') {
+        chars.next();
+        loop {
+            match chars.next()? {
+                '"' => return Some(out),
+                '\\' => match chars.next()? {
+                    'n' => out.push('\n'),
+                    't' => out.push('\t'),
+                    'r' => out.push('\r'),
+                    'x' => {
+                        let hex: String = [chars.next()?, chars.next()?].iter().collect();
+                        out.push(char::from(u8::from_str_radix(&hex, 16).ok()?));
+                    }
+                    'u' => {
+                        let hex: String = (0..4).filter_map(|_| chars.next()).collect();
+                        out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+                    }
+                    'U' => {
+                        let hex: String = (0..8).filter_map(|_| chars.next()).collect();
+                        out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+                    }
+                    other => out.push(other),
+                },
+                c => out.push(c),
+            }
+        }
+    }
+    while let Some(&c) = chars.peek() {
+        if c == stop {
+            break;
+        }
+        out.push(c);
+        chars.next();
+    }
+    let trimmed = out.trim_end().to_string();
+    if trimmed.is_empty() && stop == ':' {
+        return None;
+    }
+    Some(trimmed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_variants() {
+        let h = parse_header(b"goroutine 7 [chan send]:").unwrap();
+        assert_eq!((h.id, h.state, h.leaked), (7, &b"chan send"[..], false));
+
+        let h = parse_header(b"goroutine 12 gp=0xc000102380 m=nil [chan receive, 15 minutes]:")
+            .unwrap();
+        assert_eq!(
+            (h.id, h.state, h.wait_minutes),
+            (12, &b"chan receive"[..], Some(15))
+        );
+
+        let h =
+            parse_header(b"goroutine 10 [select (no cases) (leaked)] {req: 7, tenant: \"a b\"}:")
+                .unwrap();
+        assert_eq!(h.state, b"select (no cases)");
+        assert!(h.leaked);
+        assert_eq!(h.labels, Some(&b"req: 7, tenant: \"a b\""[..]));
+
+        let h = parse_header(b"goroutine 5 [syscall, 3 minutes, locked to thread]:").unwrap();
+        assert_eq!(
+            (h.state, h.wait_minutes, h.locked),
+            (&b"syscall"[..], Some(3), true)
+        );
+
+        let h = parse_header(b"goroutine 9 [chan receive (durable), synctest bubble 1]:").unwrap();
+        assert_eq!(h.state, b"chan receive (durable)");
+
+        assert!(parse_header(b"goroutine 5 was started by the scheduler [x]:").is_none());
+        assert!(parse_header(b"goroutine profile: total 5").is_none());
+        assert!(parse_header(b"goroutine 5 [chan send]").is_none());
+    }
+
+    #[test]
+    fn labels_are_unquoted() {
+        let pairs = parse_labels(b"req: 7, tenant: \"a b\", q: \"x\\\"y\"").unwrap();
+        let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (&**k, &**v)).collect();
+        assert_eq!(pairs, vec![("req", "7"), ("tenant", "a b"), ("q", "x\"y")]);
+        assert!(parse_labels(b"novalue").is_err());
+    }
+
+    #[test]
+    fn frame_lines() {
+        assert_eq!(
+            function_of_call(b"main.(*T).Wait(...)"),
+            Some(&b"main.(*T).Wait"[..])
+        );
+        assert_eq!(
+            function_of_call(b"main.Map[...](0xc0000, 0x1?)"),
+            Some(&b"main.Map[...]"[..])
+        );
+        assert_eq!(function_of_call(b"2026/11/23 server started (pid 4)"), None);
+        assert_eq!(
+            parse_location(b"probe/main.go:12 +0x1d"),
+            Some((&b"probe/main.go"[..], 12))
+        );
+        assert_eq!(
+            parse_location(b"/usr/local/go/src/runtime/proc.go:435 +0xce fp=0xc sp=0xc pc=0x4"),
+            Some((&b"/usr/local/go/src/runtime/proc.go"[..], 435))
+        );
+        assert_eq!(
+            parse_location(b"C:/Program Files/app/main.go:9"),
+            Some((&b"C:/Program Files/app/main.go"[..], 9))
+        );
+        assert_eq!(parse_location(b"main.go"), None);
+    }
+}

@@ -1,0 +1,217 @@
+//! Opens the inputs `goleash` reads: a file, `-` for stdin, or a URL of a live process.
+//!
+//! A bare URL (`http://127.0.0.1:6060` or `…/debug/pprof/`) expands to two requests taken one
+//! right after the other: the goroutineleak profile first (it runs the runtime's
+//! leak-detecting GC, which also marks leaked goroutines `(leaked)` in later dumps), then the
+//! full `goroutine?debug=2` dump.
+
+use std::fmt;
+use std::fs::File;
+use std::io::Read;
+use std::time::Duration;
+
+/// One opened input, ready to be parsed.
+pub struct Opened {
+    /// A path, `-`, or the URL actually requested.
+    pub name: String,
+    pub reader: Box<dyn Read + Send>,
+}
+
+/// Limits for live endpoints.
+#[derive(Clone, Copy, Debug)]
+pub struct FetchOptions {
+    /// The whole request, connect to last byte.
+    pub timeout: Duration,
+    /// Also request `/debug/pprof/goroutineleak` (forces a full GC in the target).
+    pub leak_profile: bool,
+}
+
+impl Default for FetchOptions {
+    fn default() -> Self {
+        FetchOptions {
+            timeout: Duration::from_secs(30),
+            leak_profile: true,
+        }
+    }
+}
+
+/// Why an input could not be opened.
+#[derive(Debug)]
+pub struct SourceError {
+    pub source: String,
+    pub message: String,
+}
+
+impl fmt::Display for SourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.source, self.message)
+    }
+}
+
+impl std::error::Error for SourceError {}
+
+fn error(source: &str, message: impl Into<String>) -> SourceError {
+    SourceError {
+        source: source.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Opens one input argument; a bare URL of a live process gives two inputs.
+pub fn open(spec: &str, options: &FetchOptions) -> Result<Vec<Opened>, SourceError> {
+    if spec == "-" {
+        return Ok(vec![Opened {
+            name: "-".to_string(),
+            reader: Box::new(std::io::stdin()),
+        }]);
+    }
+    if spec.starts_with("http://") || spec.starts_with("https://") {
+        return open_url(spec, options);
+    }
+    let file = File::open(spec).map_err(|e| error(spec, format!("cannot open: {e}")))?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(error(
+            spec,
+            "is a directory; expected a dump or profile file",
+        ));
+    }
+    Ok(vec![Opened {
+        name: spec.to_string(),
+        reader: Box::new(file),
+    }])
+}
+
+/// The profile endpoints to request for a URL.
+pub fn expand_url(url: &str, leak_profile: bool) -> Vec<String> {
+    let (before_query, _) = url.split_once('?').unwrap_or((url, ""));
+    let trimmed = before_query.trim_end_matches('/');
+    let has_profile = trimmed
+        .rsplit_once("/debug/pprof/")
+        .is_some_and(|(_, profile)| !profile.is_empty());
+    if has_profile {
+        return vec![url.to_string()];
+    }
+    let base = trimmed.strip_suffix("/debug/pprof").unwrap_or(trimmed);
+    let mut urls = Vec::new();
+    if leak_profile {
+        urls.push(format!("{base}/debug/pprof/goroutineleak?debug=0"));
+    }
+    urls.push(format!("{base}/debug/pprof/goroutine?debug=2"));
+    urls
+}
+
+fn open_url(spec: &str, options: &FetchOptions) -> Result<Vec<Opened>, SourceError> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(options.timeout))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let urls = expand_url(spec, options.leak_profile);
+    let optional_leak = urls.len() > 1;
+    let mut opened = Vec::new();
+    for (i, url) in urls.iter().enumerate() {
+        let response = agent.get(url).call().map_err(|e| {
+            let message = match e {
+                ureq::Error::Timeout(_) => format!(
+                    "no complete answer within {:?} (--timeout); expected a goroutine dump",
+                    options.timeout
+                ),
+                other => format!("request failed: {other}"),
+            };
+            error(url, message)
+        })?;
+        let status = response.status().as_u16();
+        if status == 404 && optional_leak && i == 0 {
+            // Go before 1.26 has no goroutineleak profile: analyze the dump alone.
+            continue;
+        }
+        if status != 200 {
+            return Err(error(
+                url,
+                format!("HTTP status {status}; expected 200 with a goroutine dump (is net/http/pprof registered?)"),
+            ));
+        }
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        if content_type.starts_with("text/html") {
+            return Err(error(
+                url,
+                format!("the server answered with an HTML page ({content_type}); expected a goroutine dump or profile"),
+            ));
+        }
+        let reader = response
+            .into_body()
+            .into_with_config()
+            .limit(u64::MAX)
+            .reader();
+        opened.push(Opened {
+            name: url.clone(),
+            reader: Box::new(TimeoutReader {
+                inner: reader,
+                url: url.clone(),
+            }),
+        });
+    }
+    Ok(opened)
+}
+
+/// Names the URL in body read errors (a body that stalls past the timeout, a reset).
+struct TimeoutReader<R> {
+    inner: R,
+    url: String,
+}
+
+impl<R: Read> Read for TimeoutReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("reading the body of {} failed: {e}", self.url),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_urls_expand_to_leak_profile_then_dump() {
+        for base in [
+            "http://127.0.0.1:6060",
+            "http://127.0.0.1:6060/",
+            "http://127.0.0.1:6060/debug/pprof/",
+            "http://127.0.0.1:6060/debug/pprof",
+        ] {
+            assert_eq!(
+                expand_url(base, true),
+                vec![
+                    "http://127.0.0.1:6060/debug/pprof/goroutineleak?debug=0".to_string(),
+                    "http://127.0.0.1:6060/debug/pprof/goroutine?debug=2".to_string(),
+                ],
+                "{base}"
+            );
+        }
+        assert_eq!(
+            expand_url("http://127.0.0.1:6060", false),
+            vec!["http://127.0.0.1:6060/debug/pprof/goroutine?debug=2".to_string()]
+        );
+        let exact = "http://127.0.0.1:6060/debug/pprof/goroutine?debug=1";
+        assert_eq!(expand_url(exact, true), vec![exact.to_string()]);
+    }
+
+    #[test]
+    fn missing_file_names_the_path() {
+        let err = open("/nonexistent/dump.txt", &FetchOptions::default())
+            .err()
+            .expect("a missing file is an error");
+        assert!(err
+            .to_string()
+            .starts_with("/nonexistent/dump.txt: cannot open"));
+    }
+}

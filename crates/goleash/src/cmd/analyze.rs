@@ -1,0 +1,72 @@
+use std::process::ExitCode;
+
+use clap::Args;
+use goleash_report::{Style, TerminalOptions};
+
+use super::exit;
+use super::input::{self, Format, JudgeArgs, OutputArgs, ReadArgs};
+
+/// Group, classify and judge the goroutines of a dump or profile.
+///
+/// Reads goroutine traceback text (debug=2, panics, SIGQUIT, `go test -timeout`, even inside
+/// logs), debug=1 text and pprof protobuf (debug=0, gzipped or not) of the goroutine and
+/// goroutineleak profiles; the format is detected. Several inputs of one moment (a dump and
+/// the goroutineleak profile taken right after it) are merged so GC-proven leaks are marked.
+///
+/// Examples:
+///   goleash analyze dump.txt
+///   curl -s localhost:6060/debug/pprof/goroutine?debug=2 | goleash analyze -
+///   goleash analyze http://127.0.0.1:6060
+///   goleash analyze dump.txt goroutineleak.pb.gz --format json
+///
+/// Exit codes: 0 nothing at or above --fail-on, 1 leaks found, 2 bad input or usage.
+#[derive(Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct AnalyzeArgs {
+    /// Dump or profile files, `-` for stdin, or the URL of a process serving net/http/pprof
+    /// (http://127.0.0.1:6060 fetches the goroutineleak profile and the debug=2 dump).
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<String>,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
+
+    #[command(flatten)]
+    pub judge: JudgeArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+pub fn run(args: AnalyzeArgs) -> ExitCode {
+    let snapshot = match input::read_moment(&args.inputs, &args.read) {
+        Ok(snapshot) => snapshot,
+        Err(e) => {
+            eprintln!("goleash: {}", e.0);
+            return exit::code(exit::ERROR);
+        }
+    };
+    let analysis = input::analyze(&snapshot, &args.judge);
+    let text = match args.output.format {
+        Format::Json => goleash_report::analysis_json(&analysis),
+        Format::Markdown => goleash_report::analysis_markdown(&analysis),
+        Format::Terminal => goleash_report::analysis_terminal(
+            &analysis,
+            TerminalOptions {
+                style: Style {
+                    color: args.output.color(),
+                },
+                full: args.output.full,
+                min_verdict: args.output.show.min_verdict(),
+            },
+        ),
+    };
+    if !super::print(&text) {
+        return exit::code(exit::ERROR);
+    }
+    if analysis.groups_at_least(args.output.fail_on) > 0 {
+        exit::code(exit::FINDINGS)
+    } else {
+        exit::code(exit::CLEAN)
+    }
+}

@@ -1,0 +1,263 @@
+//! Options and steps that `analyze` and `diff` share: reading inputs into snapshots and
+//! judging them.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use goleash_analyze::{merge_snapshots, Analysis, Config, ExpectedPattern, GroupBy, Verdict};
+use goleash_model::Snapshot;
+use goleash_parse::Limits;
+use goleash_source::FetchOptions;
+
+/// How inputs are read.
+#[derive(Args, Clone, Debug)]
+pub struct ReadArgs {
+    /// Which dump to use when a file holds several (a log with two SIGQUIT dumps):
+    /// `last`, `first`, `all` (counted together) or a 1-based number.
+    #[arg(long, default_value = "last", value_name = "WHICH")]
+    pub dump: String,
+
+    /// Refuse inputs larger than this many bytes (after decompression), e.g. `--max-bytes 1G`.
+    #[arg(long, default_value = "4G", value_parser = parse_size, value_name = "SIZE")]
+    pub max_bytes: u64,
+
+    /// Give up on a live endpoint that has not answered completely in this many seconds.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub timeout: u64,
+
+    /// With a URL, do not request /debug/pprof/goroutineleak (which runs a full GC in the
+    /// target; Go ≥ 1.26). Without it, nothing is `proven` by the runtime.
+    #[arg(long)]
+    pub no_leak_profile: bool,
+}
+
+/// How goroutines are grouped and judged.
+#[derive(Args, Clone, Debug)]
+pub struct JudgeArgs {
+    /// Blocked at least this many minutes on a channel, lock, select or WaitGroup makes a
+    /// group `likely` a leak.
+    #[arg(long, default_value_t = 10, value_name = "MINUTES")]
+    pub likely_after: u32,
+
+    /// Without wait times (protobuf, debug=1), this many goroutines blocked at one channel
+    /// site make the group `likely`.
+    #[arg(long, default_value_t = 1000, value_name = "COUNT")]
+    pub crowd: u64,
+
+    /// Package path prefix of your own code, e.g. `--module github.com/acme/api`
+    /// (repeatable). The blocking site is the first frame under one of them. Default: any
+    /// package outside the standard library.
+    #[arg(long = "module", value_name = "PREFIX")]
+    pub modules: Vec<String>,
+
+    /// A function of a goroutine that is meant to live long, e.g.
+    /// `--expect 'github.com/acme/api/cache.(*Cache).janitor'` or a prefix ending in `*`
+    /// (repeatable). Matches any frame or the creator.
+    #[arg(long = "expect", value_name = "FUNCTION")]
+    pub expect: Vec<String>,
+
+    /// How coarsely to group: `exact` (also labels and ancestry), `stack` (same frames,
+    /// wait kind and creator), `site` (same blocking site and creator function).
+    #[arg(long, value_enum, default_value_t = GroupByArg::Stack)]
+    pub group_by: GroupByArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum GroupByArg {
+    Exact,
+    Stack,
+    Site,
+}
+
+/// How results are shown and when the exit code says "leaks found".
+#[derive(Args, Clone, Debug)]
+pub struct OutputArgs {
+    /// `terminal` for people, `json` for machines (schema in docs/json-schema.md),
+    /// `markdown` for tickets.
+    #[arg(long, value_enum, default_value_t = Format::Terminal)]
+    pub format: Format,
+
+    /// Exit 1 when a group is judged at least this sure: proven, likely, possible, expected.
+    #[arg(long, default_value = "likely", value_parser = parse_verdict, value_name = "VERDICT")]
+    pub fail_on: Verdict,
+
+    /// Show groups down to this verdict (terminal only); the rest are counted. `all` shows
+    /// everything.
+    #[arg(long, value_enum, default_value_t = ShowArg::Possible, value_name = "VERDICT")]
+    pub show: ShowArg,
+
+    /// Show every frame of every stack instead of the user frames and the blocking call.
+    #[arg(long)]
+    pub full: bool,
+
+    /// Colour: `auto` (only when writing to a terminal), `always`, `never`.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ShowArg {
+    All,
+    Expected,
+    Possible,
+    Likely,
+    Proven,
+}
+
+impl ShowArg {
+    pub fn min_verdict(self) -> Option<Verdict> {
+        match self {
+            ShowArg::All => None,
+            ShowArg::Expected => Some(Verdict::Expected),
+            ShowArg::Possible => Some(Verdict::Possible),
+            ShowArg::Likely => Some(Verdict::Likely),
+            ShowArg::Proven => Some(Verdict::Proven),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Format {
+    Terminal,
+    Json,
+    Markdown,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+impl OutputArgs {
+    pub fn color(&self) -> bool {
+        match self.color {
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+            ColorArg::Auto => {
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        }
+    }
+}
+
+fn parse_verdict(text: &str) -> Result<Verdict, String> {
+    Verdict::parse(text).ok_or_else(|| {
+        format!("`{text}` is not a verdict; expected proven, likely, possible or expected")
+    })
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, scale) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => (&text[..i], &text[i..]),
+        None => (text, ""),
+    };
+    let value: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size; expected a number like 500M or 4G"))?;
+    let shift = match scale
+        .to_ascii_uppercase()
+        .trim_end_matches("B")
+        .trim_end_matches('I')
+    {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => {
+            return Err(format!(
+                "`{text}` has an unknown unit; expected K, M, G or T"
+            ))
+        }
+    };
+    value
+        .checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+/// A failure to read an input: already phrased for the user.
+pub struct InputError(pub String);
+
+/// Reads one or more inputs of one moment and merges them into one snapshot.
+pub fn read_moment(specs: &[String], read: &ReadArgs) -> Result<Snapshot, InputError> {
+    let fetch = FetchOptions {
+        timeout: Duration::from_secs(read.timeout),
+        leak_profile: !read.no_leak_profile,
+    };
+    let limits = Limits {
+        max_bytes: read.max_bytes,
+    };
+    let mut snapshots = Vec::new();
+    for spec in specs {
+        let opened = goleash_source::open(spec, &fetch).map_err(|e| InputError(e.to_string()))?;
+        for input in opened {
+            let dumps = goleash_parse::parse_dumps(&input.name, input.reader, limits)
+                .map_err(|e| InputError(e.to_string()))?;
+            snapshots.push(pick_dump(&input.name, dumps, &read.dump)?);
+        }
+    }
+    Ok(merge_snapshots(snapshots))
+}
+
+fn pick_dump(name: &str, mut dumps: Vec<Snapshot>, which: &str) -> Result<Snapshot, InputError> {
+    let count = dumps.len();
+    match which {
+        "last" => Ok(dumps.pop().unwrap_or_default()),
+        "first" => Ok(dumps.swap_remove(0)),
+        "all" => {
+            let mut all = dumps.swap_remove(0);
+            let rest = std::mem::take(&mut dumps);
+            all.notes.clear();
+            for dump in &rest {
+                all.absorb(dump);
+            }
+            all.sources.truncate(1);
+            if count > 1 {
+                all.notes.push(format!(
+                    "{count} dumps in {name} counted together (--dump all)"
+                ));
+            }
+            Ok(all)
+        }
+        number => {
+            let n: usize = number.parse().map_err(|_| {
+                InputError(format!(
+                    "--dump {number}: expected last, first, all or a number"
+                ))
+            })?;
+            if n == 0 || n > count {
+                return Err(InputError(format!(
+                    "{name}: --dump {n}, but it holds {}",
+                    if count == 1 {
+                        "1 dump".to_string()
+                    } else {
+                        format!("{count} dumps")
+                    }
+                )));
+            }
+            Ok(dumps.swap_remove(n - 1))
+        }
+    }
+}
+
+pub fn config(judge: &JudgeArgs) -> Config {
+    Config {
+        likely_after_minutes: judge.likely_after,
+        crowd_threshold: judge.crowd,
+        user_prefixes: judge.modules.clone(),
+        expected: judge.expect.iter().map(ExpectedPattern::new).collect(),
+        group_by: match judge.group_by {
+            GroupByArg::Exact => GroupBy::Exact,
+            GroupByArg::Stack => GroupBy::Stack,
+            GroupByArg::Site => GroupBy::Site,
+        },
+    }
+}
+
+pub fn analyze(snapshot: &Snapshot, judge: &JudgeArgs) -> Analysis {
+    goleash_analyze::analyze(snapshot, &config(judge))
+}

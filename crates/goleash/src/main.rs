@@ -1,0 +1,44 @@
+//! The `goleash` command: wires sources, parsers, analyses and reports together.
+
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Find goroutine leaks in Go programs.
+///
+/// goleash reads goroutine dumps and profiles (files, stdin or a live /debug/pprof/ endpoint),
+/// groups the goroutines, tells which ones should have ended, where they are stuck, who
+/// started them, and which lifecycle edge to fix.
+#[derive(Parser)]
+#[command(name = "goleash", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Analyze(cmd::analyze::AnalyzeArgs),
+    Diff(cmd::diff::DiffArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Usage errors exit 2 like bad input; --help and --version exit 0.
+            let _ = e.print();
+            return if e.use_stderr() {
+                cmd::exit::code(cmd::exit::ERROR)
+            } else {
+                cmd::exit::code(cmd::exit::CLEAN)
+            };
+        }
+    };
+    match cli.command {
+        Command::Analyze(args) => cmd::analyze::run(args),
+        Command::Diff(args) => cmd::diff::run(args),
+    }
+}

@@ -1,0 +1,3 @@
+module goleash.test/scenarios
+
+go 1.27

@@ -1,0 +1,3 @@
+module goleash.test/gotesttimeout
+
+go 1.27

@@ -32,6 +32,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("os/signal.signal_recv", "os/signal's delivery loop lives as long as the process"),
     ("os/signal.loop", "os/signal's delivery loop lives as long as the process"),
     ("net/http.(*conn).serve", "an HTTP server connection: it lives while the client keeps it open (keep-alive), bounded by Server.IdleTimeout/ReadTimeout"),
+    ("net/http.(*connReader).backgroundRead", "the HTTP server reading ahead while a handler runs: it ends with the handler (a stuck handler is reported on its own)"),
     ("net/http.(*persistConn).readLoop", "an idle connection in http.Transport's pool, closed by IdleConnTimeout"),
     ("net/http.(*persistConn).writeLoop", "an idle connection in http.Transport's pool, closed by IdleConnTimeout"),
     ("net/http.(*Server).Serve", "an HTTP server's accept loop"),

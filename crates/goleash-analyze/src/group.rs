@@ -226,7 +226,7 @@ fn site_of<'a>(
         .iter()
         .copied()
         .find(|&f| user(function(f)))
-        .or_else(|| visible.first().copied())
+        .or_else(|| visible.last().copied())
 }
 
 fn view(frame: &Frame, user: &impl Fn(&str) -> bool) -> FrameView {
@@ -266,12 +266,12 @@ fn build_group(
     labels.sort();
 
     let frames: Vec<&Frame> = pending.visible.iter().map(|&f| interner.frame(f)).collect();
-    let site = pending
-        .visible
+    // Without user code, the goroutine's own function (the outermost frame) names it best.
+    let site = frames
         .iter()
-        .map(|&f| interner.frame(f))
+        .copied()
         .find(|f| user(&f.function))
-        .or_else(|| frames.first().copied());
+        .or_else(|| frames.last().copied());
     // Creators differ within a site-level group only by line; show the first.
     let creator = first.key.creator.map(|c| interner.frame(c));
     let state = first.key.state.map(|s| interner.state(s).to_string());

@@ -240,11 +240,16 @@ struct BlockResult {
     ends_in_dump: bool,
     /// The block holds a non-blank line.
     has_content: bool,
+    /// After the block's last goroutine came a `-----` line: GOTRACEBACK=crash prints it
+    /// before the stacks of the crash's other threads, which belong to the same dump.
+    trailing_separator: bool,
     error: Option<(u64, String)>,
 }
 
 /// Goroutines of one uninterrupted stretch of dump inside one block.
 struct Run {
+    /// Text with a `-----` separator came before it: another thread of the same crash.
+    continues: bool,
     first_line: u64,
     last_line: u64,
     groups: Aggregator,
@@ -259,6 +264,7 @@ fn assemble(
     let mut dumps: Vec<(Snapshot, u64, u64)> = Vec::new();
     let mut skipped: Vec<(u64, u64)> = Vec::new();
     let mut previous_ends_in_dump = false;
+    let mut previous_separator = false;
     for result in results {
         if let Some((line, message)) = result.error {
             return Err(ParseError::new(
@@ -275,10 +281,11 @@ fn assemble(
             }
         }
         for (i, run) in result.runs.into_iter().enumerate() {
-            let continues = i == 0
-                && result.starts_with_goroutine
-                && previous_ends_in_dump
-                && !dumps.is_empty();
+            let continues = !dumps.is_empty()
+                && (run.continues
+                    || (i == 0
+                        && result.starts_with_goroutine
+                        && (previous_ends_in_dump || previous_separator)));
             let snapshot = run.groups.into_snapshot();
             let (first, last) = (base_line + run.first_line, base_line + run.last_line);
             match dumps.last_mut() {
@@ -291,6 +298,7 @@ fn assemble(
         }
         if result.has_content {
             previous_ends_in_dump = result.ends_in_dump;
+            previous_separator = result.trailing_separator;
         }
         base_line += result.lines;
     }
@@ -561,8 +569,10 @@ fn parse_block(data: &[u8]) -> BlockResult {
         starts_with_goroutine: false,
         ends_in_dump: false,
         has_content: false,
+        trailing_separator: false,
         error: None,
     };
+    let mut separator_seen = false;
     let mut signature = Vec::with_capacity(1024);
     let mut record: Option<Record<'_>> = None;
     let mut run: Option<Run> = None;
@@ -690,6 +700,7 @@ fn parse_block(data: &[u8]) -> BlockResult {
             result.ends_in_dump = false;
             close_run(&mut run, &mut result);
             push_skipped(&mut result.skipped, line_no);
+            separator_seen |= line == b"-----";
             seen_content = true;
             continue;
         }
@@ -704,6 +715,7 @@ fn parse_block(data: &[u8]) -> BlockResult {
             seen_content = true;
             if run.is_none() {
                 run = Some(Run {
+                    continues: std::mem::take(&mut separator_seen),
                     first_line: line_no,
                     last_line: line_no,
                     groups: Aggregator::default(),
@@ -719,6 +731,7 @@ fn parse_block(data: &[u8]) -> BlockResult {
             close_run(&mut run, &mut result);
         }
         push_skipped(&mut result.skipped, line_no);
+        separator_seen |= line == b"-----";
     }
 
     if let Some(current) = &record {
@@ -736,6 +749,7 @@ fn parse_block(data: &[u8]) -> BlockResult {
     close_run(&mut run, &mut result);
     result.lines = line_no;
     result.has_content = seen_content;
+    result.trailing_separator = separator_seen;
     result
 }
 

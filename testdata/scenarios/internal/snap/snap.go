@@ -26,13 +26,19 @@ import (
 	"time"
 )
 
-// Settle gives the goroutines started so far time to block, runs a GC so that the runtime
-// stamps their wait start time (the runtime only records when a goroutine started waiting
-// when a GC mark phase first scans it), and then sleeps SNAP_WAIT.
+// Settle gives the goroutines started so far time to block, runs the GCs that make the
+// runtime stamp their wait start time, and then sleeps SNAP_WAIT.
+//
+// The runtime only records when a goroutine started waiting (g.waitsince, from which debug=2
+// headers print ", N minutes") while a GC scans its stack, and it stamps it with work.tstart,
+// which is only assigned at mark termination. In a process's first GC that is still 0 when the
+// stacks are scanned, so nothing is recorded: it takes a second GC, which stamps the first
+// one's mark-termination time.
 func Settle() {
 	settle := envDuration("SNAP_SETTLE", time.Second)
 	wait := envDuration("SNAP_WAIT", 65*time.Second)
 	time.Sleep(settle)
+	runtime.GC()
 	runtime.GC()
 	time.Sleep(wait)
 }

@@ -81,17 +81,22 @@ pub fn open(spec: &str, options: &FetchOptions) -> Result<Vec<Opened>, SourceErr
     }])
 }
 
-/// The profile endpoints to request for a URL.
+/// The profile endpoints to request for a URL. Only a bare host (`http://127.0.0.1:6060`) or
+/// the pprof index (`…/debug/pprof/`) expands; any other path is a profile URL used as given
+/// (pprof mounted elsewhere, a proxy).
 pub fn expand_url(url: &str, leak_profile: bool) -> Vec<String> {
-    let (before_query, _) = url.split_once('?').unwrap_or((url, ""));
-    let trimmed = before_query.trim_end_matches('/');
-    let has_profile = trimmed
-        .rsplit_once("/debug/pprof/")
-        .is_some_and(|(_, profile)| !profile.is_empty());
-    if has_profile {
+    let (before_query, query) = url.split_once('?').unwrap_or((url, ""));
+    let after_scheme = before_query
+        .split_once("://")
+        .map_or(before_query, |(_, rest)| rest);
+    let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
+    let trimmed = path.trim_end_matches('/');
+    let is_index = trimmed.is_empty() || trimmed.ends_with("/debug/pprof");
+    if !is_index || !query.is_empty() {
         return vec![url.to_string()];
     }
-    let base = trimmed.strip_suffix("/debug/pprof").unwrap_or(trimmed);
+    let base = before_query.trim_end_matches('/');
+    let base = base.strip_suffix("/debug/pprof").unwrap_or(base);
     let mut urls = Vec::new();
     if leak_profile {
         urls.push(format!("{base}/debug/pprof/goroutineleak?debug=0"));
@@ -201,8 +206,13 @@ mod tests {
             expand_url("http://127.0.0.1:6060", false),
             vec!["http://127.0.0.1:6060/debug/pprof/goroutine?debug=2".to_string()]
         );
-        let exact = "http://127.0.0.1:6060/debug/pprof/goroutine?debug=1";
-        assert_eq!(expand_url(exact, true), vec![exact.to_string()]);
+        for exact in [
+            "http://127.0.0.1:6060/debug/pprof/goroutine?debug=1",
+            "http://127.0.0.1:6060/admin/pprof/goroutine",
+            "http://127.0.0.1:6060/hang",
+        ] {
+            assert_eq!(expand_url(exact, true), vec![exact.to_string()]);
+        }
     }
 
     #[test]

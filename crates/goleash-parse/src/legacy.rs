@@ -65,6 +65,7 @@ pub(crate) fn parse(
         buf: Vec::new(),
         line: 0,
         bytes: 0,
+        unterminated: false,
     };
     let header = lines.next()?.map_or(&[][..], |(_, text)| text);
     let (kind, total) = parse_header(header).map_err(|why| lines.error(why))?;
@@ -83,6 +84,15 @@ pub(crate) fn parse(
         parser.line(n, text)?;
     }
     let last = lines.line;
+    if lines.unterminated {
+        // The runtime ends every line with a newline, so a last line without one was cut off,
+        // possibly in the middle of a number that still parses.
+        return Err(ParseError::new(
+            name,
+            Location::Line(last),
+            "the input ends inside this line (no newline after it); the profile looks truncated",
+        ));
+    }
     parser.finish_record(last, "the input ends")?;
     if parser.sum != total {
         return Err(ParseError::new(
@@ -120,6 +130,8 @@ struct Lines<'a, R> {
     /// 1-based number of the line in `buf`.
     line: u64,
     bytes: u64,
+    /// The last line read had no `\n`.
+    unterminated: bool,
 }
 
 impl<R: BufRead> Lines<'_, R> {
@@ -163,6 +175,8 @@ impl<R: BufRead> Lines<'_, R> {
             return Err(self.error(format!(
                 "the line is longer than {MAX_LINE} bytes; expected a debug=1 profile line"
             )));
+        } else {
+            self.unterminated = true;
         }
         Ok(Some((self.line, &self.buf)))
     }

@@ -307,25 +307,23 @@ impl Converter<'_> {
     }
 
     fn kind(&self) -> Result<ProfileKind, ParseError> {
-        let Some(first) = self.profile.sample_type.first() else {
-            return Err(ParseError::new(
-                self.name,
-                At::Offset(0),
-                "the profile has no sample type; expected a goroutine or goroutineleak profile",
-            ));
-        };
-        let mut types = Vec::new();
+        let mut types = Vec::with_capacity(self.profile.sample_type.len());
         for (n, value_type) in self.profile.sample_type.iter().enumerate() {
             let ty = self.string(value_type.r#type, || {
                 (pb::TAG_SAMPLE_TYPE, n, format!("sample_type #{n}"))
             })?;
             types.push(String::from_utf8_lossy(ty));
         }
-        let first_type = self.string(first.r#type, || (pb::TAG_SAMPLE_TYPE, 0, String::new()))?;
-        match first_type {
-            b"goroutine" => Ok(ProfileKind::Goroutine),
-            b"goroutineleak" => Ok(ProfileKind::GoroutineLeak),
-            _ => Err(self.error(
+        // value[0] is the count the runtime writes, so the first sample type names the profile.
+        match types.first().map(|ty| ty.as_ref()) {
+            None => Err(ParseError::new(
+                self.name,
+                At::Offset(0),
+                "the profile has no sample type; expected a goroutine or goroutineleak profile",
+            )),
+            Some("goroutine") => Ok(ProfileKind::Goroutine),
+            Some("goroutineleak") => Ok(ProfileKind::GoroutineLeak),
+            Some(_) => Err(self.error(
                 pb::TAG_SAMPLE_TYPE,
                 0,
                 format!(
@@ -352,6 +350,7 @@ impl Converter<'_> {
                 }
             };
             let mut name = self.string(function.name, what("name"))?;
+            // Some producers fill only system_name; Go writes the same symbol into both.
             if name.is_empty() {
                 name = self.string(function.system_name, what("system_name"))?;
             }
@@ -559,6 +558,238 @@ fn print_name(name: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A real goroutine profile (Go 1.27.3), decoded so that a test can break one thing in it.
+    fn fixture() -> pb::Profile {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../testdata/dumps/forgotten_sender/goroutine.pb.gz"
+        );
+        let gz = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let mut data = Vec::new();
+        flate2::read::MultiGzDecoder::new(&gz[..])
+            .read_to_end(&mut data)
+            .unwrap();
+        pb::Profile::decode(&data[..]).unwrap()
+    }
+
+    fn run(profile: &pb::Profile) -> Result<Snapshot, ParseError> {
+        parse("t.pb", &profile.encode_to_vec()[..], Limits::default())
+    }
+
+    fn fails(profile: &pb::Profile, tag: u32, n: usize) -> String {
+        let error = run(profile).map(|s| s.total()).unwrap_err();
+        let offset = pb::nth_field_offset(&profile.encode_to_vec(), tag, n);
+        assert_eq!(error.location, At::Offset(offset), "{error}");
+        error.message
+    }
+
+    fn string_index(profile: &mut pb::Profile, s: &str) -> i64 {
+        profile.string_table.push(s.as_bytes().to_vec());
+        profile.string_table.len() as i64 - 1
+    }
+
+    fn function_named(profile: &pb::Profile, name: &str) -> u64 {
+        let table = &profile.string_table;
+        let f = profile
+            .function
+            .iter()
+            .find(|f| table[f.name as usize] == name.as_bytes());
+        f.unwrap_or_else(|| panic!("no function {name}")).id
+    }
+
+    /// The frames of the group whose stack holds `function`.
+    fn stack_with(snapshot: &Snapshot, function: &str) -> Vec<String> {
+        let group = snapshot.groups.iter().find(|g| {
+            snapshot
+                .frames(g.key.stack)
+                .any(|f| &*f.function == function)
+        });
+        let group = group.unwrap_or_else(|| panic!("no stack with {function}"));
+        snapshot
+            .frames(group.key.stack)
+            .map(|f| f.function.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn the_fixture_parses() {
+        let snapshot = run(&fixture()).unwrap();
+        assert_eq!(
+            stack_with(&snapshot, "main.fetchResult.func1"),
+            ["main.fetchResult.func1"]
+        );
+    }
+
+    #[test]
+    fn dangling_location_id() {
+        let mut profile = fixture();
+        profile.sample[1].location_id[0] = 9999;
+        assert_eq!(
+            fails(&profile, pb::TAG_SAMPLE, 1),
+            "sample #1 is invalid: it refers to location id 9999, which the profile does not \
+             define"
+        );
+    }
+
+    #[test]
+    fn dangling_function_id() {
+        let mut profile = fixture();
+        let first = profile.sample[0].location_id[0];
+        let n = profile.location.iter().position(|l| l.id == first).unwrap();
+        profile.location[n].line[0].function_id = 9999;
+        let message = fails(&profile, pb::TAG_LOCATION, n);
+        assert!(
+            message.ends_with("refers to function id 9999, which the profile does not define"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn string_index_out_of_range() {
+        let mut profile = fixture();
+        profile.function[2].filename = 100_000;
+        let message = fails(&profile, pb::TAG_FUNCTION, 2);
+        let strings = profile.string_table.len();
+        assert!(
+            message.ends_with(&format!(
+                "filename names string #100000, but the string table has {strings} entries"
+            )),
+            "{message}"
+        );
+
+        let mut profile = fixture();
+        profile.sample[0].label.push(pb::Label {
+            key: -1,
+            ..pb::Label::default()
+        });
+        let message = fails(&profile, pb::TAG_SAMPLE, 0);
+        assert!(message.contains("key names string #-1"), "{message}");
+    }
+
+    #[test]
+    fn other_profiles_are_named() {
+        let mut profile = fixture();
+        let samples = string_index(&mut profile, "samples");
+        let cpu = string_index(&mut profile, "cpu");
+        profile.sample_type = vec![
+            pb::ValueType {
+                r#type: samples,
+                unit: 0,
+            },
+            pb::ValueType {
+                r#type: cpu,
+                unit: 0,
+            },
+        ];
+        assert_eq!(
+            fails(&profile, pb::TAG_SAMPLE_TYPE, 0),
+            "this is a samples/cpu profile, expected a goroutine or goroutineleak profile"
+        );
+    }
+
+    #[test]
+    fn negative_and_missing_counts() {
+        let mut profile = fixture();
+        profile.sample[1].value = vec![-3];
+        let message = fails(&profile, pb::TAG_SAMPLE, 1);
+        assert!(message.contains("negative (-3)"), "{message}");
+
+        let mut profile = fixture();
+        profile.sample[0].value.clear();
+        let message = fails(&profile, pb::TAG_SAMPLE, 0);
+        assert!(message.contains("no value"), "{message}");
+    }
+
+    #[test]
+    fn duplicate_ids_and_bad_string_table() {
+        let mut profile = fixture();
+        profile.location[3].id = profile.location[2].id;
+        let message = fails(&profile, pb::TAG_LOCATION, 3);
+        assert!(message.contains("reuses id"), "{message}");
+
+        let mut profile = fixture();
+        profile.string_table[0] = b"x".to_vec();
+        let message = fails(&profile, 6, 0);
+        assert!(message.contains("starts with \"x\""), "{message}");
+    }
+
+    #[test]
+    fn inlined_lines_expand_leaf_first() {
+        // Turn the sender's Location into one where another function of the profile was
+        // inlined into main.fetchResult.func1, as the compiler records it: innermost Line first.
+        let mut profile = fixture();
+        let inlined = function_named(&profile, "goleash.test/scenarios/internal/snap.write");
+        let sender = function_named(&profile, "main.fetchResult.func1");
+        let n = profile
+            .location
+            .iter()
+            .position(|l| l.line.iter().any(|line| line.function_id == sender))
+            .unwrap();
+        let outer = profile.location[n].line[0].clone();
+        profile.location[n].line = vec![
+            pb::Line {
+                function_id: inlined,
+                line: 25,
+                column: 0,
+            },
+            outer,
+        ];
+        let snapshot = run(&profile).unwrap();
+        assert_eq!(
+            stack_with(&snapshot, "main.fetchResult.func1"),
+            [
+                "goleash.test/scenarios/internal/snap.write",
+                "main.fetchResult.func1"
+            ]
+        );
+    }
+
+    #[test]
+    fn goexit_is_dropped_and_unknown_pcs_are_kept() {
+        let mut profile = fixture();
+        let goexit_name = string_index(&mut profile, "runtime.goexit");
+        profile.function.push(pb::Function {
+            id: 9000,
+            name: goexit_name,
+            system_name: goexit_name,
+            ..pb::Function::default()
+        });
+        profile.location.push(pb::Location {
+            id: 9000,
+            address: 0x4711,
+            line: vec![pb::Line {
+                function_id: 9000,
+                line: 1700,
+                column: 0,
+            }],
+            ..pb::Location::default()
+        });
+        profile.location.push(pb::Location {
+            id: 9001,
+            address: 0xdead,
+            ..pb::Location::default()
+        });
+        let before = stack_with(&run(&profile).unwrap(), "main.fetchResult.func1");
+        for sample in &mut profile.sample {
+            sample.location_id.push(9000);
+        }
+        let snapshot = run(&profile).unwrap();
+        assert_eq!(stack_with(&snapshot, "main.fetchResult.func1"), before);
+
+        // An unsymbolized leaf is printed by debug=1 (as its PC), which stops the hiding of
+        // the runtime frames after it.
+        let sender = profile
+            .sample
+            .iter_mut()
+            .find(|s| s.value[0] == 12)
+            .unwrap();
+        sender.location_id.insert(0, 9001);
+        let snapshot = run(&profile).unwrap();
+        let stack = stack_with(&snapshot, "main.fetchResult.func1");
+        assert_eq!(stack[0], "0xdead");
+        assert_eq!(stack[1], "runtime.gopark");
+    }
 
     #[test]
     fn print_names_match_the_runtime() {

@@ -261,7 +261,8 @@ impl<'a> TopLevel<'a> {
                     .filter(|&end| end <= self.data.len())
                     .ok_or_else(|| {
                         broken(format!(
-                            "{} (field {tag}) claims {len} bytes but only {} remain",
+                            "{} (field {tag}) claims {len} bytes but only {} remain; the \
+                             profile looks truncated",
                             field_name(tag),
                             self.data.len() - start
                         ))

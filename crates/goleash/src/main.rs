@@ -22,6 +22,12 @@ struct Cli {
 enum Command {
     Analyze(cmd::analyze::AnalyzeArgs),
     Diff(cmd::diff::DiffArgs),
+    /// Find goroutine-leak patterns in Go source, statically (no build needed).
+    Lint(cmd::lint::LintArgs),
+    /// List the lint rules.
+    Rules(cmd::lint::RulesArgs),
+    /// Show one lint rule's documentation.
+    Rule(cmd::lint::RuleArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,5 +46,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Analyze(args) => cmd::analyze::run(args),
         Command::Diff(args) => cmd::diff::run(args),
+        Command::Lint(args) => cmd::lint::run_lint(args),
+        Command::Rules(args) => cmd::lint::run_rules(args),
+        Command::Rule(args) => cmd::lint::run_rule(args),
     }
 }

@@ -2,6 +2,7 @@ pub mod analyze;
 pub mod diff;
 pub mod exit;
 pub mod input;
+pub mod lint;
 
 use std::io::Write;
 

@@ -1,0 +1,200 @@
+//! `goleash.toml`: found upward from the linted path; its `[lint]` table selects rules,
+//! overrides severities and excludes paths. Other tables belong to other subcommands.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rustc_hash::FxHashMap;
+use serde::Deserialize;
+
+use crate::diagnostic::Severity;
+use crate::gomod::GoVersion;
+use crate::rules::{self, RuleMeta};
+
+pub const FILE_NAME: &str = "goleash.toml";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub lint: LintConfig,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct LintConfig {
+    /// Replaces the default rule set: codes, code prefixes (`GL0`), names, or `ALL`.
+    pub select: Option<Vec<String>>,
+    /// Adds to the rule set (typically default-off rules).
+    #[serde(default)]
+    pub extend_select: Vec<String>,
+    #[serde(default)]
+    pub ignore: Vec<String>,
+    /// `GL007 = "error"`.
+    #[serde(default)]
+    pub severity: BTreeMap<String, String>,
+    /// gitignore-style globs of paths to skip.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    pub include_tests: Option<bool>,
+    pub fail_on: Option<String>,
+    /// Overrides go.mod's `go` directive for the timer rules.
+    pub go_version: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The nearest `goleash.toml` at or above `start` (a file or directory).
+pub fn find_upward(start: &Path) -> Option<PathBuf> {
+    let absolute = std::path::absolute(start).ok()?;
+    let mut dir = if absolute.is_dir() {
+        Some(absolute.as_path())
+    } else {
+        absolute.parent()
+    };
+    while let Some(d) = dir {
+        let candidate = d.join(FILE_NAME);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        dir = d.parent();
+    }
+    None
+}
+
+pub fn load(path: &Path) -> Result<LintConfig, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
+    parse(&text).map_err(|e| ConfigError(format!("{}: {e}", path.display())))
+}
+
+pub fn parse(text: &str) -> Result<LintConfig, String> {
+    let file: ConfigFile = toml::from_str(text).map_err(|e| e.to_string())?;
+    file.lint.validate()?;
+    Ok(file.lint)
+}
+
+impl LintConfig {
+    fn validate(&self) -> Result<(), String> {
+        let selectors = self
+            .select
+            .iter()
+            .flatten()
+            .chain(&self.extend_select)
+            .chain(&self.ignore);
+        for selector in selectors {
+            if !rules::all_meta().any(|m| selector_matches(selector, m)) {
+                return Err(format!("unknown rule selector `{selector}`"));
+            }
+        }
+        for (code, severity) in &self.severity {
+            if rules::find_meta(code).is_none() {
+                return Err(format!("unknown rule `{code}` in [lint.severity]"));
+            }
+            if Severity::parse(severity).is_none() {
+                return Err(format!(
+                    "severity `{severity}` for {code}: expected error, warning or info"
+                ));
+            }
+        }
+        if let Some(fail_on) = &self.fail_on {
+            if Severity::parse(fail_on).is_none() && fail_on != "never" {
+                return Err(format!(
+                    "fail-on `{fail_on}`: expected error, warning, info or never"
+                ));
+            }
+        }
+        if let Some(version) = &self.go_version {
+            if GoVersion::parse(version).is_none() {
+                return Err(format!("go-version `{version}`: expected e.g. 1.22"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `ALL`, an exact code, a code prefix (`GL0`, `GL01`) or a rule name.
+pub fn selector_matches(selector: &str, meta: &RuleMeta) -> bool {
+    selector.eq_ignore_ascii_case("ALL")
+        || meta.name.eq_ignore_ascii_case(selector)
+        || (selector.len() >= 2
+            && meta
+                .code
+                .get(..selector.len())
+                .map(|prefix| prefix.eq_ignore_ascii_case(selector))
+                .unwrap_or(false))
+}
+
+/// Which rules run and at what severity, after config and command line are merged.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSelection {
+    pub select: Option<Vec<String>>,
+    pub extend_select: Vec<String>,
+    pub ignore: Vec<String>,
+    pub severity: FxHashMap<String, Severity>,
+}
+
+impl RuleSelection {
+    pub fn from_config(config: &LintConfig) -> Self {
+        RuleSelection {
+            select: config.select.clone(),
+            extend_select: config.extend_select.clone(),
+            ignore: config.ignore.clone(),
+            severity: config
+                .severity
+                .iter()
+                .filter_map(|(code, sev)| {
+                    let meta = rules::find_meta(code)?;
+                    Some((meta.code.to_string(), Severity::parse(sev)?))
+                })
+                .collect(),
+        }
+    }
+
+    pub fn is_enabled(&self, meta: &RuleMeta) -> bool {
+        let base = match &self.select {
+            Some(list) => list.iter().any(|s| selector_matches(s, meta)),
+            None => meta.default_enabled,
+        };
+        let selected = base || self.extend_select.iter().any(|s| selector_matches(s, meta));
+        selected && !self.ignore.iter().any(|s| selector_matches(s, meta))
+    }
+
+    pub fn severity_override(&self, code: &str) -> Option<Severity> {
+        self.severity.get(code).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_validates() {
+        let config = parse(
+            "[lint]\nselect = [\"GL0\"]\nignore = [\"GL007\"]\nseverity = { GL001 = \"warning\" }\n",
+        )
+        .expect("valid config");
+        let selection = RuleSelection::from_config(&config);
+        let gl007 = rules::find_meta("GL007").expect("rule exists");
+        let gl001 = rules::find_meta("GL001").expect("rule exists");
+        assert!(!selection.is_enabled(gl007));
+        assert!(selection.is_enabled(gl001));
+        assert_eq!(
+            selection.severity_override("GL001"),
+            Some(Severity::Warning)
+        );
+        assert!(parse("[lint]\nselect = [\"GL999\"]\n").is_err());
+        assert!(parse("[lint]\nbogus = 1\n").is_err());
+        assert!(parse("[analyze]\nwhatever = 1\n").is_ok());
+    }
+}

@@ -1,0 +1,420 @@
+//! File discovery, per-file parsing and rule dispatch, suppressions, and the result of a run.
+
+use std::cell::RefCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use ignore::overrides::OverrideBuilder;
+use ignore::{WalkBuilder, WalkState};
+use rayon::prelude::*;
+use tree_sitter::{Node, Parser};
+
+use crate::config::RuleSelection;
+use crate::diagnostic::{Diagnostic, Finding, Label, Severity, Span};
+use crate::facts::FileCx;
+use crate::gomod::{GoModCache, GoVersion};
+use crate::rules::{self, RuleMeta};
+use crate::suppress;
+use crate::syntax::LineIndex;
+
+#[derive(Debug, Clone, Default)]
+pub struct LintOptions {
+    /// Lint `_test.go` files found while walking directories (named files are always linted).
+    pub include_tests: bool,
+    /// Walk into `vendor/` and `testdata/` directories too.
+    pub include_vendor_and_testdata: bool,
+    /// Ignore `.gitignore`/`.ignore` files.
+    pub no_ignore_files: bool,
+    /// gitignore-style globs to skip.
+    pub exclude: Vec<String>,
+    pub selection: RuleSelection,
+    /// Overrides every go.mod's `go` directive.
+    pub go_version: Option<GoVersion>,
+    /// Worker threads; 0 uses every core.
+    pub threads: usize,
+}
+
+#[derive(Debug, Default)]
+pub struct LintRun {
+    pub diagnostics: Vec<Diagnostic>,
+    pub files: usize,
+    pub bytes: u64,
+    /// Files that could not be read, bad paths: reported, and they make the run fail.
+    pub errors: Vec<String>,
+    pub elapsed: Duration,
+}
+
+impl LintRun {
+    pub fn count(&self, severity: Severity) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
+    }
+}
+
+/// Lint every Go file under `paths`. A trailing `/...` (Go's package pattern) is accepted and
+/// means the same as the directory: directories are always walked recursively.
+pub fn lint_paths(paths: &[PathBuf], options: &LintOptions) -> LintRun {
+    let started = Instant::now();
+    let mut run = LintRun::default();
+    let (files, errors) = discover(paths, options);
+    run.errors = errors;
+    let gomods = GoModCache::default();
+
+    let lint_one = |path: &PathBuf| -> (Vec<Diagnostic>, u64, Option<String>) {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => return (Vec::new(), 0, Some(format!("{}: {e}", path.display()))),
+        };
+        let size = bytes.len() as u64;
+        let src = match String::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        };
+        let display = display_path(path);
+        let is_test = display.ends_with("_test.go");
+        let go_version = options.go_version.or_else(|| gomods.version_for(path));
+        let diagnostics = lint_source(&display, &src, is_test, go_version, &options.selection);
+        (diagnostics, size, None)
+    };
+
+    let results: Vec<(Vec<Diagnostic>, u64, Option<String>)> = if options.threads == 1 {
+        files.iter().map(lint_one).collect()
+    } else {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(options.threads)
+            .stack_size(16 * 1024 * 1024)
+            .build();
+        match pool {
+            Ok(pool) => pool.install(|| files.par_iter().map(lint_one).collect()),
+            Err(_) => files.iter().map(lint_one).collect(),
+        }
+    };
+    for (diagnostics, size, error) in results {
+        run.files += 1;
+        run.bytes += size;
+        run.diagnostics.extend(diagnostics);
+        if let Some(e) = error {
+            run.errors.push(e);
+        }
+    }
+    run.diagnostics.sort_by(|a, b| {
+        (a.path.as_str(), a.span.start, a.code).cmp(&(b.path.as_str(), b.span.start, b.code))
+    });
+    run.elapsed = started.elapsed();
+    run
+}
+
+fn display_path(path: &Path) -> String {
+    let shown = path.strip_prefix("./").unwrap_or(path);
+    let shown = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| shown.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| shown.to_path_buf());
+    shown.to_string_lossy().replace('\\', "/")
+}
+
+fn strip_go_pattern(path: &Path) -> PathBuf {
+    let text = path.to_string_lossy();
+    if text == "..." || text == "./..." {
+        return PathBuf::from(".");
+    }
+    match text.strip_suffix("/...") {
+        Some(dir) => PathBuf::from(dir),
+        None => path.to_path_buf(),
+    }
+}
+
+fn discover(paths: &[PathBuf], options: &LintOptions) -> (Vec<PathBuf>, Vec<String>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for raw in paths {
+        let path = strip_go_pattern(raw);
+        if path.is_file() {
+            files.push(path);
+            continue;
+        }
+        if !path.is_dir() {
+            errors.push(format!("{}: no such file or directory", raw.display()));
+            continue;
+        }
+        let mut overrides = OverrideBuilder::new(&path);
+        for glob in &options.exclude {
+            if let Err(e) = overrides.add(&format!("!{glob}")) {
+                errors.push(format!("bad exclude glob `{glob}`: {e}"));
+            }
+        }
+        let overrides = match overrides.build() {
+            Ok(o) => o,
+            Err(e) => {
+                errors.push(format!("bad exclude globs: {e}"));
+                continue;
+            }
+        };
+        let include_hidden_dirs = options.include_vendor_and_testdata;
+        let include_tests = options.include_tests;
+        let found = Mutex::new(Vec::new());
+        let walk_errors = Mutex::new(Vec::new());
+        WalkBuilder::new(&path)
+            .standard_filters(!options.no_ignore_files)
+            .hidden(true)
+            .overrides(overrides)
+            .filter_entry(move |entry| {
+                let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+                if !is_dir || entry.depth() == 0 {
+                    return true;
+                }
+                let name = entry.file_name().to_string_lossy();
+                // The go tool ignores `_`-prefixed directories; vendor/ and testdata/ are not
+                // the module's own packages.
+                if name.starts_with('_') {
+                    return false;
+                }
+                include_hidden_dirs || (name != "vendor" && name != "testdata")
+            })
+            .threads(options.threads)
+            .build_parallel()
+            .run(|| {
+                Box::new(|entry| {
+                    match entry {
+                        Ok(entry) => {
+                            let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
+                            let name = entry.file_name().to_string_lossy();
+                            if is_file
+                                && name.ends_with(".go")
+                                && (include_tests || !name.ends_with("_test.go"))
+                            {
+                                if let Ok(mut f) = found.lock() {
+                                    f.push(entry.into_path());
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            if let Ok(mut errs) = walk_errors.lock() {
+                                errs.push(e.to_string());
+                            }
+                        }
+                    }
+                    WalkState::Continue
+                })
+            });
+        let mut found = found.into_inner().unwrap_or_default();
+        found.sort();
+        files.extend(found);
+        errors.extend(walk_errors.into_inner().unwrap_or_default());
+    }
+    files.dedup();
+    (files, errors)
+}
+
+thread_local! {
+    static PARSER: RefCell<Option<Parser>> = const { RefCell::new(None) };
+}
+
+fn parse(src: &str) -> Option<tree_sitter::Tree> {
+    PARSER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            let mut parser = Parser::new();
+            parser.set_language(&tree_sitter_go::LANGUAGE.into()).ok()?;
+            *slot = Some(parser);
+        }
+        slot.as_mut()?.parse(src, None)
+    })
+}
+
+/// The `// Code generated ... DO NOT EDIT.` convention: nobody fixes generated code by hand.
+fn is_generated(src: &str) -> bool {
+    src.lines()
+        .take_while(|l| !l.starts_with("package "))
+        .any(|l| l.starts_with("// Code generated ") && l.trim_end().ends_with("DO NOT EDIT."))
+}
+
+/// Lint one file's text. `display_path` is what diagnostics show.
+pub fn lint_source(
+    display_path: &str,
+    src: &str,
+    is_test: bool,
+    go_version: Option<GoVersion>,
+    selection: &RuleSelection,
+) -> Vec<Diagnostic> {
+    let Some(tree) = parse(src) else {
+        return Vec::new();
+    };
+    let root = tree.root_node();
+    let lines = LineIndex::new(src);
+    let mut findings: Vec<Finding> = Vec::new();
+
+    if root.has_error() && selection.is_enabled(&rules::SYNTAX_ERROR) {
+        for node in syntax_errors(root, 3) {
+            let message = if node.is_missing() {
+                format!("syntax error: expected `{}`", node.kind())
+            } else {
+                "syntax error: unexpected input".to_string()
+            };
+            findings.push(Finding::new(rules::SYNTAX_ERROR.code, node, message));
+        }
+    }
+
+    if !is_generated(src) {
+        let cx = FileCx::new(src, root, is_test, go_version);
+        for rule in rules::RULES {
+            if !selection.is_enabled(rule.meta) {
+                continue;
+            }
+            let mut local = Vec::new();
+            // A rule bug must cost one rule on one file, not the whole run.
+            let ok = catch_unwind(AssertUnwindSafe(|| (rule.check)(&cx, &mut local))).is_ok();
+            if ok {
+                findings.extend(local);
+            }
+        }
+    }
+
+    let mut suppressions = suppress::collect(root, src, &lines);
+    findings.retain(|finding| {
+        let (line, _) = lines.line_col(finding.node_range.0);
+        let mut keep = true;
+        for s in suppressions.iter_mut() {
+            if s.covers(finding.code, line) {
+                s.used = true;
+                keep = false;
+            }
+        }
+        keep
+    });
+    for s in &suppressions {
+        let range = s.comment;
+        let enabled_code = s.codes.is_empty()
+            || s.codes.iter().any(|c| {
+                rules::find_meta(c)
+                    .map(|m| selection.is_enabled(m))
+                    .unwrap_or(true)
+            });
+        if !s.used && enabled_code && selection.is_enabled(&rules::UNUSED_SUPPRESSION) {
+            findings.push(finding_at(
+                rules::UNUSED_SUPPRESSION.code,
+                range,
+                "this suppression matches no finding on its line or the next",
+            ));
+        }
+        if !s.has_reason && selection.is_enabled(&rules::SUPPRESSION_WITHOUT_REASON) {
+            findings.push(finding_at(
+                rules::SUPPRESSION_WITHOUT_REASON.code,
+                range,
+                "suppression without a reason",
+            ));
+        }
+    }
+
+    findings.sort_by_key(|f| (f.node_range.0, f.code));
+    findings.dedup_by(|a, b| a.code == b.code && a.node_range == b.node_range);
+    findings
+        .into_iter()
+        .filter_map(|f| to_diagnostic(f, display_path, src, &lines, selection))
+        .collect()
+}
+
+fn finding_at(code: &'static str, range: (usize, usize), message: &str) -> Finding {
+    Finding {
+        code,
+        node_range: range,
+        message: message.to_string(),
+        severity: None,
+        confidence: None,
+        labels: Vec::new(),
+        why: None,
+        fix: None,
+    }
+}
+
+fn syntax_errors(root: Node<'_>, limit: usize) -> Vec<Node<'_>> {
+    let mut out = Vec::new();
+    let mut cursor = root.walk();
+    'walk: loop {
+        let node = cursor.node();
+        if node.is_error() || node.is_missing() {
+            out.push(node);
+            if out.len() >= limit {
+                break;
+            }
+        } else if node.has_error() && cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                continue 'walk;
+            }
+            if !cursor.goto_parent() {
+                break 'walk;
+            }
+        }
+    }
+    out
+}
+
+fn span(lines: &LineIndex, src: &str, range: (usize, usize)) -> Span {
+    let start = range.0.min(src.len());
+    let end = range.1.clamp(start, src.len());
+    let (line, column) = lines.line_col(start);
+    let (end_line, end_column) = lines.line_col(end);
+    Span {
+        start,
+        end,
+        line,
+        column,
+        end_line,
+        end_column,
+    }
+}
+
+fn to_diagnostic(
+    finding: Finding,
+    path: &str,
+    src: &str,
+    lines: &LineIndex,
+    selection: &RuleSelection,
+) -> Option<Diagnostic> {
+    let meta: &RuleMeta = rules::find_meta(finding.code)?;
+    let span = span(lines, src, finding.node_range);
+    let severity = selection
+        .severity_override(meta.code)
+        .or(finding.severity)
+        .unwrap_or(meta.severity);
+    let line_text = lines.line_text(src, span.line);
+    Some(Diagnostic {
+        code: meta.code,
+        name: meta.name,
+        severity,
+        confidence: finding.confidence.unwrap_or(meta.confidence),
+        path: path.to_string(),
+        span,
+        message: finding.message,
+        why: finding.why.unwrap_or_else(|| meta.why.to_string()),
+        fix: finding.fix.unwrap_or_else(|| meta.fix.to_string()),
+        labels: finding
+            .labels
+            .into_iter()
+            .map(|(range, message)| Label {
+                span: self::span(lines, src, range),
+                message,
+            })
+            .collect(),
+        fingerprint: fingerprint(meta.code, line_text),
+    })
+}
+
+/// Identifies a finding by its rule and the text of its line (whitespace-normalised), not by
+/// line number, so a baseline survives edits elsewhere in the file.
+pub fn fingerprint(code: &str, line_text: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let normalised = line_text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for byte in code.bytes().chain([0]).chain(normalised.bytes()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}

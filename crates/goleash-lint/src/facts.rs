@@ -1,0 +1,539 @@
+//! Per-file facts computed once and shared by every rule: imports under their local names,
+//! the nodes rules start from, the local channel table and identifier escape.
+
+use rustc_hash::{FxHashMap, FxHashSet};
+use tree_sitter::Node;
+
+use crate::gomod::GoVersion;
+use crate::syntax::{self, call_target, descendants, text, unparen};
+
+pub const TIME: &str = "time";
+pub const CONTEXT: &str = "context";
+pub const HTTP: &str = "net/http";
+pub const SYNC: &str = "sync";
+pub const ERRGROUP: &str = "golang.org/x/sync/errgroup";
+pub const SIGNAL: &str = "os/signal";
+
+/// Local package names bound by the file's imports.
+#[derive(Debug, Default)]
+pub struct Imports {
+    by_alias: FxHashMap<String, String>,
+}
+
+impl Imports {
+    /// Is `name` (an identifier in the file) the local name of `path`?
+    pub fn is(&self, name: &str, path: &str) -> bool {
+        self.by_alias.get(name).map(String::as_str) == Some(path)
+    }
+
+    pub fn has(&self, path: &str) -> bool {
+        self.by_alias.values().any(|p| p == path)
+    }
+}
+
+/// How a local channel was created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capacity {
+    /// `make(chan T)` or `make(chan T, 0)`.
+    Unbuffered,
+    /// `make(chan T, 3)`.
+    Literal(u64),
+    /// `make(chan T, n)`: only known at run time.
+    Unknown,
+    /// `var ch chan T`: the zero value, which blocks forever.
+    Nil,
+}
+
+#[derive(Debug, Clone)]
+pub struct Channel<'t> {
+    pub name: String,
+    /// The statement that declares it.
+    pub decl: Node<'t>,
+    /// The function (declaration or literal) whose body declares it.
+    pub func: Node<'t>,
+    pub capacity: Capacity,
+}
+
+/// What one occurrence of an identifier does with the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UseKind {
+    Send,
+    Receive,
+    Range,
+    Close,
+    /// `len(ch)`, `cap(ch)`.
+    Inspect,
+    /// Left-hand side of an assignment or declaration.
+    Assigned,
+    /// The value leaves this function's sight: passed to a call, stored, returned, sent,
+    /// aliased, address taken, or used from a callback another function runs.
+    Escape,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Use<'t> {
+    pub node: Node<'t>,
+    pub kind: UseKind,
+    /// The operation node (`send_statement`, `unary_expression`, `call_expression`…).
+    pub op: Node<'t>,
+}
+
+pub struct FileCx<'t> {
+    pub src: &'t str,
+    pub root: Node<'t>,
+    pub package: String,
+    pub is_test: bool,
+    pub go_version: Option<GoVersion>,
+    pub imports: Imports,
+    pub functions: Vec<Node<'t>>,
+    pub go_statements: Vec<Node<'t>>,
+    pub calls: Vec<Node<'t>>,
+    pub selects: Vec<Node<'t>>,
+    pub for_statements: Vec<Node<'t>>,
+    pub short_vars: Vec<Node<'t>>,
+    pub if_statements: Vec<Node<'t>>,
+    pub composite_literals: Vec<Node<'t>>,
+    pub channels: Vec<Channel<'t>>,
+    /// Names (variables or struct fields) declared with a `sync` type in this file,
+    /// e.g. "WaitGroup" -> {"wg"}; lets rules tell `wg.Wait()` from `cond.Wait()` without types.
+    pub sync_names: FxHashMap<&'static str, FxHashSet<String>>,
+}
+
+impl<'t> FileCx<'t> {
+    pub fn new(src: &'t str, root: Node<'t>, is_test: bool, go_version: Option<GoVersion>) -> Self {
+        let mut cx = FileCx {
+            src,
+            root,
+            package: String::new(),
+            is_test,
+            go_version,
+            imports: Imports::default(),
+            functions: Vec::new(),
+            go_statements: Vec::new(),
+            calls: Vec::new(),
+            selects: Vec::new(),
+            for_statements: Vec::new(),
+            short_vars: Vec::new(),
+            if_statements: Vec::new(),
+            composite_literals: Vec::new(),
+            channels: Vec::new(),
+            sync_names: FxHashMap::default(),
+        };
+        let mut var_specs = Vec::new();
+        let mut typed_names = Vec::new();
+        for node in descendants(root) {
+            match node.kind() {
+                "package_clause" => {
+                    if let Some(name) = node.named_child(0) {
+                        cx.package = text(name, src).to_string();
+                    }
+                }
+                "import_spec" => cx.record_import(node),
+                "function_declaration" | "method_declaration" | "func_literal" => {
+                    cx.functions.push(node)
+                }
+                "go_statement" => cx.go_statements.push(node),
+                "call_expression" => cx.calls.push(node),
+                "select_statement" => cx.selects.push(node),
+                "for_statement" => cx.for_statements.push(node),
+                "short_var_declaration" => cx.short_vars.push(node),
+                "if_statement" => cx.if_statements.push(node),
+                "composite_literal" => cx.composite_literals.push(node),
+                "var_spec" => var_specs.push(node),
+                "field_declaration" | "parameter_declaration" => typed_names.push(node),
+                _ => {}
+            }
+        }
+        for decl in cx.short_vars.clone() {
+            cx.record_short_var_channels(decl);
+        }
+        for spec in &var_specs {
+            cx.record_var_spec_channels(*spec);
+        }
+        typed_names.extend(var_specs);
+        for node in typed_names {
+            cx.record_sync_typed(node);
+        }
+        cx
+    }
+
+    pub fn text(&self, node: Node<'_>) -> &'t str {
+        text(node, self.src)
+    }
+
+    pub fn is_main_package(&self) -> bool {
+        self.package == "main"
+    }
+
+    /// Go 1.23+ timer semantics: unreferenced timers are collected, channels are synchronous.
+    /// Unknown versions count as new: a module without go.mod is built by a modern toolchain.
+    pub fn new_timer_semantics(&self) -> bool {
+        self.go_version.map(|v| v.at_least(1, 23)).unwrap_or(true)
+    }
+
+    fn record_import(&mut self, spec: Node<'t>) {
+        let Some(path_node) = spec.child_by_field_name("path") else {
+            return;
+        };
+        let path = self
+            .text(path_node)
+            .trim_matches(|c| c == '"' || c == '`')
+            .to_string();
+        let alias = match spec.child_by_field_name("name") {
+            Some(name) if name.kind() == "package_identifier" => self.text(name).to_string(),
+            Some(_) => return, // `_` and `.` imports bind no selector name
+            None => path.rsplit('/').next().unwrap_or(&path).to_string(),
+        };
+        self.imports.by_alias.insert(alias, path);
+    }
+
+    /// `pkg.Name(...)` where `pkg` is the local name of import `path`: returns `Name`.
+    pub fn pkg_call(&self, call: Node<'_>, path: &str) -> Option<&'t str> {
+        if call.kind() != "call_expression" {
+            return None;
+        }
+        let function = unparen(call.child_by_field_name("function")?);
+        self.pkg_selector(function, path)
+    }
+
+    /// `pkg.Name` where `pkg` is the local name of import `path`: returns `Name`.
+    pub fn pkg_selector(&self, node: Node<'_>, path: &str) -> Option<&'t str> {
+        if node.kind() != "selector_expression" {
+            return None;
+        }
+        let operand = node.child_by_field_name("operand")?;
+        if operand.kind() != "identifier" || !self.imports.is(self.text(operand), path) {
+            return None;
+        }
+        Some(self.text(node.child_by_field_name("field")?))
+    }
+
+    /// `pkg.Type`, `*pkg.Type` or `pkg.Type[...]` spelled as a type: returns `Type`.
+    pub fn pkg_type(&self, ty: Node<'_>, path: &str) -> Option<&'t str> {
+        let ty = match ty.kind() {
+            "pointer_type" => ty.named_child(0)?,
+            _ => ty,
+        };
+        if ty.kind() != "qualified_type" {
+            return None;
+        }
+        let package = ty.child_by_field_name("package")?;
+        if !self.imports.is(self.text(package), path) {
+            return None;
+        }
+        Some(self.text(ty.child_by_field_name("name")?))
+    }
+
+    fn record_short_var_channels(&mut self, decl: Node<'t>) {
+        let (Some(left), Some(right)) = (
+            decl.child_by_field_name("left"),
+            decl.child_by_field_name("right"),
+        ) else {
+            return;
+        };
+        let names = named_list(left);
+        let values = named_list(right);
+        if names.len() != values.len() {
+            return;
+        }
+        for (name, value) in names.into_iter().zip(values) {
+            if name.kind() != "identifier" {
+                continue;
+            }
+            if let Some(capacity) = self.make_chan_capacity(value) {
+                self.push_channel(name, decl, capacity);
+            }
+        }
+    }
+
+    fn record_var_spec_channels(&mut self, spec: Node<'t>) {
+        let mut cursor = spec.walk();
+        let names: Vec<Node<'t>> = spec.children_by_field_name("name", &mut cursor).collect();
+        let values = spec
+            .child_by_field_name("value")
+            .map(named_list)
+            .unwrap_or_default();
+        let is_chan_type = spec
+            .child_by_field_name("type")
+            .map(|t| t.kind() == "channel_type")
+            .unwrap_or(false);
+        for (i, name) in names.into_iter().enumerate() {
+            let capacity = match values.get(i) {
+                Some(value) => self.make_chan_capacity(*value),
+                None if values.is_empty() && is_chan_type => Some(Capacity::Nil),
+                None => None,
+            };
+            if let Some(capacity) = capacity {
+                self.push_channel(name, spec, capacity);
+            }
+        }
+    }
+
+    fn push_channel(&mut self, name: Node<'t>, decl: Node<'t>, capacity: Capacity) {
+        // Package-level channels are shared state, not something one function can reason about.
+        let Some(func) = syntax::enclosing_function(decl) else {
+            return;
+        };
+        self.channels.push(Channel {
+            name: self.text(name).to_string(),
+            decl,
+            func,
+            capacity,
+        });
+    }
+
+    /// `make(chan T[, n])` → its capacity.
+    fn make_chan_capacity(&self, value: Node<'_>) -> Option<Capacity> {
+        let value = unparen(value);
+        if call_target(value, self.src)? != (None, "make") {
+            return None;
+        }
+        let args = syntax::call_arguments(value);
+        let ty = args.first()?;
+        if ty.kind() != "channel_type" {
+            return None;
+        }
+        Some(match args.get(1) {
+            None => Capacity::Unbuffered,
+            Some(cap) if cap.kind() == "int_literal" => {
+                match self.text(*cap).replace('_', "").parse::<u64>() {
+                    Ok(0) => Capacity::Unbuffered,
+                    Ok(n) => Capacity::Literal(n),
+                    Err(_) => Capacity::Unknown,
+                }
+            }
+            Some(_) => Capacity::Unknown,
+        })
+    }
+
+    fn record_sync_typed(&mut self, node: Node<'t>) {
+        let Some(ty) = node.child_by_field_name("type") else {
+            return;
+        };
+        let Some(type_name) = self.pkg_type(ty, SYNC) else {
+            return;
+        };
+        let key: &'static str = match type_name {
+            "WaitGroup" => "WaitGroup",
+            "Cond" => "Cond",
+            "Mutex" => "Mutex",
+            "RWMutex" => "RWMutex",
+            _ => return,
+        };
+        let mut cursor = node.walk();
+        let names: Vec<String> = node
+            .children_by_field_name("name", &mut cursor)
+            .map(|n| self.text(n).to_string())
+            .collect();
+        self.sync_names.entry(key).or_default().extend(names);
+    }
+
+    /// Is the last component of `receiver` (`wg`, `s.wg`, `s.mu`) a name declared with
+    /// the given sync type in this file, or bound to a matching constructor locally?
+    pub fn is_sync_named(&self, receiver: &str, sync_type: &str) -> bool {
+        let last = receiver
+            .rsplit('.')
+            .next()
+            .unwrap_or(receiver)
+            .trim_start_matches(['&', '*']);
+        self.sync_names
+            .get(sync_type)
+            .map(|names| names.contains(last))
+            .unwrap_or(false)
+    }
+
+    /// The local channel `expr` names, as seen from where `expr` appears.
+    pub fn resolve_channel(&self, expr: Node<'_>) -> Option<&Channel<'t>> {
+        let expr = unparen(expr);
+        if expr.kind() != "identifier" {
+            return None;
+        }
+        let name = self.text(expr);
+        let mut scope = syntax::enclosing_function(expr);
+        while let Some(func) = scope {
+            let found = self
+                .channels
+                .iter()
+                .filter(|c| {
+                    c.func.id() == func.id()
+                        && c.name == name
+                        && c.decl.start_byte() <= expr.start_byte()
+                })
+                .max_by_key(|c| c.decl.start_byte());
+            if found.is_some() {
+                return found;
+            }
+            if func_declares_param(func, name, self.src) {
+                return None;
+            }
+            scope = syntax::enclosing_function(func);
+        }
+        None
+    }
+
+    /// Every occurrence of `name` inside `scope` (closures included), classified.
+    pub fn uses_in(&self, scope: Node<'t>, name: &str) -> Vec<Use<'t>> {
+        descendants(scope)
+            .filter(|n| n.kind() == "identifier" && self.text(*n) == name)
+            .map(|n| self.classify_use(n, scope))
+            .collect()
+    }
+
+    /// Uses of a local channel inside its declaring function (closures included), after its
+    /// declaration.
+    pub fn channel_uses(&self, channel: &Channel<'t>) -> Vec<Use<'t>> {
+        let Some(body) = syntax::function_body(channel.func) else {
+            return Vec::new();
+        };
+        self.uses_in(body, &channel.name)
+            .into_iter()
+            .filter(|u| u.node.start_byte() >= channel.decl.end_byte())
+            .collect()
+    }
+
+    /// The first occurrence through which `name` leaves the function's sight, if any.
+    pub fn first_escape(&self, uses: &[Use<'t>]) -> Option<Use<'t>> {
+        uses.iter().copied().find(|u| u.kind == UseKind::Escape)
+    }
+
+    fn classify_use(&self, ident: Node<'t>, scope: Node<'t>) -> Use<'t> {
+        let mut child = ident;
+        let mut parent = ident.parent();
+        while let Some(p) = parent {
+            if p.kind() == "parenthesized_expression" {
+                child = p;
+                parent = p.parent();
+            } else {
+                break;
+            }
+        }
+        let Some(parent) = parent else {
+            return Use {
+                node: ident,
+                kind: UseKind::Other,
+                op: ident,
+            };
+        };
+        let is_field =
+            |field: &str| parent.child_by_field_name(field).map(|n| n.id()) == Some(child.id());
+        let mut kind = match parent.kind() {
+            "send_statement" if is_field("channel") => UseKind::Send,
+            "send_statement" => UseKind::Escape,
+            "unary_expression" => {
+                match parent.child_by_field_name("operator").map(|o| self.text(o)) {
+                    Some("<-") => UseKind::Receive,
+                    Some("&") => UseKind::Escape,
+                    _ => UseKind::Other,
+                }
+            }
+            "range_clause" if is_field("right") => UseKind::Range,
+            "range_clause" => UseKind::Assigned,
+            "argument_list" => {
+                let call = parent.parent();
+                match call.and_then(|c| call_target(c, self.src)) {
+                    Some((None, "close")) => UseKind::Close,
+                    Some((None, "len" | "cap")) => UseKind::Inspect,
+                    _ => UseKind::Escape,
+                }
+            }
+            "expression_list" => match parent.parent() {
+                Some(stmt)
+                    if matches!(
+                        stmt.kind(),
+                        "short_var_declaration" | "assignment_statement"
+                    ) && stmt.child_by_field_name("left").map(|l| l.id())
+                        == Some(parent.id()) =>
+                {
+                    UseKind::Assigned
+                }
+                Some(stmt) if stmt.kind() == "range_clause" => UseKind::Assigned,
+                Some(stmt)
+                    if matches!(
+                        stmt.kind(),
+                        "short_var_declaration"
+                            | "assignment_statement"
+                            | "var_spec"
+                            | "return_statement"
+                    ) =>
+                {
+                    UseKind::Escape
+                }
+                Some(stmt) if stmt.kind() == "receive_statement" => UseKind::Assigned,
+                _ => UseKind::Other,
+            },
+            "return_statement" | "literal_element" | "keyed_element" => UseKind::Escape,
+            "var_spec" | "parameter_declaration" => UseKind::Assigned,
+            _ => UseKind::Other,
+        };
+        // A closure handed to another function runs when that function decides; treat what
+        // it does with the value as out of sight (closing still counts as closing).
+        if kind != UseKind::Close && kind != UseKind::Escape && in_handed_off_closure(ident, scope)
+        {
+            kind = UseKind::Escape;
+        }
+        Use {
+            node: ident,
+            kind,
+            op: parent,
+        }
+    }
+}
+
+fn named_list(list: Node<'_>) -> Vec<Node<'_>> {
+    if list.kind() != "expression_list" {
+        return vec![list];
+    }
+    let mut cursor = list.walk();
+    list.named_children(&mut cursor)
+        .filter(|n| n.kind() != "comment")
+        .collect()
+}
+
+fn func_declares_param(func: Node<'_>, name: &str, src: &str) -> bool {
+    ["parameters", "receiver", "result"].iter().any(|field| {
+        func.child_by_field_name(field)
+            .map(|list| descendants(list).any(|n| n.kind() == "identifier" && text(n, src) == name))
+            .unwrap_or(false)
+    })
+}
+
+/// Inside a `func` literal (below `scope`) that is passed as an argument or stored, rather than
+/// launched with `go`, deferred or called on the spot.
+fn in_handed_off_closure(node: Node<'_>, scope: Node<'_>) -> bool {
+    let mut current = node.parent();
+    while let Some(n) = current {
+        if n.id() == scope.id() {
+            return false;
+        }
+        if n.kind() == "func_literal" {
+            let handed_off = match n.parent() {
+                Some(p) if p.kind() == "call_expression" => false, // func(){...}()
+                Some(p)
+                    if p.kind() == "argument_list"
+                        || p.kind() == "literal_element"
+                        || p.kind() == "keyed_element" =>
+                {
+                    true
+                }
+                Some(p) if p.kind() == "expression_list" => true, // f := func(){...}
+                _ => false,
+            };
+            if handed_off {
+                return true;
+            }
+        }
+        current = n.parent();
+    }
+    false
+}
+
+/// The function literal a `go` statement launches, if it launches one.
+pub fn go_literal(go_stmt: Node<'_>) -> Option<Node<'_>> {
+    let call = go_stmt.named_child(0)?;
+    if call.kind() != "call_expression" {
+        return None;
+    }
+    let function = unparen(call.child_by_field_name("function")?);
+    (function.kind() == "func_literal").then_some(function)
+}

@@ -1,0 +1,26 @@
+//! `goleash lint`: static detection of goroutine-leak patterns in Go source.
+//!
+//! Files are parsed with tree-sitter-go; per-file facts ([`facts::FileCx`]: imports under any
+//! alias, the local channel table, goroutine launch sites, identifier escape) are computed once
+//! and shared by every rule in [`rules`]. Rules see syntax only, so each states how confident it
+//! is, and the default-on ones are tuned to stay quiet on the correct idioms.
+
+pub mod baseline;
+pub mod config;
+pub mod diagnostic;
+pub mod engine;
+pub mod facts;
+pub mod flow;
+pub mod gomod;
+pub mod patterns;
+pub mod render;
+pub mod rules;
+pub mod suppress;
+pub mod syntax;
+
+pub use baseline::Baseline;
+pub use config::{LintConfig, RuleSelection};
+pub use diagnostic::{Confidence, Diagnostic, Label, Severity, Span};
+pub use engine::{lint_paths, lint_source, LintOptions, LintRun};
+pub use gomod::GoVersion;
+pub use rules::{all_meta, find_meta, RuleMeta};

@@ -1,0 +1,281 @@
+//! Output formats: rustc-style text with code frames, JSON, SARIF 2.1.0 and GitHub workflow
+//! annotations.
+
+use std::fmt::Write as _;
+
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+use serde_json::{json, Value};
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::engine::LintRun;
+use crate::rules::{self, RuleMeta};
+
+/// What the summary line needs beyond the diagnostics themselves.
+pub struct Summary<'a> {
+    pub run: &'a LintRun,
+    pub baselined: usize,
+}
+
+/// rustc-style: header with code, code frame, the why and the fix; then a summary line.
+/// `read_source` supplies file contents (the run does not keep them in memory).
+pub fn human(
+    summary: &Summary<'_>,
+    color: bool,
+    read_source: &dyn Fn(&str) -> Option<String>,
+) -> String {
+    let renderer = if color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
+    let mut out = String::new();
+    let mut current: Option<(String, Option<String>)> = None;
+    for d in &summary.run.diagnostics {
+        if current.as_ref().map(|(p, _)| p != &d.path).unwrap_or(true) {
+            current = Some((d.path.clone(), read_source(&d.path)));
+        }
+        let source = current.as_ref().and_then(|(_, s)| s.as_deref());
+        out.push_str(&render_one(&renderer, d, source));
+        out.push_str("\n\n");
+    }
+    out.push_str(&summary_line(summary));
+    out.push('\n');
+    out
+}
+
+fn level(severity: Severity) -> Level<'static> {
+    match severity {
+        Severity::Error => Level::ERROR,
+        Severity::Warning => Level::WARNING,
+        Severity::Info => Level::INFO,
+    }
+}
+
+fn render_one(renderer: &Renderer, d: &Diagnostic, source: Option<&str>) -> String {
+    let title = format!("{} [{}]", d.message, d.name);
+    let why = format!("why: {}", d.why);
+    let fix = format!("fix: {}", d.fix);
+    let group = match source {
+        Some(src) if d.span.end <= src.len() => {
+            let mut snippet = Snippet::source(src)
+                .path(d.path.as_str())
+                .fold(true)
+                .annotation(AnnotationKind::Primary.span(d.span.start..d.span.end));
+            for label in &d.labels {
+                if label.span.end <= src.len() {
+                    snippet = snippet.annotation(
+                        AnnotationKind::Context
+                            .span(label.span.start..label.span.end)
+                            .label(label.message.as_str()),
+                    );
+                }
+            }
+            level(d.severity)
+                .primary_title(title.as_str())
+                .id(d.code)
+                .element(snippet)
+                .element(Level::NOTE.message(why.as_str()))
+                .element(Level::HELP.message(fix.as_str()))
+        }
+        _ => {
+            let location = format!("at {}:{}:{}", d.path, d.span.line, d.span.column);
+            level(d.severity)
+                .primary_title(title.as_str())
+                .id(d.code)
+                .element(Level::NOTE.message(location))
+                .element(Level::NOTE.message(why.as_str()))
+                .element(Level::HELP.message(fix.as_str()))
+        }
+    };
+    let report: [Group<'_>; 1] = [group];
+    renderer.render(&report)
+}
+
+pub fn summary_line(summary: &Summary<'_>) -> String {
+    let run = summary.run;
+    let mut line = format!(
+        "goleash lint: {} file{} ({:.1} MB), {} error{}, {} warning{}, {} info in {:.2}s",
+        run.files,
+        plural(run.files),
+        run.bytes as f64 / 1_000_000.0,
+        run.count(Severity::Error),
+        plural(run.count(Severity::Error)),
+        run.count(Severity::Warning),
+        plural(run.count(Severity::Warning)),
+        run.count(Severity::Info),
+        run.elapsed.as_secs_f64(),
+    );
+    if summary.baselined > 0 {
+        let _ = write!(
+            line,
+            "; {} known finding(s) hidden by the baseline",
+            summary.baselined
+        );
+    }
+    line
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+pub fn json(summary: &Summary<'_>) -> String {
+    let run = summary.run;
+    let value = json!({
+        "version": 1,
+        "diagnostics": run.diagnostics,
+        "summary": {
+            "files": run.files,
+            "bytes": run.bytes,
+            "errors": run.count(Severity::Error),
+            "warnings": run.count(Severity::Warning),
+            "infos": run.count(Severity::Info),
+            "baselined": summary.baselined,
+            "elapsed_ms": run.elapsed.as_millis() as u64,
+        },
+        "io_errors": run.errors,
+    });
+    serde_json::to_string_pretty(&value).unwrap_or_else(|_| "{}".to_string())
+}
+
+fn sarif_level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
+    }
+}
+
+fn sarif_rule(meta: &RuleMeta) -> Value {
+    json!({
+        "id": meta.code,
+        "name": meta.name,
+        "shortDescription": { "text": meta.summary },
+        "fullDescription": { "text": meta.why },
+        "help": { "text": meta.docs, "markdown": meta.docs },
+        "defaultConfiguration": { "level": sarif_level(meta.severity), "enabled": meta.default_enabled },
+        "properties": {
+            "tags": ["goroutine-leak", "concurrency"],
+            "precision": match meta.confidence {
+                crate::Confidence::High => "high",
+                crate::Confidence::Medium => "medium",
+                crate::Confidence::Low => "low",
+            },
+        },
+    })
+}
+
+fn sarif_region(span: &crate::Span) -> Value {
+    json!({
+        "startLine": span.line,
+        "startColumn": span.column,
+        "endLine": span.end_line,
+        "endColumn": span.end_column.max(1),
+    })
+}
+
+/// SARIF 2.1.0 as GitHub code scanning accepts it: one run, every rule in the driver so that
+/// `ruleIndex` is stable, repository-relative URIs, and partial fingerprints from the baseline
+/// fingerprint so alerts track code rather than line numbers.
+pub fn sarif(summary: &Summary<'_>, tool_version: &str) -> String {
+    let all: Vec<&RuleMeta> = rules::all_meta().collect();
+    let results: Vec<Value> = summary
+        .run
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let index = all.iter().position(|m| m.code == d.code).unwrap_or(0);
+            let related: Vec<Value> = d
+                .labels
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    json!({
+                        "id": i,
+                        "message": { "text": l.message },
+                        "physicalLocation": {
+                            "artifactLocation": { "uri": d.path, "uriBaseId": "%SRCROOT%" },
+                            "region": sarif_region(&l.span),
+                        },
+                    })
+                })
+                .collect();
+            let mut result = json!({
+                "ruleId": d.code,
+                "ruleIndex": index,
+                "level": sarif_level(d.severity),
+                "message": { "text": format!("{} Why: {}. Fix: {}.", d.message, d.why, d.fix) },
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": { "uri": d.path, "uriBaseId": "%SRCROOT%" },
+                        "region": sarif_region(&d.span),
+                    },
+                }],
+                "partialFingerprints": { "goleashFingerprint/v1": d.fingerprint },
+                "properties": { "confidence": d.confidence },
+            });
+            if !related.is_empty() {
+                result["relatedLocations"] = Value::Array(related);
+            }
+            result
+        })
+        .collect();
+    let value = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "goleash",
+                    "semanticVersion": tool_version,
+                    "informationUri": "https://example.invalid/goleash",
+                    "rules": all.iter().map(|m| sarif_rule(m)).collect::<Vec<_>>(),
+                },
+            },
+            "columnKind": "utf16CodeUnits",
+            "results": results,
+        }],
+    });
+    serde_json::to_string_pretty(&value).unwrap_or_else(|_| "{}".to_string())
+}
+
+/// GitHub Actions workflow commands: `::warning file=…,line=…::message`.
+pub fn github(summary: &Summary<'_>) -> String {
+    let mut out = String::new();
+    for d in &summary.run.diagnostics {
+        let command = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "notice",
+        };
+        let _ = writeln!(
+            out,
+            "::{command} file={},line={},col={},endLine={},endColumn={},title={}::{}",
+            escape_property(&d.path),
+            d.span.line,
+            d.span.column,
+            d.span.end_line,
+            d.span.end_column,
+            escape_property(&format!("{} {}", d.code, d.name)),
+            escape_data(&format!("{}\nwhy: {}\nfix: {}", d.message, d.why, d.fix)),
+        );
+    }
+    out.push_str(&summary_line(summary));
+    out.push('\n');
+    out
+}
+
+fn escape_data(value: &str) -> String {
+    value
+        .replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn escape_property(value: &str) -> String {
+    escape_data(value).replace(':', "%3A").replace(',', "%2C")
+}

@@ -1,0 +1,122 @@
+//! GL001 forgotten-sender.
+
+use crate::diagnostic::{Confidence, Finding, Severity};
+use crate::facts::{Capacity, FileCx, UseKind};
+use crate::patterns::{goroutine_within, is_blocking_op, is_give_up_case, same_activation};
+use crate::rules::RuleMeta;
+use crate::syntax::{self, select_case_of};
+
+pub static RULE: RuleMeta = RuleMeta {
+    code: "GL001",
+    name: "forgotten-sender",
+    severity: Severity::Error,
+    confidence: Confidence::High,
+    default_enabled: true,
+    version_gated: false,
+    summary: "A goroutine sends its result on an unbuffered channel that the caller may stop waiting for.",
+    why: "when the other select case wins, nobody ever receives and the sending goroutine blocks forever",
+    fix: "make the channel buffered (`make(chan T, 1)`), or have the sender select on `ctx.Done()` too",
+    docs: r#"# GL001 forgotten-sender
+
+## What it finds
+A local, unbuffered channel; a goroutine started in the same function sends on it with a plain
+`ch <- v`; the function receives from it in a `select` that also has a "give up" case
+(`<-ctx.Done()`, `<-time.After(d)`, a timer, a done channel, or `default`) that returns or is not
+in a loop.
+
+## Why it leaks
+If the give-up case wins, the function returns and nothing ever receives from `ch`. The goroutine
+stays blocked in `chan send` for the life of the process, pinning everything it references. This
+is the most common leak found in real Go code (GCatch's BMOC shape, Trail of Bits'
+`hanging-goroutine`).
+
+## Example
+```go
+func fetch(ctx context.Context) (int, error) {
+	ch := make(chan int) // unbuffered
+	go func() { ch <- slow() }()
+	select {
+	case v := <-ch:
+		return v, nil
+	case <-ctx.Done():
+		return 0, ctx.Err() // the sender is stuck forever
+	}
+}
+```
+
+## Fix
+`ch := make(chan int, 1)`: the send always completes and the goroutine exits. Or let the sender
+give up as well: `select { case ch <- v: case <-ctx.Done(): }`.
+
+## When it is wrong
+Not reported when the channel escapes (is passed to a call, stored, returned or sent), has a second
+receiver (for example a drain in the give-up branch), or is sent on inside a `select`. It cannot see
+a receiver that reaches the channel through another name.
+"#,
+};
+
+pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
+    for channel in cx
+        .channels
+        .iter()
+        .filter(|c| c.capacity == Capacity::Unbuffered)
+    {
+        let uses = cx.channel_uses(channel);
+        if cx.first_escape(&uses).is_some() {
+            continue;
+        }
+        let sends: Vec<_> = uses
+            .iter()
+            .filter(|u| u.kind == UseKind::Send && is_blocking_op(u.op))
+            .filter_map(|u| goroutine_within(u.op, channel.func).map(|go| (u, go)))
+            .collect();
+        // Senders started in a loop are GL002's shape.
+        let Some((send, go)) = sends
+            .iter()
+            .find(|(_, go)| syntax::enclosing_loop(*go).is_none())
+        else {
+            continue;
+        };
+        let receives: Vec<_> = uses
+            .iter()
+            .filter(|u| matches!(u.kind, UseKind::Receive | UseKind::Range))
+            .collect();
+        let [receive] = receives.as_slice() else {
+            continue;
+        };
+        if receive.kind != UseKind::Receive || !same_activation(receive.op, channel.func) {
+            continue;
+        }
+        let Some(case) = select_case_of(receive.op) else {
+            continue;
+        };
+        let Some(select) = case.parent() else {
+            continue;
+        };
+        let mut cursor = select.walk();
+        let give_up = select
+            .named_children(&mut cursor)
+            .filter(|c| c.id() != case.id())
+            .find(|c| {
+                is_give_up_case(cx, *c)
+                    && (syntax::enclosing_loop(select).is_none()
+                        || syntax::descendants_same_func(*c)
+                            .any(|n| n.kind() == "return_statement"))
+            });
+        let Some(give_up) = give_up else {
+            continue;
+        };
+        let finding = Finding::new(
+            RULE.code,
+            send.op,
+            format!(
+                "goroutine may block forever sending on unbuffered `{}`",
+                channel.name
+            ),
+        )
+        .label(channel.decl, "unbuffered channel made here")
+        .label(give_up, "when this case wins, nobody receives")
+        .label(*go, "goroutine started here");
+        out.push(finding);
+    }
+}

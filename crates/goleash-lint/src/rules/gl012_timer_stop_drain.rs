@@ -1,0 +1,116 @@
+//! GL012 timer-stop-drain.
+
+use crate::diagnostic::{Confidence, Finding, Severity};
+use crate::facts::FileCx;
+use crate::rules::RuleMeta;
+use crate::syntax::{self, call_target, receive_operand, statements, unparen};
+
+pub static RULE: RuleMeta = RuleMeta {
+    code: "GL012",
+    name: "timer-stop-drain",
+    severity: Severity::Warning,
+    confidence: Confidence::Medium,
+    default_enabled: true,
+    version_gated: true,
+    summary: "`if !t.Stop() { <-t.C }` where `t.C` may already have been received.",
+    why: "if the tick was already received, the drain blocks forever",
+    fix: "Go 1.23+: drop the drain, Stop/Reset are enough; older: drain without blocking, `select { case <-t.C: default: }`",
+    docs: r#"# GL012 timer-stop-drain
+
+## What it finds
+The drain idiom `if !t.Stop() { <-t.C }` with a blocking receive, in a function that also
+receives from `t.C` somewhere else (for example in a `select` case of the same loop).
+
+## Why it leaks
+`Stop` returns false when the timer already fired. If that value was already received by the other
+receive, nothing is left in `t.C` and the drain blocks forever (verified on Go 1.27.3, with both
+`go 1.21` and `go 1.27` in go.mod). For Go 1.23+ modules the drain is never needed: after `Stop`
+returns no stale value can be received, so the idiom is reported as an info-level hint even without
+a second receive.
+
+## Example
+```go
+for {
+	select {
+	case <-t.C:
+		tick()
+	case <-reset:
+	}
+	if !t.Stop() {
+		<-t.C // blocks forever after the tick case ran
+	}
+	t.Reset(d)
+}
+```
+
+## Fix
+Go 1.23+: `t.Reset(d)` alone. Older: `select { case <-t.C: default: }`.
+
+## When it is wrong
+If the other receive provably happens only when `Stop` returns true, the drain is safe.
+"#,
+};
+
+pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
+    for if_stmt in &cx.if_statements {
+        let Some(condition) = if_stmt.child_by_field_name("condition").map(unparen) else {
+            continue;
+        };
+        if condition.kind() != "unary_expression"
+            || condition
+                .child_by_field_name("operator")
+                .map(|o| cx.text(o))
+                != Some("!")
+        {
+            continue;
+        }
+        let Some(call) = condition.child_by_field_name("operand").map(unparen) else {
+            continue;
+        };
+        let Some((Some(timer), "Stop")) = call_target(call, cx.src) else {
+            continue;
+        };
+        let channel = format!("{timer}.C");
+        let Some(consequence) = if_stmt.child_by_field_name("consequence") else {
+            continue;
+        };
+        let drain = statements(consequence).into_iter().find_map(|s| {
+            let expr = s.named_child(0)?;
+            let operand = receive_operand(unparen(expr), cx.src)?;
+            (s.kind() == "expression_statement" && cx.text(operand) == channel).then_some(expr)
+        });
+        let Some(drain) = drain else {
+            continue;
+        };
+        let Some(func) = syntax::enclosing_function(*if_stmt) else {
+            continue;
+        };
+        let other_receive = syntax::descendants(func).find(|n| {
+            n.id() != drain.id()
+                && receive_operand(*n, cx.src).map(|o| cx.text(o)) == Some(channel.as_str())
+                && !syntax::is_within(*n, consequence)
+        });
+        if let Some(other) = other_receive {
+            out.push(
+                Finding::new(
+                    RULE.code,
+                    drain,
+                    format!("this drain blocks forever if `{channel}` was already received"),
+                )
+                .label(other, "the value may have been received here"),
+            );
+        } else if cx.new_timer_semantics() {
+            out.push(
+                Finding::new(
+                    RULE.code,
+                    drain,
+                    format!("draining `{channel}` after Stop is unnecessary since Go 1.23"),
+                )
+                .severity(Severity::Info)
+                .confidence(Confidence::High)
+                .why("since Go 1.23 no stale value can be received after Stop returns, and the drain blocks if the value was consumed")
+                .fix("delete the drain; call Stop/Reset alone"),
+            );
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! GL016 wg-done-skipped.
+
+use tree_sitter::Node;
+
+use crate::diagnostic::{Confidence, Finding, Severity};
+use crate::facts::{go_literal, FileCx};
+use crate::flow::{Exit, PathCheck};
+use crate::patterns::method_calls;
+use crate::rules::RuleMeta;
+use crate::syntax::{self, call_target};
+
+pub static RULE: RuleMeta = RuleMeta {
+    code: "GL016",
+    name: "wg-done-skipped",
+    severity: Severity::Error,
+    confidence: Confidence::High,
+    default_enabled: true,
+    version_gated: false,
+    summary: "A goroutine calls `wg.Done()` without defer, and a return path skips it.",
+    why: "a skipped Done leaves the WaitGroup counter above zero, so wg.Wait() blocks forever",
+    fix: "`defer wg.Done()` as the goroutine's first statement, or use `wg.Go(f)` (Go 1.25+)",
+    docs: r#"# GL016 wg-done-skipped
+
+## What it finds
+A goroutine (`go func(){…}()`) started after `wg.Add(…)` in the same function, which calls
+`wg.Done()` as a plain statement, and has a `return` (or falls off its end) on a path that does not
+pass any `wg.Done()`.
+
+## Why it leaks
+`Wait` returns only when the counter reaches zero; one skipped `Done` and the waiter — often the
+request handler — blocks forever, along with everything it holds.
+
+## Example
+```go
+wg.Add(1)
+go func() {
+	if err := step(); err != nil {
+		return // Done skipped
+	}
+	wg.Done()
+}()
+wg.Wait()
+```
+
+## Fix
+`defer wg.Done()` first thing in the goroutine, or `wg.Go(func() { … })` on Go 1.25+.
+
+## When it is wrong
+Paths that end in `panic`, `os.Exit` or `runtime.Goexit` are ignored.
+"#,
+};
+
+pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
+    for go in &cx.go_statements {
+        let Some(literal) = go_literal(*go) else {
+            continue;
+        };
+        let Some(body) = literal.child_by_field_name("body") else {
+            continue;
+        };
+        let Some(parent_fn) = syntax::enclosing_function(*go) else {
+            continue;
+        };
+        let Some(parent_body) = syntax::function_body(parent_fn) else {
+            continue;
+        };
+        // A plain (non-deferred) Done in the goroutine's own activation.
+        let plain_done = syntax::descendants_same_func(body).find_map(|n| {
+            if n.kind() != "expression_statement" {
+                return None;
+            }
+            let call = n.named_child(0)?;
+            match call_target(call, cx.src) {
+                Some((Some(wg), "Done")) if syntax::call_arguments(call).is_empty() => {
+                    Some((wg, call))
+                }
+                _ => None,
+            }
+        });
+        let Some((wg, done_call)) = plain_done else {
+            continue;
+        };
+        let added_before = method_calls(cx, parent_body, wg, &["Add"])
+            .iter()
+            .any(|add| add.start_byte() < go.start_byte() && !syntax::is_within(*add, literal));
+        if !added_before {
+            continue;
+        }
+        let is_use = |n: Node<'_>| {
+            n.kind() == "call_expression"
+                && matches!(call_target(n, cx.src), Some((Some(recv), "Done")) if recv == wg)
+        };
+        let check = PathCheck {
+            src: cx.src,
+            is_use: &is_use,
+        };
+        if let Some(exit) = check.exit_from_entry(body) {
+            let node = match exit {
+                Exit::Return(ret) => ret,
+                Exit::EndOfFunction(_) => continue,
+            };
+            out.push(
+                Finding::new(
+                    RULE.code,
+                    node,
+                    format!("this return skips `{wg}.Done()`, so `{wg}.Wait()` never returns"),
+                )
+                .label(done_call, "Done is only called here, without defer"),
+            );
+        }
+    }
+}

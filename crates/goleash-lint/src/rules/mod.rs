@@ -1,0 +1,159 @@
+//! The rule registry. One file per rule; each exports `RULE` (metadata and docs) and `check`.
+
+use crate::diagnostic::{Confidence, Finding, Severity};
+use crate::facts::FileCx;
+
+pub mod gl001_forgotten_sender;
+pub mod gl002_loop_senders_single_receive;
+pub mod gl003_sender_after_reader_returned;
+pub mod gl004_range_never_closed;
+pub mod gl005_receive_without_sender;
+pub mod gl006_nil_channel_op;
+pub mod gl007_goroutine_no_exit_loop;
+pub mod gl008_select_loop_without_exit;
+pub mod gl009_ticker_not_stopped;
+pub mod gl010_time_tick_in_returning_func;
+pub mod gl011_time_after_in_loop;
+pub mod gl012_timer_stop_drain;
+pub mod gl013_lost_cancel;
+pub mod gl014_http_no_timeout;
+pub mod gl015_missing_body_close;
+pub mod gl016_wg_done_skipped;
+pub mod gl017_wg_add_in_goroutine;
+pub mod gl018_lock_without_unlock;
+pub mod gl019_cond_wait_without_loop;
+pub mod gl020_errgroup_ctx_ignored;
+pub mod gl021_blocking_send_ignoring_ctx;
+pub mod gl022_unbounded_spawn;
+pub mod gl023_background_ctx_in_goroutine;
+pub mod gl024_signal_notify;
+
+/// Everything about a rule that does not depend on the code it looks at.
+#[derive(Debug)]
+pub struct RuleMeta {
+    /// Stable code, never reused: `GL001`.
+    pub code: &'static str,
+    /// Kebab-case name: `forgotten-sender`.
+    pub name: &'static str,
+    pub severity: Severity,
+    pub confidence: Confidence,
+    /// On unless selected away; off rules run only when selected.
+    pub default_enabled: bool,
+    /// Whether the Go version (go.mod `go` directive) changes what the rule reports.
+    pub version_gated: bool,
+    /// One line: what the rule finds.
+    pub summary: &'static str,
+    /// One line: why the shape leaks.
+    pub why: &'static str,
+    /// One line: the fix.
+    pub fix: &'static str,
+    /// Long form (Markdown): what, why, example, fix, when it is wrong.
+    pub docs: &'static str,
+}
+
+pub type CheckFn = for<'t> fn(&FileCx<'t>, &mut Vec<Finding>);
+
+pub struct Rule {
+    pub meta: &'static RuleMeta,
+    pub check: CheckFn,
+}
+
+macro_rules! registry {
+    ($($module:ident),* $(,)?) => {
+        &[$(Rule { meta: &$module::RULE, check: $module::check }),*]
+    };
+}
+
+pub static RULES: &[Rule] = registry![
+    gl001_forgotten_sender,
+    gl002_loop_senders_single_receive,
+    gl003_sender_after_reader_returned,
+    gl004_range_never_closed,
+    gl005_receive_without_sender,
+    gl006_nil_channel_op,
+    gl007_goroutine_no_exit_loop,
+    gl008_select_loop_without_exit,
+    gl009_ticker_not_stopped,
+    gl010_time_tick_in_returning_func,
+    gl011_time_after_in_loop,
+    gl012_timer_stop_drain,
+    gl013_lost_cancel,
+    gl014_http_no_timeout,
+    gl015_missing_body_close,
+    gl016_wg_done_skipped,
+    gl017_wg_add_in_goroutine,
+    gl018_lock_without_unlock,
+    gl019_cond_wait_without_loop,
+    gl020_errgroup_ctx_ignored,
+    gl021_blocking_send_ignoring_ctx,
+    gl022_unbounded_spawn,
+    gl023_background_ctx_in_goroutine,
+    gl024_signal_notify,
+];
+
+/// Diagnostics the engine itself emits; they have codes so they can be selected and suppressed.
+pub static SYNTAX_ERROR: RuleMeta = RuleMeta {
+    code: "GL900",
+    name: "syntax-error",
+    severity: Severity::Error,
+    confidence: Confidence::High,
+    default_enabled: true,
+    version_gated: false,
+    summary: "The file does not parse as Go; the rest of it is still linted.",
+    why: "code that does not parse cannot be checked, and `go build` will reject it",
+    fix: "fix the syntax error (run `gofmt -l` to see it)",
+    docs: "# GL900 syntax-error\n\nReported at the first few places where tree-sitter-go had to \
+recover from a syntax error (an `ERROR` or missing node). The rest of the file is still parsed and \
+linted, so other findings in it are still shown, but findings near the error may be missing.\n",
+};
+
+pub static UNUSED_SUPPRESSION: RuleMeta = RuleMeta {
+    code: "GL901",
+    name: "unused-suppression",
+    severity: Severity::Warning,
+    confidence: Confidence::High,
+    default_enabled: true,
+    version_gated: false,
+    summary: "A `//goleash:ignore` or `//nolint:goleash` comment that suppresses nothing.",
+    why: "stale suppressions hide the next real finding on that line",
+    fix: "delete the comment, or name the code that actually fires",
+    docs:
+        "# GL901 unused-suppression\n\nA suppression comment (`//goleash:ignore GL001 reason` or \
+`//nolint:goleash`) that matched no finding on its own line or the line below. Only reported for \
+codes that are enabled, so disabling a rule does not make its suppressions noisy.\n",
+};
+
+pub static SUPPRESSION_WITHOUT_REASON: RuleMeta = RuleMeta {
+    code: "GL902",
+    name: "suppression-without-reason",
+    severity: Severity::Warning,
+    confidence: Confidence::High,
+    default_enabled: true,
+    version_gated: false,
+    summary: "A suppression comment that does not say why.",
+    why: "a reason lets the next reader check that the suppression still holds",
+    fix: "write the reason after the codes: `//goleash:ignore GL007 started once from main`",
+    docs: "# GL902 suppression-without-reason\n\n`//goleash:ignore GL007` with nothing after the codes, or \
+`//nolint:goleash` without a `// reason` after it. The suppression still applies; this asks for the \
+reason.\n",
+};
+
+pub static ENGINE_RULES: [&RuleMeta; 3] = [
+    &SYNTAX_ERROR,
+    &UNUSED_SUPPRESSION,
+    &SUPPRESSION_WITHOUT_REASON,
+];
+
+/// Every rule's metadata, lint rules first.
+pub fn all_meta() -> impl Iterator<Item = &'static RuleMeta> {
+    RULES
+        .iter()
+        .map(|r| r.meta)
+        .chain(ENGINE_RULES.iter().copied())
+}
+
+pub fn find_meta(code_or_name: &str) -> Option<&'static RuleMeta> {
+    all_meta().find(|m| {
+        m.code.eq_ignore_ascii_case(code_or_name) || m.name.eq_ignore_ascii_case(code_or_name)
+    })
+}

@@ -1,0 +1,437 @@
+//! `goleash lint`, `goleash rules`, `goleash rule`: wiring for the static linter.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use goleash_lint::config::{self, RuleSelection};
+use goleash_lint::render::{self, Summary};
+use goleash_lint::{Baseline, GoVersion, LintOptions, RuleMeta, Severity};
+
+use super::exit;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    /// rustc-style diagnostics with a code frame, the why and the fix.
+    Text,
+    /// One JSON document: diagnostics and a summary.
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning (`github/codeql-action/upload-sarif`).
+    Sarif,
+    /// GitHub Actions workflow annotations (`::warning file=…`).
+    Github,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+    /// Always exit 0 on findings (errors reading input still exit 2).
+    Never,
+}
+
+impl FailOn {
+    fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Error => Some(Severity::Error),
+            FailOn::Warning => Some(Severity::Warning),
+            FailOn::Info => Some(Severity::Info),
+            FailOn::Never => None,
+        }
+    }
+
+    fn parse(value: &str) -> Option<Self> {
+        <FailOn as ValueEnum>::from_str(value, true).ok()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Find goroutine-leak patterns in Go source: forgotten senders, loops that never exit,
+/// lost cancels, unclosed bodies, locks held on a return path, and more (`goleash rules`).
+///
+/// Parses Go with tree-sitter (no build, no type checker), so it is fast enough for every
+/// save and every push. Vendor/ and testdata/ directories, `_test.go` files and generated
+/// files are skipped by default; .gitignore is honoured.
+///
+/// Configuration: the nearest goleash.toml at or above the first path, table [lint]:
+///   select = ["ALL"]            extend-select = ["GL021"]     ignore = ["GL014"]
+///   exclude = ["gen/**"]        include-tests = true          fail-on = "error"
+///   go-version = "1.22"         [lint.severity] GL007 = "error"
+///
+/// Suppress a finding on its line or the line above with a reason:
+///   //goleash:ignore GL007 started once per process
+///   //nolint:goleash // reason
+///
+/// Examples:
+///   goleash lint ./...
+///   goleash lint ./... --format sarif > goleash.sarif
+///   goleash lint ./... --format github            (in a GitHub Actions step)
+///   goleash lint ./... --write-baseline .goleash-baseline.json
+///   goleash lint ./... --baseline .goleash-baseline.json --fail-on error
+///   goleash lint --select GL001,GL002 --include-tests pkg/worker
+///
+/// Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 error
+/// (unreadable path, bad config, bad baseline).
+#[derive(Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct LintArgs {
+    /// Files or directories to lint; `./...` and `dir/...` are accepted. Directories are
+    /// walked recursively. Example: `goleash lint ./cmd/... internal/server`.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub paths: Vec<PathBuf>,
+
+    /// Output format. Example: `--format sarif > goleash.sarif`.
+    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+    pub format: LintFormat,
+
+    /// Exit 1 when a finding has at least this severity [default: warning, or the
+    /// config's fail-on]. Example: `--fail-on error` to gate only on errors.
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
+
+    /// Run only these rules (codes, code prefixes, names, or ALL), replacing the default
+    /// set. Example: `--select GL001,GL013` or `--select ALL`.
+    #[arg(long, value_delimiter = ',', value_name = "RULE")]
+    pub select: Vec<String>,
+
+    /// Add rules to the set, typically default-off ones. Example: `--extend-select GL021,GL022`.
+    #[arg(long, value_delimiter = ',', value_name = "RULE")]
+    pub extend_select: Vec<String>,
+
+    /// Do not run these rules. Example: `--ignore GL014`.
+    #[arg(long, value_delimiter = ',', value_name = "RULE")]
+    pub ignore: Vec<String>,
+
+    /// Also lint `_test.go` files found in directories. Example: `--include-tests`.
+    #[arg(long)]
+    pub include_tests: bool,
+
+    /// Also walk vendor/ and testdata/ directories. Example: `--include-vendor`.
+    #[arg(long)]
+    pub include_vendor: bool,
+
+    /// Do not honour .gitignore/.ignore files. Example: `--no-ignore-files`.
+    #[arg(long)]
+    pub no_ignore_files: bool,
+
+    /// Skip paths matching this gitignore-style glob (repeatable). Example: `--exclude 'gen/**'`.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+
+    /// Use this config file instead of searching for goleash.toml. Example: `--config ci/goleash.toml`.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+
+    /// Ignore any goleash.toml. Example: `--no-config`.
+    #[arg(long)]
+    pub no_config: bool,
+
+    /// Hide findings recorded in this baseline file; only new findings count.
+    /// Example: `--baseline .goleash-baseline.json`.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Record every current finding into this baseline file and exit 0.
+    /// Example: `--write-baseline .goleash-baseline.json`.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+
+    /// Treat every module as using this Go version (timer rules depend on it: Go 1.23
+    /// changed timer semantics) instead of reading go.mod. Example: `--go-version 1.22`.
+    #[arg(long, value_name = "VERSION")]
+    pub go_version: Option<String>,
+
+    /// Colour the text output: auto means only when stdout is a terminal and NO_COLOR is unset.
+    /// Example: `--color never`.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Worker threads (0 = one per core). Example: `-j 1` for a reproducible timing baseline.
+    #[arg(short = 'j', long, default_value_t = 0)]
+    pub threads: usize,
+}
+
+/// List the lint rules with code, default state, severity and confidence.
+///
+/// Examples:
+///   goleash rules
+///   goleash rules --format json
+#[derive(Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct RulesArgs {
+    /// `text` (a table) or `json`. Example: `--format json`.
+    #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
+    pub format: RulesFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    Text,
+    Json,
+}
+
+/// Print a rule's documentation: what it finds, why it leaks, an example, the fix, and when
+/// it is wrong.
+///
+/// Examples:
+///   goleash rule GL001
+///   goleash rule forgotten-sender
+#[derive(Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct RuleArgs {
+    /// Rule code or name. Example: `GL013` or `lost-cancel`.
+    #[arg(value_name = "RULE")]
+    pub rule: String,
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("goleash: {message}");
+    exit::code(exit::ERROR)
+}
+
+fn load_config(args: &LintArgs) -> Result<config::LintConfig, String> {
+    if args.no_config {
+        return Ok(config::LintConfig::default());
+    }
+    let path = match &args.config {
+        Some(path) => Some(path.clone()),
+        None => {
+            let start = args
+                .paths
+                .first()
+                .map(|p| strip_go_pattern(p))
+                .unwrap_or_else(|| PathBuf::from("."));
+            config::find_upward(&start)
+        }
+    };
+    match path {
+        Some(path) => config::load(&path).map_err(|e| e.to_string()),
+        None => Ok(config::LintConfig::default()),
+    }
+}
+
+fn strip_go_pattern(path: &Path) -> PathBuf {
+    let text = path.to_string_lossy();
+    match text.strip_suffix("...") {
+        Some(rest) => {
+            let rest = rest.trim_end_matches('/');
+            PathBuf::from(if rest.is_empty() { "." } else { rest })
+        }
+        None => path.to_path_buf(),
+    }
+}
+
+fn validate_selectors(list: &[String]) -> Result<(), String> {
+    for selector in list {
+        if !goleash_lint::all_meta().any(|m| config::selector_matches(selector, m)) {
+            return Err(format!("unknown rule `{selector}` (see `goleash rules`)"));
+        }
+    }
+    Ok(())
+}
+
+pub fn run_lint(args: LintArgs) -> ExitCode {
+    let config = match load_config(&args) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    for list in [&args.select, &args.extend_select, &args.ignore] {
+        if let Err(e) = validate_selectors(list) {
+            return fail(e);
+        }
+    }
+    let mut selection = RuleSelection::from_config(&config);
+    if !args.select.is_empty() {
+        selection.select = Some(args.select.clone());
+    }
+    selection
+        .extend_select
+        .extend(args.extend_select.iter().cloned());
+    selection.ignore.extend(args.ignore.iter().cloned());
+
+    let go_version = match args.go_version.as_ref().or(config.go_version.as_ref()) {
+        Some(v) => match GoVersion::parse(v) {
+            Some(v) => Some(v),
+            None => return fail(format!("bad Go version `{v}`: expected e.g. 1.22")),
+        },
+        None => None,
+    };
+    let fail_on = match (args.fail_on, config.fail_on.as_deref()) {
+        (Some(f), _) => f,
+        (None, Some(f)) => match FailOn::parse(f) {
+            Some(f) => f,
+            None => return fail(format!("bad fail-on `{f}` in goleash.toml")),
+        },
+        (None, None) => FailOn::Warning,
+    };
+    let baseline = match &args.baseline {
+        Some(path) => match Baseline::load(path) {
+            Ok(b) => Some(b),
+            Err(e) => return fail(e),
+        },
+        None => None,
+    };
+
+    let mut exclude = config.exclude.clone();
+    exclude.extend(args.exclude.iter().cloned());
+    let options = LintOptions {
+        include_tests: args.include_tests || config.include_tests.unwrap_or(false),
+        include_vendor_and_testdata: args.include_vendor,
+        no_ignore_files: args.no_ignore_files,
+        exclude,
+        selection,
+        go_version,
+        threads: args.threads,
+    };
+    let mut run = goleash_lint::lint_paths(&args.paths, &options);
+
+    if let Some(path) = &args.write_baseline {
+        let written = Baseline::from_diagnostics(&run.diagnostics);
+        if let Err(e) = written.write(path) {
+            return fail(e);
+        }
+        eprintln!(
+            "goleash: wrote {} finding(s) to baseline {}",
+            written.findings.len(),
+            path.display()
+        );
+        for error in &run.errors {
+            eprintln!("goleash: {error}");
+        }
+        return exit::code(if run.errors.is_empty() {
+            exit::CLEAN
+        } else {
+            exit::ERROR
+        });
+    }
+
+    let baselined = baseline
+        .as_ref()
+        .map(|b| b.filter(&mut run.diagnostics))
+        .unwrap_or(0);
+    let summary = Summary {
+        run: &run,
+        baselined,
+    };
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        }
+    };
+    let text = match args.format {
+        LintFormat::Text => {
+            render::human(&summary, color, &|path| std::fs::read_to_string(path).ok())
+        }
+        LintFormat::Json => render::json(&summary) + "\n",
+        LintFormat::Sarif => render::sarif(&summary, env!("CARGO_PKG_VERSION")) + "\n",
+        LintFormat::Github => render::github(&summary),
+    };
+    if !super::print(&text) {
+        return exit::code(exit::ERROR);
+    }
+    for error in &run.errors {
+        eprintln!("goleash: {error}");
+    }
+    if !run.errors.is_empty() {
+        return exit::code(exit::ERROR);
+    }
+    let failing = fail_on
+        .threshold()
+        .map(|threshold| run.diagnostics.iter().any(|d| d.severity >= threshold))
+        .unwrap_or(false);
+    exit::code(if failing { exit::FINDINGS } else { exit::CLEAN })
+}
+
+fn default_state(meta: &RuleMeta) -> &'static str {
+    if meta.default_enabled {
+        "on"
+    } else {
+        "off"
+    }
+}
+
+pub fn run_rules(args: RulesArgs) -> ExitCode {
+    let text = match args.format {
+        RulesFormat::Json => {
+            let rules: Vec<serde_json::Value> = goleash_lint::all_meta()
+                .map(|m| {
+                    serde_json::json!({
+                        "code": m.code,
+                        "name": m.name,
+                        "default_enabled": m.default_enabled,
+                        "severity": m.severity,
+                        "confidence": m.confidence,
+                        "version_gated": m.version_gated,
+                        "summary": m.summary,
+                    })
+                })
+                .collect();
+            serde_json::to_string_pretty(&rules).unwrap_or_default() + "\n"
+        }
+        RulesFormat::Text => {
+            let mut out = format!(
+                "{:<6} {:<30} {:<4} {:<8} {:<7} {}\n",
+                "CODE", "NAME", "ON", "SEVERITY", "CONF", "FINDS"
+            );
+            for m in goleash_lint::all_meta() {
+                let gated = if m.version_gated {
+                    " (Go-version gated)"
+                } else {
+                    ""
+                };
+                out.push_str(&format!(
+                    "{:<6} {:<30} {:<4} {:<8} {:<7} {}{}\n",
+                    m.code,
+                    m.name,
+                    default_state(m),
+                    m.severity.as_str(),
+                    m.confidence.as_str(),
+                    m.summary,
+                    gated
+                ));
+            }
+            out.push_str("\n`goleash rule CODE` shows a rule's documentation.\n");
+            out
+        }
+    };
+    if super::print(&text) {
+        exit::code(exit::CLEAN)
+    } else {
+        exit::code(exit::ERROR)
+    }
+}
+
+pub fn run_rule(args: RuleArgs) -> ExitCode {
+    let Some(meta) = goleash_lint::find_meta(&args.rule) else {
+        return fail(format!("no rule `{}` (see `goleash rules`)", args.rule));
+    };
+    let text = format!(
+        "{}\n\nDefault: {} · severity {} · confidence {}{}\nWhy: {}\nFix: {}\n",
+        meta.docs.trim_end(),
+        default_state(meta),
+        meta.severity,
+        meta.confidence,
+        if meta.version_gated {
+            " · depends on the go.mod Go version"
+        } else {
+            ""
+        },
+        meta.why,
+        meta.fix
+    );
+    if super::print(&text) {
+        exit::code(exit::CLEAN)
+    } else {
+        exit::code(exit::ERROR)
+    }
+}

@@ -1,0 +1,3 @@
+module goleash.bench/gen
+
+go 1.27

@@ -60,6 +60,21 @@ impl Category {
         )
     }
 
+    /// Waits the runtime's leak-detecting GC checks (its candidate wait reasons): for these,
+    /// "not leaked" after a leak GC means something alive can still reach the primitive.
+    pub fn checked_by_leak_gc(self) -> bool {
+        matches!(
+            self,
+            Category::ChanReceive
+                | Category::ChanSend
+                | Category::Select
+                | Category::Cond
+                | Category::Mutex
+                | Category::RwMutex
+                | Category::WaitGroup
+        )
+    }
+
     /// Waits that no other goroutine can ever end: a nil channel, `select {}`.
     pub fn never_wakes(self) -> bool {
         matches!(self, Category::NilChan | Category::SelectNoCases)
@@ -194,6 +209,9 @@ fn from_state(state: &str) -> Category {
 /// Infers the wait from the frames a profile keeps (leaf first): the runtime's own blocking
 /// functions in protobuf profiles, the standard library's in every format.
 fn from_frames<'a>(frames: impl IntoIterator<Item = &'a Frame>) -> Category {
+    // The runtime's semaphore sits under every sync primitive: it only counts when no frame
+    // further out names the primitive.
+    let mut semaphore = false;
     for frame in frames {
         let f = &*frame.function;
         let category = match f {
@@ -222,13 +240,18 @@ fn from_frames<'a>(frames: impl IntoIterator<Item = &'a Frame>) -> Category {
             | "syscall.RawSyscall6"
             | "internal/runtime/syscall.Syscall6" => Category::Syscall,
             "runtime.semacquire" | "runtime.semacquire1" | "sync.runtime_Semacquire" => {
-                Category::Semacquire
+                semaphore = true;
+                continue;
             }
             _ => continue,
         };
         return category;
     }
-    Category::Unknown
+    if semaphore {
+        Category::Semacquire
+    } else {
+        Category::Unknown
+    }
 }
 
 #[cfg(test)]

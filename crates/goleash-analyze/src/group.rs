@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use goleash_model::{Frame, FrameId, RawGroup, Snapshot, SourceInfo, SAMPLE_IDS};
+use goleash_model::{Frame, FrameId, ProfileKind, RawGroup, Snapshot, SourceInfo, SAMPLE_IDS};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
@@ -173,9 +173,15 @@ pub fn analyze(snapshot: &Snapshot, config: &Config) -> Analysis {
         }
     }
 
+    // A goroutineleak profile was merged, or the dump was taken after a leak GC.
+    let leak_checked = snapshot
+        .sources
+        .iter()
+        .any(|s| s.profile == ProfileKind::GoroutineLeak)
+        || snapshot.groups.iter().any(|g| g.key.leaked);
     let mut groups: Vec<Group> = pending
         .into_iter()
-        .map(|p| build_group(snapshot, config, &user, p))
+        .map(|p| build_group(snapshot, config, &user, leak_checked, p))
         .collect();
     groups.sort_by(|a, b| {
         b.verdict
@@ -242,6 +248,7 @@ fn build_group(
     snapshot: &Snapshot,
     config: &Config,
     user: &impl Fn(&str) -> bool,
+    leak_checked: bool,
     pending: Pending,
 ) -> Group {
     let interner = &snapshot.interner;
@@ -297,6 +304,7 @@ fn build_group(
         count: stats.count,
         wait_max: stats.wait_max,
         wait_times_missing: snapshot.missing.wait_times,
+        leak_checked,
         frames: &frames,
         creator,
         user,
@@ -332,6 +340,7 @@ struct Facts<'a, U: Fn(&str) -> bool> {
     count: u64,
     wait_max: Option<u32>,
     wait_times_missing: bool,
+    leak_checked: bool,
     frames: &'a [&'a Frame],
     creator: Option<&'a Frame>,
     user: &'a U,
@@ -404,6 +413,18 @@ fn judge<U: Fn(&str) -> bool>(facts: &Facts<'_, U>) -> (Verdict, String) {
         _ => {}
     }
     let threshold = facts.config.likely_after_minutes;
+    if facts.leak_checked && category.checked_by_leak_gc() {
+        let waited = facts
+            .wait_max
+            .map_or(String::new(), |m| format!("blocked {m} min, but "));
+        return (
+            Verdict::Possible,
+            format!(
+                "{waited}the runtime's leak-detecting GC found the {} reachable from a live goroutine or a global: something can still wake it (a leak only if that owner never will)",
+                category.name()
+            ),
+        );
+    }
     if let Some(minutes) = facts.wait_max {
         if minutes >= threshold && category.can_leak() {
             if started_from_main(facts.creator)

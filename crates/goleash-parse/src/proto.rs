@@ -490,19 +490,15 @@ impl Converter<'_> {
     }
 }
 
-/// Applies the rule `debug=1` uses (runtime/pprof `printStackRecord`): `runtime.*` frames at the
-/// leaf end are hidden up to the first other frame, `runtime.goexit` is never shown, and a stack
-/// of nothing but runtime frames is shown whole.
+/// Keeps every frame but `runtime.goexit`, which no text format prints. The leading runtime
+/// frames (`runtime.gopark`, `runtime.chansend1`, `runtime.selectgo`…) that debug=1 and debug=2
+/// hide are kept: they are the only record of what the goroutine waits on in a format without
+/// wait reasons, and the analysis leaves them out wherever stacks of formats are compared.
 fn visible_frames(frames: &[StackFrame], visible: &mut Vec<FrameId>) {
-    let start = frames
-        .iter()
-        .position(|f| f.shown == Shown::Yes)
-        .unwrap_or(0);
     visible.clear();
     visible.extend(
         frames
             .iter()
-            .skip(start)
             .filter(|f| f.shown != Shown::Never)
             .map(|f| f.id),
     );
@@ -606,8 +602,10 @@ mod tests {
                 .any(|f| &*f.function == function)
         });
         let group = group.unwrap_or_else(|| panic!("no stack with {function}"));
+        // The runtime's leaf frames are kept; these tests are about the user's frames.
         snapshot
             .frames(group.key.stack)
+            .filter(|f| !f.function.starts_with("runtime."))
             .map(|f| f.function.to_string())
             .collect()
     }
@@ -618,6 +616,25 @@ mod tests {
         assert_eq!(
             stack_with(&snapshot, "main.fetchResult.func1"),
             ["main.fetchResult.func1"]
+        );
+        // What the sender waits on survives in the runtime's frames: a channel send.
+        let sender = snapshot
+            .groups
+            .iter()
+            .find(|g| {
+                snapshot
+                    .frames(g.key.stack)
+                    .any(|f| &*f.function == "main.fetchResult.func1")
+            })
+            .unwrap();
+        let leaf: Vec<&str> = snapshot
+            .frames(sender.key.stack)
+            .take(3)
+            .map(|f| &*f.function)
+            .collect();
+        assert_eq!(
+            leaf,
+            ["runtime.gopark", "runtime.chansend", "runtime.chansend1"]
         );
     }
 
@@ -777,8 +794,7 @@ mod tests {
         let snapshot = run(&profile).unwrap();
         assert_eq!(stack_with(&snapshot, "main.fetchResult.func1"), before);
 
-        // An unsymbolized leaf is printed by debug=1 (as its PC), which stops the hiding of
-        // the runtime frames after it.
+        // An unsymbolized leaf is kept as its PC, in front of the runtime's frames.
         let sender = profile
             .sample
             .iter_mut()
@@ -786,7 +802,15 @@ mod tests {
             .unwrap();
         sender.location_id.insert(0, 9001);
         let snapshot = run(&profile).unwrap();
-        let stack = stack_with(&snapshot, "main.fetchResult.func1");
+        let group = snapshot
+            .groups
+            .iter()
+            .find(|g| g.stats.count == 12)
+            .unwrap();
+        let stack: Vec<&str> = snapshot
+            .frames(group.key.stack)
+            .map(|f| &*f.function)
+            .collect();
         assert_eq!(stack[0], "0xdead");
         assert_eq!(stack[1], "runtime.gopark");
     }

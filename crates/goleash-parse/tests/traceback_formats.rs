@@ -197,7 +197,7 @@ fn truncated_dump_names_the_line_and_what_was_expected() {
     // Cut right after a function line, before its file:line line.
     let cut = text.find("main.fetchResult.func1(").unwrap();
     let end = cut + text[cut..].find('\n').unwrap() + 1;
-    let err = parse(&name, text[..end].as_bytes(), Limits::default()).unwrap_err();
+    let err = parse(&name, &text.as_bytes()[..end], Limits::default()).unwrap_err();
     let line = text[..cut].lines().count() as u64 + 1;
     assert_eq!(err.location, Location::Line(line));
     assert!(err.message.contains("file.go:LINE"), "{}", err.message);

@@ -44,14 +44,16 @@ pub(crate) fn parse_dumps(
         ));
     };
     let results = if first.last || workers == 1 {
-        let mut results = vec![parse_block(&first.data)];
+        let mut results = vec![parse_block(first.bytes())];
         let mut last = first.last;
+        blocks.recycle(first.data);
         while !last {
             let Some(block) = blocks.next_block(&mut reader)? else {
                 break;
             };
-            results.push(parse_block(&block.data));
+            results.push(parse_block(block.bytes()));
             last = block.last;
+            blocks.recycle(block.data);
         }
         results
     } else {
@@ -62,14 +64,28 @@ pub(crate) fn parse_dumps(
 
 struct Block {
     index: usize,
+    /// The block's bytes are `data[..len]`; the rest is left over from an earlier block
+    /// (buffers are reused so that their pages are not faulted in and zeroed again).
     data: Vec<u8>,
+    len: usize,
     last: bool,
+}
+
+impl Block {
+    fn bytes(&self) -> &[u8] {
+        &self.data[..self.len]
+    }
 }
 
 struct BlockReader<'n> {
     name: &'n str,
     limits: Limits,
-    carry: Vec<u8>,
+    /// The block being filled: `current[..filled]` is read input.
+    current: Vec<u8>,
+    filled: usize,
+    /// Buffers of parsed blocks, to be filled again.
+    spare: Vec<Vec<u8>>,
+    returned: Option<mpsc::Receiver<Vec<u8>>>,
     total: u64,
     index: usize,
     done: bool,
@@ -80,11 +96,57 @@ impl<'n> BlockReader<'n> {
         BlockReader {
             name,
             limits,
-            carry: Vec::new(),
+            current: Vec::new(),
+            filled: 0,
+            spare: Vec::new(),
+            returned: None,
             total: 0,
             index: 0,
             done: false,
         }
+    }
+
+    /// Takes back the buffer of a parsed block.
+    fn recycle(&mut self, buffer: Vec<u8>) {
+        self.spare.push(buffer);
+    }
+
+    fn fresh_buffer(&mut self) -> Vec<u8> {
+        if let Some(returned) = &self.returned {
+            self.spare.extend(returned.try_iter());
+        }
+        self.spare.pop().unwrap_or_default()
+    }
+
+    /// Reads into `current` until `filled` reaches `target` or the input ends; true at the end.
+    fn fill_to(&mut self, reader: &mut impl BufRead, target: usize) -> Result<bool, ParseError> {
+        if self.current.len() < target {
+            // Grows (and zeroes) only what this buffer never held; reused buffers do not.
+            self.current.resize(target, 0);
+        }
+        while self.filled < target {
+            let n = match reader.read(&mut self.current[self.filled..target]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(ParseError::io(self.name, self.total, &e)),
+            };
+            if n == 0 {
+                return Ok(true);
+            }
+            self.filled += n;
+            self.total += n as u64;
+            if self.total > self.limits.max_bytes {
+                return Err(ParseError::new(
+                    self.name,
+                    Location::Offset(self.limits.max_bytes),
+                    format!(
+                        "the input is larger than the {}-byte limit; raise --max-bytes to read it",
+                        self.limits.max_bytes
+                    ),
+                ));
+            }
+        }
+        Ok(false)
     }
 
     /// Reads the next block, cut just before a goroutine header so that no goroutine is split.
@@ -92,77 +154,46 @@ impl<'n> BlockReader<'n> {
         if self.done {
             return Ok(None);
         }
-        let mut data = std::mem::take(&mut self.carry);
-        let mut eof = false;
-        loop {
-            while data.len() < BLOCK {
-                let available = reader
-                    .fill_buf()
-                    .map_err(|e| ParseError::io(self.name, self.total, &e))?;
-                if available.is_empty() {
-                    eof = true;
-                    break;
-                }
-                let take = available.len().min(BLOCK - data.len());
-                data.extend_from_slice(&available[..take]);
-                reader.consume(take);
-                self.total += take as u64;
-                if self.total > self.limits.max_bytes {
-                    return Err(ParseError::new(
-                        self.name,
-                        Location::Offset(self.limits.max_bytes),
-                        format!(
-                            "the input is larger than the {}-byte limit; raise --max-bytes to read it",
-                            self.limits.max_bytes
-                        ),
-                    ));
-                }
-            }
-            if eof {
-                break;
-            }
-            if let Some(cut) = last_header_start(&data) {
-                self.carry = data.split_off(cut);
+        let mut eof = self.filled < BLOCK && self.fill_to(reader, BLOCK)?;
+        let mut cut = self.filled;
+        while !eof {
+            let data = &self.current[..self.filled];
+            if let Some(at) = last_header_start(data) {
+                cut = at;
                 break;
             }
             if data.len() >= MAX_BLOCK {
                 // No header in 64 MiB: either one enormous goroutine or text that is not a dump.
                 // Cutting at a blank line keeps goroutine records (which end with one) whole.
-                let cut = memmem::rfind(&data, b"\n\n")
+                cut = memmem::rfind(data, b"\n\n")
                     .map(|i| i + 2)
-                    .or_else(|| memchr::memrchr(b'\n', &data).map(|i| i + 1))
+                    .or_else(|| memchr::memrchr(b'\n', data).map(|i| i + 1))
                     .unwrap_or(data.len());
-                self.carry = data.split_off(cut);
                 break;
             }
             // Grow the block: read another BLOCK bytes before looking for a cut again.
-            let target = data.len() + BLOCK;
-            while data.len() < target {
-                let available = reader
-                    .fill_buf()
-                    .map_err(|e| ParseError::io(self.name, self.total, &e))?;
-                if available.is_empty() {
-                    eof = true;
-                    break;
-                }
-                let take = available.len().min(target - data.len());
-                data.extend_from_slice(&available[..take]);
-                reader.consume(take);
-                self.total += take as u64;
-            }
-            if eof {
-                break;
-            }
+            eof = self.fill_to(reader, self.filled + BLOCK)?;
+            cut = self.filled;
         }
         if eof {
             self.done = true;
         }
-        if data.is_empty() && eof && self.index > 0 {
+        if cut == 0 && eof && self.index > 0 {
             return Ok(None);
         }
+        // What follows the cut starts the next block.
+        let mut next = self.fresh_buffer();
+        let carry = self.filled - cut;
+        if next.len() < carry {
+            next.resize(carry, 0);
+        }
+        next[..carry].copy_from_slice(&self.current[cut..self.filled]);
+        let data = std::mem::replace(&mut self.current, next);
+        self.filled = carry;
         let block = Block {
             index: self.index,
             data,
+            len: cut,
             last: eof,
         };
         self.index += 1;
@@ -184,9 +215,12 @@ fn parse_parallel(
     let (block_tx, block_rx) = mpsc::sync_channel::<Block>(workers);
     let block_rx = Mutex::new(block_rx);
     let (result_tx, result_rx) = mpsc::channel::<(usize, BlockResult)>();
+    let (spare_tx, spare_rx) = mpsc::channel::<Vec<u8>>();
+    blocks.returned = Some(spare_rx);
     let read_result = std::thread::scope(|scope| {
         for _ in 0..workers {
             let result_tx = result_tx.clone();
+            let spare_tx = spare_tx.clone();
             let block_rx = &block_rx;
             scope.spawn(move || loop {
                 let next = match block_rx.lock() {
@@ -194,13 +228,16 @@ fn parse_parallel(
                     Err(_) => return,
                 };
                 let Ok(block) = next else { return };
-                let result = parse_block(&block.data);
+                let result = parse_block(block.bytes());
+                // The reader may be done already; then the buffer is simply dropped.
+                let _ = spare_tx.send(block.data);
                 if result_tx.send((block.index, result)).is_err() {
                     return;
                 }
             });
         }
         drop(result_tx);
+        drop(spare_tx);
         let mut read_result = Ok(());
         let mut next = Some(first);
         while let Some(block) = next.take() {
@@ -222,6 +259,7 @@ fn parse_parallel(
         drop(block_tx);
         read_result
     });
+    blocks.returned = None;
     read_result?;
     let mut results: Vec<(usize, BlockResult)> = result_rx.into_iter().collect();
     results.sort_by_key(|(index, _)| *index);

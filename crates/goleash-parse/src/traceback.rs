@@ -521,7 +521,9 @@ struct Record<'a> {
 }
 
 impl<'a> Record<'a> {
-    fn new(header: Header<'a>, line: u64) -> Self {
+    /// `frames` is an empty vector to reuse, so that a goroutine does not allocate.
+    fn new(header: Header<'a>, line: u64, frames: Vec<RawFrame<'a>>) -> Self {
+        debug_assert!(frames.is_empty());
         Record {
             header_line: line,
             id: header.id,
@@ -530,7 +532,7 @@ impl<'a> Record<'a> {
             locked: header.locked,
             wait_minutes: header.wait_minutes,
             labels: header.labels,
-            frames: Vec::new(),
+            frames,
             creator: None,
             creator_id: None,
             ancestor_frames: Vec::new(),
@@ -613,6 +615,7 @@ fn parse_block(data: &[u8]) -> BlockResult {
     let mut separator_seen = false;
     let mut signature = Vec::with_capacity(1024);
     let mut record: Option<Record<'_>> = None;
+    let mut spare_frames: Vec<RawFrame<'_>> = Vec::new();
     let mut run: Option<Run> = None;
     let mut seen_content = false;
     let mut pos = 0;
@@ -627,9 +630,12 @@ fn parse_block(data: &[u8]) -> BlockResult {
     }
     macro_rules! finish {
         () => {
-            if let Some(done) = record.take() {
+            if let Some(mut done) = record.take() {
                 let header_line = done.header_line;
-                if let Err(message) = finish_record(done, &mut signature, &mut run) {
+                let finished = finish_record(&mut done, &mut signature, &mut run);
+                spare_frames = std::mem::take(&mut done.frames);
+                spare_frames.clear();
+                if let Err(message) = finished {
                     fail!(header_line, message);
                 }
             }
@@ -730,7 +736,11 @@ fn parse_block(data: &[u8]) -> BlockResult {
             }
             if let Some(header) = parse_header(line) {
                 finish!();
-                record = Some(Record::new(header, line_no));
+                record = Some(Record::new(
+                    header,
+                    line_no,
+                    std::mem::take(&mut spare_frames),
+                ));
                 continue;
             }
             // A line that is not part of a goroutine ends the dump it follows.
@@ -760,7 +770,11 @@ fn parse_block(data: &[u8]) -> BlockResult {
                 });
             }
             result.ends_in_dump = true;
-            record = Some(Record::new(header, line_no));
+            record = Some(Record::new(
+                header,
+                line_no,
+                std::mem::take(&mut spare_frames),
+            ));
             continue;
         }
         seen_content = true;
@@ -807,7 +821,7 @@ fn push_skipped(skipped: &mut Vec<(u64, u64)>, line: u64) {
 }
 
 fn finish_record(
-    mut record: Record<'_>,
+    record: &mut Record<'_>,
     signature: &mut Vec<u8>,
     run: &mut Option<Run>,
 ) -> Result<(), String> {
@@ -824,7 +838,7 @@ fn finish_record(
     record.close_ancestor();
     record.signature(signature);
     run.last_line = record.header_line;
-    run.groups.add(&record, signature)
+    run.groups.add(record, signature)
 }
 
 /// A parsed goroutine header line.
@@ -926,7 +940,7 @@ impl<'a> Iterator for SplitStrIter<'a> {
 
     fn next(&mut self) -> Option<&'a [u8]> {
         let rest = self.rest?;
-        match memmem::find(rest, self.sep) {
+        match find_short(rest, self.sep) {
             Some(i) => {
                 self.rest = Some(&rest[i + self.sep.len()..]);
                 Some(&rest[..i])
@@ -937,6 +951,24 @@ impl<'a> Iterator for SplitStrIter<'a> {
             }
         }
     }
+}
+
+/// The first occurrence of `needle` in a short haystack such as one line. `memmem::find`
+/// builds a searcher on every call, which costs more than the search itself on a line; this
+/// jumps between occurrences of the needle's first byte instead.
+fn find_short(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let Some((&first, rest)) = needle.split_first() else {
+        return Some(0);
+    };
+    memchr::memchr_iter(first, haystack).find(|&i| haystack[i + 1..].starts_with(rest))
+}
+
+/// The last occurrence of `needle` in a short haystack; see [`find_short`].
+fn rfind_short(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let Some((&first, rest)) = needle.split_first() else {
+        return Some(haystack.len());
+    };
+    memchr::memrchr_iter(first, haystack).find(|&i| haystack[i + 1..].starts_with(rest))
 }
 
 fn parse_u64(digits: &[u8]) -> Option<u64> {
@@ -969,7 +1001,7 @@ fn function_of_call(line: &[u8]) -> Option<&[u8]> {
 
 /// Splits `main.f in goroutine 7` into the function and the creator's id.
 fn split_creator(text: &[u8]) -> (&[u8], Option<u64>) {
-    match memmem::rfind(text, b" in goroutine ") {
+    match rfind_short(text, b" in goroutine ") {
         Some(i) => (&text[..i], parse_u64(&text[i + b" in goroutine ".len()..])),
         None => (text, None),
     }
@@ -977,8 +1009,8 @@ fn split_creator(text: &[u8]) -> (&[u8], Option<u64>) {
 
 /// Parses `path/file.go:123 +0x1d` (the `+0x…` part and any ` fp=… sp=… pc=…` are optional).
 fn parse_location(text: &[u8]) -> Option<(&[u8], u32)> {
-    let end = memmem::find(text, b" +0x")
-        .or_else(|| memmem::find(text, b" fp="))
+    let end = find_short(text, b" +0x")
+        .or_else(|| find_short(text, b" fp="))
         .unwrap_or(text.len());
     let text = &text[..end];
     let colon = memchr::memrchr(b':', text)?;

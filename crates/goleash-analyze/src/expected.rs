@@ -36,6 +36,8 @@ const BUILTIN: &[(&str, &str)] = &[
     ("net/http.(*persistConn).readLoop", "an idle connection in http.Transport's pool, closed by IdleConnTimeout"),
     ("net/http.(*persistConn).writeLoop", "an idle connection in http.Transport's pool, closed by IdleConnTimeout"),
     ("net/http.(*Server).Serve", "an HTTP server's accept loop"),
+    ("net.(*TCPListener).Accept", "a listener's accept loop: it lives while the listener is open"),
+    ("net.(*UnixListener).Accept", "a listener's accept loop: it lives while the listener is open"),
     ("net/http.(*http2serverConn).serve", "an HTTP/2 server connection"),
     ("net/http.(*http2ClientConn).readLoop", "an HTTP/2 client connection in the pool"),
     ("database/sql.(*DB).connectionOpener", "database/sql's connection opener, ended by DB.Close"),

@@ -7,6 +7,7 @@ mod diff;
 mod expected;
 mod group;
 mod merge;
+mod settings;
 mod verdict;
 
 pub use classify::{classify, Category};
@@ -15,6 +16,7 @@ pub use diff::{diff, Change, Diff, DiffGroup};
 pub use expected::ExpectedPattern;
 pub use group::{analyze, Analysis, FrameView, Group, GroupBy, LabelSet};
 pub use merge::merge_snapshots;
+pub use settings::{Expect, Settings};
 pub use verdict::Verdict;
 
 /// What the analysis needs to know beyond the snapshot itself.

@@ -357,3 +357,68 @@ fn live_endpoint_merges_the_leak_profile_and_fails_clearly_on_bad_answers() {
     assert_eq!(code, 2);
     assert!(stderr.contains("HTTP status 404"), "{stderr}");
 }
+
+#[test]
+fn goleash_toml_analyze_table_is_read_upward_and_flags_win() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("goleash.toml"),
+        "[analyze]\nlikely-after = 1\nexpect = [{ function = \"main.(*pool).worker\", reason = \"the pool lives as long as the service\" }]\n",
+    )
+    .unwrap();
+    let nested = dir.path().join("ops/dumps");
+    std::fs::create_dir_all(&nested).unwrap();
+    let verdicts = |extra: &[&str]| -> Vec<(String, String)> {
+        let out = goleash()
+            .current_dir(&nested)
+            .arg("analyze")
+            .arg(dump("worker_pool_ctx/goroutine.debug2.txt"))
+            .args(["--format", "json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| g["site"]["function"] == "main.(*pool).worker")
+            .map(|g| {
+                (
+                    g["verdict"].as_str().unwrap().to_string(),
+                    g["reason"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let from_file = verdicts(&[]);
+    assert_eq!(from_file[0].0, "expected");
+    assert_eq!(from_file[0].1, "the pool lives as long as the service");
+
+    // Without the expect entry the file's 1-minute threshold makes the idle pool likely;
+    // --likely-after on the command line wins over the file.
+    std::fs::write(
+        dir.path().join("goleash.toml"),
+        "[analyze]\nlikely-after = 1\n",
+    )
+    .unwrap();
+    assert_eq!(verdicts(&[])[0].0, "likely");
+    assert_eq!(verdicts(&["--likely-after", "10"])[0].0, "possible");
+
+    std::fs::write(
+        dir.path().join("goleash.toml"),
+        "[analyze]\nlikely-afte = 1\n",
+    )
+    .unwrap();
+    let (code, stderr) = stderr_of(
+        goleash()
+            .current_dir(&nested)
+            .arg("analyze")
+            .arg(dump("worker_pool_ctx/goroutine.debug2.txt")),
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("goleash.toml") && stderr.contains("likely-afte"),
+        "{stderr}"
+    );
+}

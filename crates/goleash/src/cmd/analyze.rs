@@ -39,6 +39,13 @@ pub struct AnalyzeArgs {
 }
 
 pub fn run(args: AnalyzeArgs) -> ExitCode {
+    let (config, fail_on) = match input::resolve(&args.judge, args.output.fail_on) {
+        Ok(resolved) => resolved,
+        Err(e) => {
+            eprintln!("goleash: {}", e.0);
+            return exit::code(exit::ERROR);
+        }
+    };
     let snapshot = match input::read_moment(&args.inputs, &args.read) {
         Ok(snapshot) => snapshot,
         Err(e) => {
@@ -46,7 +53,7 @@ pub fn run(args: AnalyzeArgs) -> ExitCode {
             return exit::code(exit::ERROR);
         }
     };
-    let analysis = input::analyze(&snapshot, &args.judge);
+    let analysis = goleash_analyze::analyze(&snapshot, &config);
     let text = match args.output.format {
         Format::Json => goleash_report::analysis_json(&analysis),
         Format::Markdown => goleash_report::analysis_markdown(&analysis),
@@ -64,7 +71,7 @@ pub fn run(args: AnalyzeArgs) -> ExitCode {
     if !super::print(&text) {
         return exit::code(exit::ERROR);
     }
-    if analysis.groups_at_least(args.output.fail_on) > 0 {
+    if analysis.groups_at_least(fail_on) > 0 {
         exit::code(exit::FINDINGS)
     } else {
         exit::code(exit::CLEAN)

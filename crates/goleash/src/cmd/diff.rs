@@ -43,10 +43,17 @@ pub fn run(args: DiffArgs) -> ExitCode {
         eprintln!("goleash: only one of BASE and CURRENT can be `-` (stdin)");
         return exit::code(exit::ERROR);
     }
+    let (config, fail_on) = match input::resolve(&args.judge, args.output.fail_on) {
+        Ok(resolved) => resolved,
+        Err(e) => {
+            eprintln!("goleash: {}", e.0);
+            return exit::code(exit::ERROR);
+        }
+    };
     let mut analyses = Vec::new();
     for spec in [&args.base, &args.current] {
         match input::read_moment(std::slice::from_ref(spec), &args.read) {
-            Ok(snapshot) => analyses.push(input::analyze(&snapshot, &args.judge)),
+            Ok(snapshot) => analyses.push(goleash_analyze::analyze(&snapshot, &config)),
             Err(e) => {
                 eprintln!("goleash: {}", e.0);
                 return exit::code(exit::ERROR);
@@ -71,7 +78,7 @@ pub fn run(args: DiffArgs) -> ExitCode {
     if !super::print(&text) {
         return exit::code(exit::ERROR);
     }
-    if diff.growth_at_least(args.output.fail_on) > 0 {
+    if diff.growth_at_least(fail_on) > 0 {
         exit::code(exit::FINDINGS)
     } else {
         exit::code(exit::CLEAN)

@@ -5,10 +5,11 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use goleash_analyze::{merge_snapshots, Analysis, Config, ExpectedPattern, GroupBy, Verdict};
+use goleash_analyze::{merge_snapshots, Config, ExpectedPattern, GroupBy, Settings, Verdict};
 use goleash_model::Snapshot;
 use goleash_parse::Limits;
 use goleash_source::FetchOptions;
+use indicatif::{ProgressBar, ProgressStyle};
 
 /// How inputs are read.
 #[derive(Args, Clone, Debug)]
@@ -36,14 +37,14 @@ pub struct ReadArgs {
 #[derive(Args, Clone, Debug)]
 pub struct JudgeArgs {
     /// Blocked at least this many minutes on a channel, lock, select or WaitGroup makes a
-    /// group `likely` a leak.
-    #[arg(long, default_value_t = 10, value_name = "MINUTES")]
-    pub likely_after: u32,
+    /// group `likely` a leak [default: 10].
+    #[arg(long, value_name = "MINUTES")]
+    pub likely_after: Option<u32>,
 
     /// Without wait times (protobuf, debug=1), this many goroutines blocked at one channel
-    /// site make the group `likely`.
-    #[arg(long, default_value_t = 1000, value_name = "COUNT")]
-    pub crowd: u64,
+    /// site make the group `likely` [default: 1000].
+    #[arg(long, value_name = "COUNT")]
+    pub crowd: Option<u64>,
 
     /// Package path prefix of your own code, e.g. `--module github.com/acme/api`
     /// (repeatable). The blocking site is the first frame under one of them. Default: any
@@ -61,6 +62,12 @@ pub struct JudgeArgs {
     /// wait kind and creator), `site` (same blocking site and creator function).
     #[arg(long, value_enum, default_value_t = GroupByArg::Stack)]
     pub group_by: GroupByArg,
+
+    /// Settings file with an `[analyze]` table (modules, expect, likely-after, crowd,
+    /// fail-on), e.g. `--config ci/goleash.toml`. Default: the nearest goleash.toml at or
+    /// above the current directory. Flags win over the file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -78,9 +85,10 @@ pub struct OutputArgs {
     #[arg(long, value_enum, default_value_t = Format::Terminal)]
     pub format: Format,
 
-    /// Exit 1 when a group is judged at least this sure: proven, likely, possible, expected.
-    #[arg(long, default_value = "likely", value_parser = parse_verdict, value_name = "VERDICT")]
-    pub fail_on: Verdict,
+    /// Exit 1 when a group is judged at least this sure: proven, likely, possible, expected
+    /// [default: likely].
+    #[arg(long, value_parser = parse_verdict, value_name = "VERDICT")]
+    pub fail_on: Option<Verdict>,
 
     /// Show groups down to this verdict (terminal only); the rest are counted. `all` shows
     /// everything.
@@ -195,12 +203,58 @@ pub fn read_moment(specs: &[String], read: &ReadArgs) -> Result<Snapshot, InputE
     for spec in specs {
         let opened = goleash_source::open(spec, &fetch).map_err(|e| InputError(e.to_string()))?;
         for input in opened {
-            let dumps = goleash_parse::parse_dumps(&input.name, input.reader, limits)
-                .map_err(|e| InputError(e.to_string()))?;
+            let progress = progress_bar(&input.name);
+            let reader = ProgressReader {
+                inner: input.reader,
+                bar: progress.clone(),
+            };
+            let parsed = goleash_parse::parse_dumps(&input.name, reader, limits);
+            progress.finish_and_clear();
+            let dumps = parsed.map_err(|e| InputError(e.to_string()))?;
             snapshots.push(pick_dump(&input.name, dumps, &read.dump)?);
         }
     }
     Ok(merge_snapshots(snapshots))
+}
+
+/// Only large inputs get a bar, and only on a terminal: a 500 MB dump takes a second.
+const PROGRESS_FROM_BYTES: u64 = 64 << 20;
+
+fn progress_bar(name: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let size = std::fs::metadata(name).map(|m| m.len()).ok();
+    let bar = match size {
+        Some(size) if size >= PROGRESS_FROM_BYTES => ProgressBar::new(size).with_style(
+            ProgressStyle::with_template(
+                "{spinner} reading {msg} {bytes}/{total_bytes} {bar:30} {bytes_per_sec}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ),
+        Some(_) => return ProgressBar::hidden(),
+        // stdin and URLs: size unknown, show bytes read so far.
+        None => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{spinner} reading {msg} {bytes} {bytes_per_sec}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ),
+    };
+    bar.set_message(name.to_string());
+    bar
+}
+
+/// Counts bytes into the progress bar as the parser pulls them.
+struct ProgressReader<R> {
+    inner: R,
+    bar: ProgressBar,
+}
+
+impl<R: std::io::Read> std::io::Read for ProgressReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bar.inc(n as u64);
+        Ok(n)
+    }
 }
 
 fn pick_dump(name: &str, mut dumps: Vec<Snapshot>, which: &str) -> Result<Snapshot, InputError> {
@@ -244,10 +298,36 @@ fn pick_dump(name: &str, mut dumps: Vec<Snapshot>, which: &str) -> Result<Snapsh
     }
 }
 
-pub fn config(judge: &JudgeArgs) -> Config {
-    Config {
-        likely_after_minutes: judge.likely_after,
-        crowd_threshold: judge.crowd,
+/// The analysis settings and failure threshold: flags, then goleash.toml, then defaults.
+pub fn resolve(
+    judge: &JudgeArgs,
+    fail_on: Option<Verdict>,
+) -> Result<(Config, Verdict), InputError> {
+    let file = match &judge.config {
+        Some(path) => Some(path.clone()),
+        None => std::env::current_dir()
+            .ok()
+            .and_then(|dir| goleash_lint::config::find_upward(&dir)),
+    };
+    let settings = match &file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| InputError(format!("{}: cannot read: {e}", path.display())))?;
+            Settings::from_toml(&text)
+                .map_err(|e| InputError(format!("{}: {e}", path.display())))?
+        }
+        None => Settings::default(),
+    };
+    let defaults = Config::default();
+    let mut config = Config {
+        likely_after_minutes: judge
+            .likely_after
+            .or(settings.likely_after)
+            .unwrap_or(defaults.likely_after_minutes),
+        crowd_threshold: judge
+            .crowd
+            .or(settings.crowd)
+            .unwrap_or(defaults.crowd_threshold),
         user_prefixes: judge.modules.clone(),
         expected: judge.expect.iter().map(ExpectedPattern::new).collect(),
         group_by: match judge.group_by {
@@ -255,9 +335,8 @@ pub fn config(judge: &JudgeArgs) -> Config {
             GroupByArg::Stack => GroupBy::Stack,
             GroupByArg::Site => GroupBy::Site,
         },
-    }
-}
-
-pub fn analyze(snapshot: &Snapshot, judge: &JudgeArgs) -> Analysis {
-    goleash_analyze::analyze(snapshot, &config(judge))
+    };
+    settings.apply(&mut config);
+    let fail_on = fail_on.or(settings.fail_on()).unwrap_or(Verdict::Likely);
+    Ok((config, fail_on))
 }

@@ -1,0 +1,116 @@
+//! The `[analyze]` table of `goleash.toml`, the file `goleash lint` reads too, so a team keeps
+//! its module prefixes and known long-lived goroutines in one place.
+
+use serde::Deserialize;
+
+use crate::{Config, ExpectedPattern, Verdict};
+
+#[derive(Debug, Default, Deserialize)]
+struct File {
+    #[serde(default)]
+    analyze: Settings,
+}
+
+/// What `goleash.toml` may say about analysis; command-line flags override it.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Settings {
+    /// Package path prefixes of the user's own code.
+    #[serde(default)]
+    pub modules: Vec<String>,
+    /// Long-lived goroutines: `"pkg.(*T).loop"`, `"pkg.prefix*"`, or
+    /// `{ function = "…", reason = "…" }`.
+    #[serde(default)]
+    pub expect: Vec<Expect>,
+    pub likely_after: Option<u32>,
+    pub crowd: Option<u64>,
+    pub fail_on: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Expect {
+    Function(String),
+    WithReason { function: String, reason: String },
+}
+
+impl Settings {
+    /// Reads the `[analyze]` table; other tables belong to other subcommands.
+    pub fn from_toml(text: &str) -> Result<Settings, String> {
+        let file: File = toml::from_str(text).map_err(|e| e.to_string().trim().to_string())?;
+        let settings = file.analyze;
+        if let Some(fail_on) = &settings.fail_on {
+            if Verdict::parse(fail_on).is_none() {
+                return Err(format!(
+                    "[analyze] fail-on = {fail_on:?}: expected proven, likely, possible or expected"
+                ));
+            }
+        }
+        Ok(settings)
+    }
+
+    /// Applies the settings under the command line's own values.
+    pub fn apply(&self, config: &mut Config) {
+        for module in &self.modules {
+            if !config.user_prefixes.contains(module) {
+                config.user_prefixes.push(module.clone());
+            }
+        }
+        for expect in &self.expect {
+            config.expected.push(match expect {
+                Expect::Function(function) => ExpectedPattern::new(function.clone()),
+                Expect::WithReason { function, reason } => ExpectedPattern {
+                    function: function.clone(),
+                    reason: reason.clone(),
+                },
+            });
+        }
+    }
+
+    pub fn fail_on(&self) -> Option<Verdict> {
+        self.fail_on.as_deref().and_then(Verdict::parse)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_analyze_table_and_leaves_others_alone() {
+        let settings = Settings::from_toml(
+            r#"
+            [lint]
+            select = ["ALL"]
+
+            [analyze]
+            modules = ["github.com/acme/api"]
+            likely-after = 30
+            fail-on = "proven"
+            expect = [
+              "github.com/acme/api/cache.(*Cache).janitor",
+              { function = "github.com/acme/api/queue.*", reason = "queue consumers live as long as the process" },
+            ]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(settings.likely_after, Some(30));
+        assert_eq!(settings.fail_on(), Some(Verdict::Proven));
+        let mut config = Config::default();
+        settings.apply(&mut config);
+        assert_eq!(config.user_prefixes, ["github.com/acme/api"]);
+        assert_eq!(config.expected.len(), 2);
+        assert_eq!(
+            config.expected[1].reason,
+            "queue consumers live as long as the process"
+        );
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let err = Settings::from_toml("[analyze]\nlikely_afterr = 3\n").unwrap_err();
+        assert!(err.contains("likely_afterr"), "{err}");
+        let err = Settings::from_toml("[analyze]\nfail-on = \"often\"\n").unwrap_err();
+        assert!(err.contains("often"), "{err}");
+    }
+}

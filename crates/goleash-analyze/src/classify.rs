@@ -280,6 +280,94 @@ mod tests {
         );
     }
 
+    /// runtime2.go `waitReasonStrings` of Go 1.27, in enum order, plus the G status strings a
+    /// header shows for goroutines that are not waiting.
+    const GO_1_27_STATES: &[&str] = &[
+        "GC assist marking",
+        "IO wait",
+        "dumping heap",
+        "garbage collection",
+        "garbage collection scan",
+        "panicwait",
+        "GC assist wait",
+        "GC sweep wait",
+        "GC scavenge wait",
+        "finalizer wait",
+        "force gc (idle)",
+        "GOMAXPROCS updater (idle)",
+        "semacquire",
+        "sleep",
+        "chan receive (nil chan)",
+        "chan send (nil chan)",
+        "select (no cases)",
+        "select",
+        "chan receive",
+        "chan send",
+        "sync.Cond.Wait",
+        "sync.Mutex.Lock",
+        "sync.RWMutex.RLock",
+        "sync.RWMutex.Lock",
+        "sync.WaitGroup.Wait",
+        "trace reader (blocked)",
+        "wait for GC cycle",
+        "GC worker (idle)",
+        "GC worker (active)",
+        "preempted",
+        "debug call",
+        "GC mark termination",
+        "stopping the world",
+        "flushing proc caches",
+        "trace goroutine status",
+        "trace proc status",
+        "page trace flush",
+        "coroutine",
+        "GC weak to strong wait",
+        "synctest.Run",
+        "synctest.Wait",
+        "chan receive (durable)",
+        "chan send (durable)",
+        "select (durable)",
+        "sync.WaitGroup.Wait (durable)",
+        "cleanup wait",
+        "idle",
+        "runnable",
+        "running",
+        "syscall",
+        "dead",
+        "copystack",
+        "waiting for cgo callback",
+    ];
+
+    #[test]
+    fn every_go_1_27_wait_reason_has_a_category() {
+        for state in GO_1_27_STATES {
+            let (category, inferred) = classify(Some(state), &[]);
+            assert_ne!(category, Category::Unknown, "{state}");
+            assert!(!inferred, "{state}");
+        }
+        // The leak GC's candidates are exactly the waits it checks.
+        let candidates: Vec<&str> = GO_1_27_STATES
+            .iter()
+            .copied()
+            .filter(|s| classify(Some(s), &[]).0.checked_by_leak_gc())
+            .collect();
+        assert_eq!(
+            candidates,
+            [
+                "select",
+                "chan receive",
+                "chan send",
+                "sync.Cond.Wait",
+                "sync.Mutex.Lock",
+                "sync.RWMutex.RLock",
+                "sync.RWMutex.Lock",
+                "sync.WaitGroup.Wait"
+            ]
+        );
+        // A status no Go version printed yet falls back to the frames.
+        assert_eq!(classify(Some("waiting"), &[]), (Category::Unknown, true));
+    }
+
     #[test]
     fn inferred_from_stdlib_frames_without_runtime_frames() {
         // debug=1 text hides runtime frames but keeps sync's and internal/poll's.

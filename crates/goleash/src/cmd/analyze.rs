@@ -1,10 +1,8 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use goleash_report::{Style, TerminalOptions};
 
-use super::exit;
-use super::input::{self, Format, JudgeArgs, OutputArgs, ReadArgs};
+use super::input::{self, Format, InputError, JudgeArgs, OutputArgs, ReadArgs};
 
 /// Group, classify and judge the goroutines of a dump or profile.
 ///
@@ -39,41 +37,20 @@ pub struct AnalyzeArgs {
 }
 
 pub fn run(args: AnalyzeArgs) -> ExitCode {
-    let (config, fail_on) = match input::resolve(&args.judge, args.output.fail_on) {
-        Ok(resolved) => resolved,
-        Err(e) => {
-            eprintln!("goleash: {}", e.0);
-            return exit::code(exit::ERROR);
-        }
-    };
-    let snapshot = match input::read_moment(&args.inputs, &args.read) {
-        Ok(snapshot) => snapshot,
-        Err(e) => {
-            eprintln!("goleash: {}", e.0);
-            return exit::code(exit::ERROR);
-        }
-    };
+    input::finish(report(&args))
+}
+
+/// The report's text and whether anything reached `--fail-on`.
+fn report(args: &AnalyzeArgs) -> Result<(String, bool), InputError> {
+    let (config, fail_on) = input::resolve(&args.judge, args.output.fail_on)?;
+    let snapshot = input::read_moment(&args.inputs, &args.read)?;
     let analysis = goleash_analyze::analyze(&snapshot, &config);
     let text = match args.output.format {
         Format::Json => goleash_report::analysis_json(&analysis),
         Format::Markdown => goleash_report::analysis_markdown(&analysis),
-        Format::Terminal => goleash_report::analysis_terminal(
-            &analysis,
-            TerminalOptions {
-                style: Style {
-                    color: args.output.color(),
-                },
-                full: args.output.full,
-                min_verdict: args.output.show.min_verdict(),
-            },
-        ),
+        Format::Terminal => {
+            goleash_report::analysis_terminal(&analysis, args.output.terminal_options())
+        }
     };
-    if !super::print(&text) {
-        return exit::code(exit::ERROR);
-    }
-    if analysis.groups_at_least(fail_on) > 0 {
-        exit::code(exit::FINDINGS)
-    } else {
-        exit::code(exit::CLEAN)
-    }
+    Ok((text, analysis.groups_at_least(fail_on) > 0))
 }

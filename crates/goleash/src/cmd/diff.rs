@@ -1,10 +1,8 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use goleash_report::{Style, TerminalOptions};
 
-use super::exit;
-use super::input::{self, Format, JudgeArgs, OutputArgs, ReadArgs};
+use super::input::{self, Format, InputError, JudgeArgs, OutputArgs, ReadArgs};
 
 /// Show which goroutine groups grew between two snapshots.
 ///
@@ -39,48 +37,27 @@ pub struct DiffArgs {
 }
 
 pub fn run(args: DiffArgs) -> ExitCode {
+    input::finish(report(&args))
+}
+
+/// The report's text and whether a group at or above `--fail-on` grew.
+fn report(args: &DiffArgs) -> Result<(String, bool), InputError> {
     if args.base == "-" && args.current == "-" {
-        eprintln!("goleash: only one of BASE and CURRENT can be `-` (stdin)");
-        return exit::code(exit::ERROR);
+        return Err(InputError(
+            "only one of BASE and CURRENT can be `-` (stdin)".to_string(),
+        ));
     }
-    let (config, fail_on) = match input::resolve(&args.judge, args.output.fail_on) {
-        Ok(resolved) => resolved,
-        Err(e) => {
-            eprintln!("goleash: {}", e.0);
-            return exit::code(exit::ERROR);
-        }
-    };
-    let mut analyses = Vec::new();
-    for spec in [&args.base, &args.current] {
-        match input::read_moment(std::slice::from_ref(spec), &args.read) {
-            Ok(snapshot) => analyses.push(goleash_analyze::analyze(&snapshot, &config)),
-            Err(e) => {
-                eprintln!("goleash: {}", e.0);
-                return exit::code(exit::ERROR);
-            }
-        }
-    }
-    let diff = goleash_analyze::diff(&analyses[0], &analyses[1]);
+    let (config, fail_on) = input::resolve(&args.judge, args.output.fail_on)?;
+    let base = input::read_moment(std::slice::from_ref(&args.base), &args.read)?;
+    let current = input::read_moment(std::slice::from_ref(&args.current), &args.read)?;
+    let diff = goleash_analyze::diff(
+        &goleash_analyze::analyze(&base, &config),
+        &goleash_analyze::analyze(&current, &config),
+    );
     let text = match args.output.format {
         Format::Json => goleash_report::diff_json(&diff),
         Format::Markdown => goleash_report::diff_markdown(&diff),
-        Format::Terminal => goleash_report::diff_terminal(
-            &diff,
-            TerminalOptions {
-                style: Style {
-                    color: args.output.color(),
-                },
-                full: args.output.full,
-                min_verdict: args.output.show.min_verdict(),
-            },
-        ),
+        Format::Terminal => goleash_report::diff_terminal(&diff, args.output.terminal_options()),
     };
-    if !super::print(&text) {
-        return exit::code(exit::ERROR);
-    }
-    if diff.growth_at_least(fail_on) > 0 {
-        exit::code(exit::FINDINGS)
-    } else {
-        exit::code(exit::CLEAN)
-    }
+    Ok((text, diff.growth_at_least(fail_on) > 0))
 }

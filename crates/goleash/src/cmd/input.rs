@@ -140,6 +140,16 @@ pub enum ColorArg {
 }
 
 impl OutputArgs {
+    pub fn terminal_options(&self) -> goleash_report::TerminalOptions {
+        goleash_report::TerminalOptions {
+            style: goleash_report::Style {
+                color: self.color(),
+            },
+            full: self.full,
+            min_verdict: self.show.min_verdict(),
+        }
+    }
+
     pub fn color(&self) -> bool {
         match self.color {
             ColorArg::Always => true,
@@ -189,6 +199,20 @@ fn parse_size(text: &str) -> Result<u64, String> {
 
 /// A failure to read an input: already phrased for the user.
 pub struct InputError(pub String);
+
+/// Prints the report and turns the outcome into the exit code CI reads.
+pub fn finish(outcome: Result<(String, bool), InputError>) -> std::process::ExitCode {
+    use super::exit;
+    match outcome {
+        Err(e) => {
+            eprintln!("goleash: {}", e.0);
+            exit::code(exit::ERROR)
+        }
+        Ok((text, _)) if !super::print(&text) => exit::code(exit::ERROR),
+        Ok((_, true)) => exit::code(exit::FINDINGS),
+        Ok((_, false)) => exit::code(exit::CLEAN),
+    }
+}
 
 /// Reads one or more inputs of one moment and merges them into one snapshot.
 pub fn read_moment(specs: &[String], read: &ReadArgs) -> Result<Snapshot, InputError> {

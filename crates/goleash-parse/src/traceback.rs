@@ -19,10 +19,14 @@ use rustc_hash::FxHashMap;
 use crate::error::excerpt;
 use crate::{Limits, Location, ParseError};
 
-/// Blocks are cut at about this size; a goroutine never spans two blocks.
-const BLOCK: usize = 4 << 20;
+/// Blocks are cut at about this size; a goroutine never spans two blocks. Fuzzing builds
+/// (`cargo fuzz` sets `--cfg fuzzing`) use tiny blocks so that small inputs exercise block
+/// cutting, the parallel workers and reassembly.
+#[allow(unexpected_cfgs)]
+const BLOCK: usize = if cfg!(fuzzing) { 64 } else { 4 << 20 };
 /// A block with no header to cut at grows to this size before it is cut at a blank line.
-const MAX_BLOCK: usize = 64 << 20;
+#[allow(unexpected_cfgs)]
+const MAX_BLOCK: usize = if cfg!(fuzzing) { 512 } else { 64 << 20 };
 
 /// Parses every dump in the input and returns one snapshot per dump, in input order.
 pub(crate) fn parse_dumps(

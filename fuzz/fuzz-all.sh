@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# fuzz/fuzz-all.sh [SECONDS]: run every fuzz target for SECONDS (default 240) from its seeds.
+set -euo pipefail
+cd "$(dirname "$0")"
+secs=${1:-240}
+for target in parse_any traceback legacy proto; do
+	mkdir -p "corpus/$target"
+	cp -n seeds/"$target"/* "corpus/$target/" 2>/dev/null || true
+	echo "fuzz: $target for ${secs}s" >&2
+	# -fork keeps going after a crash (each is saved under artifacts/); one job per core.
+	cargo +nightly fuzz run "$target" "corpus/$target" -- \
+		-max_total_time="$secs" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
+		-fork="${FUZZ_JOBS:-1}" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 ||
+		status=1
+done
+exit "${status:-0}"

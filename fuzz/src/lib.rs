@@ -1,0 +1,69 @@
+//! Shared by the fuzz targets: run the parser on an input as given and gzipped.
+
+use std::io::Write;
+
+use goleash_model::Snapshot;
+use goleash_parse::{parse_dumps, Limits};
+
+/// Limits for fuzzing: small enough that a decompression bomb fails fast instead of running
+/// the fuzzer out of memory, far above what any fuzz input legitimately expands to.
+pub fn limits() -> Limits {
+    Limits {
+        max_bytes: 64 << 20,
+    }
+}
+
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// Parses `bytes` and the same bytes gzipped. Neither may panic, and both must agree on
+/// whether the input parses and on how many goroutines each dump holds. (Input that is
+/// gzip already is only parsed as is: one layer of gzip is undone, not two.)
+pub fn parse_both(bytes: &[u8]) {
+    let plain = parse_dumps("fuzz", bytes, limits());
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        if let Ok(dumps) = &plain {
+            dumps.iter().for_each(check);
+        }
+        return;
+    }
+    let gzipped = gzip(bytes);
+    let unzipped = parse_dumps("fuzz", gzipped.as_slice(), limits());
+    match (&plain, &unzipped) {
+        (Ok(a), Ok(b)) => assert_eq!(totals(a), totals(b), "gzip changed the parse"),
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "gzip changed the error"),
+        (a, b) => panic!(
+            "gzip changed whether the input parses: plain {:?}, gzipped {:?}",
+            a.as_ref().err().map(|e| e.to_string()),
+            b.as_ref().err().map(|e| e.to_string())
+        ),
+    }
+    if let Ok(dumps) = &plain {
+        dumps.iter().for_each(check);
+    }
+}
+
+fn totals(dumps: &[Snapshot]) -> Vec<u64> {
+    dumps.iter().map(Snapshot::total).collect()
+}
+
+/// Invariants of every snapshot: every id a group holds resolves in its interner.
+fn check(snapshot: &Snapshot) {
+    for group in &snapshot.groups {
+        assert!(group.stats.count > 0, "an empty group");
+        let _ = snapshot.frames(group.key.stack).count();
+        if let Some(state) = group.key.state {
+            let _ = snapshot.interner.state(state);
+        }
+        if let Some(creator) = group.key.creator {
+            let _ = snapshot.interner.frame(creator);
+        }
+        let _ = snapshot.interner.labels(group.key.labels);
+        for stack in snapshot.interner.ancestry(group.key.ancestry) {
+            let _ = snapshot.interner.stack(stack);
+        }
+    }
+}

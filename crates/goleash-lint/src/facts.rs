@@ -94,6 +94,7 @@ pub struct FileCx<'t> {
     pub short_vars: Vec<Node<'t>>,
     pub if_statements: Vec<Node<'t>>,
     pub composite_literals: Vec<Node<'t>>,
+    pub comments: Vec<Node<'t>>,
     pub channels: Vec<Channel<'t>>,
     /// Names (variables or struct fields) declared with a `sync` type in this file,
     /// e.g. "WaitGroup" -> {"wg"}; lets rules tell `wg.Wait()` from `cond.Wait()` without types.
@@ -117,32 +118,48 @@ impl<'t> FileCx<'t> {
             short_vars: Vec::new(),
             if_statements: Vec::new(),
             composite_literals: Vec::new(),
+            comments: Vec::new(),
             channels: Vec::new(),
             sync_names: FxHashMap::default(),
         };
         let mut var_specs = Vec::new();
         let mut typed_names = Vec::new();
+        // Numeric kind ids: this walk touches every node of every file, and comparing ids is
+        // much cheaper than comparing kind names.
+        let k = kinds();
         for node in descendants(root) {
-            match node.kind() {
-                "package_clause" => {
-                    if let Some(name) = node.named_child(0) {
-                        cx.package = text(name, src).to_string();
-                    }
+            let id = node.kind_id();
+            if id == k.call_expression {
+                cx.calls.push(node);
+            } else if id == k.comment {
+                cx.comments.push(node);
+            } else if id == k.function_declaration
+                || id == k.method_declaration
+                || id == k.func_literal
+            {
+                cx.functions.push(node);
+            } else if id == k.go_statement {
+                cx.go_statements.push(node);
+            } else if id == k.short_var_declaration {
+                cx.short_vars.push(node);
+            } else if id == k.if_statement {
+                cx.if_statements.push(node);
+            } else if id == k.for_statement {
+                cx.for_statements.push(node);
+            } else if id == k.select_statement {
+                cx.selects.push(node);
+            } else if id == k.composite_literal {
+                cx.composite_literals.push(node);
+            } else if id == k.var_spec {
+                var_specs.push(node);
+            } else if id == k.field_declaration || id == k.parameter_declaration {
+                typed_names.push(node);
+            } else if id == k.import_spec {
+                cx.record_import(node);
+            } else if id == k.package_clause {
+                if let Some(name) = node.named_child(0) {
+                    cx.package = text(name, src).to_string();
                 }
-                "import_spec" => cx.record_import(node),
-                "function_declaration" | "method_declaration" | "func_literal" => {
-                    cx.functions.push(node)
-                }
-                "go_statement" => cx.go_statements.push(node),
-                "call_expression" => cx.calls.push(node),
-                "select_statement" => cx.selects.push(node),
-                "for_statement" => cx.for_statements.push(node),
-                "short_var_declaration" => cx.short_vars.push(node),
-                "if_statement" => cx.if_statements.push(node),
-                "composite_literal" => cx.composite_literals.push(node),
-                "var_spec" => var_specs.push(node),
-                "field_declaration" | "parameter_declaration" => typed_names.push(node),
-                _ => {}
             }
         }
         for decl in cx.short_vars.clone() {
@@ -536,4 +553,50 @@ pub fn go_literal(go_stmt: Node<'_>) -> Option<Node<'_>> {
     }
     let function = unparen(call.child_by_field_name("function")?);
     (function.kind() == "func_literal").then_some(function)
+}
+
+struct Kinds {
+    call_expression: u16,
+    comment: u16,
+    function_declaration: u16,
+    method_declaration: u16,
+    func_literal: u16,
+    go_statement: u16,
+    short_var_declaration: u16,
+    if_statement: u16,
+    for_statement: u16,
+    select_statement: u16,
+    composite_literal: u16,
+    var_spec: u16,
+    field_declaration: u16,
+    parameter_declaration: u16,
+    import_spec: u16,
+    package_clause: u16,
+}
+
+fn kinds() -> &'static Kinds {
+    static KINDS: std::sync::OnceLock<Kinds> = std::sync::OnceLock::new();
+    KINDS.get_or_init(|| {
+        let language = tree_sitter::Language::from(tree_sitter_go::LANGUAGE);
+        // 0 never matches a named node, so an unknown kind simply collects nothing.
+        let id = |name: &str| language.id_for_node_kind(name, true);
+        Kinds {
+            call_expression: id("call_expression"),
+            comment: id("comment"),
+            function_declaration: id("function_declaration"),
+            method_declaration: id("method_declaration"),
+            func_literal: id("func_literal"),
+            go_statement: id("go_statement"),
+            short_var_declaration: id("short_var_declaration"),
+            if_statement: id("if_statement"),
+            for_statement: id("for_statement"),
+            select_statement: id("select_statement"),
+            composite_literal: id("composite_literal"),
+            var_spec: id("var_spec"),
+            field_declaration: id("field_declaration"),
+            parameter_declaration: id("parameter_declaration"),
+            import_spec: id("import_spec"),
+            package_clause: id("package_clause"),
+        }
+    })
 }

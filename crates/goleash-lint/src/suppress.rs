@@ -3,7 +3,7 @@
 
 use tree_sitter::Node;
 
-use crate::syntax::{descendants, LineIndex};
+use crate::syntax::LineIndex;
 
 #[derive(Debug)]
 pub struct Suppression {
@@ -23,12 +23,9 @@ impl Suppression {
     }
 }
 
-pub fn collect(root: Node<'_>, src: &str, lines: &LineIndex) -> Vec<Suppression> {
+pub fn collect(comments: &[Node<'_>], src: &str, lines: &LineIndex) -> Vec<Suppression> {
     let mut out = Vec::new();
-    for node in descendants(root) {
-        if node.kind() != "comment" {
-            continue;
-        }
+    for &node in comments {
         let Some(comment) = src.get(node.start_byte()..node.end_byte()) else {
             continue;
         };

@@ -3,7 +3,7 @@
 use crate::diagnostic::{Confidence, Finding, Severity};
 use crate::facts::FileCx;
 use crate::rules::RuleMeta;
-use crate::syntax::{self, call_target, receive_operand, statements, unparen};
+use crate::syntax::{self, call_target, receive_operand, select_case_of, statements, unparen};
 
 pub static RULE: RuleMeta = RuleMeta {
     code: "GL012",
@@ -18,8 +18,8 @@ pub static RULE: RuleMeta = RuleMeta {
     docs: r#"# GL012 timer-stop-drain
 
 ## What it finds
-The drain idiom `if !t.Stop() { <-t.C }` with a blocking receive, in a function that also
-receives from `t.C` somewhere else (for example in a `select` case of the same loop).
+The drain idiom `if !t.Stop() { <-t.C }` with a blocking receive, inside a loop where a
+`select` case of the same loop also receives from `t.C`.
 
 ## Why it leaks
 `Stop` returns false when the timer already fired. If that value was already received by the other
@@ -85,10 +85,21 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         let Some(func) = syntax::enclosing_function(*if_stmt) else {
             continue;
         };
+        // The classic bug: a select case of the same loop consumed the tick, then the loop
+        // comes round to the drain. Receives in other loops or outside a select are usually
+        // sequenced deliberately (a state machine, a fresh timer per outer iteration).
+        let Some(drain_loop) = syntax::enclosing_loop(*if_stmt) else {
+            if cx.new_timer_semantics() {
+                out.push(unnecessary(drain, &channel));
+            }
+            continue;
+        };
         let other_receive = syntax::descendants(func).find(|n| {
             n.id() != drain.id()
                 && receive_operand(*n, cx.src).map(|o| cx.text(o)) == Some(channel.as_str())
                 && !syntax::is_within(*n, consequence)
+                && select_case_of(*n).is_some()
+                && syntax::enclosing_loop(*n).map(|l| l.id()) == Some(drain_loop.id())
         });
         if let Some(other) = other_receive {
             out.push(
@@ -100,17 +111,19 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
                 .label(other, "the value may have been received here"),
             );
         } else if cx.new_timer_semantics() {
-            out.push(
-                Finding::new(
-                    RULE.code,
-                    drain,
-                    format!("draining `{channel}` after Stop is unnecessary since Go 1.23"),
-                )
-                .severity(Severity::Info)
-                .confidence(Confidence::High)
-                .why("since Go 1.23 no stale value can be received after Stop returns, and the drain blocks if the value was consumed")
-                .fix("delete the drain; call Stop/Reset alone"),
-            );
+            out.push(unnecessary(drain, &channel));
         }
     }
+}
+
+fn unnecessary(drain: tree_sitter::Node<'_>, channel: &str) -> Finding {
+    Finding::new(
+        RULE.code,
+        drain,
+        format!("draining `{channel}` after Stop is unnecessary since Go 1.23"),
+    )
+    .severity(Severity::Info)
+    .confidence(Confidence::High)
+    .why("since Go 1.23 no stale value can be received after Stop returns, and the drain blocks if the value was consumed")
+    .fix("delete the drain; call Stop/Reset alone")
 }

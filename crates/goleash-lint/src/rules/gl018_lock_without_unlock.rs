@@ -43,10 +43,16 @@ mu.Unlock()
 ## Fix
 `mu.Lock(); defer mu.Unlock()`.
 
+## What it skips, to stay precise
+Only locks taken at the top level of a function, and only early returns (inside a branch or
+loop) are reported. Skipped: functions whose name says they lock (contains `lock`, or ends in
+`Locked`); functions that never unlock the mutex (they hand it over); functions that touch the
+mutex before this `Lock` (unlock-then-relock while the caller holds it, an earlier `defer`); paths
+that call or return anything named like an unlock (`s.unlockAndWake()`, a `release` func).
+
 ## When it is wrong
-Functions that hand the lock to their caller on purpose are skipped when their name says so
-(contains `lock`, or ends in `Locked`), or when they never unlock it at all. Branch-dependent
-locking (`if c { mu.Lock() }` … `if c { mu.Unlock() }`) can be misread.
+A branch that deliberately keeps the lock for the caller (setting a "hold" flag) is still
+reported; suppress it with a reason.
 "#,
 };
 
@@ -96,22 +102,46 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         let Some(body) = syntax::function_body(func) else {
             continue;
         };
-        if method_calls(cx, body, mutex, &["Unlock", "RUnlock"]).is_empty() {
+        // Only locks taken at the function's top level: a lock taken in a branch or a loop is
+        // usually released (or handed over) under the same condition, which a syntactic path
+        // check cannot pair up.
+        if stmt.parent().and_then(|list| list.parent()).map(|b| b.id()) != Some(body.id()) {
             continue;
         }
-        let is_use = |n: Node<'_>| {
-            n.kind() == "call_expression"
-                && match call_target(n, cx.src) {
-                    Some((Some(recv), "Unlock" | "RUnlock")) => recv == mutex,
-                    Some((_, name)) => name.to_ascii_lowercase().contains("unlock"),
-                    None => false,
-                }
+        let calls_on_mutex = method_calls(cx, body, mutex, &["Lock", "RLock", "Unlock", "RUnlock"]);
+        if !calls_on_mutex
+            .iter()
+            .any(|c| matches!(call_target(*c, cx.src), Some((_, "Unlock" | "RUnlock"))))
+        {
+            continue;
+        }
+        // Unlock-then-relock (the caller holds the lock) and locks already managed by an
+        // earlier defer are not this function's to release.
+        if calls_on_mutex
+            .iter()
+            .any(|c| c.start_byte() < call.start_byte())
+        {
+            continue;
+        }
+        let is_use = |n: Node<'_>| match n.kind() {
+            "call_expression" => matches!(
+                call_target(n, cx.src),
+                Some((Some(recv), "Unlock" | "RUnlock")) if recv == mutex
+            ),
+            // Calling or returning anything named like an unlock (a helper, a release func).
+            "identifier" | "field_identifier" => cx.text(n).to_ascii_lowercase().contains("unlock"),
+            _ => false,
         };
         let check = PathCheck {
             src: cx.src,
             is_use: &is_use,
         };
         if let Some(Exit::Return(ret)) = check.exit_without_use(stmt) {
+            // A return at the same level as the Lock is the function's normal end: returning
+            // with the lock held there is a design (handing it over), not a forgotten branch.
+            if ret.parent().and_then(|list| list.parent()).map(|b| b.id()) == Some(body.id()) {
+                continue;
+            }
             out.push(
                 Finding::new(
                     RULE.code,

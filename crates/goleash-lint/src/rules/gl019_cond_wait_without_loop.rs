@@ -22,7 +22,9 @@ pub static RULE: RuleMeta = RuleMeta {
 ## What it finds
 `c.Wait()` where `c` is known to be a `sync.Cond` — bound from `sync.NewCond(…)` in the file, or
 declared as a variable, parameter or struct field of type `sync.Cond`/`*sync.Cond` in the file —
-and the call is not inside a `for` loop of the same function.
+and the call sits under an `if` (the condition is checked once) instead of inside a `for` loop of
+the same function. A bare `Wait` with no condition around it is not reported: that is how tests
+exercise a Cond, and without a condition there is nothing to re-check.
 
 ## Why it leaks
 `Broadcast`/`Signal` wake waiters that are waiting *now*; a signal sent before the `Wait` is lost,
@@ -63,7 +65,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         if !cx.is_sync_named(receiver, "Cond") && !constructed.contains(last) {
             continue;
         }
-        if syntax::enclosing_loop(*call).is_some() {
+        if syntax::enclosing_loop(*call).is_some() || !guarded_by_if(*call) {
             continue;
         }
         out.push(Finding::new(
@@ -72,6 +74,22 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
             format!("`{receiver}.Wait()` is not in a loop that re-checks the condition"),
         ));
     }
+}
+
+/// The Wait sits under an `if` of its own function: the condition is checked once, not
+/// re-checked. A bare Wait with no condition at all is how tests exercise Cond itself.
+fn guarded_by_if(call: tree_sitter::Node<'_>) -> bool {
+    let mut current = call.parent();
+    while let Some(n) = current {
+        if syntax::is_function(n) {
+            return false;
+        }
+        if n.kind() == "if_statement" {
+            return true;
+        }
+        current = n.parent();
+    }
+    false
 }
 
 /// Last name component of everything assigned from `sync.NewCond(…)` in the file.

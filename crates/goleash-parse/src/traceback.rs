@@ -6,6 +6,7 @@
 //! (state, labels, frames, creator, ancestry) in a reused buffer; only a signature never seen
 //! before allocates and interns. Memory therefore grows with distinct stacks, not goroutines.
 
+use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::sync::{mpsc, Mutex};
 
@@ -47,23 +48,23 @@ pub(crate) fn parse_dumps(
             "the input is empty; expected a goroutine dump",
         ));
     };
-    let results = if first.last || workers == 1 {
-        let mut results = vec![parse_block(first.bytes())];
+    let mut assembler = Assembler::new(name);
+    if first.last || workers == 1 {
+        assembler.offer(first.index, parse_block(first.bytes()));
         let mut last = first.last;
         blocks.recycle(first.data);
         while !last {
             let Some(block) = blocks.next_block(&mut reader)? else {
                 break;
             };
-            results.push(parse_block(block.bytes()));
+            assembler.offer(block.index, parse_block(block.bytes()));
             last = block.last;
             blocks.recycle(block.data);
         }
-        results
     } else {
-        parse_parallel(first, &mut blocks, &mut reader, workers)?
-    };
-    assemble(name, blocks.total, results)
+        parse_parallel(first, &mut blocks, &mut reader, workers, &mut assembler)?;
+    }
+    assembler.finish(blocks.total)
 }
 
 struct Block {
@@ -210,12 +211,16 @@ fn last_header_start(data: &[u8]) -> Option<usize> {
     memmem::rfind(data, b"\ngoroutine ").map(|i| i + 1)
 }
 
+/// Parses blocks on `workers` threads while this one reads, and hands each result to the
+/// assembler as soon as it arrives: only the blocks in flight and the dumps assembled so far
+/// are in memory, however long the input.
 fn parse_parallel(
     first: Block,
     blocks: &mut BlockReader<'_>,
     reader: &mut impl BufRead,
     workers: usize,
-) -> Result<Vec<BlockResult>, ParseError> {
+    assembler: &mut Assembler<'_>,
+) -> Result<(), ParseError> {
     let (block_tx, block_rx) = mpsc::sync_channel::<Block>(workers);
     let block_rx = Mutex::new(block_rx);
     let (result_tx, result_rx) = mpsc::channel::<(usize, BlockResult)>();
@@ -259,15 +264,19 @@ fn parse_parallel(
                     break;
                 }
             }
+            for (index, result) in result_rx.try_iter() {
+                assembler.offer(index, result);
+            }
         }
         drop(block_tx);
         read_result
     });
     blocks.returned = None;
     read_result?;
-    let mut results: Vec<(usize, BlockResult)> = result_rx.into_iter().collect();
-    results.sort_by_key(|(index, _)| *index);
-    Ok(results.into_iter().map(|(_, r)| r).collect())
+    for (index, result) in result_rx {
+        assembler.offer(index, result);
+    }
+    Ok(())
 }
 
 /// What one block held: its runs of goroutines (a run ends at non-dump text) and its lines.
@@ -297,53 +306,101 @@ struct Run {
     groups: Aggregator,
 }
 
-fn assemble(
-    name: &str,
-    total_bytes: u64,
-    results: Vec<BlockResult>,
-) -> Result<Vec<Snapshot>, ParseError> {
-    let mut base_line = 0u64;
-    let mut dumps: Vec<(Snapshot, u64, u64)> = Vec::new();
-    let mut skipped: Vec<(u64, u64)> = Vec::new();
-    let mut previous_ends_in_dump = false;
-    let mut previous_separator = false;
-    for result in results {
+/// Joins block results, in input order, into dumps. Results may be offered out of order;
+/// each is folded in as soon as all earlier blocks have been.
+struct Assembler<'n> {
+    name: &'n str,
+    base_line: u64,
+    dumps: Vec<(Snapshot, u64, u64)>,
+    skipped: Vec<(u64, u64)>,
+    previous_ends_in_dump: bool,
+    previous_separator: bool,
+    /// The first error in input order; later blocks are ignored.
+    error: Option<ParseError>,
+    /// Results that arrived before those of earlier blocks.
+    waiting: BTreeMap<usize, BlockResult>,
+    next_index: usize,
+}
+
+impl<'n> Assembler<'n> {
+    fn new(name: &'n str) -> Self {
+        Assembler {
+            name,
+            base_line: 0,
+            dumps: Vec::new(),
+            skipped: Vec::new(),
+            previous_ends_in_dump: false,
+            previous_separator: false,
+            error: None,
+            waiting: BTreeMap::new(),
+            next_index: 0,
+        }
+    }
+
+    fn offer(&mut self, index: usize, result: BlockResult) {
+        self.waiting.insert(index, result);
+        while let Some(result) = self.waiting.remove(&self.next_index) {
+            self.next_index += 1;
+            if self.error.is_none() {
+                self.push(result);
+            }
+        }
+    }
+
+    fn push(&mut self, result: BlockResult) {
+        let base_line = self.base_line;
         if let Some((line, message)) = result.error {
-            return Err(ParseError::new(
-                name,
+            self.error = Some(ParseError::new(
+                self.name,
                 Location::Line(base_line + line),
                 message,
             ));
+            return;
         }
         for &(start, end) in &result.skipped {
             let (start, end) = (base_line + start, base_line + end);
-            match skipped.last_mut() {
+            match self.skipped.last_mut() {
                 Some(last) if last.1 + 1 >= start => last.1 = end,
-                _ => skipped.push((start, end)),
+                _ => self.skipped.push((start, end)),
             }
         }
         for (i, run) in result.runs.into_iter().enumerate() {
-            let continues = !dumps.is_empty()
+            let continues = !self.dumps.is_empty()
                 && (run.continues
                     || (i == 0
                         && result.starts_with_goroutine
-                        && (previous_ends_in_dump || previous_separator)));
+                        && (self.previous_ends_in_dump || self.previous_separator)));
             let snapshot = run.groups.into_snapshot();
             let (first, last) = (base_line + run.first_line, base_line + run.last_line);
-            match dumps.last_mut() {
+            match self.dumps.last_mut() {
                 Some(current) if continues => {
                     current.0.absorb(&snapshot);
                     current.2 = last;
                 }
-                _ => dumps.push((snapshot, first, last)),
+                _ => self.dumps.push((snapshot, first, last)),
             }
         }
         if result.has_content {
-            previous_ends_in_dump = result.ends_in_dump;
-            previous_separator = result.trailing_separator;
+            self.previous_ends_in_dump = result.ends_in_dump;
+            self.previous_separator = result.trailing_separator;
         }
-        base_line += result.lines;
+        self.base_line += result.lines;
     }
+
+    fn finish(self, total_bytes: u64) -> Result<Vec<Snapshot>, ParseError> {
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        assemble(self.name, total_bytes, self.dumps, self.skipped)
+    }
+}
+
+fn assemble(
+    name: &str,
+    total_bytes: u64,
+    dumps: Vec<(Snapshot, u64, u64)>,
+    skipped: Vec<(u64, u64)>,
+) -> Result<Vec<Snapshot>, ParseError> {
     if dumps.is_empty() {
         return Err(ParseError::new(
             name,

@@ -2,9 +2,15 @@
 //! keeps the counts per stack in SQLite, and tells the groups that grow and never come back
 //! (leaks) from those that follow load.
 
+pub mod alert;
 pub mod clock;
+pub mod engine;
 pub mod fetch;
 pub mod pool;
 pub mod scrape;
+pub mod serve;
+pub mod state;
+pub mod store;
 pub mod targets;
 pub mod trend;
+pub mod ui;

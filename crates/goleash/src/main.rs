@@ -28,6 +28,8 @@ enum Command {
     Rules(cmd::lint::RulesArgs),
     /// Show one lint rule's documentation.
     Rule(cmd::lint::RuleArgs),
+    /// Watch running services for goroutine leaks over time (history, trends, alerts).
+    Watch(cmd::watch::WatchArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,5 +51,6 @@ fn main() -> ExitCode {
         Command::Lint(args) => cmd::lint::run_lint(args),
         Command::Rules(args) => cmd::lint::run_rules(args),
         Command::Rule(args) => cmd::lint::run_rule(args),
+        Command::Watch(args) => cmd::watch::run(args),
     }
 }

@@ -161,13 +161,13 @@ impl OutputArgs {
     }
 }
 
-fn parse_verdict(text: &str) -> Result<Verdict, String> {
+pub fn parse_verdict(text: &str) -> Result<Verdict, String> {
     Verdict::parse(text).ok_or_else(|| {
         format!("`{text}` is not a verdict; expected proven, likely, possible or expected")
     })
 }
 
-fn parse_size(text: &str) -> Result<u64, String> {
+pub fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
     let (digits, scale) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
         Some((i, _)) => (&text[..i], &text[i..]),

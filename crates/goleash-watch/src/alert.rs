@@ -1,0 +1,229 @@
+//! Alerts: a leak suspect on a target, or a target whose total grows faster than the SLO
+//! rule allows. Printed, and POSTed to a webhook in Alertmanager's JSON shape (the body of
+//! `POST /api/v2/alerts`), so an Alertmanager or anything that speaks its format can route
+//! them.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::clock::rfc3339;
+use crate::state::State;
+
+/// One firing (or just resolved) alert.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Alert {
+    /// `GoroutineLeak` or `GoroutineGrowth`.
+    pub name: &'static str,
+    pub target: String,
+    pub labels: BTreeMap<String, String>,
+    pub summary: String,
+    pub description: String,
+    pub starts_ms: i64,
+    /// Set when the alert resolved.
+    pub ends_ms: Option<i64>,
+}
+
+impl Alert {
+    /// The identity Alertmanager deduplicates on.
+    pub fn key(&self) -> String {
+        let mut k = format!("{}|{}", self.name, self.target);
+        if let Some(g) = self.labels.get("group") {
+            k.push('|');
+            k.push_str(g);
+        }
+        k
+    }
+}
+
+/// The alerts firing now, from the state after a round.
+pub fn firing(state: &State) -> Vec<Alert> {
+    let mut out = Vec::new();
+    for t in &state.targets {
+        let mut base = t.target.labels.clone();
+        base.insert("target".into(), t.target.url.clone());
+        for (hash, g) in t.suspects() {
+            let mut labels = base.clone();
+            labels.insert("alertname".into(), "GoroutineLeak".into());
+            labels.insert("group".into(), format!("{hash:016x}"));
+            labels.insert("verdict".into(), g.watch_verdict().name().into());
+            labels.insert("severity".into(), "warning".into());
+            let site = g
+                .info
+                .site
+                .as_ref()
+                .map_or_else(|| "?".into(), |s| s.short());
+            let stack: Vec<String> = g.info.frames.iter().take(12).map(|f| f.short()).collect();
+            out.push(Alert {
+                name: "GoroutineLeak",
+                target: t.target.url.clone(),
+                labels,
+                summary: format!(
+                    "{} goroutines at {site}, {:+.1}/min ({})",
+                    g.last(),
+                    g.trend.slope_per_min,
+                    g.watch_verdict().name()
+                ),
+                description: format!(
+                    "{} on {}: {} blocked goroutines ({}), trend {} with p={:.2e}.\nstack:\n  {}",
+                    site,
+                    t.target.url,
+                    g.last(),
+                    g.info.state.as_deref().unwrap_or(&g.info.category),
+                    g.trend.kind.name(),
+                    g.trend.p_increasing,
+                    stack.join("\n  ")
+                ),
+                starts_ms: g.suspect_since.unwrap_or(0),
+                ends_ms: None,
+            });
+        }
+        if let (Some(rule), Some(growth), Some(since)) = (state.slo, t.slo_growth, t.slo_since) {
+            let mut labels = base.clone();
+            labels.insert("alertname".into(), "GoroutineGrowth".into());
+            labels.insert("severity".into(), "warning".into());
+            out.push(Alert {
+                name: "GoroutineGrowth",
+                target: t.target.url.clone(),
+                labels,
+                summary: format!(
+                    "goroutines grow {growth:+.1}/min over {} min (rule: > {}/min)",
+                    rule.minutes, rule.per_minute
+                ),
+                description: format!(
+                    "{}: {} goroutines, growing {growth:.1} per minute over the last {} minutes",
+                    t.target.url,
+                    t.total().unwrap_or(0.0),
+                    rule.minutes
+                ),
+                starts_ms: since,
+                ends_ms: None,
+            });
+        }
+    }
+    out
+}
+
+/// Alertmanager's alert object.
+pub fn alertmanager_json(alerts: &[Alert], generator_url: &str) -> serde_json::Value {
+    serde_json::Value::Array(
+        alerts
+            .iter()
+            .map(|a| {
+                let mut v = serde_json::json!({
+                    "labels": a.labels,
+                    "annotations": {"summary": a.summary, "description": a.description},
+                    "startsAt": rfc3339(a.starts_ms),
+                    "generatorURL": generator_url,
+                });
+                if let Some(end) = a.ends_ms {
+                    v["endsAt"] = serde_json::Value::String(rfc3339(end));
+                }
+                v
+            })
+            .collect(),
+    )
+}
+
+/// Tracks which alerts are new, still firing or resolved between rounds.
+#[derive(Default)]
+pub struct Tracker {
+    active: BTreeMap<String, Alert>,
+}
+
+/// What changed in one round.
+pub struct Changes {
+    pub new: Vec<Alert>,
+    pub resolved: Vec<Alert>,
+    /// Every alert firing now (Alertmanager wants them re-sent while they fire).
+    pub firing: Vec<Alert>,
+}
+
+impl Tracker {
+    pub fn update(&mut self, now_firing: Vec<Alert>, now_ms: i64) -> Changes {
+        let mut next = BTreeMap::new();
+        let mut new = Vec::new();
+        for a in now_firing {
+            let k = a.key();
+            if !self.active.contains_key(&k) {
+                new.push(a.clone());
+            }
+            next.insert(k, a);
+        }
+        let resolved = std::mem::take(&mut self.active)
+            .into_iter()
+            .filter(|(k, _)| !next.contains_key(k))
+            .map(|(_, mut a)| {
+                a.ends_ms = Some(now_ms);
+                a
+            })
+            .collect();
+        self.active = next;
+        Changes {
+            new,
+            resolved,
+            firing: self.active.values().cloned().collect(),
+        }
+    }
+}
+
+/// POSTs alerts on a thread of its own so a slow webhook never delays a scrape; when it
+/// falls behind, the oldest pending batch is dropped (the next carries every firing alert).
+pub struct Webhook {
+    tx: SyncSender<serde_json::Value>,
+}
+
+impl Webhook {
+    pub fn start(url: String, timeout: Duration, state: Arc<Mutex<State>>) -> Webhook {
+        let (tx, rx) = mpsc::sync_channel::<serde_json::Value>(4);
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(timeout))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let spawned = std::thread::Builder::new()
+            .name("webhook".into())
+            .spawn(move || {
+                for body in rx {
+                    let result = agent
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .send(body.to_string());
+                    let ok = match result {
+                        Ok(r) if r.status().is_success() => true,
+                        Ok(r) => {
+                            eprintln!("goleash watch: webhook {url}: HTTP status {}", r.status());
+                            false
+                        }
+                        Err(e) => {
+                            eprintln!("goleash watch: webhook {url}: {e}");
+                            false
+                        }
+                    };
+                    if let Ok(mut s) = state.lock() {
+                        if ok {
+                            s.webhook_sent += 1;
+                        } else {
+                            s.webhook_errors += 1;
+                        }
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            eprintln!("goleash watch: cannot start the webhook sender: {e}");
+        }
+        Webhook { tx }
+    }
+
+    pub fn send(&self, body: serde_json::Value) {
+        match self.tx.try_send(body) {
+            Ok(()) | Err(TrySendError::Disconnected(_)) => {}
+            Err(TrySendError::Full(_)) => {
+                eprintln!("goleash watch: the webhook is behind; skipping one batch of alerts")
+            }
+        }
+    }
+}

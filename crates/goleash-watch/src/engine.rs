@@ -1,0 +1,331 @@
+//! The watch loop: every interval, queue one scrape per target on the worker pool, fold the
+//! results into the state and the history as they arrive, re-judge trends, report.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::alert::{self, Tracker, Webhook};
+use crate::clock::now_ms;
+use crate::fetch::{agent, Fault, FaultKind};
+use crate::pool::{Job, Pool};
+use crate::scrape::ScrapeOptions;
+use crate::state::{SloRule, State, TargetState};
+use crate::store::{Store, StoreError};
+use crate::targets::Target;
+use crate::trend::TrendParams;
+use crate::ui::{self, Display};
+
+/// Everything `goleash watch` was asked to do.
+pub struct WatchConfig {
+    pub targets: Vec<Target>,
+    pub interval: Duration,
+    /// Stop after this many rounds (batch mode); `None` runs until killed.
+    pub rounds: Option<u64>,
+    pub concurrency: usize,
+    pub scrape: ScrapeOptions,
+    pub trend: TrendParams,
+    pub window: Duration,
+    pub db: Option<PathBuf>,
+    pub retention: Duration,
+    pub slo: Option<SloRule>,
+    pub webhook: Option<String>,
+    pub listen: Option<SocketAddr>,
+    pub display: Display,
+    pub color: bool,
+}
+
+/// How a batch run ended.
+pub struct Outcome {
+    pub rounds: u64,
+    /// Suspect groups and SLO alerts firing at the end.
+    pub alerts: usize,
+    /// Every scrape of every target failed.
+    pub all_failed: bool,
+    pub report: serde_json::Value,
+}
+
+pub fn run(config: WatchConfig) -> Result<Outcome, String> {
+    if config.targets.is_empty() {
+        return Err("no targets to watch (after --shard)".into());
+    }
+    let window_ms = i64::try_from(config.window.as_millis()).unwrap_or(i64::MAX);
+    let interval_ms = i64::try_from(config.interval.as_millis()).unwrap_or(i64::MAX);
+    let mut store = match &config.db {
+        Some(path) => Some(Store::open(path).map_err(|e| e.0)?),
+        None => None,
+    };
+    let mut targets: Vec<TargetState> = config
+        .targets
+        .iter()
+        .map(|t| TargetState::new(Arc::new(t.clone())))
+        .collect();
+    if let Some(store) = store.as_mut() {
+        resume(store, &mut targets, window_ms, &config).map_err(|e| e.0)?;
+    }
+    let state = Arc::new(Mutex::new(State {
+        targets,
+        round: 0,
+        started_ms: now_ms(),
+        interval_ms,
+        window_ms,
+        last_round_s: 0.0,
+        rounds_overrun: 0,
+        db_errors: 0,
+        db_bytes: store.as_ref().map_or(0, Store::bytes),
+        webhook_errors: 0,
+        webhook_sent: 0,
+        slo: config.slo,
+    }));
+    let generator = match config.listen {
+        Some(addr) => {
+            let bound = crate::serve::start(addr, Arc::clone(&state))?;
+            config.display.note(&format!(
+                "serving /metrics and the dashboard on http://{bound}/"
+            ));
+            format!("http://{bound}/")
+        }
+        None => "goleash-watch".to_string(),
+    };
+    let webhook = config
+        .webhook
+        .clone()
+        .map(|url| Webhook::start(url, Duration::from_secs(10), Arc::clone(&state)));
+    let scrape_options = Arc::new(config.scrape.clone());
+    let concurrency = config.concurrency.clamp(1, config.targets.len());
+    let pool = Pool::new(
+        concurrency,
+        agent(config.scrape.timeout, config.targets.len()),
+        Arc::clone(&scrape_options),
+    );
+    if pool.workers() == 0 {
+        return Err("cannot start any scrape worker thread".into());
+    }
+    let mut tracker = Tracker::default();
+    let mut heartbeat = ui::Heartbeat::new(&config.display);
+    let mut any_ok = false;
+    let mut in_flight = vec![false; config.targets.len()];
+    let started = Instant::now();
+    let mut round: u64 = 0;
+    let mut last_prune = Instant::now() - Duration::from_secs(3600);
+    loop {
+        let round_start = Instant::now();
+        let jobs: Vec<Job> = {
+            let s = lock(&state);
+            s.targets
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !in_flight[*i])
+                .map(|(index, t)| Job {
+                    index,
+                    target: Arc::clone(&t.target),
+                    round,
+                    leak_profile: t.leak_profile,
+                })
+                .collect()
+        };
+        let mut pending = 0;
+        for job in jobs {
+            let index = job.index;
+            if pool.submit(job) {
+                in_flight[index] = true;
+                pending += 1;
+            }
+        }
+        // Every scrape ends by its own timeout; the slack covers parsing a large profile.
+        let deadline = Instant::now() + config.scrape.timeout + Duration::from_secs(10);
+        while pending > 0 {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            let Ok(done) = pool.results.recv_timeout(wait) else {
+                break;
+            };
+            pending -= 1;
+            in_flight[done.index] = false;
+            any_ok |= done.result.is_ok();
+            let mut s = lock(&state);
+            let t = &mut s.targets[done.index];
+            let ts = t.monotonic_ts(done.started_ms, interval_ms);
+            t.record_result(ts, done.duration.as_secs_f64(), &done.result);
+            if let Ok(scraped) = &done.result {
+                t.push(
+                    ts,
+                    scraped.total,
+                    scraped.groups.iter().map(|g| {
+                        (
+                            g.info.hash,
+                            u32::try_from(g.count).unwrap_or(u32::MAX),
+                            g.verdict,
+                            Some(g.info.clone()),
+                        )
+                    }),
+                );
+                t.trim(window_ms);
+            }
+            let db_id = t.db_id;
+            let url = t.target.url.clone();
+            if let (Some(store), Some(id)) = (store.as_mut(), db_id) {
+                if let Err(e) = store.record(id, ts, done.duration, &done.result) {
+                    s.db_errors += 1;
+                    drop(s);
+                    config.display.note(&format!("{url}: not stored: {e}"));
+                }
+            }
+        }
+        // Stragglers past the deadline are reported; their worker is still bound by its
+        // timeout and the target is skipped until it answers.
+        {
+            let mut s = lock(&state);
+            for (i, busy) in in_flight.iter().enumerate() {
+                if *busy {
+                    let url = s.targets[i].target.url.clone();
+                    s.targets[i].record_result(
+                        now_ms(),
+                        round_start.elapsed().as_secs_f64(),
+                        &Err(Fault::new(
+                            FaultKind::Timeout,
+                            format!("{url}: still no answer after the round deadline"),
+                        )),
+                    );
+                }
+            }
+            let now = now_ms();
+            for t in s.targets.iter_mut() {
+                t.evaluate(&config.trend, config.slo, now);
+            }
+            s.round = round + 1;
+            s.last_round_s = round_start.elapsed().as_secs_f64();
+            if let Some(store) = store.as_ref() {
+                s.db_bytes = store.bytes();
+            }
+        }
+        if let Some(store) = store.as_mut() {
+            if last_prune.elapsed() >= Duration::from_secs(600) {
+                last_prune = Instant::now();
+                let cutoff =
+                    now_ms() - i64::try_from(config.retention.as_millis()).unwrap_or(i64::MAX);
+                if let Err(e) = store.prune(cutoff) {
+                    lock(&state).db_errors += 1;
+                    config.display.note(&e.0);
+                }
+            }
+        }
+        let (changes, view) = {
+            let mut s = lock(&state);
+            let firing = alert::firing(&s);
+            let changes = tracker.update(firing, now_ms());
+            let notes: Vec<(String, Vec<String>)> = s
+                .targets
+                .iter_mut()
+                .filter(|t| !t.notes.is_empty())
+                .map(|t| (t.target.url.clone(), std::mem::take(&mut t.notes)))
+                .collect();
+            for (url, notes) in notes {
+                for n in notes {
+                    config.display.note(&format!("{url}: {n}"));
+                }
+            }
+            (changes, ui::render_table(&s, config.color))
+        };
+        for a in &changes.new {
+            config.display.alert(a, false);
+        }
+        for a in &changes.resolved {
+            config.display.alert(a, true);
+        }
+        if let Some(hook) = &webhook {
+            let mut batch = changes.firing.clone();
+            batch.extend(changes.resolved.iter().cloned());
+            if !changes.new.is_empty()
+                || !changes.resolved.is_empty()
+                || (round % 30 == 29 && !batch.is_empty())
+            {
+                hook.send(alert::alertmanager_json(&batch, &generator));
+            }
+        }
+        config.display.table(&view);
+        round += 1;
+        if config.rounds.is_some_and(|n| round >= n) {
+            break;
+        }
+        let elapsed = round_start.elapsed();
+        if elapsed > config.interval {
+            lock(&state).rounds_overrun += 1;
+            config.display.note(&format!(
+                "round {round} took {:.1}s, longer than --interval; raise --concurrency or --interval",
+                elapsed.as_secs_f64()
+            ));
+        }
+        let next = round_start + config.interval;
+        while Instant::now() < next {
+            let s = lock(&state);
+            heartbeat.tick(&s, next.saturating_duration_since(Instant::now()));
+            drop(s);
+            std::thread::sleep(
+                next.saturating_duration_since(Instant::now())
+                    .min(Duration::from_millis(100)),
+            );
+        }
+    }
+    heartbeat.finish();
+    drop(pool);
+    let s = lock(&state);
+    let alerts = alert::firing(&s).len();
+    let report = ui::report_json(&s, started.elapsed());
+    Ok(Outcome {
+        rounds: round,
+        alerts,
+        all_failed: !any_ok,
+        report,
+    })
+}
+
+/// Reloads each target's window from the history, so a restarted watcher judges trends
+/// as if it had never stopped.
+fn resume(
+    store: &mut Store,
+    targets: &mut [TargetState],
+    window_ms: i64,
+    config: &WatchConfig,
+) -> Result<(), StoreError> {
+    let now = now_ms();
+    for t in targets.iter_mut() {
+        let id = store.target_id(&t.target)?;
+        t.db_id = Some(id);
+        let scrapes = store.load_window(id, now - window_ms, i64::MAX)?;
+        let mut hashes: Vec<u64> = scrapes
+            .iter()
+            .flat_map(|s| s.groups.iter().map(|g| g.0))
+            .collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        let infos = store.group_infos(&hashes)?;
+        for s in scrapes {
+            let Some(total) = s.total else { continue };
+            t.last_ts = t.last_ts.max(s.ts_ms);
+            t.push(
+                s.ts_ms,
+                total,
+                s.groups.iter().map(|&(hash, count, verdict)| {
+                    (
+                        hash,
+                        u32::try_from(count).unwrap_or(u32::MAX),
+                        verdict,
+                        infos.get(&hash).cloned(),
+                    )
+                }),
+            );
+        }
+        t.trim(window_ms);
+        t.evaluate(&config.trend, config.slo, now);
+    }
+    Ok(())
+}
+
+fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    // A panic while holding the lock cannot leave the counts half-written in a way that
+    // matters more than stopping the watcher would.
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,613 @@
+//! The history: one SQLite file in WAL mode. Groups (stacks) are stored once, keyed by the
+//! hash of their frames; each scrape is one row, and its counts one row per group. Every
+//! scrape is committed on its own, so a `kill -9` loses at most the scrape being written.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use goleash_analyze::Verdict;
+use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension};
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use crate::fetch::Fault;
+use crate::scrape::{GroupInfo, Scraped};
+use crate::targets::Target;
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS targets(
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE,
+    labels TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS groups(
+    id INTEGER PRIMARY KEY,
+    hash INTEGER NOT NULL UNIQUE,
+    site TEXT NOT NULL,
+    info TEXT NOT NULL,
+    first_seen_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS scrapes(
+    id INTEGER PRIMARY KEY,
+    target_id INTEGER NOT NULL REFERENCES targets(id),
+    ts_ms INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    format TEXT,
+    total INTEGER,
+    error_kind TEXT,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS scrapes_by_target ON scrapes(target_id, ts_ms);
+CREATE INDEX IF NOT EXISTS scrapes_by_time ON scrapes(ts_ms);
+CREATE TABLE IF NOT EXISTS samples(
+    scrape_id INTEGER NOT NULL,
+    group_id INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    verdict INTEGER NOT NULL,
+    PRIMARY KEY(scrape_id, group_id)
+) WITHOUT ROWID;
+";
+
+/// A store failure, already phrased for the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+fn explain(path: &Path, doing: &str, e: &rusqlite::Error) -> StoreError {
+    let p = path.display();
+    let text = match e.sqlite_error_code() {
+        Some(ErrorCode::ReadOnly) => format!(
+            "history DB {p} is read-only ({e}); fix its permissions (and its directory's: WAL mode writes {p}-wal and {p}-shm next to it) or choose another --db"
+        ),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => format!(
+            "history DB {p} is locked by another process ({e}) while {doing}; is another goleash watch or a long query holding it?"
+        ),
+        Some(ErrorCode::CannotOpen) => format!(
+            "cannot open history DB {p} ({e}); does its directory exist and is it writable?"
+        ),
+        Some(ErrorCode::NotADatabase) => {
+            format!("{p} is not a SQLite database ({e}); choose another --db")
+        }
+        Some(ErrorCode::DiskFull) => format!("history DB {p}: the disk is full ({e})"),
+        _ => format!("history DB {p}: {doing} failed: {e}"),
+    };
+    StoreError(text)
+}
+
+fn verdict_code(v: Verdict) -> i64 {
+    match v {
+        Verdict::Expected => 0,
+        Verdict::Possible => 1,
+        Verdict::Likely => 2,
+        Verdict::Proven => 3,
+    }
+}
+
+pub fn verdict_of(code: i64) -> Verdict {
+    match code {
+        3 => Verdict::Proven,
+        2 => Verdict::Likely,
+        1 => Verdict::Possible,
+        _ => Verdict::Expected,
+    }
+}
+
+/// One scrape read back from the history.
+#[derive(Clone, Debug)]
+pub struct StoredScrape {
+    pub ts_ms: i64,
+    /// `None` for a failed scrape.
+    pub total: Option<u64>,
+    pub error: Option<String>,
+    /// (group hash, count, verdict) for every group seen.
+    pub groups: Vec<(u64, u64, Verdict)>,
+}
+
+/// A target as the history knows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct TargetRow {
+    pub id: i64,
+    pub url: String,
+    pub labels: BTreeMap<String, String>,
+    pub scrapes: u64,
+    pub errors: u64,
+    pub first_ms: Option<i64>,
+    pub last_ms: Option<i64>,
+    pub last_total: Option<u64>,
+}
+
+/// A group as seen on one target.
+#[derive(Clone, Debug, Serialize)]
+pub struct GroupRow {
+    pub hash: String,
+    pub site: String,
+    pub samples: u64,
+    pub last_count: u64,
+    pub max_count: u64,
+    pub max_verdict: Verdict,
+    pub info: Option<GroupInfo>,
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    group_ids: FxHashMap<u64, i64>,
+    /// Groups whose stored info lacks the creator (first seen in a protobuf round).
+    thin_groups: FxHashMap<u64, ()>,
+}
+
+impl Store {
+    /// Opens or creates the history for writing. Fails clearly when the file is read-only,
+    /// locked or not a database — before any target is scraped.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let conn = Connection::open(path).map_err(|e| explain(path, "opening", &e))?;
+        conn.busy_timeout(Duration::from_secs(2))
+            .map_err(|e| explain(path, "configuring", &e))?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(|e| explain(path, "switching to WAL mode", &e))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError(format!(
+                "history DB {}: cannot use WAL mode (journal mode stays {mode}); is it on a network file system?",
+                path.display()
+            )));
+        }
+        // NORMAL in WAL mode survives a process crash (kill -9); only a power loss can drop
+        // the last commits. FULL would fsync every scrape for nothing a watcher needs.
+        conn.execute_batch("PRAGMA synchronous=NORMAL;")
+            .map_err(|e| explain(path, "configuring", &e))?;
+        conn.execute_batch(SCHEMA)
+            .map_err(|e| explain(path, "creating the schema", &e))?;
+        let version: Option<String> = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| explain(path, "reading the schema version", &e))?;
+        match version.as_deref().map(str::parse::<i64>) {
+            None => {}
+            Some(Ok(SCHEMA_VERSION)) => {}
+            Some(other) => {
+                return Err(StoreError(format!(
+                    "history DB {} has schema version {other:?}; this goleash writes version {SCHEMA_VERSION}",
+                    path.display()
+                )))
+            }
+        }
+        // A real write now, so a read-only file or a held lock is reported at start-up.
+        conn.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?1)",
+            params![SCHEMA_VERSION.to_string()],
+        )
+        .map_err(|e| explain(path, "writing", &e))?;
+        Self::with(conn, path)
+    }
+
+    /// Opens an existing history for queries only.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        if !path.exists() {
+            return Err(StoreError(format!(
+                "history DB {} does not exist; goleash watch --db {} creates it",
+                path.display(),
+                path.display()
+            )));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| explain(path, "opening", &e))?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(|e| explain(path, "configuring", &e))?;
+        conn.query_row("SELECT count(*) FROM scrapes", [], |r| r.get::<_, i64>(0))
+            .map_err(|e| explain(path, "reading", &e))?;
+        Self::with(conn, path)
+    }
+
+    fn with(conn: Connection, path: &Path) -> Result<Store, StoreError> {
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+            group_ids: FxHashMap::default(),
+            thin_groups: FxHashMap::default(),
+        };
+        store.load_group_ids()?;
+        Ok(store)
+    }
+
+    fn err(&self, doing: &str, e: &rusqlite::Error) -> StoreError {
+        explain(&self.path, doing, e)
+    }
+
+    fn load_group_ids(&mut self) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT hash, id, info FROM groups")
+            .map_err(|e| explain(&self.path, "reading groups", &e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(|e| explain(&self.path, "reading groups", &e))?;
+        for row in rows {
+            let (hash, id, info) = row.map_err(|e| explain(&self.path, "reading groups", &e))?;
+            let hash = hash as u64;
+            self.group_ids.insert(hash, id);
+            if !info.contains("\"creator\":{") {
+                self.thin_groups.insert(hash, ());
+            }
+        }
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The target's id, created on first use; its labels are updated when they change.
+    pub fn target_id(&mut self, target: &Target) -> Result<i64, StoreError> {
+        let labels = serde_json::to_string(&target.labels).unwrap_or_else(|_| "{}".into());
+        self.conn
+            .execute(
+                "INSERT INTO targets(url, labels) VALUES (?1, ?2)
+                 ON CONFLICT(url) DO UPDATE SET labels = excluded.labels WHERE labels != excluded.labels",
+                params![target.url, labels],
+            )
+            .map_err(|e| self.err("adding a target", &e))?;
+        self.conn
+            .query_row(
+                "SELECT id FROM targets WHERE url = ?1",
+                params![target.url],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err("reading a target", &e))
+    }
+
+    /// Writes one scrape (success or failure) in one transaction.
+    pub fn record(
+        &mut self,
+        target_id: i64,
+        ts_ms: i64,
+        duration: Duration,
+        result: &Result<Scraped, Fault>,
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let fail = |doing: &str, e: rusqlite::Error| explain(&path, doing, &e);
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| fail("starting a write", e))?;
+        let duration_ms = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+        match result {
+            Err(fault) => {
+                tx.execute(
+                    "INSERT INTO scrapes(target_id, ts_ms, duration_ms, error_kind, error) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![target_id, ts_ms, duration_ms, fault.kind.name(), fault.message],
+                )
+                .map_err(|e| fail("recording a scrape", e))?;
+            }
+            Ok(scraped) => {
+                tx.execute(
+                    "INSERT INTO scrapes(target_id, ts_ms, duration_ms, format, total) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![target_id, ts_ms, duration_ms, scraped.format.name(), scraped.total as i64],
+                )
+                .map_err(|e| fail("recording a scrape", e))?;
+                let scrape_id = tx.last_insert_rowid();
+                for group in &scraped.groups {
+                    let hash = group.info.hash;
+                    let known = self.group_ids.get(&hash).copied();
+                    let group_id = match known {
+                        Some(id) => {
+                            // A debug=2 round knows the creator and the wait reason a protobuf
+                            // round could not: keep the richer description.
+                            if group.info.creator.is_some() && self.thin_groups.contains_key(&hash)
+                            {
+                                tx.execute(
+                                    "UPDATE groups SET info = ?1 WHERE id = ?2",
+                                    params![info_json(&group.info), id],
+                                )
+                                .map_err(|e| fail("updating a group", e))?;
+                                self.thin_groups.remove(&hash);
+                            }
+                            id
+                        }
+                        None => {
+                            let site = group
+                                .info
+                                .site
+                                .as_ref()
+                                .map_or_else(String::new, |s| s.short());
+                            tx.execute(
+                                "INSERT INTO groups(hash, site, info, first_seen_ms) VALUES (?1, ?2, ?3, ?4)
+                                 ON CONFLICT(hash) DO NOTHING",
+                                params![hash as i64, site, info_json(&group.info), ts_ms],
+                            )
+                            .map_err(|e| fail("adding a group", e))?;
+                            let id: i64 = tx
+                                .query_row(
+                                    "SELECT id FROM groups WHERE hash = ?1",
+                                    params![hash as i64],
+                                    |r| r.get(0),
+                                )
+                                .map_err(|e| fail("adding a group", e))?;
+                            self.group_ids.insert(hash, id);
+                            if group.info.creator.is_none() {
+                                self.thin_groups.insert(hash, ());
+                            }
+                            id
+                        }
+                    };
+                    tx.execute(
+                        "INSERT OR REPLACE INTO samples(scrape_id, group_id, count, verdict) VALUES (?1, ?2, ?3, ?4)",
+                        params![scrape_id, group_id, group.count as i64, verdict_code(group.verdict)],
+                    )
+                    .map_err(|e| fail("recording counts", e))?;
+                }
+            }
+        }
+        tx.commit().map_err(|e| fail("committing a scrape", e))
+    }
+
+    /// Drops scrapes older than `before_ms` and their counts. Returns the scrapes dropped.
+    pub fn prune(&mut self, before_ms: i64) -> Result<usize, StoreError> {
+        let path = self.path.clone();
+        let fail = |e: rusqlite::Error| explain(&path, "pruning old history", &e);
+        let tx = self.conn.transaction().map_err(fail)?;
+        tx.execute(
+            "DELETE FROM samples WHERE scrape_id IN (SELECT id FROM scrapes WHERE ts_ms < ?1)",
+            params![before_ms],
+        )
+        .map_err(fail)?;
+        let n = tx
+            .execute("DELETE FROM scrapes WHERE ts_ms < ?1", params![before_ms])
+            .map_err(fail)?;
+        tx.commit().map_err(fail)?;
+        Ok(n)
+    }
+
+    /// The id of a known target URL.
+    pub fn find_target(&self, url: &str) -> Result<Option<i64>, StoreError> {
+        self.conn
+            .query_row("SELECT id FROM targets WHERE url = ?1", params![url], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err("reading targets", &e))
+    }
+
+    /// A target's scrapes from `since_ms` on, oldest first, with their counts.
+    pub fn load_window(
+        &self,
+        target_id: i64,
+        since_ms: i64,
+        until_ms: i64,
+    ) -> Result<Vec<StoredScrape>, StoreError> {
+        let fail = |e: rusqlite::Error| self.err("reading the history", &e);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, ts_ms, total, error FROM scrapes
+                 WHERE target_id = ?1 AND ts_ms >= ?2 AND ts_ms <= ?3 ORDER BY ts_ms, id",
+            )
+            .map_err(fail)?;
+        let mut scrapes: Vec<(i64, StoredScrape)> = stmt
+            .query_map(params![target_id, since_ms, until_ms], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    StoredScrape {
+                        ts_ms: r.get(1)?,
+                        total: r.get::<_, Option<i64>>(2)?.map(|t| t.max(0) as u64),
+                        error: r.get(3)?,
+                        groups: Vec::new(),
+                    },
+                ))
+            })
+            .map_err(fail)?
+            .collect::<Result<_, _>>()
+            .map_err(fail)?;
+        let index: FxHashMap<i64, usize> = scrapes
+            .iter()
+            .enumerate()
+            .map(|(i, (id, _))| (*id, i))
+            .collect();
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT sa.scrape_id, g.hash, sa.count, sa.verdict
+                 FROM scrapes s JOIN samples sa ON sa.scrape_id = s.id JOIN groups g ON g.id = sa.group_id
+                 WHERE s.target_id = ?1 AND s.ts_ms >= ?2 AND s.ts_ms <= ?3",
+            )
+            .map_err(fail)?;
+        let rows = stmt
+            .query_map(params![target_id, since_ms, until_ms], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)? as u64,
+                    r.get::<_, i64>(2)?.max(0) as u64,
+                    verdict_of(r.get(3)?),
+                ))
+            })
+            .map_err(fail)?;
+        for row in rows {
+            let (scrape_id, hash, count, verdict) = row.map_err(fail)?;
+            if let Some(&i) = index.get(&scrape_id) {
+                scrapes[i].1.groups.push((hash, count, verdict));
+            }
+        }
+        Ok(scrapes.into_iter().map(|(_, s)| s).collect())
+    }
+
+    /// The stored description of each of `hashes` that the history knows.
+    pub fn group_infos(&self, hashes: &[u64]) -> Result<FxHashMap<u64, GroupInfo>, StoreError> {
+        let fail = |e: rusqlite::Error| self.err("reading groups", &e);
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT info FROM groups WHERE hash = ?1")
+            .map_err(fail)?;
+        let mut out = FxHashMap::default();
+        for &hash in hashes {
+            let info: Option<String> = stmt
+                .query_row(params![hash as i64], |r| r.get(0))
+                .optional()
+                .map_err(fail)?;
+            if let Some(info) = info.and_then(|i| serde_json::from_str::<GroupInfo>(&i).ok()) {
+                out.insert(hash, info);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every target with its scrape counts.
+    pub fn targets(&self) -> Result<Vec<TargetRow>, StoreError> {
+        let fail = |e: rusqlite::Error| self.err("reading targets", &e);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT t.id, t.url, t.labels, count(s.id), count(s.error), min(s.ts_ms), max(s.ts_ms),
+                        (SELECT total FROM scrapes x WHERE x.target_id = t.id AND x.total IS NOT NULL ORDER BY ts_ms DESC LIMIT 1)
+                 FROM targets t LEFT JOIN scrapes s ON s.target_id = t.id
+                 GROUP BY t.id ORDER BY t.url",
+            )
+            .map_err(fail)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(TargetRow {
+                    id: r.get(0)?,
+                    url: r.get(1)?,
+                    labels: serde_json::from_str(&r.get::<_, String>(2)?).unwrap_or_default(),
+                    scrapes: r.get::<_, i64>(3)?.max(0) as u64,
+                    errors: r.get::<_, i64>(4)?.max(0) as u64,
+                    first_ms: r.get(5)?,
+                    last_ms: r.get(6)?,
+                    last_total: r.get::<_, Option<i64>>(7)?.map(|t| t.max(0) as u64),
+                })
+            })
+            .map_err(fail)?;
+        rows.collect::<Result<_, _>>().map_err(fail)
+    }
+
+    /// The groups seen on a target between two times, largest last count first.
+    pub fn groups(
+        &self,
+        target_id: i64,
+        since_ms: i64,
+        until_ms: i64,
+    ) -> Result<Vec<GroupRow>, StoreError> {
+        let fail = |e: rusqlite::Error| self.err("reading groups", &e);
+        let last_scrape: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT id FROM scrapes WHERE target_id = ?1 AND total IS NOT NULL AND ts_ms >= ?2 AND ts_ms <= ?3
+                 ORDER BY ts_ms DESC, id DESC LIMIT 1",
+                params![target_id, since_ms, until_ms],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(fail)?;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT g.hash, g.site, g.info, count(*), max(sa.count), max(sa.verdict),
+                        coalesce((SELECT count FROM samples l WHERE l.scrape_id = ?4 AND l.group_id = g.id), 0)
+                 FROM scrapes s JOIN samples sa ON sa.scrape_id = s.id JOIN groups g ON g.id = sa.group_id
+                 WHERE s.target_id = ?1 AND s.ts_ms >= ?2 AND s.ts_ms <= ?3
+                 GROUP BY g.id",
+            )
+            .map_err(fail)?;
+        let mut rows: Vec<GroupRow> = stmt
+            .query_map(
+                params![target_id, since_ms, until_ms, last_scrape.unwrap_or(-1)],
+                |r| {
+                    Ok(GroupRow {
+                        hash: format!("{:016x}", r.get::<_, i64>(0)? as u64),
+                        site: r.get(1)?,
+                        info: serde_json::from_str(&r.get::<_, String>(2)?).ok(),
+                        samples: r.get::<_, i64>(3)?.max(0) as u64,
+                        max_count: r.get::<_, i64>(4)?.max(0) as u64,
+                        max_verdict: verdict_of(r.get(5)?),
+                        last_count: r.get::<_, i64>(6)?.max(0) as u64,
+                    })
+                },
+            )
+            .map_err(fail)?
+            .collect::<Result<_, _>>()
+            .map_err(fail)?;
+        rows.sort_by(|a, b| {
+            b.last_count
+                .cmp(&a.last_count)
+                .then(b.max_count.cmp(&a.max_count))
+                .then(a.site.cmp(&b.site))
+        });
+        Ok(rows)
+    }
+
+    /// Counts of all groups of all targets between two times, for export: calls `row` with
+    /// (ts_ms, target url, group hash, site, count, verdict) in time order.
+    pub fn export(
+        &self,
+        target_id: Option<i64>,
+        since_ms: i64,
+        until_ms: i64,
+        mut row: impl FnMut(i64, &str, u64, &str, u64, Verdict) -> std::io::Result<()>,
+    ) -> Result<u64, StoreError> {
+        let fail = |e: rusqlite::Error| self.err("exporting", &e);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT s.ts_ms, t.url, g.hash, g.site, sa.count, sa.verdict
+                 FROM scrapes s JOIN targets t ON t.id = s.target_id
+                 JOIN samples sa ON sa.scrape_id = s.id JOIN groups g ON g.id = sa.group_id
+                 WHERE (?1 IS NULL OR s.target_id = ?1) AND s.ts_ms >= ?2 AND s.ts_ms <= ?3
+                 ORDER BY s.ts_ms, s.id, g.hash",
+            )
+            .map_err(fail)?;
+        let mut rows = stmt
+            .query(params![target_id, since_ms, until_ms])
+            .map_err(fail)?;
+        let mut n = 0;
+        while let Some(r) = rows.next().map_err(fail)? {
+            let url: String = r.get(1).map_err(fail)?;
+            let site: String = r.get(3).map_err(fail)?;
+            row(
+                r.get(0).map_err(fail)?,
+                &url,
+                r.get::<_, i64>(2).map_err(fail)? as u64,
+                &site,
+                r.get::<_, i64>(4).map_err(fail)?.max(0) as u64,
+                verdict_of(r.get(5).map_err(fail)?),
+            )
+            .map_err(|e| StoreError(format!("writing the export failed: {e}")))?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// The file size of the database and its WAL, for the health metrics.
+    pub fn bytes(&self) -> u64 {
+        let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
+        let mut wal = self.path.as_os_str().to_owned();
+        wal.push("-wal");
+        size(&self.path) + size(Path::new(&wal))
+    }
+}
+
+fn info_json(info: &GroupInfo) -> String {
+    serde_json::to_string(info).unwrap_or_else(|_| "{}".into())
+}

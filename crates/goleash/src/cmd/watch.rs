@@ -1,0 +1,368 @@
+//! `goleash watch`: the command-line face of the goleash-watch crate.
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use goleash_analyze::{Config, ExpectedPattern, GroupBy};
+use goleash_watch::engine::{self, WatchConfig};
+use goleash_watch::scrape::ScrapeOptions;
+use goleash_watch::state::SloRule;
+use goleash_watch::targets::{self, Shard, Target};
+use goleash_watch::trend::TrendParams;
+use goleash_watch::ui::Display;
+
+use super::exit;
+use super::input::{parse_size, ColorArg};
+
+/// Watch running services for goroutine leaks: which stack grows, how fast, since when.
+///
+/// Scrapes each target's /debug/pprof/goroutine every --interval (the cheap protobuf; the
+/// debug=2 text every --full-every rounds for wait times and creators), keeps the counts per
+/// stack in a SQLite history, and judges each stack's trend over a sliding --window: a
+/// Theil–Sen slope and a Mann–Kendall test tell a group that grows and never gives back (a
+/// leak) from one that rises and falls with load. Growth makes a group `likely`; the
+/// analyzer's `proven` wins; groups known to live long by design are never flagged.
+///
+/// Examples:
+///   goleash watch http://127.0.0.1:6060 http://127.0.0.1:6061
+///   goleash watch --targets file_sd.yml --shard 2/3 --listen 127.0.0.1:9102
+///   goleash watch --targets file_sd.json --alert-growth 50 --alert-for 10 --webhook http://127.0.0.1:9093/api/v2/alerts
+///   goleash watch --once --db /var/lib/goleash/watch.db http://127.0.0.1:6060   # from cron
+///   goleash watch --rounds 30 --interval 2s --window 1m --min-span 30s --format json URL   # CI
+///
+/// Exit codes (with --once/--rounds): 0 no leak, 1 leak suspects or growth alerts at the
+/// end, 2 bad usage, history DB error, or no scrape succeeded at all.
+#[derive(Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct WatchArgs {
+    /// Services to watch: `http://host:port` (net/http/pprof at /debug/pprof) or the pprof
+    /// root when mounted elsewhere, e.g. `http://127.0.0.1:8080/admin/pprof`.
+    #[arg(value_name = "URL")]
+    pub urls: Vec<String>,
+
+    /// A Prometheus file_sd target file (JSON or YAML), e.g. `--targets targets.yml`. Labels
+    /// are kept; `__scheme__` and `__pprof_path__` say where the profiles are.
+    #[arg(long, value_name = "FILE")]
+    pub targets: Option<PathBuf>,
+
+    /// Watch only this watcher's share of the targets, e.g. `--shard 2/3` with two other
+    /// watchers given 1/3 and 3/3 and the same list. The split is by a hash of the URL.
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
+
+    /// Time between rounds of scrapes, e.g. `--interval 10s`, `500ms`, `1m`.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub interval: Duration,
+
+    /// Give up on a target that has not answered completely within this, e.g. `--timeout 5s`.
+    #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Duration,
+
+    /// Refuse profile bodies larger than this, e.g. `--max-body 64M`.
+    #[arg(long, default_value = "64M", value_parser = parse_size, value_name = "SIZE")]
+    pub max_body: u64,
+
+    /// Scrape at most this many targets at once (worker threads), e.g. `--concurrency 32`.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub concurrency: usize,
+
+    /// Every this many rounds take the debug=2 text (wait times, creators) instead of the
+    /// protobuf, e.g. `--full-every 10`; 0 never. The first round always takes it.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub full_every: u64,
+
+    /// Also fetch /debug/pprof/goroutineleak (Go ≥ 1.26) every round, so the runtime proves
+    /// leaks. Each request FORCES A FULL GC IN THE TARGET: mind the CPU of large heaps.
+    #[arg(long)]
+    pub leak_profile: bool,
+
+    /// The sliding window the trends are judged over, e.g. `--window 30m`.
+    #[arg(long, default_value = "30m", value_parser = parse_duration, value_name = "DURATION")]
+    pub window: Duration,
+
+    /// Scrapes needed in the window before a trend is judged, e.g. `--min-samples 10`.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub min_samples: usize,
+
+    /// Time the window must span before a trend is judged, e.g. `--min-span 5m`: growth seen
+    /// over a shorter span cannot be told from a load ramp.
+    #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
+    pub min_span: Duration,
+
+    /// Goroutines a group must gain over the window to count as growing, e.g. `--min-rise 5`.
+    #[arg(long, default_value_t = 5.0, value_name = "N")]
+    pub min_rise: f64,
+
+    /// Significance of the Mann–Kendall growth test, e.g. `--alpha 0.01`.
+    #[arg(long, default_value_t = 0.01, value_name = "P")]
+    pub alpha: f64,
+
+    /// The largest share of its rise a growing group may give back and still be a leak,
+    /// e.g. `--max-giveback 0.1`; more means it follows load.
+    #[arg(long, default_value_t = 0.1, value_name = "FRACTION")]
+    pub max_giveback: f64,
+
+    /// The SQLite history file (WAL mode; created if missing), e.g. `--db watch.db`.
+    #[arg(long, default_value = "goleash-watch.db", value_name = "FILE")]
+    pub db: PathBuf,
+
+    /// Keep no history (nothing survives a restart).
+    #[arg(long, conflicts_with = "db")]
+    pub no_db: bool,
+
+    /// Delete history older than this, e.g. `--retention 7d`.
+    #[arg(long, default_value = "7d", value_parser = parse_duration, value_name = "DURATION")]
+    pub retention: Duration,
+
+    /// SLO rule: alert when a target's goroutine total grows faster than N per minute over
+    /// --alert-for minutes, e.g. `--alert-growth 50`.
+    #[arg(long, value_name = "N")]
+    pub alert_growth: Option<f64>,
+
+    /// The span of the --alert-growth rule in minutes, e.g. `--alert-for 10`.
+    #[arg(
+        long,
+        default_value_t = 10.0,
+        value_name = "MINUTES",
+        requires = "alert_growth"
+    )]
+    pub alert_for: f64,
+
+    /// POST alerts (new, resolved, and every 30 rounds while firing) in Alertmanager's JSON
+    /// shape, e.g. `--webhook http://127.0.0.1:9093/api/v2/alerts`.
+    #[arg(long, value_name = "URL")]
+    pub webhook: Option<String>,
+
+    /// Serve Prometheus /metrics and the dashboard, e.g. `--listen 127.0.0.1:9102`.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+
+    /// One round, judged with the history in --db, then exit (for cron).
+    #[arg(long, conflicts_with = "rounds")]
+    pub once: bool,
+
+    /// Stop after N rounds and exit 1 on leaks (for CI), e.g. `--rounds 30`.
+    #[arg(long, value_name = "N")]
+    pub rounds: Option<u64>,
+
+    /// The report at the end of --once/--rounds: `terminal` or `json`.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Terminal)]
+    pub format: ReportFormat,
+
+    /// Package path prefix of your own code (repeatable), e.g. `--module github.com/acme/api`:
+    /// the blocking site shown is the first frame under it.
+    #[arg(long = "module", value_name = "PREFIX")]
+    pub modules: Vec<String>,
+
+    /// A function of goroutines meant to live long (repeatable), e.g.
+    /// `--expect 'github.com/acme/api/cache.(*Cache).janitor'`; never flagged.
+    #[arg(long = "expect", value_name = "FUNCTION")]
+    pub expect: Vec<String>,
+
+    /// Colour: `auto`, `always`, `never`.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ReportFormat {
+    Terminal,
+    Json,
+}
+
+/// `500ms`, `10s`, `5m`, `2h`, `7d`; a bare number is seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration; expected e.g. 500ms, 10s, 5m, 2h, 7d"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "" | "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        "d" => value * 86_400.0,
+        _ => {
+            return Err(format!(
+                "`{text}`: unknown unit `{unit}`; expected ms, s, m, h or d"
+            ))
+        }
+    };
+    if !seconds.is_finite() || seconds <= 0.0 || seconds > 1e9 {
+        return Err(format!("`{text}` is out of range"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+fn targets_of(args: &WatchArgs) -> Result<Vec<Target>, String> {
+    let mut list = Vec::new();
+    for url in &args.urls {
+        list.push(targets::parse_url(url)?);
+    }
+    if let Some(path) = &args.targets {
+        list.extend(targets::load_file(path)?);
+    }
+    if list.is_empty() {
+        return Err("no targets: give URLs or --targets FILE (see --help)".into());
+    }
+    let list = targets::dedup(list);
+    let total = list.len();
+    let list: Vec<Target> = match args.shard {
+        Some(shard) => list.into_iter().filter(|t| shard.owns(t)).collect(),
+        None => list,
+    };
+    if list.is_empty() {
+        return Err(format!(
+            "shard {} owns none of the {total} targets; nothing to watch",
+            args.shard.map_or_else(String::new, |s| s.to_string())
+        ));
+    }
+    Ok(list)
+}
+
+pub fn run(args: WatchArgs) -> ExitCode {
+    let targets = match targets_of(&args) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("goleash watch: {e}");
+            return exit::code(exit::ERROR);
+        }
+    };
+    if !(0.0..1.0).contains(&args.alpha) || args.alpha == 0.0 {
+        eprintln!(
+            "goleash watch: --alpha {} must be between 0 and 1",
+            args.alpha
+        );
+        return exit::code(exit::ERROR);
+    }
+    let rounds = if args.once { Some(1) } else { args.rounds };
+    let stdout_tty = std::io::stdout().is_terminal();
+    let display = match (rounds, args.format) {
+        (Some(_), ReportFormat::Json) => Display::Quiet,
+        (None, _) if stdout_tty => Display::live(),
+        _ => Display::Log,
+    };
+    let color = match args.color {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => stdout_tty && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let config = WatchConfig {
+        targets,
+        interval: args.interval,
+        rounds,
+        concurrency: args.concurrency,
+        scrape: ScrapeOptions {
+            timeout: args.timeout,
+            max_bytes: args.max_body,
+            full_every: args.full_every,
+            leak_profile: args.leak_profile,
+            config: Config {
+                user_prefixes: args.modules.clone(),
+                expected: args.expect.iter().map(ExpectedPattern::new).collect(),
+                group_by: GroupBy::Stack,
+                ..Config::default()
+            },
+        },
+        trend: TrendParams {
+            min_samples: args.min_samples.max(3),
+            min_span_ms: i64::try_from(args.min_span.as_millis()).unwrap_or(i64::MAX),
+            alpha: args.alpha,
+            min_rise: args.min_rise,
+            max_giveback: args.max_giveback,
+        },
+        window: args.window,
+        db: (!args.no_db).then(|| args.db.clone()),
+        retention: args.retention,
+        slo: args.alert_growth.map(|per_minute| SloRule {
+            per_minute,
+            minutes: args.alert_for,
+        }),
+        webhook: args.webhook.clone(),
+        listen: args.listen,
+        display,
+        color,
+    };
+    let outcome = match engine::run(config) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("goleash watch: {e}");
+            return exit::code(exit::ERROR);
+        }
+    };
+    let text = match args.format {
+        ReportFormat::Json => {
+            serde_json::to_string_pretty(&outcome.report).unwrap_or_default() + "\n"
+        }
+        ReportFormat::Terminal => summary(&outcome.report),
+    };
+    if !super::print(&text) {
+        return exit::code(exit::ERROR);
+    }
+    if outcome.all_failed {
+        eprintln!(
+            "goleash watch: no scrape succeeded in {} round(s)",
+            outcome.rounds
+        );
+        return exit::code(exit::ERROR);
+    }
+    if outcome.alerts > 0 {
+        exit::code(exit::FINDINGS)
+    } else {
+        exit::code(exit::CLEAN)
+    }
+}
+
+/// The terminal report at the end of a batch run.
+fn summary(report: &serde_json::Value) -> String {
+    let mut out = String::new();
+    let targets = report["targets"].as_array().cloned().unwrap_or_default();
+    out.push_str(&format!(
+        "goleash watch: {} round(s), {} target(s), {} leak suspect(s)\n",
+        report["rounds"],
+        targets.len(),
+        report["suspects"]
+    ));
+    for t in &targets {
+        let state = if t["up"].as_bool() == Some(true) {
+            "up"
+        } else {
+            "DOWN"
+        };
+        out.push_str(&format!(
+            "\n{} [{state}] {} goroutines, {:+}/min\n",
+            t["url"].as_str().unwrap_or("?"),
+            t["total"],
+            t["growth_per_min"].as_f64().unwrap_or(0.0)
+        ));
+        if let Some(err) = t["last"]["error"]["message"].as_str() {
+            out.push_str(&format!("  last error: {err}\n"));
+        }
+        for g in t["groups"].as_array().into_iter().flatten() {
+            if g["suspect"].as_bool() != Some(true) {
+                continue;
+            }
+            let site = &g["site"];
+            out.push_str(&format!(
+                "  LEAK {} {} ({}:{}) {} goroutines, {:+}/min, trend {}, {}\n",
+                g["verdict"].as_str().unwrap_or("?"),
+                site["function"].as_str().unwrap_or("?"),
+                site["file"].as_str().unwrap_or("?"),
+                site["line"],
+                g["count"],
+                g["slope_per_min"].as_f64().unwrap_or(0.0),
+                g["trend"].as_str().unwrap_or("?"),
+                g["state"].as_str().or(g["category"].as_str()).unwrap_or("")
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,3 @@
+module goleash.test/watch
+
+go 1.27

@@ -1,0 +1,43 @@
+// leaky: a service whose /work handler leaks one goroutine per request — the classic
+// forgotten sender: lookupBackend gives up after a timeout and nobody ever receives the
+// answer the helper goroutine tries to send. /ok does not leak.
+package main
+
+import (
+	"flag"
+	"net/http"
+	"time"
+
+	"goleash.test/watch/internal/svc"
+)
+
+type answer struct{ value string }
+
+// lookupBackend waits at most timeout for the backend; the sender is left blocked forever
+// on the unbuffered channel when the timeout wins.
+func lookupBackend(key string, timeout time.Duration) (answer, bool) {
+	ch := make(chan answer)
+	go func() {
+		time.Sleep(2 * timeout) // the backend is slower than the caller's patience
+		ch <- answer{value: key} // blocks forever once lookupBackend has returned
+	}()
+	select {
+	case a := <-ch:
+		return a, true
+	case <-time.After(timeout):
+		return answer{}, false
+	}
+}
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:0", "listen address (127.0.0.1 only)")
+	flag.Parse()
+	http.HandleFunc("/work", func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := lookupBackend(r.URL.Query().Get("k"), time.Millisecond); !ok {
+			http.Error(w, "backend timeout", http.StatusGatewayTimeout)
+		}
+	})
+	http.HandleFunc("/ok", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	svc.Serve(svc.Listen(*addr))
+	svc.ExitOnStdinClose()
+}

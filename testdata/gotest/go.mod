@@ -1,0 +1,3 @@
+module goleash.test/gotest
+
+go 1.27

@@ -1,0 +1,5 @@
+package xmain
+
+import "testing"
+
+func TestInternalClean(t *testing.T) {}

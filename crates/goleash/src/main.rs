@@ -28,6 +28,7 @@ enum Command {
     Rules(cmd::lint::RulesArgs),
     /// Show one lint rule's documentation.
     Rule(cmd::lint::RuleArgs),
+    Test(cmd::test::TestArgs),
     /// Watch running services for goroutine leaks over time (history, trends, alerts).
     Watch(cmd::watch::WatchArgs),
 }
@@ -51,6 +52,7 @@ fn main() -> ExitCode {
         Command::Lint(args) => cmd::lint::run_lint(args),
         Command::Rules(args) => cmd::lint::run_rules(args),
         Command::Rule(args) => cmd::lint::run_rule(args),
+        Command::Test(args) => cmd::test::run(args),
         Command::Watch(args) => cmd::watch::run(args),
     }
 }

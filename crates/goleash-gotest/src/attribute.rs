@@ -1,0 +1,310 @@
+//! Which test started a goroutine. With `GODEBUG=tracebackancestors=N` a goroutine's dump
+//! carries the stacks its creators had when they started it, nearest first; the first of those
+//! stacks that runs under `testing.tRunner` is the (sub)test goroutine, and the frame just above
+//! tRunner is the test's body. Subtest names come from the `t.Run("name", …)` call in the
+//! source, found with tree-sitter.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use goleash_analyze::is_runtime_frame;
+use goleash_model::{Frame, RawGroup, Snapshot};
+use serde::Serialize;
+use tree_sitter::{Node, Parser, Tree};
+
+/// The test a group of goroutines belongs to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct TestName {
+    /// `TestX`, or `TestX/sub/subsub` as `go test -run` spells it.
+    pub name: String,
+    /// The top-level test function.
+    pub test: String,
+    /// How it was found: `ancestors` (GODEBUG=tracebackancestors), `creator` (the `created by`
+    /// frame names a test function) or `stack`.
+    pub via: &'static str,
+}
+
+/// Reads test files on demand to name subtests; one parse per file.
+#[derive(Default)]
+pub struct Attributor {
+    /// Import path → directory, to find files of a -trimpath build.
+    dirs: Vec<(String, PathBuf)>,
+    files: HashMap<PathBuf, Option<(String, Tree)>>,
+}
+
+/// A stack as frames, leaf first, without the runtime's frames.
+type Stack<'a> = Vec<&'a Frame>;
+
+impl Attributor {
+    pub fn new(dirs: Vec<(String, PathBuf)>) -> Attributor {
+        Attributor {
+            dirs,
+            files: HashMap::new(),
+        }
+    }
+
+    /// The test that (transitively) started the goroutines of `raw`, if any.
+    pub fn attribute(&mut self, snapshot: &Snapshot, raw: &RawGroup) -> Option<TestName> {
+        let interner = &snapshot.interner;
+        let visible = |stack: goleash_model::StackId| -> Stack<'_> {
+            interner
+                .stack(stack)
+                .iter()
+                .map(|&f| interner.frame(f))
+                .filter(|f| !is_runtime_frame(&f.function))
+                .collect()
+        };
+        let mut chain: Vec<Stack<'_>> = vec![visible(raw.key.stack)];
+        chain.extend(interner.ancestry(raw.key.ancestry).map(visible));
+
+        // Test goroutines in the chain, innermost first: (index in chain, body frame).
+        let runners: Vec<(usize, &Frame)> = chain
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| test_body(s).map(|b| (i, b)))
+            .collect();
+        if let Some(&(_, body)) = runners.last() {
+            if let Some(test) = top_level_test(&body.function) {
+                if is_plain_test(&body.function) {
+                    let mut names = vec![test.to_string()];
+                    // Each inner runner is a subtest of the one outside it.
+                    for pair in runners.windows(2).rev() {
+                        let (inner, outer) = (pair[0], pair[1]);
+                        names.push(self.subtest_name(inner.1, &chain[outer.0]));
+                    }
+                    let via = if runners.len() == 1 && runners[0].0 == 0 {
+                        "stack"
+                    } else {
+                        "ancestors"
+                    };
+                    return Some(TestName {
+                        name: names.join("/"),
+                        test: test.to_string(),
+                        via,
+                    });
+                }
+            }
+        }
+        // No complete chain (ancestors cut off, or tracebackancestors off): a test function in
+        // the creator or the stack still names the test, if not the subtest.
+        let creator = raw.key.creator.map(|c| interner.frame(c));
+        if let Some(test) = creator.and_then(|c| top_level_test(&c.function)) {
+            return Some(TestName {
+                name: test.to_string(),
+                test: test.to_string(),
+                via: "creator",
+            });
+        }
+        for stack in &chain {
+            for frame in stack {
+                if let Some(test) = top_level_test(&frame.function) {
+                    return Some(TestName {
+                        name: test.to_string(),
+                        test: test.to_string(),
+                        via: "stack",
+                    });
+                }
+            }
+        }
+        None
+    }
+
+    /// The name `t.Run` gave the subtest whose body is `body`; `outer` is the stack of the
+    /// goroutine that called t.Run.
+    fn subtest_name(&mut self, body: &Frame, outer: &[&Frame]) -> String {
+        // A closure body: the t.Run call whose function literal holds the body's line.
+        if let Some(name) = self.literal_around(&body.file, body.line, true) {
+            return name;
+        }
+        // A named body: the t.Run call at the caller's line.
+        let caller = outer
+            .iter()
+            .position(|f| &*f.function == "testing.(*T).Run")
+            .and_then(|i| outer.get(i + 1));
+        if let Some(name) = caller.and_then(|c| self.literal_around(&c.file, c.line, false)) {
+            return name;
+        }
+        let short = body.function.rsplit('.').next().unwrap_or(&body.function);
+        format!("<{short}>")
+    }
+
+    fn resolve(&self, file: &str) -> Option<PathBuf> {
+        let path = Path::new(file);
+        if path.is_absolute() {
+            return Some(path.to_path_buf());
+        }
+        // -trimpath: `import/path/file.go`.
+        let (dir, name) = file.rsplit_once('/')?;
+        self.dirs
+            .iter()
+            .find(|(import, _)| import == dir)
+            .map(|(_, d)| d.join(name))
+    }
+
+    /// The first argument of a `.Run(…)` call near `line` of `file`, when it is a string
+    /// literal. `inside_literal`: the line is inside the call's function literal; otherwise the
+    /// line is the call's own (give or take one: return addresses may point past the call).
+    fn literal_around(&mut self, file: &str, line: u32, inside_literal: bool) -> Option<String> {
+        let path = self.resolve(file)?;
+        let entry = self.files.entry(path.clone()).or_insert_with(|| {
+            let source = std::fs::read_to_string(&path).ok()?;
+            let mut parser = Parser::new();
+            parser.set_language(&tree_sitter_go::LANGUAGE.into()).ok()?;
+            let tree = parser.parse(&source, None)?;
+            Some((source, tree))
+        });
+        let (source, tree) = entry.as_ref()?;
+        let row = (line as usize).checked_sub(1)?;
+        let mut best: Option<(usize, String)> = None;
+        find_run_calls(tree.root_node(), source, &mut |call, args| {
+            let start = call.start_position().row;
+            let end = call.end_position().row;
+            let hit = if inside_literal {
+                // A frame on the literal's first line is the enclosing function calling
+                // t.Run, unless the whole literal is on that line.
+                args.named_child(1).is_some_and(|f| {
+                    let (first, last) = (f.start_position().row, f.end_position().row);
+                    f.kind() == "func_literal"
+                        && ((first < row && row <= last) || (first == last && first == row))
+                })
+            } else {
+                start <= row + 1 && row <= end + 1
+            };
+            if !hit {
+                return;
+            }
+            let Some(name) = args.named_child(0).and_then(|a| string_literal(a, source)) else {
+                return;
+            };
+            // The innermost call wins: the smallest span.
+            let span = end - start;
+            if best.as_ref().is_none_or(|(s, _)| span < *s) {
+                best = Some((span, name));
+            }
+        });
+        best.map(|(_, name)| rewrite_subtest_name(&name))
+    }
+}
+
+fn find_run_calls<'t>(node: Node<'t>, source: &str, f: &mut impl FnMut(Node<'t>, Node<'t>)) {
+    if node.kind() == "call_expression" {
+        let function = node.child_by_field_name("function");
+        let args = node.child_by_field_name("arguments");
+        if let (Some(function), Some(args)) = (function, args) {
+            if function.kind() == "selector_expression"
+                && function
+                    .child_by_field_name("field")
+                    .is_some_and(|f| &source[f.byte_range()] == "Run")
+                && args.named_child_count() == 2
+            {
+                f(node, args);
+            }
+        }
+    }
+    let mut cursor = node.walk();
+    for child in node.children(&mut cursor) {
+        find_run_calls(child, source, f);
+    }
+}
+
+fn string_literal(node: Node, source: &str) -> Option<String> {
+    let text = &source[node.byte_range()];
+    match node.kind() {
+        "raw_string_literal" => Some(text.trim_matches('`').to_string()),
+        "interpreted_string_literal" => {
+            // Subtest names are rarely escaped; JSON's escapes are Go's common subset.
+            serde_json::from_str::<String>(text).ok()
+        }
+        _ => None,
+    }
+}
+
+/// go test's spelling of a subtest name: spaces become underscores (testing.rewrite).
+fn rewrite_subtest_name(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_whitespace() { '_' } else { c })
+        .collect()
+}
+
+/// The body of a test goroutine: the frame just above `testing.tRunner` at the bottom.
+fn test_body<'a>(stack: &[&'a Frame]) -> Option<&'a Frame> {
+    let n = stack.len();
+    if n >= 2 && &*stack[n - 1].function == "testing.tRunner" {
+        Some(stack[n - 2])
+    } else {
+        None
+    }
+}
+
+/// `pkg.TestX` (no closure or method suffix).
+fn is_plain_test(function: &str) -> bool {
+    let (_, rest) = split_package(function);
+    !rest.contains('.')
+}
+
+/// `TestX` from `import/path.TestX`, `import/path.TestX.func1.2`, `import/path_test.TestX`.
+pub fn top_level_test(function: &str) -> Option<&str> {
+    let (_, rest) = split_package(function);
+    let first = rest.split('.').next()?;
+    ["Test", "Benchmark", "Fuzz"]
+        .iter()
+        .any(|prefix| {
+            first.strip_prefix(prefix).is_some_and(|tail| {
+                !tail.starts_with(|c: char| c.is_lowercase())
+                    // `TestMain` runs the tests; it is not one.
+                    && first != "TestMain"
+            })
+        })
+        .then_some(first)
+}
+
+/// Splits `a.b/c/pkg.Func.func1` at the dot after the last slash.
+fn split_package(function: &str) -> (&str, &str) {
+    let after_slash = function.rfind('/').map_or(0, |i| i + 1);
+    match function[after_slash..].find('.') {
+        Some(dot) => (
+            &function[..after_slash + dot],
+            &function[after_slash + dot + 1..],
+        ),
+        None => (function, ""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_functions_are_recognised() {
+        assert_eq!(
+            top_level_test("a.b/c/leaky.TestSubtests.func2.1"),
+            Some("TestSubtests")
+        );
+        assert_eq!(top_level_test("m/x_test.TestFoo"), Some("TestFoo"));
+        assert_eq!(top_level_test("m/x.Test"), Some("Test"));
+        assert_eq!(top_level_test("m/x.Testify"), None);
+        assert_eq!(top_level_test("m/x.TestMain"), None);
+        assert_eq!(top_level_test("m/x.(*T).Test"), None);
+        assert_eq!(top_level_test("main.BenchmarkX"), Some("BenchmarkX"));
+        assert!(is_plain_test("a.b/c/leaky.TestSubtests"));
+        assert!(!is_plain_test("a.b/c/leaky.TestSubtests.func1"));
+    }
+
+    #[test]
+    fn subtest_names_come_from_the_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("x_test.go");
+        std::fs::write(
+            &file,
+            "package x\n\nfunc TestX(t *testing.T) {\n\tt.Run(\"plain\", func(t *testing.T) {\n\t\tgo leak()\n\t})\n\tt.Run(`two words`, func(t *testing.T) {\n\t\tt.Run(\"inner\", func(t *testing.T) {\n\t\t\tgo leak()\n\t\t})\n\t})\n\tfor _, tc := range cases {\n\t\tt.Run(tc.name, func(t *testing.T) { go leak() })\n\t}\n\tt.Run(\"named\", named)\n}\n",
+        )
+        .unwrap();
+        let mut a = Attributor::new(vec![]);
+        let f = file.to_string_lossy().into_owned();
+        assert_eq!(a.literal_around(&f, 5, true).as_deref(), Some("plain"));
+        assert_eq!(a.literal_around(&f, 9, true).as_deref(), Some("inner"));
+        assert_eq!(a.literal_around(&f, 8, true).as_deref(), Some("two_words"));
+        assert_eq!(a.literal_around(&f, 13, true), None);
+        assert_eq!(a.literal_around(&f, 15, false).as_deref(), Some("named"));
+    }
+}

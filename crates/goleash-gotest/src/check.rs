@@ -1,0 +1,349 @@
+//! Turns what one package left behind (the check's dump and leak profile, or the panic of a
+//! `-timeout`) into its report.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+use goleash_analyze::{merge_snapshots, Config, Verdict};
+use goleash_model::{GroupKey, Snapshot};
+use goleash_parse::Limits;
+
+use crate::attribute::{Attributor, TestName};
+use crate::golist::ListedPackage;
+use crate::ignore::Ignore;
+use crate::output::{Outcome, PackageOutput};
+use crate::overlay::{Hook, Prepared};
+use crate::{CheckTimes, Deadlock, PackageReport, Status, TestLeaks};
+
+pub struct Context<'a> {
+    pub out_dir: &'a Path,
+    pub config: &'a Config,
+    pub ignores: &'a [Ignore],
+    pub fail_on: Verdict,
+    pub no_run: Option<&'static str>,
+}
+
+pub fn package(
+    cx: &Context,
+    listed: &ListedPackage,
+    prepared: Option<&Prepared>,
+    output: Option<&PackageOutput>,
+    attributor: &mut Attributor,
+) -> PackageReport {
+    let outcome = output.and_then(|o| o.outcome);
+    let mut report = PackageReport {
+        import_path: listed.import_path.clone(),
+        dir: listed.dir.clone(),
+        status: Status::NotRun,
+        hook: prepared.map(|p| p.hook.clone()),
+        check: None,
+        tests: Vec::new(),
+        deadlock: None,
+        ignored: 0,
+        expected: 0,
+        build_errors: None,
+        notes: Vec::new(),
+    };
+    if outcome == Some(Outcome::BuildFailed)
+        || (listed.error.is_some() && outcome != Some(Outcome::Passed))
+    {
+        report.status = Status::BuildFailed;
+        let mut errors = output
+            .map(|o| o.build_errors.trim().to_string())
+            .unwrap_or_default();
+        if errors.is_empty() {
+            errors = listed
+                .error
+                .as_ref()
+                .map(|e| e.err.clone())
+                .unwrap_or_default();
+        }
+        report.build_errors = Some(errors);
+        return report;
+    }
+    if !listed.has_tests() || outcome == Some(Outcome::NoTestFiles) {
+        report.status = Status::NoTestFiles;
+        return report;
+    }
+    let Some(prepared) = prepared else {
+        report.status = Status::NotChecked;
+        return report;
+    };
+    if let Hook::Skipped { reason } = &prepared.hook {
+        report.status = Status::NotChecked;
+        report.notes.push(format!("not checked: {reason}"));
+        return report;
+    }
+    let base = cx.out_dir.join(&prepared.key);
+    let meta = std::fs::read_to_string(base.with_extension("meta"));
+    let failed = outcome == Some(Outcome::Failed);
+    match meta {
+        Ok(meta) => {
+            report.status = if failed {
+                Status::Failed
+            } else {
+                Status::Passed
+            };
+            report.check = Some(parse_meta(&meta));
+            match read_check(&base, &prepared.import_path) {
+                Ok(snapshot) => leaks(cx, &mut report, snapshot, attributor),
+                Err(e) => report
+                    .notes
+                    .push(format!("cannot read the check's dump: {e}")),
+            }
+        }
+        Err(_) => {
+            let text = output.map_or("", |o| o.text.as_str());
+            if let Some(deadlock) = deadlock(cx, text, &prepared.import_path, attributor) {
+                report.status = Status::Deadlocked;
+                report.deadlock = Some(deadlock);
+            } else if let Some(why) = cx.no_run {
+                report.status = Status::NotRun;
+                report.notes.push(format!("not checked: {why}"));
+            } else if failed {
+                report.status = Status::Crashed;
+                report.notes.push(
+                    "the test binary ended before goleash's check could run (os.Exit or a panic in a test); see go test's output".into(),
+                );
+            } else {
+                report.status = Status::NotRun;
+            }
+        }
+    }
+    report
+}
+
+fn parse_meta(text: &str) -> CheckTimes {
+    let mut times = CheckTimes::default();
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once(' ') else {
+            continue;
+        };
+        let number: f64 = value.trim().parse().unwrap_or(0.0);
+        match key {
+            "waited_ns" => times.waited_ms = number / 1e6,
+            "written_ns" => times.written_ms = number / 1e6,
+            "rounds" => times.rounds = number as u32,
+            "pending" => times.stragglers = number as u32,
+            _ => {}
+        }
+    }
+    times
+}
+
+/// The dump (debug=2, taken right after a leak-detecting GC, so proven leaks read `(leaked)`)
+/// merged with the goroutineleak profile.
+fn read_check(base: &Path, import_path: &str) -> Result<Snapshot, String> {
+    let dump_path = base.with_extension("dump.txt");
+    let bytes = std::fs::read(&dump_path).map_err(|e| format!("{}: {e}", dump_path.display()))?;
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(Snapshot::default());
+    }
+    let name = format!("{import_path} (goroutines after the tests)");
+    let dump = goleash_parse::parse(&name, bytes.as_slice(), Limits::default())
+        .map_err(|e| e.to_string())?;
+    let mut snapshots = vec![dump];
+    let profile_path = base.with_extension("leak.pb.gz");
+    if let Ok(file) = std::fs::File::open(&profile_path) {
+        let name = format!("{import_path} (goroutineleak profile)");
+        if let Ok(profile) = goleash_parse::parse(&name, file, Limits::default()) {
+            snapshots.push(profile);
+        }
+    }
+    let mut merged = merge_snapshots(snapshots);
+    // A profile record that matches no goroutine of the dump belongs to one alive before the
+    // first test (the dump leaves those out) or to one that changed in between: not the tests'.
+    merged.groups.retain(|g| !g.stats.ids.is_empty());
+    merged.notes.retain(|n| {
+        !n.contains("match no stack of the dump") && !n.contains("different goroutine count")
+    });
+    Ok(merged)
+}
+
+/// Splits a snapshot's goroutines by the test that started them, judges each part, and
+/// returns them with the number of ignored goroutines.
+fn per_test(
+    cx: &Context,
+    snapshot: &Snapshot,
+    attributor: &mut Attributor,
+) -> (Vec<(Option<TestName>, goleash_analyze::Analysis)>, u64) {
+    let mut ignored = 0;
+    // By name: the same test is found through different frames (`via`) by different groups.
+    type Bucket = (Option<TestName>, HashSet<GroupKey>);
+    let mut buckets: BTreeMap<Option<String>, Bucket> = BTreeMap::new();
+    for raw in &snapshot.groups {
+        if cx.ignores.iter().any(|i| i.drops(snapshot, raw)) {
+            ignored += raw.stats.count;
+            continue;
+        }
+        let test = attributor.attribute(snapshot, raw);
+        let name = test.as_ref().map(|t| t.name.clone());
+        let bucket = buckets
+            .entry(name)
+            .or_insert_with(|| (test, HashSet::new()));
+        bucket.1.insert(raw.key);
+    }
+    let analyses = buckets
+        .into_values()
+        .map(|(test, keys)| {
+            let mut part = Snapshot {
+                missing: snapshot.missing,
+                ..Snapshot::default()
+            };
+            part.absorb_where(snapshot, |g| keys.contains(&g.key));
+            part.notes.clear();
+            (test, goleash_analyze::analyze(&part, cx.config))
+        })
+        .collect();
+    (analyses, ignored)
+}
+
+fn leaks(
+    cx: &Context,
+    report: &mut PackageReport,
+    snapshot: Snapshot,
+    attributor: &mut Attributor,
+) {
+    report.notes.extend(snapshot.notes.iter().cloned());
+    let window = report.check.as_ref().map_or(0.0, |c| c.waited_ms);
+    let (analyses, ignored) = per_test(cx, &snapshot, attributor);
+    report.ignored = ignored;
+    for (test, analysis) in analyses {
+        let mut groups = analysis.groups;
+        for group in &mut groups {
+            // After the tests and the retry window, a goroutine the runtime could not prove
+            // leaked has still outlived the test that started it: that is what goleak fails on.
+            if group.verdict == Verdict::Possible {
+                group.verdict = Verdict::Likely;
+                group.reason = format!(
+                    "still alive {window:.0} ms after the tests ended; {}",
+                    group.reason
+                );
+            }
+        }
+        report.expected += groups
+            .iter()
+            .filter(|g| g.verdict == Verdict::Expected)
+            .map(|g| g.count)
+            .sum::<u64>();
+        groups.retain(|g| g.verdict > Verdict::Expected);
+        if groups.is_empty() {
+            continue;
+        }
+        sort_groups(&mut groups);
+        let leaked = count_at_least(&groups, cx.fail_on);
+        report.tests.push(TestLeaks {
+            test,
+            leaked,
+            groups,
+        });
+    }
+    order_tests(&mut report.tests);
+}
+
+fn count_at_least(groups: &[goleash_analyze::Group], verdict: Verdict) -> u64 {
+    groups
+        .iter()
+        .filter(|g| g.verdict >= verdict)
+        .map(|g| g.count)
+        .sum()
+}
+
+fn sort_groups(groups: &mut [goleash_analyze::Group]) {
+    groups.sort_by(|a, b| {
+        b.verdict
+            .cmp(&a.verdict)
+            .then(b.count.cmp(&a.count))
+            .then_with(|| a.goroutine_ids.cmp(&b.goroutine_ids))
+    });
+}
+
+/// Tests by name; goroutines outside any test last.
+fn order_tests(tests: &mut [TestLeaks]) {
+    tests.sort_by(|a, b| match (&a.test, &b.test) {
+        (Some(x), Some(y)) => x.name.cmp(&y.name),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    });
+}
+
+const TIMEOUT_PANIC: &str = "panic: test timed out after ";
+const ALL_ASLEEP: &str = "fatal error: all goroutines are asleep - deadlock!";
+
+/// The deadlock report of a test binary that `-timeout` (or the runtime) ended, from the
+/// goroutine dump printed with the panic.
+fn deadlock(
+    cx: &Context,
+    text: &str,
+    import_path: &str,
+    attributor: &mut Attributor,
+) -> Option<Deadlock> {
+    let start = text.find(TIMEOUT_PANIC).or_else(|| text.find(ALL_ASLEEP))?;
+    let tail = &text[start..];
+    let message = tail.lines().next().unwrap_or_default().to_string();
+    let mut running = Vec::new();
+    let mut lines = tail.lines().skip(1);
+    if lines.next().is_some_and(|l| l.trim() == "running tests:") {
+        for line in lines {
+            match line.strip_prefix("\t\t") {
+                Some(test) => running.push(test.trim().to_string()),
+                None => break,
+            }
+        }
+    }
+    let name = format!("{import_path} (go test output)");
+    let snapshot = match goleash_parse::parse(&name, tail.as_bytes(), Limits::default()) {
+        Ok(s) => s,
+        Err(_) => {
+            return Some(Deadlock {
+                message,
+                running,
+                tests: Vec::new(),
+                other_goroutines: 0,
+            })
+        }
+    };
+    let (analyses, _) = per_test(cx, &snapshot, attributor);
+    let mut tests = Vec::new();
+    let mut other = 0;
+    for (test, analysis) in analyses {
+        if test.is_none() {
+            other += analysis.total;
+            continue;
+        }
+        let mut groups = analysis.groups;
+        for group in &mut groups {
+            if group.verdict == Verdict::Possible {
+                group.verdict = Verdict::Likely;
+                group.reason = format!(
+                    "still blocked when the test binary was stopped; {}",
+                    group.reason
+                );
+            }
+        }
+        other += groups
+            .iter()
+            .filter(|g| g.verdict == Verdict::Expected)
+            .map(|g| g.count)
+            .sum::<u64>();
+        groups.retain(|g| g.verdict > Verdict::Expected);
+        if groups.is_empty() {
+            continue;
+        }
+        sort_groups(&mut groups);
+        let leaked = count_at_least(&groups, cx.fail_on);
+        tests.push(TestLeaks {
+            test,
+            leaked,
+            groups,
+        });
+    }
+    order_tests(&mut tests);
+    Some(Deadlock {
+        message,
+        running,
+        tests,
+        other_goroutines: other,
+    })
+}

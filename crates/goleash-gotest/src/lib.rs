@@ -1,0 +1,390 @@
+//! `goleash test`: runs `go test` with an `-overlay` that gives every package under test a
+//! `TestMain` which, after the tests, waits briefly for stragglers, runs the runtime's
+//! leak-detecting GC and writes the goroutine dump and the goroutineleak profile. goleash reads
+//! them with the same parser and analyzer as `goleash analyze` and names, through
+//! `GODEBUG=tracebackancestors`, the test that started each leaked goroutine. A test that hangs
+//! until `-timeout` gets a deadlock report from the panic's goroutine dump.
+//!
+//! The user's tree is never written: the overlay lives in a temporary directory that is
+//! removed when the run ends.
+
+mod args;
+mod attribute;
+mod check;
+mod golist;
+mod ignore;
+pub mod junit;
+mod output;
+mod overlay;
+pub mod sarif;
+mod settings;
+pub mod terminal;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use goleash_analyze::{Config, Group, Verdict};
+use serde::Serialize;
+
+pub use args::GoTestArgs;
+pub use attribute::TestName;
+pub use ignore::{Ignore, IgnoreKind, DEFAULT_IGNORES};
+pub use overlay::Hook;
+pub use settings::TestSettings;
+
+/// Version of the JSON report's shape.
+pub const SCHEMA: &str = "goleash.test/v1";
+
+/// A failure of goleash itself, phrased for the user.
+#[derive(Debug)]
+pub struct Error(pub String);
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Where `go test`'s own output is copied while it runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Live {
+    Stdout,
+    Stderr,
+}
+
+/// How to run and judge.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The `go` command.
+    pub go: PathBuf,
+    /// `go test`'s arguments: flags and packages, exactly as the user gave them.
+    pub args: Vec<String>,
+    /// How long the check waits for goroutines to end after the tests.
+    pub retry: Duration,
+    /// `GODEBUG=tracebackancestors=N`; 0 leaves it off (tests are then named only from
+    /// `created by` frames).
+    pub ancestors: u32,
+    pub ignores: Vec<Ignore>,
+    pub config: Config,
+    pub live: Live,
+    /// Keep the dumps in this directory instead of a temporary one.
+    pub keep: Option<PathBuf>,
+}
+
+/// How a package fared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Tests passed and the check ran.
+    Passed,
+    /// Tests failed, and the check ran after them.
+    Failed,
+    /// The package or its tests did not compile.
+    BuildFailed,
+    /// A test hung until `-timeout` (or every goroutine blocked): see `deadlock`.
+    Deadlocked,
+    /// The test binary ended before the check (os.Exit or a panic in a test).
+    Crashed,
+    /// goleash could not hook into the package (see `note`).
+    NotChecked,
+    /// The tests did not run (-c, -n, -list, or go test stopped first).
+    NotRun,
+    NoTestFiles,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Passed => "ok",
+            Status::Failed => "tests failed",
+            Status::BuildFailed => "build failed",
+            Status::Deadlocked => "deadlocked",
+            Status::Crashed => "crashed before the check",
+            Status::NotChecked => "not checked",
+            Status::NotRun => "not run",
+            Status::NoTestFiles => "no test files",
+        }
+    }
+}
+
+/// The goroutines one test left behind (or, in a deadlock report, had stuck).
+#[derive(Clone, Debug, Serialize)]
+pub struct TestLeaks {
+    /// `TestX` or `TestX/sub`; `None`: started outside any test (or not traceable to one).
+    pub test: Option<TestName>,
+    /// Groups at or above the report's `fail_on` verdict count as leaks.
+    pub leaked: u64,
+    pub groups: Vec<Group>,
+}
+
+impl TestLeaks {
+    pub fn display_name(&self) -> &str {
+        self.test.as_ref().map_or("(outside any test)", |t| &t.name)
+    }
+}
+
+/// What the check measured inside the test binary.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CheckTimes {
+    /// From the end of the tests until no goroutine was left to wait for (or the window ended).
+    pub waited_ms: f64,
+    /// From the end of the tests until the dump was written.
+    pub written_ms: f64,
+    /// Looks at the goroutines (each after a leak-detecting GC).
+    pub rounds: u32,
+    /// Goroutines still running (not proven leaked, not ignored) when the window ended.
+    pub stragglers: u32,
+}
+
+/// A test that hung until go test's `-timeout` (or a runtime deadlock).
+#[derive(Clone, Debug, Serialize)]
+pub struct Deadlock {
+    /// `panic: test timed out after 3s`, or the runtime's fatal error.
+    pub message: String,
+    /// The tests go test said were running, as it prints them (`TestX (3s)`).
+    pub running: Vec<String>,
+    /// Stuck goroutines per test.
+    pub tests: Vec<TestLeaks>,
+    /// Goroutines of the harness or outside any test.
+    pub other_goroutines: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PackageReport {
+    pub import_path: String,
+    pub dir: PathBuf,
+    pub status: Status,
+    pub hook: Option<Hook>,
+    pub check: Option<CheckTimes>,
+    /// Tests with leftover goroutines (only those at or above `Possible`).
+    pub tests: Vec<TestLeaks>,
+    pub deadlock: Option<Deadlock>,
+    /// Goroutines dropped by ignore rules.
+    pub ignored: u64,
+    /// Goroutines judged `expected` (long-lived by design), not listed.
+    pub expected: u64,
+    /// Compiler messages, for a build failure.
+    pub build_errors: Option<String>,
+    pub notes: Vec<String>,
+}
+
+impl PackageReport {
+    pub fn leaked(&self) -> u64 {
+        self.tests.iter().map(|t| t.leaked).sum::<u64>()
+            + self
+                .deadlock
+                .as_ref()
+                .map_or(0, |d| d.tests.iter().map(|t| t.leaked).sum())
+    }
+}
+
+/// Everything one `goleash test` run found.
+#[derive(Clone, Debug, Serialize)]
+pub struct TestRun {
+    pub schema: &'static str,
+    /// `go test`'s exit code.
+    pub go_exit_code: i32,
+    pub fail_on: Verdict,
+    pub retry_ms: u64,
+    pub ancestors: u32,
+    pub packages: Vec<PackageReport>,
+    /// Goroutines in groups at or above `fail_on`, over all packages.
+    pub leaked: u64,
+    /// Wall time of `go test`.
+    pub go_test_ms: f64,
+    /// From `go test`'s exit to the finished report (reading dumps, analysis).
+    pub analysis_ms: f64,
+}
+
+impl TestRun {
+    /// go test's failure first; then 1 for leaks at or above `fail_on`; else 0.
+    pub fn exit_code(&self) -> i32 {
+        if self.go_exit_code != 0 {
+            self.go_exit_code
+        } else if self.leaked > 0 {
+            1
+        } else {
+            0
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+            + "\n"
+    }
+}
+
+/// Runs `go test` with the check and reads what it left behind.
+pub fn run(options: &Options, fail_on: Verdict) -> Result<TestRun, Error> {
+    let args = GoTestArgs::parse(&options.args);
+    let temp = tempfile::Builder::new()
+        .prefix("goleash-test-")
+        .tempdir()
+        .map_err(|e| Error(format!("cannot create a temporary directory: {e}")))?;
+    let out_dir = match &options.keep {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error(format!("cannot create {}: {e}", dir.display())))?;
+            std::path::absolute(dir)
+                .map_err(|e| Error(format!("cannot resolve {}: {e}", dir.display())))?
+        }
+        None => {
+            let dir = temp.path().join("out");
+            std::fs::create_dir(&dir)
+                .map_err(|e| Error(format!("cannot create {}: {e}", dir.display())))?;
+            dir
+        }
+    };
+
+    let base_env: Vec<(String, String)> = Vec::new();
+    let listed = golist::list(&options.go, &args, &base_env)?;
+    let user_overlay = args.overlay.as_ref().map(|o| match &args.chdir {
+        Some(dir) => Path::new(dir).join(o),
+        None => PathBuf::from(o),
+    });
+    let (overlay_path, prepared) = overlay::prepare(&listed, temp.path(), user_overlay.as_deref())?;
+
+    let mut env = vec![
+        (
+            "GOLEASH_TEST_DIR".to_string(),
+            out_dir.to_string_lossy().into_owned(),
+        ),
+        (
+            "GOLEASH_TEST_RETRY".to_string(),
+            format!("{}ms", options.retry.as_millis()),
+        ),
+        (
+            "GOLEASH_TEST_IGNORE".to_string(),
+            ignore::encode(&options.ignores),
+        ),
+    ];
+    if options.ancestors > 0 {
+        let godebug = match std::env::var("GODEBUG") {
+            Ok(existing) if !existing.is_empty() => {
+                format!("{existing},tracebackancestors={}", options.ancestors)
+            }
+            _ => format!("tracebackancestors={}", options.ancestors),
+        };
+        env.push(("GODEBUG".to_string(), godebug));
+    }
+
+    let started = Instant::now();
+    let (code, stdout, stderr) = run_go_test(
+        &options.go,
+        &args.with_overlay(&overlay_path.to_string_lossy()),
+        &env,
+        options.live,
+    )?;
+    let go_test_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let analysed = Instant::now();
+
+    let outputs = output::split(&stdout, &stderr, args.json);
+    let dirs = listed
+        .iter()
+        .map(|p| (p.import_path.clone(), p.dir.clone()))
+        .collect();
+    let mut attributor = attribute::Attributor::new(dirs);
+    let context = check::Context {
+        out_dir: &out_dir,
+        config: &options.config,
+        ignores: &options.ignores,
+        fail_on,
+        no_run: args.no_run,
+    };
+    let mut packages = Vec::new();
+    for pkg in &listed {
+        let prepared = prepared.iter().find(|p| p.import_path == pkg.import_path);
+        let output = outputs.get(&pkg.import_path);
+        packages.push(check::package(
+            &context,
+            pkg,
+            prepared,
+            output,
+            &mut attributor,
+        ));
+    }
+    let leaked = packages.iter().map(PackageReport::leaked).sum();
+    drop(temp);
+    Ok(TestRun {
+        schema: SCHEMA,
+        go_exit_code: code,
+        fail_on,
+        retry_ms: options.retry.as_millis() as u64,
+        ancestors: options.ancestors,
+        packages,
+        leaked,
+        go_test_ms,
+        analysis_ms: analysed.elapsed().as_secs_f64() * 1000.0,
+    })
+}
+
+/// Runs go test, copying its output to the terminal as it comes and keeping a copy.
+fn run_go_test(
+    go: &Path,
+    args: &[String],
+    env: &[(String, String)],
+    live: Live,
+) -> Result<(i32, Vec<u8>, Vec<u8>), Error> {
+    let mut child = Command::new(go)
+        .arg("test")
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::inherit())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error(format!("cannot run `{} test`: {e}", go.display())))?;
+    let out = child.stdout.take();
+    let err = child.stderr.take();
+    let (stdout, stderr) = std::thread::scope(|scope| {
+        let out = scope.spawn(move || tee(out, live));
+        let err = scope.spawn(move || tee(err, Live::Stderr));
+        (
+            out.join().unwrap_or_default(),
+            err.join().unwrap_or_default(),
+        )
+    });
+    let status = child
+        .wait()
+        .map_err(|e| Error(format!("cannot wait for `go test`: {e}")))?;
+    // Killed by a signal: report it as a failure the way a shell would.
+    let code = status.code().unwrap_or(1);
+    Ok((code, stdout, stderr))
+}
+
+fn tee(source: Option<impl Read>, live: Live) -> Vec<u8> {
+    let mut kept = Vec::new();
+    let Some(mut source) = source else {
+        return kept;
+    };
+    let mut buf = vec![0u8; 1 << 16];
+    let mut live_ok = true;
+    loop {
+        match source.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                if live_ok {
+                    // A closed terminal must not stop the run: keep reading, stop copying.
+                    live_ok = match live {
+                        Live::Stdout => {
+                            let mut o = std::io::stdout().lock();
+                            o.write_all(&buf[..n]).and_then(|_| o.flush()).is_ok()
+                        }
+                        Live::Stderr => {
+                            let mut o = std::io::stderr().lock();
+                            o.write_all(&buf[..n]).and_then(|_| o.flush()).is_ok()
+                        }
+                    };
+                }
+                kept.extend_from_slice(&buf[..n]);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+    }
+    kept
+}

@@ -1,0 +1,320 @@
+//! The `-overlay` that adds goleash's check to every package under test without writing to the
+//! user's tree: a generated `_test.go` per package (the check, and a `TestMain` when the package
+//! has none), and for a package with its own `TestMain`, a copy of that file in which `m.Run()`
+//! goes through the check.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tree_sitter::{Node, Parser};
+
+use crate::golist::ListedPackage;
+use crate::Error;
+
+const HARNESS: &str = include_str!("harness.go.tmpl");
+
+/// Name of the generated file in the package directory (it only exists in the overlay).
+const HARNESS_FILE: &str = "goleash_harness_test.go";
+
+/// How goleash hooked into one package's test binary.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Hook {
+    /// goleash's own TestMain, in the internal or (`external`) the external test package.
+    Generated { external: bool },
+    /// The package's TestMain, with `m.Run()` wrapped.
+    Wrapped { file: PathBuf, calls: usize },
+    /// Not checked, and why.
+    Skipped { reason: String },
+}
+
+/// One package under test and where its check writes.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    pub import_path: String,
+    /// The base name of the files the check writes in the output directory.
+    pub key: String,
+    pub hook: Hook,
+}
+
+/// A byte range of a source file and its replacement.
+type Edit = (usize, usize, String);
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+struct OverlayJson {
+    #[serde(rename = "Replace", default)]
+    replace: BTreeMap<String, String>,
+}
+
+/// Writes the overlay into `work` (a temporary directory) and returns its path with the
+/// prepared packages. `user_overlay` is the user's own `-overlay` file, kept in the result.
+pub fn prepare(
+    packages: &[ListedPackage],
+    work: &Path,
+    user_overlay: Option<&Path>,
+) -> Result<(PathBuf, Vec<Prepared>), Error> {
+    let mut overlay = match user_overlay {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error(format!("cannot read -overlay {}: {e}", path.display())))?;
+            serde_json::from_str::<OverlayJson>(&text)
+                .map_err(|e| Error(format!("-overlay {}: {e}", path.display())))?
+        }
+        None => OverlayJson::default(),
+    };
+    let mut prepared = Vec::new();
+    for (index, pkg) in packages.iter().enumerate() {
+        if !pkg.has_tests() || pkg.error.is_some() {
+            continue;
+        }
+        let key = file_key(&pkg.import_path);
+        let hook = match hook_package(pkg, &key, index, work, &mut overlay.replace) {
+            Ok(hook) => hook,
+            Err(reason) => Hook::Skipped { reason },
+        };
+        prepared.push(Prepared {
+            import_path: pkg.import_path.clone(),
+            key,
+            hook,
+        });
+    }
+    let path = work.join("overlay.json");
+    let text = serde_json::to_string_pretty(&overlay)
+        .map_err(|e| Error(format!("cannot encode the overlay: {e}")))?;
+    write(&path, &text)?;
+    Ok((path, prepared))
+}
+
+fn write(path: &Path, text: &str) -> Result<(), Error> {
+    std::fs::write(path, text).map_err(|e| Error(format!("cannot write {}: {e}", path.display())))
+}
+
+fn hook_package(
+    pkg: &ListedPackage,
+    key: &str,
+    index: usize,
+    work: &Path,
+    replace: &mut BTreeMap<String, String>,
+) -> Result<Hook, String> {
+    let mut found: Option<(PathBuf, bool, String, Vec<Edit>)> = None;
+    let files = pkg
+        .test_go_files
+        .iter()
+        .map(|f| (f, false))
+        .chain(pkg.x_test_go_files.iter().map(|f| (f, true)));
+    for (file, external) in files {
+        let path = pkg.dir.join(file);
+        let source_path = replace
+            .get(&path.to_string_lossy().into_owned())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| path.clone());
+        let source = std::fs::read_to_string(&source_path)
+            .map_err(|e| format!("cannot read {}: {e}", source_path.display()))?;
+        if !source.contains("TestMain") {
+            continue;
+        }
+        if let Some(edits) = test_main_edits(&source)? {
+            found = Some((path, external, source, edits));
+            break;
+        }
+    }
+    let harness_dir = work.join(format!("p{index}"));
+    std::fs::create_dir_all(&harness_dir)
+        .map_err(|e| format!("cannot create {}: {e}", harness_dir.display()))?;
+    let mut harness_target = pkg.dir.join(HARNESS_FILE);
+    while harness_target.exists() {
+        // Never shadow a real file of the package.
+        let name = format!(
+            "{}_{}",
+            harness_target
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy(),
+            "test.go"
+        );
+        harness_target = pkg.dir.join(name);
+    }
+    let (external, test_main, hook) = match found {
+        Some((file, external, source, edits)) => {
+            if edits.is_empty() {
+                return Err(format!(
+                    "its TestMain in {} does not call m.Run() itself, so goleash cannot wrap it",
+                    file.display()
+                ));
+            }
+            let rewritten = apply_edits(&source, &edits);
+            let copy = harness_dir.join("testmain.go");
+            std::fs::write(&copy, rewritten)
+                .map_err(|e| format!("cannot write {}: {e}", copy.display()))?;
+            replace.insert(
+                file.to_string_lossy().into_owned(),
+                copy.to_string_lossy().into_owned(),
+            );
+            let calls = edits.len();
+            (external, String::new(), Hook::Wrapped { file, calls })
+        }
+        None => {
+            let external = pkg.test_go_files.is_empty();
+            (
+                external,
+                "// TestMain is goleash's: the package has none.\nfunc TestMain(m *goleash_testing.M) { goleash_os.Exit(goleashRun(m)) }\n".to_string(),
+                Hook::Generated { external },
+            )
+        }
+    };
+    let package = if external {
+        format!("{}_test", pkg.name)
+    } else {
+        pkg.name.clone()
+    };
+    let text = HARNESS
+        .replace("__PACKAGE__", &package)
+        .replace("__IMPORT_PATH__", &pkg.import_path)
+        .replace("__FILE_KEY__", key)
+        .replace("__TEST_MAIN__", &test_main);
+    let harness = harness_dir.join(HARNESS_FILE);
+    std::fs::write(&harness, text)
+        .map_err(|e| format!("cannot write {}: {e}", harness.display()))?;
+    replace.insert(
+        harness_target.to_string_lossy().into_owned(),
+        harness.to_string_lossy().into_owned(),
+    );
+    Ok(hook)
+}
+
+/// A stable, file-name-safe name per import path: the generated file's text, and so the build
+/// cache's key for the test binary, stays the same from run to run.
+pub fn file_key(import_path: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in import_path.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    let last: String = import_path
+        .rsplit('/')
+        .next()
+        .unwrap_or("pkg")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .take(32)
+        .collect();
+    format!("{last}-{hash:016x}")
+}
+
+/// Finds a top-level `func TestMain(m *testing.M)` and the `m.Run()` calls in it. `None`: the
+/// file has no TestMain; `Some(edits)`: byte ranges to replace (maybe none found).
+fn test_main_edits(source: &str) -> Result<Option<Vec<Edit>>, String> {
+    let mut parser = Parser::new();
+    parser
+        .set_language(&tree_sitter_go::LANGUAGE.into())
+        .map_err(|e| format!("cannot load the Go grammar: {e}"))?;
+    let Some(tree) = parser.parse(source, None) else {
+        return Err("cannot parse a test file".into());
+    };
+    let root = tree.root_node();
+    let text = |n: Node| &source[n.byte_range()];
+    let mut cursor = root.walk();
+    for decl in root.named_children(&mut cursor) {
+        if decl.kind() != "function_declaration" {
+            continue;
+        }
+        if decl.child_by_field_name("name").map(text) != Some("TestMain") {
+            continue;
+        }
+        let Some(body) = decl.child_by_field_name("body") else {
+            continue;
+        };
+        let param = decl
+            .child_by_field_name("parameters")
+            .and_then(|p| p.named_child(0))
+            .and_then(|p| p.child_by_field_name("name"))
+            .map(text);
+        let Some(param) = param.filter(|p| *p != "_") else {
+            return Ok(Some(Vec::new()));
+        };
+        let mut edits = Vec::new();
+        collect_run_calls(body, param, source, &mut edits);
+        return Ok(Some(edits));
+    }
+    Ok(None)
+}
+
+fn collect_run_calls(node: Node, param: &str, source: &str, edits: &mut Vec<Edit>) {
+    if node.kind() == "call_expression" {
+        let function = node.child_by_field_name("function");
+        let args = node.child_by_field_name("arguments");
+        if let (Some(function), Some(args)) = (function, args) {
+            let operand = function.child_by_field_name("operand");
+            let field = function.child_by_field_name("field");
+            if function.kind() == "selector_expression"
+                && operand
+                    .is_some_and(|o| o.kind() == "identifier" && &source[o.byte_range()] == param)
+                && field.is_some_and(|f| &source[f.byte_range()] == "Run")
+                && args.named_child_count() == 0
+            {
+                edits.push((
+                    node.start_byte(),
+                    node.end_byte(),
+                    format!("goleashRun({param})"),
+                ));
+                return;
+            }
+        }
+    }
+    let mut cursor = node.walk();
+    for child in node.children(&mut cursor) {
+        collect_run_calls(child, param, source, edits);
+    }
+}
+
+/// Replaces the ranges; the replacements hold no newline, so line numbers in stacks and
+/// compiler messages still match the user's file.
+fn apply_edits(source: &str, edits: &[Edit]) -> String {
+    let mut out = String::with_capacity(source.len() + 16 * edits.len());
+    let mut at = 0;
+    for (start, end, replacement) in edits {
+        out.push_str(&source[at..*start]);
+        out.push_str(replacement);
+        at = *end;
+    }
+    out.push_str(&source[at..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_every_m_run_in_test_main_only() {
+        let src = "package p\n\nimport (\n\t\"os\"\n\t\"testing\"\n)\n\nfunc TestMain(mm *testing.M) {\n\tsetup()\n\tcode := mm.Run()\n\tif code == 0 { code = func() int { return mm.Run() }() }\n\tos.Exit(code)\n}\n\nfunc other(m *testing.M) { m.Run() }\n";
+        let edits = test_main_edits(src).unwrap().unwrap();
+        assert_eq!(edits.len(), 2);
+        let out = apply_edits(src, &edits);
+        assert!(out.contains("code := goleashRun(mm)"));
+        assert!(out.contains("return goleashRun(mm)"));
+        assert!(out.contains("func other(m *testing.M) { m.Run() }"));
+        assert_eq!(out.lines().count(), src.lines().count());
+    }
+
+    #[test]
+    fn no_test_main_and_unnamed_parameter() {
+        assert_eq!(
+            test_main_edits("package p\nfunc TestX(t *testing.T) {}\n").unwrap(),
+            None
+        );
+        assert_eq!(
+            test_main_edits("package p\nfunc TestMain(*testing.M) {}\n").unwrap(),
+            Some(vec![])
+        );
+    }
+
+    #[test]
+    fn keys_are_stable_and_safe() {
+        let a = file_key("example.com/x/my-pkg");
+        assert_eq!(a, file_key("example.com/x/my-pkg"));
+        assert!(a.starts_with("my_pkg-"));
+        assert_ne!(a, file_key("example.com/y/my-pkg"));
+    }
+}

@@ -1,0 +1,74 @@
+//! The `[test]` table of `goleash.toml`: ignores and the retry window, so a team keeps them
+//! with the other subcommands' settings. Command-line flags add to or override it.
+
+use serde::Deserialize;
+
+use crate::ignore::{Ignore, IgnoreKind};
+
+#[derive(Debug, Default, Deserialize)]
+struct File {
+    #[serde(default)]
+    test: TestSettings,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TestSettings {
+    #[serde(default)]
+    pub ignore_top: Vec<String>,
+    #[serde(default)]
+    pub ignore_any: Vec<String>,
+    #[serde(default)]
+    pub ignore_created_by: Vec<String>,
+    /// Leave out the built-in ignores (testing harness, os/signal, …).
+    #[serde(default)]
+    pub no_default_ignores: bool,
+    /// `"1s"`, `"500ms"`.
+    pub retry: Option<String>,
+    pub ancestors: Option<u32>,
+    pub fail_on: Option<String>,
+}
+
+impl TestSettings {
+    /// Reads the `[test]` table; other tables belong to other subcommands.
+    pub fn from_toml(text: &str) -> Result<TestSettings, String> {
+        let file: File = toml::from_str(text).map_err(|e| e.to_string().trim().to_string())?;
+        Ok(file.test)
+    }
+
+    pub fn ignores(&self) -> Vec<Ignore> {
+        let mut out = Vec::new();
+        out.extend(
+            self.ignore_top
+                .iter()
+                .map(|f| Ignore::new(IgnoreKind::Top, f.clone())),
+        );
+        out.extend(
+            self.ignore_any
+                .iter()
+                .map(|f| Ignore::new(IgnoreKind::Any, f.clone())),
+        );
+        out.extend(
+            self.ignore_created_by
+                .iter()
+                .map(|f| Ignore::new(IgnoreKind::CreatedBy, f.clone())),
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_test_table_only() {
+        let s = TestSettings::from_toml(
+            "[lint]\nselect = [\"ALL\"]\n[test]\nignore-top = [\"a.b\"]\nignore-created-by = [\"x.*\"]\nretry = \"2s\"\n",
+        )
+        .unwrap();
+        assert_eq!(s.retry.as_deref(), Some("2s"));
+        assert_eq!(s.ignores().len(), 2);
+        assert!(TestSettings::from_toml("[test]\nretyr = \"1s\"\n").is_err());
+    }
+}

@@ -1,0 +1,307 @@
+//! `goleash test`: `go test` that fails on leaked goroutines and names the test that leaked
+//! them, with no change to the code under test.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use goleash_gotest::{Ignore, IgnoreKind, Live, Options, TestSettings};
+
+use super::exit;
+use super::input::{self, ColorArg, JudgeArgs};
+
+/// Run `go test` and report goroutines each test leaked, by test name.
+///
+/// goleash runs `go test` with an -overlay (in a temporary directory; your tree is never
+/// written) that gives each package under test a TestMain: after the tests it waits for
+/// stragglers (with backoff, up to --retry), runs the runtime's leak-detecting GC, and writes
+/// the goroutine dump and goroutineleak profile. GODEBUG=tracebackancestors lets goleash name
+/// the test (and subtest) that started each leftover goroutine. A package's own TestMain is
+/// kept: a copy of it calls the check around m.Run(). A test that hangs until -timeout gets a
+/// deadlock report instead.
+///
+/// goleash's flags come first; everything from the first other argument on goes to
+/// `go test` unchanged (use `--` to make the split explicit). go test's output streams as
+/// usual, to stderr when the report itself goes to stdout in a machine format.
+///
+/// Examples:
+///   goleash test ./...
+///   goleash test -run TestServer -count=1 -race ./internal/...
+///   goleash test --retry 3s --ignore-top 'go.opencensus.io/stats/view.(*worker).start' ./...
+///   goleash test --format junit --output leaks.xml -- -json ./... > test-events.json
+///   goleash test --junit-file leaks.xml --sarif-file leaks.sarif ./...
+///
+/// goleash.toml, table [test] (flags add to it or win):
+///   ignore-top = ["..."]   ignore-any = ["..."]   ignore-created-by = ["..."]
+///   retry = "2s"   ancestors = 8   fail-on = "proven"   no-default-ignores = false
+///
+/// Exit codes: go test's own code when it failed (failed tests, build errors, timeouts);
+/// otherwise 1 when goroutines at or above --fail-on leaked, else 0; 2 when goleash itself
+/// failed.
+#[derive(Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct TestArgs {
+    /// Report format on stdout: `terminal`, `json` (schema goleash.test/v1), `junit` (XML,
+    /// one failed test case per leaking test), `sarif` (2.1.0, one result per leaked group).
+    /// Example: `--format junit`.
+    #[arg(long, value_enum, default_value_t = TestFormat::Terminal)]
+    pub format: TestFormat,
+
+    /// Write the report to FILE instead of stdout. Example: `--output leaks.json`.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Also write the JSON report to FILE. Example: `--json-file leaks.json`.
+    #[arg(long, value_name = "FILE")]
+    pub json_file: Option<PathBuf>,
+
+    /// Also write the JUnit XML report to FILE. Example: `--junit-file leaks.xml`.
+    #[arg(long, value_name = "FILE")]
+    pub junit_file: Option<PathBuf>,
+
+    /// Also write the SARIF report to FILE. Example: `--sarif-file leaks.sarif`.
+    #[arg(long, value_name = "FILE")]
+    pub sarif_file: Option<PathBuf>,
+
+    /// Exit 1 when goroutines at least this sure leaked: `proven` (the runtime's leak GC
+    /// proved them unreachable), `likely` (also: still alive after the retry window), or
+    /// `possible`. Default: likely, or fail-on in goleash.toml. Example: `--fail-on proven`.
+    #[arg(long, value_parser = input::parse_verdict, value_name = "VERDICT")]
+    pub fail_on: Option<goleash_analyze::Verdict>,
+
+    /// How long the check waits, with backoff, for goroutines to end after the tests (proven
+    /// leaks are not waited for). Default 1s. Example: `--retry 250ms`, `--retry 3s`.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub retry: Option<Duration>,
+
+    /// How many creator goroutines each goroutine remembers (GODEBUG=tracebackancestors=N),
+    /// so a leak started by a helper goroutine is still traced to its test. 0 turns it off.
+    /// Default 8. Example: `--ancestors 16`.
+    #[arg(long, value_name = "N")]
+    pub ancestors: Option<u32>,
+
+    /// Ignore goroutines whose top function (first frame outside package runtime) is FUNC; a
+    /// trailing `*` matches a prefix (repeatable). Example:
+    /// `--ignore-top 'internal/poll.runtime_pollWait'`.
+    #[arg(long, value_name = "FUNC")]
+    pub ignore_top: Vec<String>,
+
+    /// Ignore goroutines with FUNC anywhere in their stack (repeatable). Example:
+    /// `--ignore-any 'github.com/acme/metrics.(*Pusher).loop'`.
+    #[arg(long, value_name = "FUNC")]
+    pub ignore_any: Vec<String>,
+
+    /// Ignore goroutines started by a `go` statement in FUNC (repeatable). Example:
+    /// `--ignore-created-by 'go.opencensus.io/*'`.
+    #[arg(long, value_name = "FUNC")]
+    pub ignore_created_by: Vec<String>,
+
+    /// Do not apply the built-in ignores (testing harness, os/signal, runtime/trace,
+    /// pprof's profile writer). Example: `--no-default-ignores`.
+    #[arg(long)]
+    pub no_default_ignores: bool,
+
+    /// Keep the check's dumps (NAME.dump.txt, NAME.leak.pb.gz per package) in DIR, for
+    /// `goleash analyze` or a bug report. Example: `--keep-dumps /tmp/dumps`.
+    #[arg(long, value_name = "DIR")]
+    pub keep_dumps: Option<PathBuf>,
+
+    /// List every package in the terminal report, also those without findings.
+    #[arg(long)]
+    pub all_packages: bool,
+
+    /// Show every frame and every ancestor stack in the terminal report.
+    #[arg(long)]
+    pub full: bool,
+
+    /// Colour: `auto` (only on a terminal), `always`, `never`. Example: `--color never`.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+
+    /// The go command to run. Example: `--go /usr/local/go/bin/go`.
+    #[arg(long, default_value = "go", value_name = "PATH")]
+    pub go: PathBuf,
+
+    #[command(flatten)]
+    pub judge: JudgeArgs,
+
+    /// `go test` flags and packages, passed through unchanged, e.g. `-run TestX -v ./...`.
+    #[arg(
+        value_name = "GO_TEST_ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub go_args: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TestFormat {
+    Terminal,
+    Json,
+    Junit,
+    Sarif,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration; expected e.g. 500ms, 1s, 1.5s"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" | "" => value,
+        "m" => value * 60.0,
+        _ => return Err(format!("`{text}`: unknown unit `{unit}`; use ms, s or m")),
+    };
+    if !(0.0..=3600.0).contains(&seconds) {
+        return Err(format!("`{text}`: expected between 0 and 1h"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("goleash: {message}");
+    exit::code(exit::ERROR)
+}
+
+fn write_file(path: &PathBuf, text: &str) -> Result<(), String> {
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+pub fn run(args: TestArgs) -> ExitCode {
+    let (config, analyze_fail_on) = match input::resolve(&args.judge, None) {
+        Ok(resolved) => resolved,
+        Err(e) => return fail(e.0),
+    };
+    let settings_file = match &args.judge.config {
+        Some(path) => Some(path.clone()),
+        None => std::env::current_dir()
+            .ok()
+            .and_then(|dir| goleash_lint::config::find_upward(&dir)),
+    };
+    let settings = match &settings_file {
+        Some(path) => match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| TestSettings::from_toml(&text))
+        {
+            Ok(settings) => settings,
+            Err(e) => return fail(format!("{}: {e}", path.display())),
+        },
+        None => TestSettings::default(),
+    };
+    let fail_on = match (args.fail_on, &settings.fail_on) {
+        (Some(v), _) => v,
+        (None, Some(text)) => match goleash_analyze::Verdict::parse(text) {
+            Some(v) => v,
+            None => {
+                return fail(format!(
+                    "[test] fail-on = {text:?}: expected proven, likely or possible"
+                ))
+            }
+        },
+        (None, None) => analyze_fail_on,
+    };
+    let retry = match (args.retry, &settings.retry) {
+        (Some(d), _) => d,
+        (None, Some(text)) => match parse_duration(text) {
+            Ok(d) => d,
+            Err(e) => return fail(format!("[test] retry: {e}")),
+        },
+        (None, None) => Duration::from_secs(1),
+    };
+    let mut ignores = if args.no_default_ignores || settings.no_default_ignores {
+        Vec::new()
+    } else {
+        Ignore::defaults()
+    };
+    ignores.extend(settings.ignores());
+    for (kind, functions) in [
+        (IgnoreKind::Top, &args.ignore_top),
+        (IgnoreKind::Any, &args.ignore_any),
+        (IgnoreKind::CreatedBy, &args.ignore_created_by),
+    ] {
+        ignores.extend(functions.iter().map(|f| Ignore::new(kind, f.clone())));
+    }
+    let mut go_args = args.go_args;
+    if go_args.first().is_some_and(|a| a == "--") {
+        go_args.remove(0);
+    }
+    let live = if args.format != TestFormat::Terminal && args.output.is_none() {
+        Live::Stderr
+    } else {
+        Live::Stdout
+    };
+    let options = Options {
+        go: args.go,
+        args: go_args,
+        retry,
+        ancestors: args.ancestors.or(settings.ancestors).unwrap_or(8),
+        ignores,
+        config,
+        live,
+        keep: args.keep_dumps,
+    };
+    let report = match goleash_gotest::run(&options, fail_on) {
+        Ok(report) => report,
+        Err(e) => return fail(e),
+    };
+
+    let color = match args.color {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => {
+            args.output.is_none()
+                && std::io::IsTerminal::is_terminal(&std::io::stdout())
+                && std::env::var_os("NO_COLOR").is_none()
+        }
+    };
+    let text = match args.format {
+        TestFormat::Terminal => goleash_gotest::terminal::render(
+            &report,
+            goleash_gotest::terminal::Options {
+                color,
+                verbose: args.all_packages,
+                full: args.full,
+            },
+        ),
+        TestFormat::Json => report.to_json(),
+        TestFormat::Junit => goleash_gotest::junit::render(&report),
+        TestFormat::Sarif => goleash_gotest::sarif::render(&report),
+    };
+    let mut written = match &args.output {
+        Some(path) => write_file(path, &text),
+        None => {
+            if super::print(&text) {
+                Ok(())
+            } else {
+                Err("cannot write the report".to_string())
+            }
+        }
+    };
+    for (path, render) in [
+        (
+            &args.json_file,
+            TestRun::to_json as fn(&goleash_gotest::TestRun) -> String,
+        ),
+        (&args.junit_file, goleash_gotest::junit::render),
+        (&args.sarif_file, goleash_gotest::sarif::render),
+    ] {
+        if let Some(path) = path {
+            if let Err(e) = write_file(path, &render(&report)) {
+                written = Err(e);
+            }
+        }
+    }
+    if let Err(e) = written {
+        return fail(e);
+    }
+    let code = report.exit_code();
+    exit::code(u8::try_from(code).unwrap_or(exit::ERROR))
+}
+
+use goleash_gotest::TestRun;

@@ -6,6 +6,7 @@ pub mod alert;
 pub mod clock;
 pub mod engine;
 pub mod fetch;
+pub mod history;
 pub mod pool;
 pub mod scrape;
 pub mod serve;

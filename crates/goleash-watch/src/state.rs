@@ -278,7 +278,7 @@ impl TargetState {
 
     /// The groups with the most goroutines now.
     pub fn top(&self, n: usize) -> Vec<(&u64, &GroupState)> {
-        let mut s: Vec<_> = self.groups.iter().collect();
+        let mut s: Vec<_> = self.groups.iter().filter(|(_, g)| g.last() > 0).collect();
         s.sort_by(|a, b| b.1.last().cmp(&a.1.last()).then(a.0.cmp(b.0)));
         s.truncate(n);
         s

@@ -31,6 +31,8 @@ enum Command {
     Test(cmd::test::TestArgs),
     /// Watch running services for goroutine leaks over time (history, trends, alerts).
     Watch(cmd::watch::WatchArgs),
+    /// Query the history goleash watch keeps: targets, groups, series, exports, trends.
+    History(cmd::history::HistoryArgs),
 }
 
 fn main() -> ExitCode {
@@ -54,5 +56,6 @@ fn main() -> ExitCode {
         Command::Rule(args) => cmd::lint::run_rule(args),
         Command::Test(args) => cmd::test::run(args),
         Command::Watch(args) => cmd::watch::run(args),
+        Command::History(args) => cmd::history::run(args),
     }
 }

@@ -3,6 +3,7 @@ pub mod diff;
 pub mod exit;
 pub mod input;
 pub mod lint;
+pub mod history;
 pub mod test;
 pub mod watch;
 

@@ -1,0 +1,384 @@
+//! `goleash history`: query the SQLite history that `goleash watch` keeps.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Subcommand, ValueEnum};
+use goleash_watch::clock::{now_ms, rfc3339};
+use goleash_watch::history::{rerun, resolve_target};
+use goleash_watch::state::SloRule;
+use goleash_watch::store::{Store, StoreError};
+use goleash_watch::trend::TrendParams;
+
+use super::exit;
+use super::watch::parse_duration;
+
+/// Query the history `goleash watch` keeps: targets, groups, series, exports, and the trend
+/// analysis re-run offline.
+///
+/// Examples:
+///   goleash history --db watch.db targets
+///   goleash history --db watch.db groups http://127.0.0.1:6060 --since 1h
+///   goleash history --db watch.db series 1 --group 0fda6206dc9f6a45 --format csv
+///   goleash history --db watch.db export --since 1d --format csv > counts.csv
+///   goleash history --db watch.db trend --window 2h --min-span 30m --format json
+///
+/// Exit codes: 0 fine, 1 (trend only) leak suspects found, 2 bad usage or unreadable DB.
+#[derive(Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct HistoryArgs {
+    /// The history file `goleash watch --db` wrote, e.g. `--db watch.db`.
+    #[arg(
+        long,
+        default_value = "goleash-watch.db",
+        value_name = "FILE",
+        global = true
+    )]
+    pub db: PathBuf,
+
+    /// `text` for people, `json` or `csv` for tools, e.g. `--format csv`.
+    #[arg(long, value_enum, default_value_t = Format::Text, global = true)]
+    pub format: Format,
+
+    #[command(subcommand)]
+    pub command: HistoryCommand,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Csv,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HistoryCommand {
+    /// The targets in the history with their scrape and error counts.
+    Targets,
+    /// The groups (stacks) seen on a target, largest first.
+    Groups {
+        /// Target id (from `targets`) or URL, e.g. `1` or `http://127.0.0.1:6060`.
+        target: String,
+        /// Only the last DURATION, e.g. `--since 1h`.
+        #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+        since: Option<Duration>,
+    },
+    /// The counts of one group (`--group HASH`) or the target's total over time.
+    Series {
+        /// Target id or URL, e.g. `1`.
+        target: String,
+        /// The group's hash as `groups` prints it, e.g. `--group 0fda6206dc9f6a45`.
+        #[arg(long, value_name = "HASH")]
+        group: Option<String>,
+        /// Only the last DURATION, e.g. `--since 30m`.
+        #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+        since: Option<Duration>,
+    },
+    /// Every count of every group (one row per group per scrape), e.g. `--format csv`.
+    Export {
+        /// Only this target (id or URL), e.g. `--target 1`.
+        #[arg(long, value_name = "TARGET")]
+        target: Option<String>,
+        /// Only the last DURATION, e.g. `--since 1d`.
+        #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+        since: Option<Duration>,
+    },
+    /// Re-run the trend analysis on the stored counts, with the watcher's parameters or others.
+    Trend(TrendArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TrendArgs {
+    /// Only this target (id or URL), e.g. `1`; default every target.
+    pub target: Option<String>,
+    /// The window that ends at each target's last scrape, e.g. `--window 30m`.
+    #[arg(long, default_value = "30m", value_parser = parse_duration, value_name = "DURATION")]
+    pub window: Duration,
+    /// End the window this long before now instead of at the last scrape, e.g. `--ago 2h`.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub ago: Option<Duration>,
+    /// Scrapes needed in the window, e.g. `--min-samples 10`.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub min_samples: usize,
+    /// Time the window must span, e.g. `--min-span 5m`.
+    #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
+    pub min_span: Duration,
+    /// Goroutines a group must gain to count as growing, e.g. `--min-rise 5`.
+    #[arg(long, default_value_t = 5.0, value_name = "N")]
+    pub min_rise: f64,
+    /// Significance of the Mann–Kendall test, e.g. `--alpha 0.01`.
+    #[arg(long, default_value_t = 0.01, value_name = "P")]
+    pub alpha: f64,
+    /// Share of its rise a leak may give back, e.g. `--max-giveback 0.1`.
+    #[arg(long, default_value_t = 0.1, value_name = "FRACTION")]
+    pub max_giveback: f64,
+    /// SLO rule on each total: growth faster than N per minute, e.g. `--alert-growth 50`.
+    #[arg(long, value_name = "N")]
+    pub alert_growth: Option<f64>,
+    /// The span of --alert-growth in minutes, e.g. `--alert-for 10`.
+    #[arg(long, default_value_t = 10.0, value_name = "MINUTES")]
+    pub alert_for: f64,
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn since_ms(since: Option<Duration>) -> i64 {
+    since.map_or(i64::MIN, |d| now_ms() - ms(d))
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+pub fn run(args: HistoryArgs) -> ExitCode {
+    match run_inner(&args) {
+        Ok(code) => exit::code(code),
+        Err(e) => {
+            eprintln!("goleash history: {e}");
+            exit::code(exit::ERROR)
+        }
+    }
+}
+
+fn run_inner(args: &HistoryArgs) -> Result<u8, StoreError> {
+    let store = Store::open_read_only(&args.db)?;
+    let mut out = String::new();
+    let mut code = exit::CLEAN;
+    match &args.command {
+        HistoryCommand::Targets => {
+            let rows = store.targets()?;
+            match args.format {
+                Format::Json => out = goleash_watch::history::pretty(&rows),
+                Format::Csv => {
+                    out.push_str("id,url,scrapes,errors,first,last,last_total\n");
+                    for r in &rows {
+                        out.push_str(&format!(
+                            "{},{},{},{},{},{},{}\n",
+                            r.id,
+                            csv_field(&r.url),
+                            r.scrapes,
+                            r.errors,
+                            r.first_ms.map(rfc3339).unwrap_or_default(),
+                            r.last_ms.map(rfc3339).unwrap_or_default(),
+                            r.last_total.map(|t| t.to_string()).unwrap_or_default()
+                        ));
+                    }
+                }
+                Format::Text => {
+                    out.push_str(&format!(
+                        "{:>3}  {:<44} {:>8} {:>7} {:>10}  {:<24} {:<24}\n",
+                        "ID", "TARGET", "SCRAPES", "ERRORS", "GOROUTINES", "FIRST", "LAST"
+                    ));
+                    for r in &rows {
+                        out.push_str(&format!(
+                            "{:>3}  {:<44} {:>8} {:>7} {:>10}  {:<24} {:<24}\n",
+                            r.id,
+                            r.url,
+                            r.scrapes,
+                            r.errors,
+                            r.last_total.map_or("-".into(), |t| t.to_string()),
+                            r.first_ms.map_or("-".into(), rfc3339),
+                            r.last_ms.map_or("-".into(), rfc3339)
+                        ));
+                    }
+                }
+            }
+        }
+        HistoryCommand::Groups { target, since } => {
+            let t = resolve_target(&store, target)?;
+            let rows = store.groups(t.id, since_ms(*since), i64::MAX)?;
+            match args.format {
+                Format::Json => out = goleash_watch::history::pretty(&rows),
+                Format::Csv => {
+                    out.push_str("hash,site,last_count,max_count,samples,max_verdict\n");
+                    for r in &rows {
+                        out.push_str(&format!(
+                            "{},{},{},{},{},{}\n",
+                            r.hash,
+                            csv_field(&r.site),
+                            r.last_count,
+                            r.max_count,
+                            r.samples,
+                            r.max_verdict.name()
+                        ));
+                    }
+                }
+                Format::Text => {
+                    out.push_str(&format!("{}\n", t.url));
+                    out.push_str(&format!(
+                        "{:<16}  {:>6} {:>6} {:>7}  {:<8}  SITE\n",
+                        "GROUP", "LAST", "MAX", "SAMPLES", "VERDICT"
+                    ));
+                    for r in &rows {
+                        out.push_str(&format!(
+                            "{:<16}  {:>6} {:>6} {:>7}  {:<8}  {}\n",
+                            r.hash,
+                            r.last_count,
+                            r.max_count,
+                            r.samples,
+                            r.max_verdict.name(),
+                            r.site
+                        ));
+                    }
+                }
+            }
+        }
+        HistoryCommand::Series {
+            target,
+            group,
+            since,
+        } => {
+            let t = resolve_target(&store, target)?;
+            let hash = match group {
+                Some(g) => Some(u64::from_str_radix(g.trim(), 16).map_err(|_| {
+                    StoreError(format!(
+                        "--group {g}: expected the 16-hex-digit hash `goleash history groups` prints"
+                    ))
+                })?),
+                None => None,
+            };
+            let scrapes = store.load_window(t.id, since_ms(*since), i64::MAX)?;
+            let points: Vec<(i64, Option<u64>, Option<String>)> = scrapes
+                .iter()
+                .map(|s| {
+                    let value = match (hash, s.total) {
+                        (_, None) => None,
+                        (None, Some(total)) => Some(total),
+                        (Some(h), Some(_)) => {
+                            Some(s.groups.iter().find(|g| g.0 == h).map_or(0, |g| g.1))
+                        }
+                    };
+                    (s.ts_ms, value, s.error.clone())
+                })
+                .collect();
+            match args.format {
+                Format::Json => {
+                    let v: Vec<serde_json::Value> = points
+                        .iter()
+                        .map(|(ts, v, e)| serde_json::json!({"ts_ms": ts, "time": rfc3339(*ts), "count": v, "error": e}))
+                        .collect();
+                    out = serde_json::to_string_pretty(&v).unwrap_or_default() + "\n";
+                }
+                Format::Csv | Format::Text => {
+                    out.push_str("time,count,error\n");
+                    for (ts, v, e) in &points {
+                        out.push_str(&format!(
+                            "{},{},{}\n",
+                            rfc3339(*ts),
+                            v.map(|c| c.to_string()).unwrap_or_default(),
+                            csv_field(e.as_deref().unwrap_or(""))
+                        ));
+                    }
+                }
+            }
+        }
+        HistoryCommand::Export { target, since } => {
+            let id = match target {
+                Some(t) => Some(resolve_target(&store, t)?.id),
+                None => None,
+            };
+            let stdout = std::io::stdout();
+            let mut w = std::io::BufWriter::new(stdout.lock());
+            let json_format = args.format == Format::Json;
+            let result = (|| {
+                if json_format {
+                    writeln!(w, "[").map_err(|e| StoreError(e.to_string()))?;
+                } else {
+                    writeln!(w, "time,ts_ms,target,group,site,count,verdict")
+                        .map_err(|e| StoreError(e.to_string()))?;
+                }
+                let mut first = true;
+                let n = store.export(id, since_ms(*since), i64::MAX, |ts, url, hash, site, count, verdict| {
+                    if json_format {
+                        let row = serde_json::json!({"ts_ms": ts, "target": url, "group": format!("{hash:016x}"), "site": site, "count": count, "verdict": verdict});
+                        write!(w, "{}{row}", if first { "  " } else { ",\n  " })?;
+                    } else {
+                        writeln!(w, "{},{ts},{},{hash:016x},{},{count},{}", rfc3339(ts), csv_field(url), csv_field(site), verdict.name())?;
+                    }
+                    first = false;
+                    Ok(())
+                })?;
+                if json_format {
+                    writeln!(w, "\n]").map_err(|e| StoreError(e.to_string()))?;
+                }
+                w.flush().map_err(|e| StoreError(e.to_string()))?;
+                Ok::<u64, StoreError>(n)
+            })();
+            match result {
+                Ok(_) => {}
+                Err(e) if e.0.contains("Broken pipe") => {}
+                Err(e) => return Err(e),
+            }
+            return Ok(exit::CLEAN);
+        }
+        HistoryCommand::Trend(t) => {
+            let rows = match &t.target {
+                Some(spec) => vec![resolve_target(&store, spec)?],
+                None => store.targets()?,
+            };
+            let params = TrendParams {
+                min_samples: t.min_samples.max(3),
+                min_span_ms: ms(t.min_span),
+                alpha: t.alpha,
+                min_rise: t.min_rise,
+                max_giveback: t.max_giveback,
+            };
+            let slo = t.alert_growth.map(|per_minute| SloRule {
+                per_minute,
+                minutes: t.alert_for,
+            });
+            let until = t.ago.map(|a| now_ms() - ms(a));
+            let state = rerun(&store, &rows, ms(t.window), until, &params, slo)?;
+            let report = goleash_watch::ui::report_json(&state, Duration::ZERO);
+            let suspects = report["suspects"].as_u64().unwrap_or(0);
+            if suspects > 0 {
+                code = exit::FINDINGS;
+            }
+            match args.format {
+                Format::Json => {
+                    out = serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
+                }
+                Format::Csv => {
+                    out.push_str("target,group,site,count,slope_per_min,trend,verdict,suspect\n");
+                    for tg in report["targets"].as_array().into_iter().flatten() {
+                        for g in tg["groups"].as_array().into_iter().flatten() {
+                            out.push_str(&format!(
+                                "{},{},{},{},{},{},{},{}\n",
+                                csv_field(tg["url"].as_str().unwrap_or("")),
+                                g["hash"].as_str().unwrap_or(""),
+                                csv_field(&site_text(&g["site"])),
+                                g["count"],
+                                g["slope_per_min"],
+                                g["trend"].as_str().unwrap_or(""),
+                                g["verdict"].as_str().unwrap_or(""),
+                                g["suspect"]
+                            ));
+                        }
+                    }
+                }
+                Format::Text => out.push_str(&goleash_watch::ui::render_table(&state, false)),
+            }
+        }
+    }
+    if !super::print(&out) {
+        return Ok(exit::ERROR);
+    }
+    Ok(code)
+}
+
+fn site_text(site: &serde_json::Value) -> String {
+    format!(
+        "{} ({}:{})",
+        site["function"].as_str().unwrap_or("?"),
+        site["file"].as_str().unwrap_or("?"),
+        site["line"]
+    )
+}

@@ -15,6 +15,14 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 echo "== go vet (Go fixtures compile)"
 (cd testdata/scenarios && go vet ./...)
+(cd testdata/watch && go vet ./...)
+
+# The goleash watch dashboard test renders the page in headless Chromium (Debian package).
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "== installing chromium for the dashboard test"
+    (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) ||
+        echo "warning: chromium could not be installed; the dashboard check will be skipped"
+fi
 
 echo "== cargo test"
 cargo test --workspace --quiet 2>&1 | tee target/test.log

@@ -147,7 +147,7 @@ pub fn scrape(
     options: &ScrapeOptions,
     leak_profile: bool,
 ) -> Result<Scraped, Fault> {
-    let format = if options.full_every > 0 && round % options.full_every == 0 {
+    let format = if options.full_every > 0 && round.is_multiple_of(options.full_every) {
         ScrapeFormat::Text
     } else {
         ScrapeFormat::Proto

@@ -168,7 +168,7 @@ impl TargetState {
                         counts: std::iter::repeat_n(0, before).collect(),
                         verdicts: std::iter::repeat_n(Verdict::Expected, before).collect(),
                         trend: assess(&[], &[], &TrendParams::default()),
-                        verdict: verdict,
+                        verdict,
                         suspect_since: None,
                     })
                 }
@@ -299,4 +299,90 @@ pub struct State {
     pub webhook_errors: u64,
     pub webhook_sent: u64,
     pub slo: Option<SloRule>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scrape::Frame;
+
+    fn info(hash: u64) -> GroupInfo {
+        let f = Frame {
+            function: "main.f".into(),
+            file: "main.go".into(),
+            line: 1,
+        };
+        GroupInfo {
+            hash,
+            site: Some(f.clone()),
+            category: "channel send".into(),
+            state: None,
+            creator: None,
+            frames: vec![f],
+        }
+    }
+
+    fn target() -> TargetState {
+        TargetState::new(Arc::new(crate::targets::parse_url("127.0.0.1:1").unwrap()))
+    }
+
+    #[test]
+    fn clock_steps_back_keep_timestamps_increasing() {
+        let mut t = target();
+        assert_eq!(t.monotonic_ts(10_000, 1000), 10_000);
+        assert_eq!(t.monotonic_ts(5_000, 1000), 10_001);
+        assert!(t.notes[0].contains("clock went back"));
+        assert_eq!(t.monotonic_ts(11_000, 1000), 11_000);
+        assert_eq!(t.monotonic_ts(500_000, 1000), 500_000);
+        assert!(t.notes[1].contains("without a scrape"));
+    }
+
+    #[test]
+    fn growth_makes_a_suspect_expected_never_and_proven_always() {
+        let params = TrendParams {
+            min_samples: 5,
+            min_span_ms: 0,
+            ..TrendParams::default()
+        };
+        let mut t = target();
+        for i in 0..12u32 {
+            let ts = 1_000 * i64::from(i);
+            t.push(
+                ts,
+                100,
+                [
+                    (1, 10 * i, Verdict::Possible, Some(info(1))),
+                    (2, 10 * i, Verdict::Expected, Some(info(2))),
+                    (
+                        3,
+                        1,
+                        if i == 11 {
+                            Verdict::Proven
+                        } else {
+                            Verdict::Possible
+                        },
+                        Some(info(3)),
+                    ),
+                ],
+            );
+        }
+        t.evaluate(&params, None, 99);
+        assert!(t.groups[&1].is_suspect());
+        assert_eq!(t.groups[&1].watch_verdict(), Verdict::Likely);
+        assert_eq!(t.groups[&1].suspect_since, Some(0));
+        assert!(
+            !t.groups[&2].is_suspect(),
+            "expected by design, even growing"
+        );
+        assert!(
+            t.groups[&3].is_suspect(),
+            "proven by the runtime, even steady"
+        );
+        assert_eq!(t.suspects().len(), 2);
+        // A group gone from the window is dropped.
+        t.push(12_000, 0, std::iter::empty());
+        t.trim(500);
+        assert!(t.groups.is_empty());
+        assert_eq!(t.times.len(), 1);
+    }
 }

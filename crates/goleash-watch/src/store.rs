@@ -611,3 +611,133 @@ impl Store {
 fn info_json(info: &GroupInfo) -> String {
     serde_json::to_string(info).unwrap_or_else(|_| "{}".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fetch::FaultKind;
+    use crate::scrape::{Frame, GroupSample, ScrapeFormat};
+
+    fn info(hash: u64, creator: bool) -> GroupInfo {
+        let frame = Frame {
+            function: format!("main.f{hash}"),
+            file: "/src/main.go".into(),
+            line: 7,
+        };
+        GroupInfo {
+            hash,
+            site: Some(frame.clone()),
+            category: "channel receive".into(),
+            state: None,
+            creator: creator.then(|| frame.clone()),
+            frames: vec![frame],
+        }
+    }
+
+    fn scraped(counts: &[(u64, u64)], creator: bool) -> Result<Scraped, Fault> {
+        Ok(Scraped {
+            total: counts.iter().map(|c| c.1).sum(),
+            groups: counts
+                .iter()
+                .map(|&(hash, count)| GroupSample {
+                    count,
+                    verdict: Verdict::Possible,
+                    info: info(hash, creator),
+                })
+                .collect(),
+            format: ScrapeFormat::Proto,
+            bytes: 100,
+            no_leak_profile: false,
+            analyze_time: Duration::ZERO,
+        })
+    }
+
+    #[test]
+    fn scrapes_round_trip_and_old_ones_are_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let target = crate::targets::parse_url("127.0.0.1:1").unwrap();
+        {
+            let mut store = Store::open(&path).unwrap();
+            let id = store.target_id(&target).unwrap();
+            store
+                .record(
+                    id,
+                    1_000,
+                    Duration::from_millis(3),
+                    &scraped(&[(1, 4), (2, 1)], false),
+                )
+                .unwrap();
+            let fault = Fault::new(FaultKind::Down, "refused");
+            store
+                .record(id, 2_000, Duration::ZERO, &Err(fault))
+                .unwrap();
+            store
+                .record(
+                    id,
+                    3_000,
+                    Duration::from_millis(3),
+                    &scraped(&[(1, 6)], true),
+                )
+                .unwrap();
+        }
+        // Reopened: same target id, groups stored once, the richer info kept.
+        let mut store = Store::open(&path).unwrap();
+        let id = store.target_id(&target).unwrap();
+        assert_eq!(id, 1);
+        let window = store.load_window(id, 0, i64::MAX).unwrap();
+        assert_eq!(window.len(), 3);
+        assert_eq!(window[0].total, Some(5));
+        assert_eq!(window[1].total, None);
+        assert_eq!(window[1].error.as_deref(), Some("refused"));
+        assert_eq!(window[2].groups, vec![(1, 6, Verdict::Possible)]);
+        let infos = store.group_infos(&[1, 2, 3]).unwrap();
+        assert_eq!(infos.len(), 2);
+        assert!(
+            infos[&1].creator.is_some(),
+            "the debug=2 description replaced the thin one"
+        );
+        let groups = store.groups(id, 0, i64::MAX).unwrap();
+        assert_eq!(groups[0].last_count, 6);
+        assert_eq!(groups[0].max_count, 6);
+        assert_eq!(store.prune(2_500).unwrap(), 2);
+        assert_eq!(store.load_window(id, 0, i64::MAX).unwrap().len(), 1);
+        let mut rows = 0;
+        store
+            .export(None, 0, i64::MAX, |_, _, _, _, _, _| {
+                rows += 1;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(rows, 1);
+    }
+
+    #[test]
+    fn a_locked_db_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        drop(Store::open(&path).unwrap());
+        let holder = Connection::open(&path).unwrap();
+        holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        let err = Store::open(&path).err().expect("locked");
+        assert!(err.0.contains("is locked by another process"), "{err}");
+        holder.execute_batch("COMMIT").unwrap();
+        assert!(Store::open(&path).is_ok());
+    }
+
+    #[test]
+    fn a_read_only_db_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        drop(Store::open(&path).unwrap());
+        // The read-only case as SQLite reports it, independent of whether the test runs as
+        // root (which file permissions would not stop).
+        let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        let e = conn
+            .execute("INSERT INTO meta(key, value) VALUES ('x', 'y')", [])
+            .unwrap_err();
+        let err = explain(&path, "writing", &e);
+        assert!(err.0.contains("is read-only"), "{err}");
+        assert!(err.0.contains("-wal"), "{err}");
+    }
+}

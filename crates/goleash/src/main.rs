@@ -29,9 +29,7 @@ enum Command {
     /// Show one lint rule's documentation.
     Rule(cmd::lint::RuleArgs),
     Test(cmd::test::TestArgs),
-    /// Watch running services for goroutine leaks over time (history, trends, alerts).
     Watch(cmd::watch::WatchArgs),
-    /// Query the history goleash watch keeps: targets, groups, series, exports, trends.
     History(cmd::history::HistoryArgs),
 }
 

@@ -1,0 +1,761 @@
+//! `goleash watch` and `goleash history` against real Go services on 127.0.0.1
+//! (testdata/watch): one leaks a goroutine per request, one follows load, one is steady. A
+//! bounded request loop drives them. Also faults per target, kill -9 and restart with the
+//! history intact, the webhook, /metrics, and the dashboard rendered by headless Chromium.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command as StdCommand, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn goleash() -> Command {
+    Command::cargo_bin("goleash").unwrap()
+}
+
+fn goleash_path() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("goleash")
+}
+
+/// Builds the test services once per test binary.
+fn service_bin(name: &str) -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("goleash-watch-svc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let status = StdCommand::new("go")
+            .args(["build", "-trimpath", "-o"])
+            .arg(&dir)
+            .args(["./leaky", "./loadfollow", "./steady"])
+            .current_dir(root().join("testdata/watch"))
+            .env("GOTOOLCHAIN", "local")
+            .env("GOFLAGS", "-mod=mod")
+            .status()
+            .expect("`go` on PATH (scripts/test.sh installs Go 1.27.3)");
+        assert!(status.success(), "go build testdata/watch services");
+        dir
+    });
+    dir.join(name)
+}
+
+/// A Go service on 127.0.0.1, killed when dropped (it also exits when its stdin closes).
+struct Service {
+    child: Child,
+    _stdin: ChildStdin,
+    base: String,
+}
+
+impl Service {
+    fn start(name: &str) -> Service {
+        let mut child = StdCommand::new(service_bin(name))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("{name}: unexpected first line {line:?}"))
+            .to_string();
+        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+        Service {
+            child,
+            _stdin: stdin,
+            base,
+        }
+    }
+
+    fn pprof(&self) -> String {
+        format!("{}/debug/pprof", self.base)
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.0 GET to 127.0.0.1; returns the whole response.
+fn http_get(url: &str) -> std::io::Result<String> {
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    assert!(
+        host.starts_with("127.0.0.1:"),
+        "tests only talk to 127.0.0.1: {url}"
+    );
+    let mut s = TcpStream::connect(host)?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        s,
+        "GET {} HTTP/1.0\r\nHost: {host}\r\n\r\n",
+        if path.is_empty() { "/" } else { path }
+    )?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    Ok(out)
+}
+
+/// Drives `/work` on each base URL in bursts (600 ms on, 600 ms off) so load rises and falls;
+/// bounded by `duration` and by `max_requests`.
+struct Load {
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<u64>>,
+}
+
+impl Load {
+    fn start(bases: Vec<String>, duration: Duration, max_requests: u64) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let handle = std::thread::spawn(move || {
+            let started = Instant::now();
+            let mut sent = 0;
+            while started.elapsed() < duration
+                && sent < max_requests
+                && !flag.load(Ordering::Relaxed)
+            {
+                let on = (started.elapsed().as_millis() / 600).is_multiple_of(2);
+                if on {
+                    for b in &bases {
+                        let _ = http_get(&format!("{b}/work?k={sent}"));
+                        sent += 1;
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(30));
+            }
+            sent
+        });
+        Load {
+            stop,
+            handle: Some(handle),
+        }
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// A one-purpose HTTP server on 127.0.0.1 for a bounded time, answering with `respond`.
+fn serve_for(
+    lifetime: Duration,
+    respond: impl Fn(&mut TcpStream, &str) + Send + Sync + 'static,
+) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let respond = Arc::new(respond);
+    std::thread::spawn(move || {
+        let until = Instant::now() + lifetime;
+        while Instant::now() < until {
+            match listener.accept() {
+                Ok((mut stream, _)) => {
+                    let respond = Arc::clone(&respond);
+                    std::thread::spawn(move || {
+                        let _ = stream.set_nonblocking(false);
+                        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                        let request = read_request(&mut stream);
+                        respond(&mut stream, &request);
+                    });
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// Reads a request's head and, when it announces one, its body.
+fn read_request(stream: &mut TcpStream) -> String {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut head = String::new();
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+        head.push_str(&line);
+        if line == "\r\n" {
+            break;
+        }
+    }
+    let mut body = vec![0; length];
+    let _ = reader.read_exact(&mut body);
+    head + &String::from_utf8_lossy(&body)
+}
+
+fn respond(stream: &mut TcpStream, content_type: &str, body: &[u8]) {
+    let _ = write!(
+        stream,
+        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(body);
+}
+
+fn run_json(cmd: &mut Command) -> (i32, Value, String) {
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}\nstderr:\n{stderr}"));
+    (out.status.code().unwrap_or(-1), json, stderr)
+}
+
+fn target<'a>(report: &'a Value, url: &str) -> &'a Value {
+    report["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["url"] == url)
+        .unwrap_or_else(|| panic!("no target {url} in {report:#}"))
+}
+
+fn suspects(t: &Value) -> Vec<&Value> {
+    t["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["suspect"] == true)
+        .collect()
+}
+
+/// Flags the leaking handler's blocking site within a few scrapes, flags nothing in the
+/// service that follows load or the steady one, and POSTs the alert to a webhook.
+#[test]
+fn flags_the_leak_and_nothing_else() {
+    let leaky = Service::start("leaky");
+    let load = Service::start("loadfollow");
+    let steady = Service::start("steady");
+    let posts: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = Arc::clone(&posts);
+    let hook = serve_for(Duration::from_secs(20), move |s, req| {
+        sink.lock().unwrap().push(req.to_string());
+        respond(s, "application/json", b"{}");
+    });
+    let _driver = Load::start(
+        vec![leaky.base.clone(), load.base.clone(), steady.base.clone()],
+        Duration::from_secs(8),
+        3000,
+    );
+    let started = Instant::now();
+    let (code, report, stderr) = run_json(goleash().args([
+        "watch",
+        "--no-db",
+        "--interval",
+        "200ms",
+        "--rounds",
+        "16",
+        "--window",
+        "10s",
+        "--min-span",
+        "2s",
+        "--min-samples",
+        "10",
+        "--min-rise",
+        "5",
+        "--full-every",
+        "5",
+        "--format",
+        "json",
+        "--webhook",
+        &format!("{hook}/api/v2/alerts"),
+        &leaky.base,
+        &load.base,
+        &steady.base,
+    ]));
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(code, 1, "leaks exit 1\n{stderr}\n{report:#}");
+
+    let t = target(&report, &leaky.pprof());
+    let found = suspects(t);
+    assert_eq!(found.len(), 1, "{t:#}");
+    let g = found[0];
+    assert_eq!(g["site"]["function"], "main.lookupBackend.func1", "{g:#}");
+    assert!(
+        g["site"]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("leaky/main.go"),
+        "{g:#}"
+    );
+    assert_eq!(g["trend"], "growing");
+    assert_eq!(g["verdict"], "likely");
+    assert!(g["slope_per_min"].as_f64().unwrap() > 0.0);
+    // The debug=2 rounds name what the protobuf cannot: the wait and the creator.
+    assert_eq!(g["state"], "chan send", "{g:#}");
+    assert_eq!(g["creator"]["function"], "main.lookupBackend", "{g:#}");
+
+    for quiet in [&load, &steady] {
+        let t = target(&report, &quiet.pprof());
+        assert!(suspects(t).is_empty(), "{}: {t:#}", quiet.base);
+        assert_eq!(t["up"], true);
+    }
+    // The workers of the load-following service moved with the bursts and were told apart.
+    let t = target(&report, &load.pprof());
+    let process = t["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["site"]["function"] == "main.process");
+    if let Some(p) = process {
+        assert_ne!(p["trend"], "growing", "{p:#}");
+    }
+
+    // The webhook got Alertmanager's shape.
+    std::thread::sleep(Duration::from_millis(300));
+    let posts = posts.lock().unwrap();
+    let body = posts
+        .iter()
+        .find(|p| p.starts_with("POST /api/v2/alerts"))
+        .unwrap_or_else(|| panic!("no webhook POST; got {posts:?}"));
+    let json: Value = serde_json::from_str(&body[body.find("\r\n\r\n").unwrap() + 4..]).unwrap();
+    let alert = &json[0];
+    assert_eq!(alert["labels"]["alertname"], "GoroutineLeak");
+    assert_eq!(alert["labels"]["target"], leaky.pprof());
+    assert!(alert["startsAt"].as_str().unwrap().ends_with('Z'));
+    assert!(alert["annotations"]["summary"]
+        .as_str()
+        .unwrap()
+        .contains("main.lookupBackend.func1"));
+}
+
+/// Each fault is reported for its target, with its kind, and the others go on.
+#[test]
+fn faults_stay_with_their_target() {
+    let steady = Service::start("steady");
+    let down = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let life = Duration::from_secs(15);
+    let slow = serve_for(life, |s, _| {
+        std::thread::sleep(Duration::from_secs(3));
+        respond(s, "application/octet-stream", b"late");
+    });
+    let html = serve_for(life, |s, _| {
+        respond(
+            s,
+            "text/html; charset=utf-8",
+            b"<!DOCTYPE html><html><body>login</body></html>",
+        )
+    });
+    let garbage = serve_for(life, |s, _| {
+        let mut x: u32 = 12345;
+        let bytes: Vec<u8> = (0..4096)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (x >> 16) as u8
+            })
+            .collect();
+        respond(s, "application/octet-stream", &bytes);
+    });
+    // Announces 1 GB and would send it: refused from the header alone.
+    let huge = serve_for(life, |s, _| {
+        let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 1073741824\r\n\r\n");
+        let chunk = vec![0u8; 1 << 16];
+        for _ in 0..(1 << 14) {
+            if s.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+    });
+    // No length, streams until the client hangs up: cut at the cap.
+    let endless = serve_for(life, |s, _| {
+        let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n");
+        let chunk = vec![b'x'; 1 << 16];
+        for _ in 0..256 {
+            if s.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+    });
+    let started = Instant::now();
+    let (code, report, stderr) = run_json(goleash().args([
+        "watch",
+        "--no-db",
+        "--interval",
+        "200ms",
+        "--rounds",
+        "2",
+        "--timeout",
+        "1s",
+        "--max-body",
+        "1M",
+        "--format",
+        "json",
+        &down,
+        &slow,
+        &html,
+        &garbage,
+        &huge,
+        &endless,
+        &steady.base,
+    ]));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(code, 0, "{stderr}\n{report:#}");
+    for (url, kind, words) in [
+        (&down, "down", "Connection refused"),
+        (&slow, "timeout", "--timeout"),
+        (&html, "html", "HTML"),
+        (&garbage, "garbage", "not a goroutine profile"),
+        (&huge, "too_large", "--max-body"),
+        (&endless, "too_large", "--max-body"),
+    ] {
+        let t = target(&report, &format!("{url}/debug/pprof"));
+        assert_eq!(t["up"], false, "{t:#}");
+        assert_eq!(t["errors"][kind], 2, "{url} {kind}: {t:#}");
+        let message = t["last"]["error"]["message"].as_str().unwrap();
+        assert!(message.contains(words), "{kind}: {message}");
+        assert!(
+            message.contains(url.as_str()) || kind == "garbage",
+            "{message}"
+        );
+    }
+    let t = target(&report, &steady.pprof());
+    assert_eq!(t["up"], true, "{t:#}");
+    assert_eq!(t["scrapes"], 2);
+}
+
+/// The history survives kill -9: a restarted watcher continues it and judges the leak from
+/// the first round on. Meanwhile /metrics and the dashboard (in headless Chromium) show it.
+#[test]
+fn kill_9_and_restart_keep_the_history() {
+    let leaky = Service::start("leaky");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("watch.db");
+    let db_arg = db.to_str().unwrap().to_string();
+    let _driver = Load::start(vec![leaky.base.clone()], Duration::from_secs(12), 2000);
+    let trend_flags = [
+        "--interval",
+        "200ms",
+        "--window",
+        "30s",
+        "--min-span",
+        "1s",
+        "--min-samples",
+        "6",
+        "--min-rise",
+        "3",
+    ];
+    let mut watch = StdCommand::new(goleash_path())
+        .args([
+            "watch",
+            "--db",
+            &db_arg,
+            "--listen",
+            "127.0.0.1:0",
+            "--color",
+            "never",
+        ])
+        .args(trend_flags)
+        .arg(&leaky.base)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(watch.stderr.take().unwrap());
+    let mut line = String::new();
+    let mut listen = None;
+    while stderr.read_line(&mut line).unwrap_or(0) > 0 {
+        if let Some(i) = line.find("dashboard on http://") {
+            listen = Some(
+                line[i + "dashboard on ".len()..]
+                    .trim()
+                    .trim_end_matches('/')
+                    .to_string(),
+            );
+            break;
+        }
+        line.clear();
+    }
+    let listen = listen.unwrap_or_else(|| panic!("no listen address; stderr: {line}"));
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        let _ = stderr.read_to_string(&mut sink);
+    });
+    let stdout = watch.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        let _ = BufReader::new(stdout).read_to_string(&mut sink);
+    });
+
+    // Wait until the watcher flags the leak (bounded).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let state = http_get(&format!("{listen}/api/state")).unwrap_or_default();
+        if state.contains("\"suspects\":1") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no suspect in time: {state}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let metrics = http_get(&format!("{listen}/metrics")).unwrap();
+    assert!(
+        metrics.contains("# TYPE goleash_watch_group_goroutines gauge"),
+        "{metrics}"
+    );
+    let suspect_line = metrics
+        .lines()
+        .find(|l| l.starts_with("goleash_watch_group_suspect{") && l.ends_with(" 1"))
+        .unwrap_or_else(|| panic!("{metrics}"));
+    assert!(
+        suspect_line.contains("site=\"main.lookupBackend.func1 (leaky/main.go:22)\""),
+        "{suspect_line}"
+    );
+    assert!(
+        metrics.contains("goleash_watch_scrape_duration_seconds_count{"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("process_resident_memory_bytes "),
+        "{metrics}"
+    );
+
+    dashboard_in_chromium(&listen);
+
+    watch.kill().unwrap(); // SIGKILL
+    let _ = watch.wait();
+    let before = history_scrapes(&db_arg);
+    assert!(before >= 6, "{before}");
+
+    // Restarted: three rounds are enough, because the window comes back from the history.
+    let (code, report, stderr) = run_json(
+        goleash()
+            .args([
+                "watch", "--db", &db_arg, "--rounds", "3", "--format", "json",
+            ])
+            .args(trend_flags)
+            .arg(&leaky.base),
+    );
+    assert_eq!(code, 1, "{stderr}\n{report:#}");
+    let t = target(&report, &leaky.pprof());
+    assert!(
+        t["samples_in_window"].as_u64().unwrap() >= before + 3,
+        "{t:#}"
+    );
+    assert_eq!(suspects(t).len(), 1, "{t:#}");
+    assert_eq!(history_scrapes(&db_arg), before + 3);
+
+    // And the history answers offline.
+    let out = goleash()
+        .args(["history", "--db", &db_arg, "groups", &leaky.base])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("main.lookupBackend.func1 (leaky/main.go:22)"),
+        "{text}"
+    );
+    let out = goleash()
+        .args([
+            "history", "--db", &db_arg, "--format", "json", "trend", "--window", "30s",
+        ])
+        .args(["--min-span", "1s", "--min-samples", "6", "--min-rise", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["suspects"], 1, "{report:#}");
+    let out = goleash()
+        .args(["history", "--db", &db_arg, "--format", "csv", "export"])
+        .output()
+        .unwrap();
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        csv.starts_with("time,ts_ms,target,group,site,count,verdict\n"),
+        "{csv}"
+    );
+    assert!(csv.lines().count() > 20);
+}
+
+fn history_scrapes(db: &str) -> u64 {
+    let out = goleash()
+        .args(["history", "--db", db, "--format", "json", "targets"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    rows[0]["scrapes"].as_u64().unwrap()
+}
+
+/// Loads the dashboard in headless Chromium and checks what the script drew: the chart's
+/// lines (the suspect's among them) and the suspect's stack.
+fn dashboard_in_chromium(listen: &str) {
+    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            StdCommand::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+    else {
+        println!("SKIPPED dashboard check: no chromium on PATH (scripts/test.sh installs Debian's chromium)");
+        return;
+    };
+    let profile = tempfile::tempdir().unwrap();
+    let out = StdCommand::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--virtual-time-budget=4000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("{listen}/"))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dom.contains("<polyline class=\"series suspect\""),
+        "chart without the suspect's line:\n{dom}"
+    );
+    assert!(
+        dom.matches("<polyline class=\"series").count() >= 2,
+        "{dom}"
+    );
+    assert!(
+        dom.contains("<h3 class=\"leak\">main.lookupBackend.func1 (leaky/main.go:22)</h3>"),
+        "{dom}"
+    );
+    assert!(dom.contains("class=\"stack\""), "{dom}");
+    assert!(dom.contains("1 suspect(s)"), "{dom}");
+}
+
+#[test]
+fn bad_usage_and_db_errors_are_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = goleash().args(["watch"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no targets"));
+
+    let out = goleash()
+        .args(["watch", "--shard", "4/3", "http://127.0.0.1:1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
+    let missing = dir.path().join("no/such/dir/watch.db");
+    let out = goleash()
+        .args([
+            "watch",
+            "--once",
+            "--db",
+            missing.to_str().unwrap(),
+            "http://127.0.0.1:1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot open history DB"), "{err}");
+
+    let not_db = dir.path().join("notes.txt");
+    std::fs::write(
+        &not_db,
+        "this is not sqlite, just text long enough to have a header",
+    )
+    .unwrap();
+    let out = goleash()
+        .args([
+            "watch",
+            "--once",
+            "--db",
+            not_db.to_str().unwrap(),
+            "http://127.0.0.1:1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is not a SQLite database"), "{err}");
+
+    let out = goleash()
+        .args([
+            "history",
+            "--db",
+            dir.path().join("nothing.db").to_str().unwrap(),
+            "targets",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+}
+
+#[test]
+fn help_explains_every_flag_with_an_example() {
+    let out = goleash().args(["watch", "--help"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Examples:"));
+    assert!(text.contains("FORCES A FULL GC IN THE"), "{text}");
+    let flags: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("--"))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(flags.len() > 25, "{flags:?}");
+    // Every flag's text carries an example, except plain switches and --help/--version.
+    for block in text.split("\n      --").skip(1) {
+        let name = block.split_whitespace().next().unwrap_or("");
+        let is_switch = !block.lines().next().unwrap_or("").contains('<');
+        if is_switch || name == "help" {
+            continue;
+        }
+        assert!(
+            block.contains("e.g.") || block.contains("possible values"),
+            "--{name} has no example:\n{block}"
+        );
+    }
+    let out = goleash().args(["history", "--help"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Examples:"));
+    for sub in ["targets", "groups", "series", "export", "trend"] {
+        assert!(text.contains(sub), "{sub}");
+    }
+}

@@ -1,0 +1,475 @@
+//! `goleash test` on testdata/gotest with the real Go 1.27.3 toolchain. One `go test ./...`
+//! run (JSON, JUnit and SARIF written at once) serves most assertions; a few small runs check
+//! exit codes, ignores, the retry window and build failures.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn module() -> PathBuf {
+    root().join("testdata/gotest")
+}
+
+/// The go command: the one on PATH when it is go1.27.3, else the one scripts/ensure-go.sh
+/// installs.
+fn go() -> &'static Path {
+    static GO: OnceLock<PathBuf> = OnceLock::new();
+    GO.get_or_init(|| {
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(". scripts/ensure-go.sh >&2 && command -v go")
+            .current_dir(root())
+            .output()
+            .expect("bash");
+        assert!(
+            out.status.success(),
+            "Go 1.27.3 is needed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    })
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn goleash_test(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_goleash"))
+        .arg("test")
+        .arg("--color=never")
+        .arg("--go")
+        .arg(go())
+        .args(args)
+        .current_dir(module())
+        .env("GOTOOLCHAIN", "local")
+        .env("GOFLAGS", "-mod=mod")
+        .output()
+        .expect("run goleash");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+struct Shared {
+    run: Run,
+    json: Value,
+    junit: String,
+    sarif: Value,
+}
+
+/// The whole module once: `goleash test -- -timeout 6s ./...`.
+fn shared() -> &'static Shared {
+    static SHARED: OnceLock<Shared> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("report.json");
+        let junit = dir.path().join("report.xml");
+        let sarif = dir.path().join("report.sarif");
+        let run = goleash_test(&[
+            "--json-file",
+            json.to_str().unwrap(),
+            "--junit-file",
+            junit.to_str().unwrap(),
+            "--sarif-file",
+            sarif.to_str().unwrap(),
+            "--",
+            "-timeout",
+            "6s",
+            "./...",
+        ]);
+        let read = |p: &Path| {
+            std::fs::read_to_string(p).unwrap_or_else(|e| {
+                panic!(
+                    "{}: {e}\nstdout:\n{}\nstderr:\n{}",
+                    p.display(),
+                    run.stdout,
+                    run.stderr
+                )
+            })
+        };
+        let json = serde_json::from_str(&read(&json)).unwrap();
+        let junit = read(&junit);
+        let sarif = serde_json::from_str(&read(&sarif)).unwrap();
+        Shared {
+            run,
+            json,
+            junit,
+            sarif,
+        }
+    })
+}
+
+fn package<'a>(report: &'a Value, name: &str) -> &'a Value {
+    let path = format!("goleash.test/gotest/{name}");
+    report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["import_path"] == path.as_str())
+        .unwrap_or_else(|| panic!("no package {path} in the report"))
+}
+
+fn test<'a>(pkg: &'a Value, name: &str) -> &'a Value {
+    pkg["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["test"]["name"] == name)
+        .unwrap_or_else(|| panic!("no test {name} in {}", pkg["import_path"]))
+}
+
+/// (package, test) of every test with leaks at or above --fail-on.
+fn leaking_tests(report: &Value) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for pkg in report["packages"].as_array().unwrap() {
+        let name = pkg["import_path"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("goleash.test/gotest/")
+            .to_string();
+        for t in pkg["tests"].as_array().unwrap() {
+            if t["leaked"].as_u64().unwrap() > 0 {
+                let test = t["test"]["name"].as_str().unwrap_or("(none)").to_string();
+                out.insert((name.clone(), test));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn names_exactly_the_tests_that_leak() {
+    let report = &shared().json;
+    let mut found = leaking_tests(report);
+    // Which of the two parallel tests starts the shared load depends on scheduling.
+    let parallel: Vec<_> = found
+        .iter()
+        .filter(|(p, _)| p == "parallel")
+        .cloned()
+        .collect();
+    assert_eq!(parallel.len(), 1, "{parallel:?}");
+    assert!(parallel[0].1.starts_with("TestParallel"));
+    found.remove(&parallel[0]);
+    let expected: BTreeSet<(String, String)> = [
+        ("external", "TestForgottenDone"),
+        ("leaky", "TestBlockedRead"),
+        ("leaky", "TestForgottenSender"),
+        ("leaky", "TestMutexHeldForever"),
+        ("leaky", "TestNested"),
+        ("leaky", "TestRangeWithoutClose"),
+        ("leaky", "TestSubtests/leaks"),
+        ("leaky", "TestTickerWithoutCtx"),
+        ("many", "TestLeakThousand"),
+        ("ownmain", "TestRace"),
+        ("xmain", "TestFanout"),
+    ]
+    .iter()
+    .map(|(p, t)| (p.to_string(), t.to_string()))
+    .collect();
+    assert_eq!(found, expected);
+}
+
+#[test]
+fn counts_verdicts_and_sites() {
+    let report = &shared().json;
+    let leaky = package(report, "leaky");
+    let sender = test(leaky, "TestForgottenSender");
+    assert_eq!(sender["leaked"], 2);
+    let group = &sender["groups"][0];
+    assert_eq!(group["verdict"], "proven");
+    assert_eq!(group["category"], "chan_send");
+    assert_eq!(
+        group["site"]["function"],
+        "goleash.test/gotest/leaky.FirstResult.func1"
+    );
+    assert_eq!(
+        group["creator"]["function"],
+        "goleash.test/gotest/leaky.FirstResult"
+    );
+    for (name, verdict, category) in [
+        ("TestRangeWithoutClose", "proven", "chan_receive"),
+        ("TestMutexHeldForever", "proven", "mutex"),
+        ("TestTickerWithoutCtx", "likely", "chan_receive"),
+        ("TestBlockedRead", "likely", "io_wait"),
+    ] {
+        let g = &test(leaky, name)["groups"][0];
+        assert_eq!(
+            (g["verdict"].as_str(), g["category"].as_str()),
+            (Some(verdict), Some(category)),
+            "{name}"
+        );
+    }
+    // The leak two goroutines away from its test is traced through the ancestors.
+    assert_eq!(test(leaky, "TestNested")["test"]["via"], "ancestors");
+    assert_eq!(
+        test(report_pkg(report, "external"), "TestForgottenDone")["leaked"],
+        1
+    );
+    assert_eq!(test(report_pkg(report, "xmain"), "TestFanout")["leaked"], 4);
+    assert_eq!(test(report_pkg(report, "ownmain"), "TestRace")["leaked"], 1);
+}
+
+fn report_pkg<'a>(report: &'a Value, name: &str) -> &'a Value {
+    package(report, name)
+}
+
+#[test]
+fn a_thousand_leaked_goroutines_are_one_group() {
+    let many = package(&shared().json, "many");
+    let t = test(many, "TestLeakThousand");
+    assert_eq!(t["leaked"], 1000);
+    let groups = t["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0]["count"], 1000);
+    assert!(groups[0]["goroutine_ids"].as_array().unwrap().len() <= 8);
+}
+
+#[test]
+fn clean_late_and_pre_existing_goroutines_are_not_reported() {
+    let report = &shared().json;
+    for name in ["clean", "late"] {
+        let pkg = package(report, name);
+        assert_eq!(pkg["status"], "passed", "{name}");
+        assert_eq!(pkg["tests"].as_array().unwrap().len(), 0, "{name}: {pkg}");
+    }
+    // The late goroutine ends ~300 ms after its test: the check waited for it.
+    let waited = package(report, "late")["check"]["waited_ms"]
+        .as_f64()
+        .unwrap();
+    assert!((250.0..1000.0).contains(&waited), "waited {waited} ms");
+    // ownmain's TestMain starts an event loop before m.Run: alive before the first test.
+    let ownmain = package(report, "ownmain");
+    assert_eq!(ownmain["tests"].as_array().unwrap().len(), 1, "{ownmain}");
+}
+
+#[test]
+fn test_mains_are_wrapped_and_generated() {
+    let report = &shared().json;
+    assert_eq!(package(report, "clean")["hook"]["kind"], "generated");
+    assert_eq!(package(report, "clean")["hook"]["external"], false);
+    assert_eq!(package(report, "external")["hook"]["external"], true);
+    let own = &package(report, "ownmain")["hook"];
+    assert_eq!(own["kind"], "wrapped");
+    assert!(own["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("ownmain/main_test.go"));
+    let x = &package(report, "xmain")["hook"];
+    assert_eq!(x["kind"], "wrapped");
+    assert!(x["file"].as_str().unwrap().ends_with("xmain/xmain_test.go"));
+    assert_eq!(package(report, "broken")["status"], "no_test_files");
+}
+
+#[test]
+fn deadlock_until_timeout_is_reported_with_the_stuck_goroutines() {
+    let shared = shared();
+    // go test failed (the timeout): its exit code wins.
+    assert_eq!(shared.run.code, 1, "{}", shared.run.stderr);
+    assert_eq!(shared.json["go_exit_code"], 1);
+    let pkg = package(&shared.json, "deadlock");
+    assert_eq!(pkg["status"], "deadlocked");
+    let deadlock = &pkg["deadlock"];
+    assert_eq!(deadlock["message"], "panic: test timed out after 6s");
+    assert!(deadlock["running"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("TestTransferBothWays"));
+    let tests = deadlock["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), 1);
+    assert_eq!(tests[0]["test"]["name"], "TestTransferBothWays");
+    let groups = tests[0]["groups"].as_array().unwrap();
+    let mutex: Vec<&Value> = groups.iter().filter(|g| g["category"] == "mutex").collect();
+    assert_eq!(mutex.len(), 2);
+    for g in mutex {
+        assert_eq!(
+            g["site"]["function"],
+            "goleash.test/gotest/deadlock.Transfer"
+        );
+    }
+    assert!(groups.iter().any(|g| g["category"] == "wait_group"
+        && g["site"]["function"] == "goleash.test/gotest/deadlock.TestTransferBothWays"));
+    // go test's own output still streamed.
+    assert!(shared
+        .run
+        .stdout
+        .contains("FAIL\tgoleash.test/gotest/deadlock"));
+    assert!(shared.run.stdout.contains("deadlocked"));
+}
+
+#[test]
+fn junit_has_a_failed_case_per_leaking_test() {
+    let junit = &shared().junit;
+    assert!(junit.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites "));
+    assert!(junit.contains(
+        "<testsuite name=\"goleash.test/gotest/leaky\" tests=\"7\" failures=\"7\" errors=\"0\">"
+    ));
+    assert!(junit.contains(
+        "<testcase classname=\"goleash.test/gotest/leaky\" name=\"TestSubtests/leaks\">\n      <failure type=\"goroutine-leak\" message=\"1 goroutine leaked (proven)\">"
+    ));
+    assert!(junit.contains(
+        "<testcase classname=\"goleash.test/gotest/clean\" name=\"goroutine leak check\"/>"
+    ));
+    assert!(junit.contains(
+        "<testcase classname=\"goleash.test/gotest/deadlock\" name=\"TestTransferBothWays\">\n      <error type=\"goleash\" message=\"panic: test timed out after 6s: 3 goroutines stuck\">"
+    ));
+    assert_eq!(
+        junit.matches("<testsuite ").count(),
+        junit.matches("</testsuite>").count()
+    );
+    assert_eq!(junit.matches("<failure ").count(), 12);
+}
+
+#[test]
+fn sarif_locates_each_leaked_group() {
+    let sarif = &shared().sarif;
+    assert_eq!(sarif["version"], "2.1.0");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let sender = results
+        .iter()
+        .find(|r| r["properties"]["test"] == "TestForgottenSender")
+        .unwrap();
+    assert_eq!(sender["ruleId"], "goroutine-leak");
+    assert_eq!(sender["level"], "error");
+    let location = &sender["locations"][0]["physicalLocation"];
+    assert_eq!(location["artifactLocation"]["uri"], "leaky/leaky.go");
+    assert_eq!(location["region"]["startLine"], 17);
+    assert!(results.iter().any(|r| r["ruleId"] == "test-deadlock"));
+}
+
+#[test]
+fn the_users_tree_is_not_written() {
+    let _ = shared();
+    let out = Command::new("git")
+        .args([
+            "status",
+            "--porcelain",
+            "--ignored",
+            "--untracked-files=all",
+            ".",
+        ])
+        .current_dir(module())
+        .output()
+        .unwrap();
+    let status = String::from_utf8_lossy(&out.stdout);
+    assert!(!status.contains("goleash_harness"), "{status}");
+    for entry in walk(&module()) {
+        assert!(
+            !entry.to_string_lossy().contains("goleash_harness"),
+            "{}",
+            entry.display()
+        );
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn exit_codes_follow_go_test_then_leaks() {
+    let clean = goleash_test(&["./clean", "./late"]);
+    assert_eq!(clean.code, 0, "{}{}", clean.stdout, clean.stderr);
+    assert!(clean.stdout.contains("no leaks"));
+
+    let leaks = goleash_test(&["--", "-run", "TestForgottenSender", "./leaky"]);
+    assert_eq!(leaks.code, 1, "{}{}", leaks.stdout, leaks.stderr);
+    assert!(leaks
+        .stdout
+        .contains("TestForgottenSender  2 goroutines leaked"));
+
+    let ignored = goleash_test(&[
+        "--ignore-top",
+        "goleash.test/gotest/leaky.FirstResult.*",
+        "--",
+        "-run",
+        "TestForgottenSender",
+        "./leaky",
+    ]);
+    assert_eq!(ignored.code, 0, "{}{}", ignored.stdout, ignored.stderr);
+    assert!(ignored.stdout.contains("2 ignored") || ignored.stdout.contains("no leaks"));
+
+    // A leak only under t.Parallel: one test at a time, nothing leaks.
+    let serial = goleash_test(&["--", "-parallel", "1", "./parallel"]);
+    assert_eq!(serial.code, 0, "{}{}", serial.stdout, serial.stderr);
+}
+
+#[test]
+fn the_retry_window_decides_what_is_late_and_what_leaked() {
+    let short = goleash_test(&["--retry", "50ms", "--format", "json", "./late"]);
+    assert_eq!(short.code, 1, "{}", short.stderr);
+    let report: Value = serde_json::from_str(&short.stdout).unwrap();
+    let t = test(package(&report, "late"), "TestFlushSoon");
+    assert_eq!(t["groups"][0]["category"], "sleep");
+    assert_eq!(t["groups"][0]["verdict"], "likely");
+    // go test's output went to stderr, so stdout is only the report.
+    assert!(short.stderr.contains("ok  \tgoleash.test/gotest/late"));
+}
+
+#[test]
+fn a_package_that_does_not_build_is_reported_as_such() {
+    let run = goleash_test(&[
+        "--format",
+        "json",
+        "--",
+        "-tags",
+        "goleash_broken",
+        "./broken",
+    ]);
+    assert_ne!(run.code, 0);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let pkg = package(&report, "broken");
+    assert_eq!(pkg["status"], "build_failed");
+    assert!(pkg["build_errors"]
+        .as_str()
+        .unwrap()
+        .contains("cannot use Answer()"));
+}
+
+#[test]
+fn help_explains_the_flags() {
+    let out = Command::new(env!("CARGO_BIN_EXE_goleash"))
+        .args(["test", "--help"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--format",
+        "--output",
+        "--junit-file",
+        "--sarif-file",
+        "--json-file",
+        "--fail-on",
+        "--retry",
+        "--ancestors",
+        "--ignore-top",
+        "--ignore-any",
+        "--ignore-created-by",
+        "--no-default-ignores",
+        "--keep-dumps",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from --help");
+    }
+    assert!(help.contains("goleash test ./..."));
+}

@@ -73,6 +73,8 @@ pub struct GoTestArgs {
     pub overlay: Option<String>,
     /// `-json`: go test prints test2json events.
     pub json: bool,
+    /// The user gave `-count`.
+    pub count: bool,
     /// `-c`, `-n`, `-list`, `-exec`-less `-o` without run…: the tests will not run, so no
     /// goroutines can be checked.
     pub no_run: Option<&'static str>,
@@ -120,6 +122,7 @@ impl GoTestArgs {
             let bool_on = value.as_deref().is_none_or(|v| v != "false");
             match name {
                 "json" => parsed.json = bool_on,
+                "count" => parsed.count = true,
                 "C" => parsed.chdir = value.clone(),
                 "overlay" => parsed.overlay = value.clone(),
                 "c" if bool_on => parsed.no_run = Some("-c only compiles the test binary"),
@@ -180,6 +183,12 @@ impl GoTestArgs {
             i += 1;
         }
         out.push(format!("-overlay={overlay}"));
+        // A cached result replays the output without running the test binary, so there would
+        // be no goroutines to check. The check's environment is read after m.Run, which the
+        // test cache does not see, hence the explicit -count=1 (any -count disables caching).
+        if !self.count {
+            out.push("-count=1".to_string());
+        }
         out.extend(rest);
         out
     }
@@ -212,7 +221,7 @@ mod tests {
         assert_eq!(a.packages, ["./pkg"]);
         assert_eq!(
             a.with_overlay("/tmp/o.json"),
-            args("-C sub -overlay=/tmp/o.json -v ./pkg")
+            args("-C sub -overlay=/tmp/o.json -count=1 -v ./pkg")
         );
     }
 

@@ -398,6 +398,16 @@ fn exit_codes_follow_go_test_then_leaks() {
         .stdout
         .contains("TestForgottenSender  2 goroutines leaked"));
 
+    // With go test -json, stdout stays test2json's stream and the report goes to stderr.
+    let json = goleash_test(&["--", "-json", "-run", "TestForgottenSender", "./leaky"]);
+    assert_eq!(json.code, 1, "{}{}", json.stdout, json.stderr);
+    for line in json.stdout.lines() {
+        serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    }
+    assert!(json
+        .stderr
+        .contains("TestForgottenSender  2 goroutines leaked"));
+
     let ignored = goleash_test(&[
         "--ignore-top",
         "goleash.test/gotest/leaky.FirstResult.*",

@@ -23,7 +23,8 @@ use super::input::{self, ColorArg, JudgeArgs};
 ///
 /// goleash's flags come first; everything from the first other argument on goes to
 /// `go test` unchanged (use `--` to make the split explicit). go test's output streams as
-/// usual, to stderr when the report itself goes to stdout in a machine format.
+/// usual, to stderr when the report itself goes to stdout in a machine format. With
+/// `go test -json`, the terminal report goes to stderr so stdout stays test2json's stream.
 ///
 /// Examples:
 ///   goleash test ./...
@@ -236,6 +237,11 @@ pub fn run(args: TestArgs) -> ExitCode {
     } else {
         Live::Stdout
     };
+    // With `go test -json`, stdout is test2json's event stream: a terminal report appended
+    // to it would break the stream's consumers, so it goes to stderr.
+    let report_to_stderr = args.format == TestFormat::Terminal
+        && args.output.is_none()
+        && goleash_gotest::GoTestArgs::parse(&go_args).json;
     let options = Options {
         go: args.go,
         args: go_args,
@@ -256,7 +262,8 @@ pub fn run(args: TestArgs) -> ExitCode {
         ColorArg::Never => false,
         ColorArg::Auto => {
             args.output.is_none()
-                && std::io::IsTerminal::is_terminal(&std::io::stdout())
+                && (report_to_stderr || std::io::IsTerminal::is_terminal(&std::io::stdout()))
+                && (!report_to_stderr || std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 && std::env::var_os("NO_COLOR").is_none()
         }
     };
@@ -275,6 +282,10 @@ pub fn run(args: TestArgs) -> ExitCode {
     };
     let mut written = match &args.output {
         Some(path) => write_file(path, &text),
+        None if report_to_stderr => {
+            eprint!("{text}");
+            Ok(())
+        }
         None => {
             if super::print(&text) {
                 Ok(())

@@ -130,9 +130,12 @@ impl TestLeaks {
 /// What the check measured inside the test binary.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct CheckTimes {
-    /// From the end of the tests until no goroutine was left to wait for (or the window ended).
+    /// From the end of the tests (m.Run) to the start of the check: the TestMain's teardown.
+    pub teardown_ms: f64,
+    /// From the start of the check until no goroutine was left to wait for (or the window
+    /// ended).
     pub waited_ms: f64,
-    /// From the end of the tests until the dump was written.
+    /// From the end of the tests (m.Run) until the dump was written.
     pub written_ms: f64,
     /// Looks at the goroutines (each after a leak-detecting GC).
     pub rounds: u32,

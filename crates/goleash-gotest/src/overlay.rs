@@ -97,7 +97,7 @@ fn hook_package(
     work: &Path,
     replace: &mut BTreeMap<String, String>,
 ) -> Result<Hook, String> {
-    let mut found: Option<(PathBuf, bool, String, Vec<Edit>)> = None;
+    let mut found: Option<(PathBuf, bool, String, usize, Vec<Edit>)> = None;
     let files = pkg
         .test_go_files
         .iter()
@@ -114,8 +114,8 @@ fn hook_package(
         if !source.contains("TestMain") {
             continue;
         }
-        if let Some(edits) = test_main_edits(&source)? {
-            found = Some((path, external, source, edits));
+        if let Some((runs, edits)) = test_main_edits(&source)? {
+            found = Some((path, external, source, runs, edits));
             break;
         }
     }
@@ -136,8 +136,8 @@ fn hook_package(
         harness_target = pkg.dir.join(name);
     }
     let (external, test_main, hook) = match found {
-        Some((file, external, source, edits)) => {
-            if edits.is_empty() {
+        Some((file, external, source, calls, edits)) => {
+            if calls == 0 {
                 return Err(format!(
                     "its TestMain in {} does not call m.Run() itself, so goleash cannot wrap it",
                     file.display()
@@ -151,14 +151,13 @@ fn hook_package(
                 file.to_string_lossy().into_owned(),
                 copy.to_string_lossy().into_owned(),
             );
-            let calls = edits.len();
             (external, String::new(), Hook::Wrapped { file, calls })
         }
         None => {
             let external = pkg.test_go_files.is_empty();
             (
                 external,
-                "// TestMain is goleash's: the package has none.\nfunc TestMain(m *goleash_testing.M) { goleash_os.Exit(goleashRun(m)) }\n".to_string(),
+                "// TestMain is goleash's: the package has none.\nfunc TestMain(m *goleash_testing.M) { goleashExit(goleashRun(m)) }\n".to_string(),
                 Hook::Generated { external },
             )
         }
@@ -202,9 +201,12 @@ pub fn file_key(import_path: &str) -> String {
     format!("{last}-{hash:016x}")
 }
 
-/// Finds a top-level `func TestMain(m *testing.M)` and the `m.Run()` calls in it. `None`: the
-/// file has no TestMain; `Some(edits)`: byte ranges to replace (maybe none found).
-fn test_main_edits(source: &str) -> Result<Option<Vec<Edit>>, String> {
+/// Finds a top-level `func TestMain(m *testing.M)` and plans its rewrite: `m.Run()` becomes
+/// `goleashRun(m)` (the look at the goroutines before the tests), `os.Exit(` anywhere in the
+/// file becomes `goleashExit(` and a `defer goleashAfter()` opens TestMain's body, so the
+/// check runs after the TestMain's teardown, however it ends. `None`: no TestMain here;
+/// `Some((runs, edits))`: how many `m.Run()` calls were found, and the edits.
+fn test_main_edits(source: &str) -> Result<Option<(usize, Vec<Edit>)>, String> {
     let mut parser = Parser::new();
     parser
         .set_language(&tree_sitter_go::LANGUAGE.into())
@@ -215,56 +217,117 @@ fn test_main_edits(source: &str) -> Result<Option<Vec<Edit>>, String> {
     let root = tree.root_node();
     let text = |n: Node| &source[n.byte_range()];
     let mut cursor = root.walk();
+    let mut os_name: Option<String> = None;
+    let mut test_main: Option<Node> = None;
     for decl in root.named_children(&mut cursor) {
-        if decl.kind() != "function_declaration" {
-            continue;
+        match decl.kind() {
+            "import_declaration" => {
+                let mut specs = Vec::new();
+                collect_kind(decl, "import_spec", &mut specs);
+                for spec in specs {
+                    let path = spec.child_by_field_name("path").map(text);
+                    if path.is_some_and(|p| p.trim_matches(['"', '`']) == "os") {
+                        os_name = Some(match spec.child_by_field_name("name").map(text) {
+                            Some(name) => name.to_string(),
+                            None => "os".to_string(),
+                        });
+                    }
+                }
+            }
+            "function_declaration"
+                if decl.child_by_field_name("name").map(text) == Some("TestMain") =>
+            {
+                test_main = Some(decl);
+            }
+            _ => {}
         }
-        if decl.child_by_field_name("name").map(text) != Some("TestMain") {
-            continue;
-        }
-        let Some(body) = decl.child_by_field_name("body") else {
-            continue;
-        };
-        let param = decl
-            .child_by_field_name("parameters")
-            .and_then(|p| p.named_child(0))
-            .and_then(|p| p.child_by_field_name("name"))
-            .map(text);
-        let Some(param) = param.filter(|p| *p != "_") else {
-            return Ok(Some(Vec::new()));
-        };
-        let mut edits = Vec::new();
-        collect_run_calls(body, param, source, &mut edits);
-        return Ok(Some(edits));
     }
-    Ok(None)
+    let Some(decl) = test_main else {
+        return Ok(None);
+    };
+    let Some(body) = decl.child_by_field_name("body") else {
+        return Ok(None);
+    };
+    let param = decl
+        .child_by_field_name("parameters")
+        .and_then(|p| p.named_child(0))
+        .and_then(|p| p.child_by_field_name("name"))
+        .map(text);
+    let Some(param) = param.filter(|p| *p != "_") else {
+        return Ok(Some((0, Vec::new())));
+    };
+    let mut edits = Vec::new();
+    collect_calls(body, source, param, "Run", true, &mut |node| {
+        edits.push((
+            node.start_byte(),
+            node.end_byte(),
+            format!("goleashRun({param})"),
+        ));
+    });
+    let runs = edits.len();
+    if let Some(os) = os_name.as_deref().filter(|n| *n != "_" && *n != ".") {
+        collect_calls(root, source, os, "Exit", false, &mut |node| {
+            if let Some(function) = node.child_by_field_name("function") {
+                edits.push((
+                    function.start_byte(),
+                    function.end_byte(),
+                    "goleashExit".into(),
+                ));
+            }
+        });
+    }
+    if let Some(os) = os_name.as_deref().filter(|n| *n != "_" && *n != ".") {
+        // Every os.Exit may have been the import's only use; at the end, no line moves.
+        edits.push((source.len(), source.len(), format!("\nvar _ = {os}.Exit\n")));
+    }
+    // Right after the body's `{`, on the same line, so line numbers do not move.
+    let open = body.start_byte() + 1;
+    edits.push((open, open, "defer goleashAfter(); ".into()));
+    edits.sort_by_key(|e| e.0);
+    Ok(Some((runs, edits)))
 }
 
-fn collect_run_calls(node: Node, param: &str, source: &str, edits: &mut Vec<Edit>) {
+fn collect_kind<'t>(node: Node<'t>, kind: &str, out: &mut Vec<Node<'t>>) {
+    if node.kind() == kind {
+        out.push(node);
+        return;
+    }
+    let mut cursor = node.walk();
+    for child in node.children(&mut cursor) {
+        collect_kind(child, kind, out);
+    }
+}
+
+/// Calls `operand.field(…)` under `node`; `no_args`: only calls without arguments.
+fn collect_calls(
+    node: Node,
+    source: &str,
+    operand: &str,
+    field: &str,
+    no_args: bool,
+    found: &mut impl FnMut(Node),
+) {
     if node.kind() == "call_expression" {
         let function = node.child_by_field_name("function");
         let args = node.child_by_field_name("arguments");
         if let (Some(function), Some(args)) = (function, args) {
-            let operand = function.child_by_field_name("operand");
-            let field = function.child_by_field_name("field");
+            let o = function.child_by_field_name("operand");
+            let f = function.child_by_field_name("field");
             if function.kind() == "selector_expression"
-                && operand
-                    .is_some_and(|o| o.kind() == "identifier" && &source[o.byte_range()] == param)
-                && field.is_some_and(|f| &source[f.byte_range()] == "Run")
-                && args.named_child_count() == 0
+                && o.is_some_and(|o| o.kind() == "identifier" && &source[o.byte_range()] == operand)
+                && f.is_some_and(|f| &source[f.byte_range()] == field)
+                && (!no_args || args.named_child_count() == 0)
             {
-                edits.push((
-                    node.start_byte(),
-                    node.end_byte(),
-                    format!("goleashRun({param})"),
-                ));
-                return;
+                found(node);
+                if no_args {
+                    return;
+                }
             }
         }
     }
     let mut cursor = node.walk();
     for child in node.children(&mut cursor) {
-        collect_run_calls(child, param, source, edits);
+        collect_calls(child, source, operand, field, no_args, found);
     }
 }
 
@@ -287,26 +350,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn wraps_every_m_run_in_test_main_only() {
-        let src = "package p\n\nimport (\n\t\"os\"\n\t\"testing\"\n)\n\nfunc TestMain(mm *testing.M) {\n\tsetup()\n\tcode := mm.Run()\n\tif code == 0 { code = func() int { return mm.Run() }() }\n\tos.Exit(code)\n}\n\nfunc other(m *testing.M) { m.Run() }\n";
-        let edits = test_main_edits(src).unwrap().unwrap();
-        assert_eq!(edits.len(), 2);
+    fn wraps_m_run_and_exit_and_defers_the_check() {
+        let src = "package p\n\nimport (\n\tstdos \"os\"\n\t\"testing\"\n)\n\nfunc TestMain(mm *testing.M) {\n\tsetup()\n\tcode := mm.Run()\n\tif code == 0 { code = func() int { return mm.Run() }() }\n\tstdos.Exit(code)\n}\n\nfunc other(m *testing.M) { m.Run(); stdos.Exit(3) }\n";
+        let (runs, edits) = test_main_edits(src).unwrap().unwrap();
+        assert_eq!(runs, 2);
         let out = apply_edits(src, &edits);
+        assert!(out.contains("func TestMain(mm *testing.M) {defer goleashAfter(); \n"));
         assert!(out.contains("code := goleashRun(mm)"));
         assert!(out.contains("return goleashRun(mm)"));
-        assert!(out.contains("func other(m *testing.M) { m.Run() }"));
-        assert_eq!(out.lines().count(), src.lines().count());
+        assert!(out.contains("\tgoleashExit(code)\n"));
+        // Only TestMain's m.Run is the tests' run; every os.Exit of the file ends the process.
+        assert!(out.contains("func other(m *testing.M) { m.Run(); goleashExit(3) }"));
+        assert!(out.ends_with("\nvar _ = stdos.Exit\n"));
+        assert_eq!(out.lines().count(), src.lines().count() + 2);
     }
 
     #[test]
     fn no_test_main_and_unnamed_parameter() {
+        assert!(test_main_edits("package p\nfunc TestX(t *testing.T) {}\n")
+            .unwrap()
+            .is_none());
         assert_eq!(
-            test_main_edits("package p\nfunc TestX(t *testing.T) {}\n").unwrap(),
-            None
-        );
-        assert_eq!(
-            test_main_edits("package p\nfunc TestMain(*testing.M) {}\n").unwrap(),
-            Some(vec![])
+            test_main_edits("package p\nfunc TestMain(*testing.M) {}\n")
+                .unwrap()
+                .map(|(runs, _)| runs),
+            Some(0)
         );
     }
 

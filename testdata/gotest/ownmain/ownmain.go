@@ -1,6 +1,12 @@
 // Package ownmain has its own TestMain, which starts a goroutine before the tests (to be
-// ignored: it was alive before the first test) and leaks in one test.
+// ignored: it was alive before the first test), stops a janitor the tests started lazily
+// (after m.Run, so not a leak), and leaks in one test.
 package ownmain
+
+import (
+	"sync"
+	"time"
+)
 
 // Events is a long-lived event loop the TestMain starts.
 func Events(in <-chan string) {
@@ -14,4 +20,34 @@ func Race(a, b func() string) string {
 	go func() { ch <- a() }()
 	go func() { ch <- b() }()
 	return <-ch
+}
+
+var (
+	janitorOnce sync.Once
+	janitorStop = make(chan struct{})
+	janitorDone = make(chan struct{})
+)
+
+// StartJanitor starts the background janitor the first time it is called.
+func StartJanitor() {
+	janitorOnce.Do(func() {
+		go func() {
+			defer close(janitorDone)
+			t := time.NewTicker(time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-t.C:
+				case <-janitorStop:
+					return
+				}
+			}
+		}()
+	})
+}
+
+// StopJanitor ends the janitor and waits for it.
+func StopJanitor() {
+	close(janitorStop)
+	<-janitorDone
 }

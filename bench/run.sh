@@ -44,7 +44,10 @@ fi
 
 log "building goleash (release)"
 (cd "$root" && cargo build --release -p goleash --quiet)
-goleash="$root/target/release/goleash"
+# A copy, so that a rebuild in the shared target directory cannot swap the binary mid-run.
+goleash="$out/goleash"
+mkdir -p "$out"
+cp "$root/target/release/goleash" "$goleash"
 
 mkdir -p "$out/hyperfine"
 gen="$out/gen"

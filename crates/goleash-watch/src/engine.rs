@@ -10,7 +10,7 @@ use crate::alert::{self, Tracker, Webhook};
 use crate::clock::now_ms;
 use crate::fetch::{agent, Fault, FaultKind};
 use crate::pool::{Job, Pool};
-use crate::scrape::ScrapeOptions;
+use crate::scrape::{GroupInfo, ScrapeOptions};
 use crate::state::{SloRule, State, TargetState};
 use crate::store::{Store, StoreError};
 use crate::targets::Target;
@@ -103,6 +103,9 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
         return Err("cannot start any scrape worker thread".into());
     }
     let mut tracker = Tracker::default();
+    // Every stack ever seen, described once. Bounded by the code of the watched services,
+    // not by time or load: a stack is a place in the code.
+    let mut infos: rustc_hash::FxHashMap<u64, Arc<GroupInfo>> = rustc_hash::FxHashMap::default();
     let mut heartbeat = ui::Heartbeat::new(&config.display);
     let mut any_ok = false;
     let mut in_flight = vec![false; config.targets.len()];
@@ -121,6 +124,7 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
                     index,
                     target: Arc::clone(&t.target),
                     round,
+                    full: crate::scrape::full_round(round, index, config.scrape.full_every),
                     leak_profile: t.leak_profile,
                 })
                 .collect()
@@ -148,18 +152,33 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
             let ts = t.monotonic_ts(done.started_ms, interval_ms);
             t.record_result(ts, done.duration.as_secs_f64(), &done.result);
             if let Ok(scraped) = &done.result {
-                t.push(
-                    ts,
-                    scraped.total,
-                    scraped.groups.iter().map(|g| {
+                let samples: Vec<_> = scraped
+                    .groups
+                    .iter()
+                    .map(|g| {
+                        let known = t.groups.contains_key(&g.info.hash);
+                        let info = (!known).then(|| shared_info(&mut infos, &g.info));
                         (
                             g.info.hash,
                             u32::try_from(g.count).unwrap_or(u32::MAX),
                             g.verdict,
-                            Some(g.info.clone()),
+                            info,
                         )
-                    }),
-                );
+                    })
+                    .collect();
+                t.push(ts, scraped.total, samples);
+                // A debug=2 round describes a stack better (wait reason, creator).
+                for g in &scraped.groups {
+                    if g.info.creator.is_some() {
+                        if let Some(state) = t.groups.get_mut(&g.info.hash) {
+                            if state.info.creator.is_none() {
+                                let richer = Arc::new(g.info.clone());
+                                infos.insert(g.info.hash, Arc::clone(&richer));
+                                state.info = richer;
+                            }
+                        }
+                    }
+                }
                 t.trim(window_ms);
             }
             let db_id = t.db_id;
@@ -311,7 +330,7 @@ fn resume(
                         hash,
                         u32::try_from(count).unwrap_or(u32::MAX),
                         verdict,
-                        infos.get(&hash).cloned(),
+                        infos.get(&hash).map(|i| Arc::new(i.clone())),
                     )
                 }),
             );
@@ -328,4 +347,16 @@ fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
     state
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The one shared copy of a stack's description.
+fn shared_info(
+    infos: &mut rustc_hash::FxHashMap<u64, Arc<GroupInfo>>,
+    info: &GroupInfo,
+) -> Arc<GroupInfo> {
+    Arc::clone(
+        infos
+            .entry(info.hash)
+            .or_insert_with(|| Arc::new(info.clone())),
+    )
 }

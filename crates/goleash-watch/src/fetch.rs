@@ -76,6 +76,11 @@ pub fn agent(timeout: Duration, targets: usize) -> ureq::Agent {
         .http_status_as_error(false)
         .max_idle_connections(targets.clamp(8, 4096))
         .max_idle_connections_per_host(2)
+        // Every pooled connection keeps its buffers (128 KiB each way by default): with
+        // hundreds of targets that was most of the watcher's memory. Requests are tiny and
+        // bodies are read in a loop, so small buffers cost nothing in speed.
+        .input_buffer_size(16 * 1024)
+        .output_buffer_size(4 * 1024)
         .user_agent(concat!("goleash-watch/", env!("CARGO_PKG_VERSION")))
         .build()
         .into()

@@ -68,7 +68,7 @@ pub fn rerun(
                         hash,
                         u32::try_from(count).unwrap_or(u32::MAX),
                         verdict,
-                        infos.get(&hash).cloned(),
+                        infos.get(&hash).map(|i| Arc::new(i.clone())),
                     )
                 }),
             );

@@ -17,6 +17,8 @@ pub struct Job {
     pub index: usize,
     pub target: Arc<Target>,
     pub round: u64,
+    /// Take the debug=2 text this time.
+    pub full: bool,
     pub leak_profile: bool,
 }
 
@@ -100,7 +102,7 @@ fn worker(
         };
         let started_ms = crate::clock::now_ms();
         let started = Instant::now();
-        let result = scrape(agent, &job.target, job.round, options, job.leak_profile);
+        let result = scrape(agent, &job.target, job.full, options, job.leak_profile);
         let finished = Done {
             index: job.index,
             round: job.round,

@@ -138,16 +138,63 @@ pub struct Scraped {
     pub analyze_time: Duration,
 }
 
-/// Scrapes one target. `round` picks protobuf or debug=2; `leak_profile` is false once the
-/// target is known to lack the goroutineleak profile.
+/// Whether target number `index` takes the debug=2 text in `round`: every target in the
+/// first round (creators and wait reasons from the start), then each in a different round
+/// of every `full_every`, so the heavy text rounds are spread instead of all at once.
+pub fn full_round(round: u64, index: usize, full_every: u64) -> bool {
+    full_every > 0 && (round == 0 || (round + index as u64).is_multiple_of(full_every))
+}
+
+/// Bounds how many debug=2 dumps are parsed at once: the text parser works on blocks of
+/// megabytes, and sixteen workers parsing at once would multiply the watcher's peak memory
+/// for no gain in throughput on a few cores.
+struct Gate {
+    busy: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+    limit: usize,
+}
+
+static TEXT_PARSES: std::sync::OnceLock<Gate> = std::sync::OnceLock::new();
+
+fn text_gate() -> &'static Gate {
+    TEXT_PARSES.get_or_init(|| Gate {
+        busy: std::sync::Mutex::new(0),
+        freed: std::sync::Condvar::new(),
+        limit: std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4)),
+    })
+}
+
+struct Pass(&'static Gate);
+
+impl Gate {
+    fn enter(&'static self) -> Pass {
+        let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
+        while *busy >= self.limit {
+            busy = self.freed.wait(busy).unwrap_or_else(|p| p.into_inner());
+        }
+        *busy += 1;
+        Pass(self)
+    }
+}
+
+impl Drop for Pass {
+    fn drop(&mut self) {
+        let mut busy = self.0.busy.lock().unwrap_or_else(|p| p.into_inner());
+        *busy = busy.saturating_sub(1);
+        self.0.freed.notify_one();
+    }
+}
+
+/// Scrapes one target. `full` takes the debug=2 text instead of the protobuf;
+/// `leak_profile` is false once the target is known to lack the goroutineleak profile.
 pub fn scrape(
     agent: &ureq::Agent,
     target: &Target,
-    round: u64,
+    full: bool,
     options: &ScrapeOptions,
     leak_profile: bool,
 ) -> Result<Scraped, Fault> {
-    let format = if options.full_every > 0 && round.is_multiple_of(options.full_every) {
+    let format = if full {
         ScrapeFormat::Text
     } else {
         ScrapeFormat::Proto
@@ -180,6 +227,7 @@ pub fn scrape(
             ))
         }
     }
+    let _pass = (format == ScrapeFormat::Text).then(|| text_gate().enter());
     let analyzing = Instant::now();
     let bytes = bodies.iter().map(|(_, b)| b.len() as u64).sum();
     let mut snapshots = Vec::new();

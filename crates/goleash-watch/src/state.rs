@@ -16,7 +16,9 @@ use crate::trend::{assess, growth_per_minute, Trend, TrendKind, TrendParams};
 /// One group on one target over the window.
 #[derive(Clone, Debug)]
 pub struct GroupState {
-    pub info: GroupInfo,
+    /// Shared by every target that has this stack (replicas of one service run the same
+    /// code), so hundreds of targets do not hold hundreds of copies of the same frames.
+    pub info: Arc<GroupInfo>,
     /// Aligned with the target's `times`.
     pub counts: VecDeque<u32>,
     /// Verdict at each scrape (0 where the group was absent), aligned likewise.
@@ -151,7 +153,7 @@ impl TargetState {
         &mut self,
         ts: i64,
         total: u64,
-        samples: impl IntoIterator<Item = (u64, u32, Verdict, Option<GroupInfo>)>,
+        samples: impl IntoIterator<Item = (u64, u32, Verdict, Option<Arc<GroupInfo>>)>,
     ) {
         let before = self.times.len();
         self.times.push_back(ts);
@@ -351,8 +353,8 @@ mod tests {
                 ts,
                 100,
                 [
-                    (1, 10 * i, Verdict::Possible, Some(info(1))),
-                    (2, 10 * i, Verdict::Expected, Some(info(2))),
+                    (1, 10 * i, Verdict::Possible, Some(Arc::new(info(1)))),
+                    (2, 10 * i, Verdict::Expected, Some(Arc::new(info(2)))),
                     (
                         3,
                         1,
@@ -361,7 +363,7 @@ mod tests {
                         } else {
                             Verdict::Possible
                         },
-                        Some(info(3)),
+                        Some(Arc::new(info(3))),
                     ),
                 ],
             );

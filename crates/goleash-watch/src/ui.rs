@@ -252,7 +252,9 @@ pub fn report_json(state: &State, elapsed: Duration) -> serde_json::Value {
                             "category": g.info.category,
                             "state": g.info.state,
                             "creator": g.info.creator,
-                            "frames": g.info.frames,
+                            // Stacks only for suspects: the report of hundreds of targets
+                            // would otherwise be mostly frames of healthy groups.
+                            "frames": if g.is_suspect() { Some(&g.info.frames) } else { None },
                             "count": g.last(),
                             "trend": g.trend.kind,
                             "slope_per_min": round2(g.trend.slope_per_min),
@@ -276,6 +278,8 @@ pub fn report_json(state: &State, elapsed: Duration) -> serde_json::Value {
                 "growth_per_min": round2(t.growth_per_min),
                 "slo_growth_per_min": t.slo_growth.map(round2),
                 "samples_in_window": t.times.len(),
+                "scrape_seconds_avg": (t.scrapes > 0).then(|| t.duration_sum_s / t.scrapes as f64),
+                "analyze_seconds_avg": (t.scrapes > 0).then(|| t.analyze_sum_s / t.scrapes as f64),
                 "suspects": t.suspects().len(),
                 "groups": groups,
             })

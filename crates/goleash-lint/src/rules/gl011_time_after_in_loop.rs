@@ -53,8 +53,11 @@ for {
 }
 ```
 
+Not reported for counted loops (`for i := 0; i < n; i++`, `for range 3`) or sub-second
+durations spelled with `time.Millisecond` and smaller units: those timers do not pile up.
+
 ## When it is wrong
-A loop that runs a handful of times allocates a handful of timers: harmless.
+A range loop over a short slice allocates a handful of timers: harmless.
 "#,
 };
 
@@ -77,7 +80,10 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         let Some(select) = case.parent() else {
             continue;
         };
-        if syntax::enclosing_loop(select).is_none() {
+        let Some(loop_stmt) = syntax::enclosing_loop(select) else {
+            continue;
+        };
+        if is_small_counted_loop(loop_stmt) || is_short_duration(cx, *call) {
             continue;
         }
         out.push(Finding::new(
@@ -86,4 +92,32 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
             "time.After in a loop allocates a timer per iteration that lives until it fires",
         ));
     }
+}
+
+/// `for i := 0; i < 4; i++` or `for range 3`: a handful of timers, not a pile-up.
+fn is_small_counted_loop(loop_stmt: tree_sitter::Node<'_>) -> bool {
+    let Some(header) = loop_stmt.named_child(0) else {
+        return false;
+    };
+    match header.kind() {
+        "for_clause" => true,
+        "range_clause" => header
+            .child_by_field_name("right")
+            .map(|r| r.kind() == "int_literal")
+            .unwrap_or(false),
+        _ => false,
+    }
+}
+
+/// `time.After(100 * time.Millisecond)`: the timer fires (and is freed) almost at once.
+fn is_short_duration(cx: &FileCx<'_>, call: tree_sitter::Node<'_>) -> bool {
+    let Some(arg) = syntax::call_arguments(call).into_iter().next() else {
+        return false;
+    };
+    syntax::descendants(arg).any(|n| {
+        matches!(
+            cx.pkg_selector(n, TIME),
+            Some("Millisecond" | "Microsecond" | "Nanosecond")
+        )
+    })
 }

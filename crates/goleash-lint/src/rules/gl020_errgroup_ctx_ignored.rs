@@ -13,7 +13,7 @@ pub static RULE: RuleMeta = RuleMeta {
     confidence: Confidence::High,
     default_enabled: true,
     version_gated: false,
-    summary: "The context from `errgroup.WithContext` is discarded or never used.",
+    summary: "The context from `errgroup.WithContext` is discarded or not used by the functions started with `g.Go`.",
     why: "after the first error the siblings are not told to stop, so g.Wait() can block on them forever",
     fix: "pass the group's context into every `g.Go` func and select on its `Done()`",
     docs: r#"# GL020 errgroup-ctx-ignored

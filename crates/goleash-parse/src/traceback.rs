@@ -35,10 +35,6 @@ pub(crate) fn parse_dumps(
     mut reader: impl BufRead,
     limits: Limits,
 ) -> Result<Vec<Snapshot>, ParseError> {
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 8);
     let mut blocks = BlockReader::new(name, limits);
     let first = blocks.next_block(&mut reader)?;
     let Some(first) = first else {
@@ -47,6 +43,16 @@ pub(crate) fn parse_dumps(
             Location::Offset(0),
             "the input is empty; expected a goroutine dump",
         ));
+    };
+    // Asked only for inputs of more than one block: on Linux it reads cgroup files, which
+    // costs more than parsing a small dump.
+    let workers = if first.last {
+        1
+    } else {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 8)
     };
     let mut assembler = Assembler::new(name);
     if first.last || workers == 1 {
@@ -125,12 +131,15 @@ impl<'n> BlockReader<'n> {
 
     /// Reads into `current` until `filled` reaches `target` or the input ends; true at the end.
     fn fill_to(&mut self, reader: &mut impl BufRead, target: usize) -> Result<bool, ParseError> {
-        if self.current.len() < target {
-            // Grows (and zeroes) only what this buffer never held; reused buffers do not.
-            self.current.resize(target, 0);
-        }
         while self.filled < target {
-            let n = match reader.read(&mut self.current[self.filled..target]) {
+            if self.filled == self.current.len() {
+                // Grows (and zeroes) only what this buffer never held, so reused buffers cost
+                // nothing; a new one doubles from 64 KiB so a small input zeroes little.
+                let grown = (self.filled * 2).max(64 << 10).min(target);
+                self.current.resize(grown, 0);
+            }
+            let end = self.current.len().min(target);
+            let n = match reader.read(&mut self.current[self.filled..end]) {
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(ParseError::io(self.name, self.total, &e)),

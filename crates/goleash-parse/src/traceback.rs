@@ -1178,6 +1178,73 @@ fn read_label_token(
 mod tests {
     use super::*;
 
+    /// A dump of `n` goroutines over a few stacks, larger than one block for large `n`.
+    fn synthetic_dump(n: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for id in 1..=n {
+            out.extend_from_slice(
+                format!(
+                    "goroutine {id} [chan receive, {} minutes]:\nmain.worker{}(0xc000{id:x})\n\t/src/app/main.go:{} +0x1d\nmain.run()\n\t/src/app/main.go:9 +0x2a\ncreated by main.start in goroutine 1\n\t/src/app/main.go:4 +0x3b\n\n",
+                    id % 7,
+                    id % 3,
+                    10 + id % 5
+                )
+                .as_bytes(),
+            );
+        }
+        out
+    }
+
+    /// A reader that hands out at most `chunk` bytes per read.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        chunk: usize,
+    }
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(self.chunk).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn short_reads_and_many_blocks_give_the_same_dumps() {
+        let dump = synthetic_dump(60_000);
+        assert!(dump.len() > 2 * BLOCK);
+        let whole = crate::parse_dumps("d", &dump[..], Limits::default()).unwrap();
+        let trickled = crate::parse_dumps(
+            "d",
+            Trickle {
+                data: &dump,
+                chunk: 4093,
+            },
+            Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(format!("{whole:?}"), format!("{trickled:?}"));
+        assert_eq!(whole[0].total(), 60_000);
+        // worker0..2 × lines 10..14: every combination occurs.
+        assert_eq!(whole[0].groups.len(), 3 * 5);
+    }
+
+    #[test]
+    fn size_limit_holds_while_a_block_grows_past_the_block_size() {
+        // One goroutine, then more than a block of text with no header to cut at: the block
+        // grows, and the limit must still stop it.
+        let mut input = synthetic_dump(1);
+        while input.len() < 3 * BLOCK {
+            input.extend_from_slice(b"2026/11/23 12:00:00 a log line that is not part of a dump\n");
+        }
+        let limits = Limits {
+            max_bytes: (BLOCK + BLOCK / 2) as u64,
+        };
+        let err = crate::parse_dumps("log", &input[..], limits).unwrap_err();
+        assert!(err.to_string().contains("limit"), "{err}");
+    }
+
     #[test]
     fn header_variants() {
         let h = parse_header(b"goroutine 7 [chan send]:").unwrap();

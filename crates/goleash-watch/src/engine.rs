@@ -144,7 +144,11 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
             let Ok(done) = pool.results.recv_timeout(wait) else {
                 break;
             };
-            pending -= 1;
+            // A straggler from an earlier round is still applied, but it is not one of the
+            // answers this round waits for.
+            if done.round == round {
+                pending -= 1;
+            }
             in_flight[done.index] = false;
             any_ok |= done.result.is_ok();
             let mut s = lock(&state);

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::fetch::{Fault, FaultKind};
 use crate::state::{SloRule, State, TargetState};
 use crate::store::{Store, StoreError, TargetRow};
 use crate::targets::parse_url;
@@ -58,6 +59,9 @@ pub fn rerun(
         for s in &scrapes {
             t.scrapes += 1;
             let Some(total) = s.total else {
+                *t.errors
+                    .entry(kind_of(s.error_kind.as_deref()))
+                    .or_default() += 1;
                 continue;
             };
             t.push(
@@ -84,7 +88,7 @@ pub fn rerun(
             error: s
                 .error
                 .clone()
-                .map(|m| crate::fetch::Fault::new(crate::fetch::FaultKind::Down, m)),
+                .map(|m| Fault::new(kind_of(s.error_kind.as_deref()), m)),
         });
         states.push(t);
     }
@@ -107,4 +111,12 @@ pub fn rerun(
 /// Pretty JSON of anything the store returns, newline-terminated.
 pub fn pretty<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
+}
+
+/// The fault kind a stored scrape names (`down` for rows that name none).
+fn kind_of(name: Option<&str>) -> FaultKind {
+    FaultKind::ALL
+        .into_iter()
+        .find(|k| Some(k.name()) == name)
+        .unwrap_or(FaultKind::Down)
 }

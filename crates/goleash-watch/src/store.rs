@@ -110,6 +110,8 @@ pub struct StoredScrape {
     /// `None` for a failed scrape.
     pub total: Option<u64>,
     pub error: Option<String>,
+    /// The fault kind's name (`down`, `timeout`, …) of a failed scrape.
+    pub error_kind: Option<String>,
     /// (group hash, count, verdict) for every group seen.
     pub groups: Vec<(u64, u64, Verdict)>,
 }
@@ -403,7 +405,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT id, ts_ms, total, error FROM scrapes
+                "SELECT id, ts_ms, total, error, error_kind FROM scrapes
                  WHERE target_id = ?1 AND ts_ms >= ?2 AND ts_ms <= ?3 ORDER BY ts_ms, id",
             )
             .map_err(fail)?;
@@ -415,6 +417,7 @@ impl Store {
                         ts_ms: r.get(1)?,
                         total: r.get::<_, Option<i64>>(2)?.map(|t| t.max(0) as u64),
                         error: r.get(3)?,
+                        error_kind: r.get(4)?,
                         groups: Vec::new(),
                     },
                 ))

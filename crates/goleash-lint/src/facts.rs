@@ -409,6 +409,47 @@ impl<'t> FileCx<'t> {
             .collect()
     }
 
+    /// When `arg` (an identifier) is passed to a function declared once in this file —
+    /// `worker(ch)` or `go worker(i, ch)` — the callee's body and the parameter that receives it.
+    /// Lets a rule follow a channel into a named worker instead of giving up at the call.
+    pub fn callee_param(&self, arg: Node<'t>) -> Option<(Node<'t>, &'t str)> {
+        let list = arg.parent().filter(|p| p.kind() == "argument_list")?;
+        let call = list.parent()?;
+        let (receiver, name) = call_target(call, self.src)?;
+        if receiver.is_some() {
+            return None;
+        }
+        let mut cursor = list.walk();
+        let index = list
+            .named_children(&mut cursor)
+            .position(|a| a.id() == arg.id())?;
+        let mut candidates = self.functions.iter().filter(|f| {
+            f.kind() == "function_declaration" && syntax::function_name(**f, self.src) == Some(name)
+        });
+        let callee = *candidates.next()?;
+        if candidates.next().is_some() {
+            return None;
+        }
+        let params = callee.child_by_field_name("parameters")?;
+        let mut names = Vec::new();
+        let mut cursor = params.walk();
+        for decl in params.named_children(&mut cursor) {
+            if decl.kind() == "variadic_parameter_declaration" {
+                return None;
+            }
+            if decl.kind() != "parameter_declaration" {
+                continue;
+            }
+            let mut inner = decl.walk();
+            names.extend(
+                decl.children_by_field_name("name", &mut inner)
+                    .map(|n| self.text(n)),
+            );
+        }
+        let param = *names.get(index)?;
+        Some((syntax::function_body(callee)?, param))
+    }
+
     /// The first occurrence through which `name` leaves the function's sight, if any.
     pub fn first_escape(&self, uses: &[Use<'t>]) -> Option<Use<'t>> {
         uses.iter().copied().find(|u| u.kind == UseKind::Escape)

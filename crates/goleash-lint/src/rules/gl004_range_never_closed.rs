@@ -1,5 +1,7 @@
 //! GL004 range-never-closed.
 
+use tree_sitter::Node;
+
 use crate::diagnostic::{Confidence, Finding, Severity};
 use crate::facts::{Capacity, FileCx, UseKind};
 use crate::flow::has_break_out;
@@ -19,9 +21,10 @@ pub static RULE: RuleMeta = RuleMeta {
     docs: r#"# GL004 range-never-closed
 
 ## What it finds
-`for v := range ch` where `ch` is a channel made in the same function (or an enclosing one), the
-channel never escapes, no `close(ch)` appears anywhere in that function (closures included), and
-the loop body has no `return` or `break` out.
+`for v := range ch` where `ch` is a channel made in the same function (or an enclosing one) — or
+the parameter of a function declared once in the same file that the channel is handed to
+(`go worker(i, jobs)`) — the channel never escapes further, no `close(ch)` appears anywhere in
+that function or worker (closures included), and the loop body has no `return` or `break` out.
 
 ## Why it leaks
 `range` over a channel ends only when the channel is closed. Without a close, the reading goroutine
@@ -43,45 +46,64 @@ for _, j := range all { jobs <- j }
 `close(jobs)` after the last send — ideally `defer close(jobs)` in the producer that owns it.
 
 ## When it is wrong
-Because the channel may not escape, a close through another name is impossible here except via
-reflection; the rule is quiet whenever the channel is passed anywhere.
+Because the channel may not escape (other than into such a worker, which must not close it,
+store it or pass it on), a close through another name is impossible here except via reflection.
 "#,
 };
 
 pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
     for channel in cx.channels.iter().filter(|c| c.capacity != Capacity::Nil) {
         let uses = cx.channel_uses(channel);
-        if cx.first_escape(&uses).is_some() || uses.iter().any(|u| u.kind == UseKind::Close) {
+        // Ranges over the channel, here or inside a same-file worker it is handed to.
+        let mut ranges: Vec<(Node<'_>, Node<'_>, Option<Node<'_>>)> = Vec::new();
+        let mut followable = true;
+        for u in &uses {
+            match u.kind {
+                UseKind::Close | UseKind::Assigned => followable = false,
+                UseKind::Range => ranges.push((u.node, u.op, None)),
+                UseKind::Escape => match cx.callee_param(u.node) {
+                    Some((body, param)) => {
+                        for inner in cx.uses_in(body, param) {
+                            match inner.kind {
+                                UseKind::Close | UseKind::Escape | UseKind::Assigned => {
+                                    followable = false
+                                }
+                                UseKind::Range => ranges.push((inner.node, inner.op, Some(u.op))),
+                                _ => {}
+                            }
+                        }
+                    }
+                    None => followable = false,
+                },
+                _ => {}
+            }
+        }
+        if !followable {
             continue;
         }
-        for range in uses.iter().filter(|u| u.kind == UseKind::Range) {
-            let Some(for_stmt) = range.op.parent() else {
+        for (range, clause, handed_over_at) in ranges {
+            let Some(for_stmt) = clause.parent() else {
                 continue;
             };
             let Some(body) = for_stmt.child_by_field_name("body") else {
                 continue;
             };
-            if has_return_or_exit(cx, body) || has_break_out_of_range(for_stmt) {
+            if has_return_or_exit(cx, body) || has_break_out(for_stmt) {
                 continue;
             }
-            out.push(
-                Finding::new(
-                    RULE.code,
-                    range.node,
-                    format!(
-                        "`{}` is never closed, so this range never ends",
-                        channel.name
-                    ),
-                )
-                .label(
-                    channel.decl,
-                    "made here; no close() anywhere in this function",
+            let mut finding = Finding::new(
+                RULE.code,
+                range,
+                format!(
+                    "`{}` is never closed, so this range never ends",
+                    channel.name
                 ),
-            );
+            )
+            .label(channel.decl, "made here; never closed");
+            if let Some(call) = handed_over_at {
+                finding = finding.label(call, "handed to the worker here");
+            }
+            out.push(finding);
         }
     }
-}
-
-fn has_break_out_of_range(for_stmt: tree_sitter::Node<'_>) -> bool {
-    has_break_out(for_stmt)
 }

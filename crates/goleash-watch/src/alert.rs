@@ -227,3 +227,39 @@ impl Webhook {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(target: &str, group: &str) -> Alert {
+        let mut labels = BTreeMap::new();
+        labels.insert("alertname".to_string(), "GoroutineLeak".to_string());
+        labels.insert("group".to_string(), group.to_string());
+        Alert {
+            name: "GoroutineLeak",
+            target: target.into(),
+            labels,
+            summary: "s".into(),
+            description: "d".into(),
+            starts_ms: 1_000,
+            ends_ms: None,
+        }
+    }
+
+    #[test]
+    fn new_still_firing_and_resolved() {
+        let mut tracker = Tracker::default();
+        let c = tracker.update(vec![alert("a", "1"), alert("a", "2")], 5_000);
+        assert_eq!((c.new.len(), c.resolved.len(), c.firing.len()), (2, 0, 2));
+        let c = tracker.update(vec![alert("a", "2")], 6_000);
+        assert_eq!((c.new.len(), c.resolved.len(), c.firing.len()), (0, 1, 1));
+        assert_eq!(c.resolved[0].ends_ms, Some(6_000));
+        let body = alertmanager_json(&c.resolved, "http://127.0.0.1:9102/");
+        assert_eq!(body[0]["endsAt"], "1970-01-01T00:00:06.000Z");
+        assert_eq!(body[0]["startsAt"], "1970-01-01T00:00:01.000Z");
+        assert_eq!(body[0]["labels"]["group"], "1");
+        assert_eq!(body[0]["generatorURL"], "http://127.0.0.1:9102/");
+        assert!(body[0]["annotations"]["summary"].is_string());
+    }
+}

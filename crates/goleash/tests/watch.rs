@@ -759,3 +759,77 @@ fn help_explains_every_flag_with_an_example() {
         assert!(text.contains(sub), "{sub}");
     }
 }
+
+/// With --leak-profile the runtime's leak GC proves the leak in a single round: `proven`
+/// wins without any trend.
+#[test]
+fn the_leak_profile_proves_a_leak_in_one_round() {
+    let leaky = Service::start("leaky");
+    for i in 0..20 {
+        http_get(&format!("{}/work?k={i}", leaky.base)).unwrap();
+    }
+    // lookupBackend's helper sleeps 2 ms before its send blocks.
+    std::thread::sleep(Duration::from_millis(100));
+    let (code, report, stderr) = run_json(goleash().args([
+        "watch",
+        "--no-db",
+        "--once",
+        "--leak-profile",
+        "--format",
+        "json",
+        &leaky.base,
+    ]));
+    assert_eq!(code, 1, "{stderr}\n{report:#}");
+    let t = target(&report, &leaky.pprof());
+    let found = suspects(t);
+    assert_eq!(found.len(), 1, "{t:#}");
+    assert_eq!(found[0]["verdict"], "proven");
+    assert_eq!(found[0]["trend"], "insufficient");
+    assert_eq!(found[0]["count"], 20);
+    assert_eq!(found[0]["site"]["function"], "main.lookupBackend.func1");
+}
+
+/// Watchers given the same file_sd list and --shard 1/2, 2/2 split it without overlap and
+/// keep the labels.
+#[test]
+fn shards_split_a_file_sd_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("targets.yml");
+    let ports: Vec<String> = (1..=12).map(|p| format!("'127.0.0.1:{p}'")).collect();
+    std::fs::write(
+        &file,
+        format!(
+            "- targets: [{}]\n  labels:\n    job: api\n",
+            ports.join(", ")
+        ),
+    )
+    .unwrap();
+    let mut seen = Vec::new();
+    for shard in ["1/2", "2/2"] {
+        let (code, report, _) = run_json(goleash().args([
+            "watch",
+            "--no-db",
+            "--once",
+            "--timeout",
+            "1s",
+            "--format",
+            "json",
+            "--shard",
+            shard,
+            "--targets",
+            file.to_str().unwrap(),
+        ]));
+        // Nothing listens on those ports: no scrape succeeded, which is exit 2.
+        assert_eq!(code, 2);
+        for t in report["targets"].as_array().unwrap() {
+            assert_eq!(t["labels"]["job"], "api");
+            assert_eq!(t["errors"]["down"], 1, "{t:#}");
+            seen.push(t["url"].as_str().unwrap().to_string());
+        }
+    }
+    seen.sort();
+    let before = seen.len();
+    seen.dedup();
+    assert_eq!(before, seen.len(), "a target in two shards");
+    assert_eq!(seen.len(), 12);
+}

@@ -411,9 +411,20 @@ fn syntax_errors(root: Node<'_>, limit: usize) -> Vec<Node<'_>> {
     out
 }
 
+/// Spans stop at the end of their first line: a finding on a `select` or a `for` points at
+/// its head, not at a frame of the whole block.
 fn span(lines: &LineIndex, src: &str, range: (usize, usize)) -> Span {
     let start = range.0.min(src.len());
-    let end = range.1.clamp(start, src.len());
+    let line_end = src
+        .get(start..)
+        .and_then(|rest| rest.find('\n'))
+        .map(|i| start + i)
+        .unwrap_or(src.len());
+    let end = range.1.clamp(start, line_end.max(start));
+    let end = src
+        .get(start..end)
+        .map(|text| start + text.trim_end().len())
+        .unwrap_or(end);
     let (line, column) = lines.line_col(start);
     let (end_line, end_column) = lines.line_col(end);
     Span {

@@ -56,13 +56,15 @@ fn render_one(renderer: &Renderer, d: &Diagnostic, source: Option<&str>) -> Stri
     let why = format!("why: {}", d.why);
     let fix = format!("fix: {}", d.fix);
     let group = match source {
-        Some(src) if d.span.end <= src.len() => {
+        // The file is read again for rendering; if it changed meanwhile, spans may no longer
+        // fit, and a frame over the wrong bytes is worse than none.
+        Some(src) if fits(src, d.span.start, d.span.end) => {
             let mut snippet = Snippet::source(src)
                 .path(d.path.as_str())
                 .fold(true)
                 .annotation(AnnotationKind::Primary.span(d.span.start..d.span.end));
             for label in &d.labels {
-                if label.span.end <= src.len() {
+                if fits(src, label.span.start, label.span.end) {
                     snippet = snippet.annotation(
                         AnnotationKind::Context
                             .span(label.span.start..label.span.end)
@@ -89,6 +91,10 @@ fn render_one(renderer: &Renderer, d: &Diagnostic, source: Option<&str>) -> Stri
     };
     let report: [Group<'_>; 1] = [group];
     renderer.render(&report)
+}
+
+fn fits(src: &str, start: usize, end: usize) -> bool {
+    start <= end && end <= src.len() && src.is_char_boundary(start) && src.is_char_boundary(end)
 }
 
 pub fn summary_line(summary: &Summary<'_>) -> String {

@@ -167,8 +167,8 @@ pub fn metrics(state: &State) -> String {
     for t in &state.targets {
         let _ = writeln!(
             m,
-            "goleash_watch_target_up{{target=\"{}\"}} {}",
-            escape(&t.target.url),
+            "goleash_watch_target_up{{{}}} {}",
+            target_labels(t),
             u8::from(t.up())
         );
     }
@@ -182,8 +182,8 @@ pub fn metrics(state: &State) -> String {
         if let Some(total) = t.total() {
             let _ = writeln!(
                 m,
-                "goleash_watch_target_goroutines{{target=\"{}\"}} {total}",
-                escape(&t.target.url)
+                "goleash_watch_target_goroutines{{{}}} {total}",
+                target_labels(t)
             );
         }
     }
@@ -196,8 +196,8 @@ pub fn metrics(state: &State) -> String {
     for t in &state.targets {
         let _ = writeln!(
             m,
-            "goleash_watch_target_growth_per_minute{{target=\"{}\"}} {}",
-            escape(&t.target.url),
+            "goleash_watch_target_growth_per_minute{{{}}} {}",
+            target_labels(t),
             t.growth_per_min
         );
     }
@@ -210,8 +210,8 @@ pub fn metrics(state: &State) -> String {
     for t in &state.targets {
         let _ = writeln!(
             m,
-            "goleash_watch_target_suspects{{target=\"{}\"}} {}",
-            escape(&t.target.url),
+            "goleash_watch_target_suspects{{{}}} {}",
+            target_labels(t),
             t.suspects().len()
         );
     }
@@ -224,8 +224,8 @@ pub fn metrics(state: &State) -> String {
     for t in &state.targets {
         let _ = writeln!(
             m,
-            "goleash_watch_scrapes_total{{target=\"{}\"}} {}",
-            escape(&t.target.url),
+            "goleash_watch_scrapes_total{{{}}} {}",
+            target_labels(t),
             t.scrapes
         );
     }
@@ -239,8 +239,8 @@ pub fn metrics(state: &State) -> String {
         for (kind, n) in &t.errors {
             let _ = writeln!(
                 m,
-                "goleash_watch_scrape_errors_total{{target=\"{}\",kind=\"{}\"}} {n}",
-                escape(&t.target.url),
+                "goleash_watch_scrape_errors_total{{{},kind=\"{}\"}} {n}",
+                target_labels(t),
                 kind.name()
             );
         }
@@ -252,15 +252,15 @@ pub fn metrics(state: &State) -> String {
         "Time per scrape: fetch, parse and analyze.",
     );
     for t in &state.targets {
-        let url = escape(&t.target.url);
+        let url = target_labels(t);
         let _ = writeln!(
             m,
-            "goleash_watch_scrape_duration_seconds_sum{{target=\"{url}\"}} {}",
+            "goleash_watch_scrape_duration_seconds_sum{{{url}}} {}",
             t.duration_sum_s
         );
         let _ = writeln!(
             m,
-            "goleash_watch_scrape_duration_seconds_count{{target=\"{url}\"}} {}",
+            "goleash_watch_scrape_duration_seconds_count{{{url}}} {}",
             t.scrapes
         );
     }
@@ -273,8 +273,8 @@ pub fn metrics(state: &State) -> String {
     for t in &state.targets {
         let _ = writeln!(
             m,
-            "goleash_watch_analyze_seconds_total{{target=\"{}\"}} {}",
-            escape(&t.target.url),
+            "goleash_watch_analyze_seconds_total{{{}}} {}",
+            target_labels(t),
             t.analyze_sum_s
         );
     }
@@ -282,7 +282,7 @@ pub fn metrics(state: &State) -> String {
     let mut slopes = String::new();
     let mut suspects = String::new();
     for t in &state.targets {
-        let url = escape(&t.target.url);
+        let url = target_labels(t);
         let mut shown = t.suspects();
         for g in t.top(TOP_GROUPS) {
             if !shown.iter().any(|s| s.0 == g.0) {
@@ -292,7 +292,7 @@ pub fn metrics(state: &State) -> String {
         for (hash, g) in shown {
             let site = escape(&g.info.site.as_ref().map_or_else(String::new, |s| s.short()));
             let labels = format!(
-                "target=\"{url}\",group=\"{hash:016x}\",site=\"{site}\",verdict=\"{}\",trend=\"{}\"",
+                "{url},group=\"{hash:016x}\",site=\"{site}\",verdict=\"{}\",trend=\"{}\"",
                 g.watch_verdict().name(),
                 g.trend.kind.name()
             );
@@ -436,4 +436,64 @@ pub fn process_usage() -> Option<(f64, u64)> {
     let stime: f64 = fields.get(12)?.parse().ok()?;
     let rss_pages: u64 = fields.get(21)?.parse().ok()?;
     Some(((utime + stime) / ticks, rss_pages * 4096))
+}
+
+/// `target="URL"` plus the target's file_sd labels, so series from several shards aggregate
+/// by `job` or any label the target list carries. Names Prometheus would refuse are skipped.
+fn target_labels(t: &crate::state::TargetState) -> String {
+    let mut out = format!("target=\"{}\"", escape(&t.target.url));
+    for (k, v) in &t.target.labels {
+        let valid = !k.is_empty()
+            && k != "target"
+            && !k.starts_with(|c: char| c.is_ascii_digit())
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if valid {
+            out.push_str(&format!(",{k}=\"{}\"", escape(v)));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::TargetState;
+
+    #[test]
+    fn metrics_carry_file_sd_labels_and_are_well_formed() {
+        let mut target = crate::targets::parse_url("127.0.0.1:1").unwrap();
+        target.labels.insert("job".into(), "api \"v2\"".into());
+        target.labels.insert("bad-name".into(), "x".into());
+        let mut t = TargetState::new(Arc::new(target));
+        t.push(1_000, 7, std::iter::empty());
+        let state = State {
+            targets: vec![t],
+            round: 3,
+            started_ms: 0,
+            interval_ms: 1000,
+            window_ms: 60_000,
+            last_round_s: 0.1,
+            rounds_overrun: 0,
+            db_errors: 0,
+            db_bytes: 0,
+            webhook_errors: 0,
+            webhook_sent: 0,
+            slo: None,
+        };
+        let text = metrics(&state);
+        assert!(text.contains(
+            "goleash_watch_target_goroutines{target=\"http://127.0.0.1:1/debug/pprof\",job=\"api \\\"v2\\\"\"} 7"
+        ), "{text}");
+        assert!(!text.contains("bad-name"));
+        assert!(text.contains("goleash_watch_rounds_total 3"));
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let (series, value) = line.rsplit_once(' ').unwrap();
+            assert!(value.parse::<f64>().is_ok(), "{line}");
+            let name = series.split('{').next().unwrap();
+            assert!(
+                name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                "{line}"
+            );
+        }
+    }
 }

@@ -425,8 +425,8 @@ fn span(lines: &LineIndex, src: &str, range: (usize, usize)) -> Span {
         .get(start..end)
         .map(|text| start + text.trim_end().len())
         .unwrap_or(end);
-    let (line, column) = lines.line_col(start);
-    let (end_line, end_column) = lines.line_col(end);
+    let (line, column) = lines.line_char_col(src, start);
+    let (end_line, end_column) = lines.line_char_col(src, end);
     Span {
         start,
         end,
@@ -483,4 +483,35 @@ pub fn fingerprint(code: &str, line_text: &str) -> String {
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
     format!("{hash:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefilter_finds_go_statements_not_prose() {
+        assert!(has_go_statement(b"func f() {\n\tgo work()\n}"));
+        assert!(has_go_statement(b"func f() { go work() }"));
+        assert!(has_go_statement(b"case x: go work()"));
+        assert!(!has_go_statement(
+            b"// we go on to the next step\nfunc f() {}"
+        ));
+        assert!(!has_go_statement(b"x := cargo + ago"));
+        assert!(!may_have_findings(
+            b"package p\n\n// changes the channel of the frobnicator\nfunc f() int { return 1 }\n"
+        ));
+        assert!(may_have_findings(b"package p\nfunc f(c chan int) {}"));
+        assert!(may_have_findings(b"package p\nfunc f() { mu.Lock() }"));
+    }
+
+    #[test]
+    fn columns_count_characters() {
+        let src = "package p\nvar s = \"h\u{e9}llo\"; var x = 1\n";
+        let lines = LineIndex::new(src);
+        let offset = src.find("var x").unwrap_or(0);
+        let (line, column) = lines.line_char_col(src, offset);
+        assert_eq!((line, column), (2, 18));
+        assert_eq!(lines.line_col(offset), (2, 19));
+    }
 }

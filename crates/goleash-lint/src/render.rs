@@ -242,7 +242,7 @@ pub fn sarif(summary: &Summary<'_>, tool_version: &str) -> String {
                     "rules": all.iter().map(|m| sarif_rule(m)).collect::<Vec<_>>(),
                 },
             },
-            "columnKind": "utf16CodeUnits",
+            "columnKind": "unicodeCodePoints",
             "results": results,
         }],
     });

@@ -277,6 +277,7 @@ impl LineIndex {
         LineIndex { starts }
     }
 
+    /// Byte-based: for ordering and line lookups.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let line = match self.starts.binary_search(&offset) {
             Ok(i) => i,
@@ -284,6 +285,19 @@ impl LineIndex {
         };
         let start = self.starts.get(line).copied().unwrap_or(0);
         (line + 1, offset.saturating_sub(start) + 1)
+    }
+
+    /// Column counted in Unicode code points, as editors, SARIF (`unicodeCodePoints`) and
+    /// GitHub annotations expect; a line with non-ASCII text before the finding differs from
+    /// the byte column.
+    pub fn line_char_col(&self, src: &str, offset: usize) -> (usize, usize) {
+        let (line, byte_col) = self.line_col(offset);
+        let start = self.line_start(line);
+        let column = src
+            .get(start..start + byte_col - 1)
+            .map(|prefix| prefix.chars().count() + 1)
+            .unwrap_or(byte_col);
+        (line, column)
     }
 
     pub fn line_start(&self, line: usize) -> usize {

@@ -18,7 +18,6 @@ fn fixtures_compile_and_vet_clean() {
         .current_dir(dir)
         .env("GOTOOLCHAIN", "local")
         .env("GOPROXY", "off")
-        .env("GOFLAGS", "-mod=mod")
         .output()
         .unwrap_or_else(|e| {
             panic!("cannot run `go` ({e}): install Go 1.27.3 first (scripts/ensure-go.sh)")

@@ -45,6 +45,9 @@ pub fn hms(ms: i64) -> String {
 
 /// A short human duration: `45s`, `12m`, `3h05m`, `2d4h`.
 pub fn human(ms: i64) -> String {
+    if (0..1000).contains(&ms) {
+        return format!("{ms}ms");
+    }
     let s = ms.max(0) / 1000;
     match s {
         0..=119 => format!("{s}s"),
@@ -65,6 +68,7 @@ mod tests {
         assert_eq!(rfc3339(1_795_435_720_123), "2026-11-23T12:08:40.123Z");
         assert_eq!(hms(1_795_435_720_123), "12:08:40");
         assert_eq!(human(59_000), "59s");
+        assert_eq!(human(200), "200ms");
         assert_eq!(human(3_600_000), "60m");
         assert_eq!(human(3 * 3_600_000 + 300_000), "3h05m");
     }

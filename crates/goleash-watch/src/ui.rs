@@ -296,3 +296,87 @@ pub fn report_json(state: &State, elapsed: Duration) -> serde_json::Value {
 fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use goleash_analyze::Verdict;
+
+    use super::*;
+    use crate::scrape::{Frame, GroupInfo};
+    use crate::state::TargetState;
+    use crate::trend::TrendParams;
+
+    #[test]
+    fn the_table_shows_targets_growing_groups_slope_and_since() {
+        let site = Frame {
+            function: "main.lookupBackend.func1".into(),
+            file: "goleash.test/watch/leaky/main.go".into(),
+            line: 22,
+        };
+        let info = Arc::new(GroupInfo {
+            hash: 9,
+            site: Some(site.clone()),
+            category: "channel send".into(),
+            state: Some("chan send".into()),
+            creator: None,
+            frames: vec![site],
+        });
+        let mut up = TargetState::new(Arc::new(crate::targets::parse_url("127.0.0.1:1").unwrap()));
+        for i in 0..12u32 {
+            up.push(
+                1_000 * i64::from(i),
+                100,
+                [(9, 5 * i, Verdict::Possible, Some(Arc::clone(&info)))],
+            );
+        }
+        let params = TrendParams {
+            min_samples: 5,
+            min_span_ms: 0,
+            ..TrendParams::default()
+        };
+        up.evaluate(&params, None, 0);
+        let mut down =
+            TargetState::new(Arc::new(crate::targets::parse_url("127.0.0.1:2").unwrap()));
+        down.record_result(
+            5,
+            0.1,
+            &Err(crate::fetch::Fault::new(
+                crate::fetch::FaultKind::Down,
+                "127.0.0.1:2: refused",
+            )),
+        );
+        let state = State {
+            targets: vec![up, down],
+            round: 12,
+            started_ms: 0,
+            interval_ms: 1000,
+            window_ms: 600_000,
+            last_round_s: 0.0,
+            rounds_overrun: 0,
+            db_errors: 0,
+            db_bytes: 0,
+            webhook_errors: 0,
+            webhook_sent: 0,
+            slo: None,
+        };
+        let table = render_table(&state, false);
+        assert!(
+            table.contains("round 12 · every 1s · window 10m"),
+            "{table}"
+        );
+        let leak = table
+            .lines()
+            .find(|l| l.contains("main.lookupBackend.func1 (leaky/main.go:22)"))
+            .unwrap_or_else(|| panic!("{table}"));
+        assert!(leak.contains(" 55 "), "{leak}");
+        assert!(leak.contains("+300.0/min"), "{leak}");
+        assert!(leak.contains("likely"), "{leak}");
+        assert!(leak.contains("since 00:00:00"), "{leak}");
+        assert!(table.contains("127.0.0.1:2: refused"), "{table}");
+        let json = report_json(&state, Duration::from_secs(1));
+        assert_eq!(json["suspects"], 1);
+        assert_eq!(json["targets"][1]["up"], false);
+    }
+}

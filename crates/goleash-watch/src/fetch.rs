@@ -153,7 +153,13 @@ pub fn get(
             } else {
                 FaultKind::Down
             };
-            Fault::new(kind, format!("{url}: reading the body failed: {e}"))
+            let message = match kind {
+                FaultKind::Timeout => format!(
+                    "{url}: the body did not arrive completely within {timeout:?} (--timeout)"
+                ),
+                _ => format!("{url}: reading the body failed: {e}"),
+            };
+            Fault::new(kind, message)
         })?;
     if body.len() as u64 > max_bytes {
         return Err(too_large(url, max_bytes, None));

@@ -362,6 +362,19 @@ fn faults_stay_with_their_target() {
         std::thread::sleep(Duration::from_secs(3));
         respond(s, "application/octet-stream", b"late");
     });
+    // Answers at once, then trickles the body: the deadline covers the body too.
+    let trickle = serve_for(life, |s, _| {
+        let _ = write!(
+            s,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\n"
+        );
+        for _ in 0..30 {
+            if s.write_all(b"goroutine 1 [running]:\n").is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
     let html = serve_for(life, |s, _| {
         respond(
             s,
@@ -415,6 +428,7 @@ fn faults_stay_with_their_target() {
         "json",
         &down,
         &slow,
+        &trickle,
         &html,
         &garbage,
         &huge,
@@ -430,6 +444,7 @@ fn faults_stay_with_their_target() {
     for (url, kind, words) in [
         (&down, "down", "Connection refused"),
         (&slow, "timeout", "--timeout"),
+        (&trickle, "timeout", "did not arrive completely"),
         (&html, "html", "HTML"),
         (&garbage, "garbage", "not a goroutine profile"),
         (&huge, "too_large", "--max-body"),
@@ -832,4 +847,28 @@ fn shards_split_a_file_sd_list() {
     seen.dedup();
     assert_eq!(before, seen.len(), "a target in two shards");
     assert_eq!(seen.len(), 12);
+}
+
+/// --retention drops what is older, failed scrapes included, and keeps the rest.
+#[test]
+fn retention_prunes_old_scrapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    let db = db.to_str().unwrap();
+    let down = "http://127.0.0.1:1";
+    for _ in 0..2 {
+        let out = goleash()
+            .args(["watch", "--once", "--db", db, "--timeout", "1s", down])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "no scrape succeeded");
+    }
+    assert_eq!(history_scrapes(db), 2);
+    std::thread::sleep(Duration::from_millis(1200));
+    let out = goleash()
+        .args(["watch", "--once", "--db", db, "--retention", "1s", down])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(history_scrapes(db), 1);
 }

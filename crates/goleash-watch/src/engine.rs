@@ -61,8 +61,11 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
         .iter()
         .map(|t| TargetState::new(Arc::new(t.clone())))
         .collect();
+    // Every stack ever seen, described once. Bounded by the code of the watched services,
+    // not by time or load: a stack is a place in the code.
+    let mut infos: rustc_hash::FxHashMap<u64, Arc<GroupInfo>> = rustc_hash::FxHashMap::default();
     if let Some(store) = store.as_mut() {
-        resume(store, &mut targets, window_ms, &config).map_err(|e| e.0)?;
+        resume(store, &mut targets, window_ms, &config, &mut infos).map_err(|e| e.0)?;
     }
     let state = Arc::new(Mutex::new(State {
         targets,
@@ -103,9 +106,6 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
         return Err("cannot start any scrape worker thread".into());
     }
     let mut tracker = Tracker::default();
-    // Every stack ever seen, described once. Bounded by the code of the watched services,
-    // not by time or load: a stack is a place in the code.
-    let mut infos: rustc_hash::FxHashMap<u64, Arc<GroupInfo>> = rustc_hash::FxHashMap::default();
     let mut heartbeat = ui::Heartbeat::new(&config.display);
     let mut any_ok = false;
     let mut in_flight = vec![false; config.targets.len()];
@@ -310,6 +310,7 @@ fn resume(
     targets: &mut [TargetState],
     window_ms: i64,
     config: &WatchConfig,
+    shared: &mut rustc_hash::FxHashMap<u64, Arc<GroupInfo>>,
 ) -> Result<(), StoreError> {
     let now = now_ms();
     for t in targets.iter_mut() {
@@ -334,7 +335,7 @@ fn resume(
                         hash,
                         u32::try_from(count).unwrap_or(u32::MAX),
                         verdict,
-                        infos.get(&hash).map(|i| Arc::new(i.clone())),
+                        infos.get(&hash).map(|i| shared_info(shared, i)),
                     )
                 }),
             );

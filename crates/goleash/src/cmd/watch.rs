@@ -243,6 +243,13 @@ pub fn run(args: WatchArgs) -> ExitCode {
         );
         return exit::code(exit::ERROR);
     }
+    if args.window < args.min_span {
+        eprintln!(
+            "goleash watch: --window {:?} is shorter than --min-span {:?}: no trend could ever be judged",
+            args.window, args.min_span
+        );
+        return exit::code(exit::ERROR);
+    }
     let rounds = if args.once { Some(1) } else { args.rounds };
     let stdout_tty = std::io::stdout().is_terminal();
     let display = match (rounds, args.format) {

@@ -285,8 +285,21 @@ pub fn report_json(state: &State, elapsed: Duration) -> serde_json::Value {
             })
         })
         .collect();
+    let alerts: Vec<serde_json::Value> = crate::alert::firing(state)
+        .into_iter()
+        .map(|a| {
+            serde_json::json!({
+                "name": a.name,
+                "target": a.target,
+                "labels": a.labels,
+                "summary": a.summary,
+                "starts_at": crate::clock::rfc3339(a.starts_ms),
+            })
+        })
+        .collect();
     serde_json::json!({
         "rounds": state.round,
+        "alerts": alerts,
         "elapsed_s": round2(elapsed.as_secs_f64()),
         "suspects": state.targets.iter().map(|t| t.suspects().len()).sum::<usize>(),
         "targets": targets,

@@ -872,3 +872,39 @@ fn retention_prunes_old_scrapes() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(history_scrapes(db), 1);
 }
+
+/// The SLO-style rule on a target's total fires on its own: here no group may count as
+/// growing (--min-rise is huge), yet the total grows faster than 10 per minute.
+#[test]
+fn total_growth_rule_fires() {
+    let leaky = Service::start("leaky");
+    let _driver = Load::start(vec![leaky.base.clone()], Duration::from_secs(8), 2000);
+    let (code, report, stderr) = run_json(goleash().args([
+        "watch",
+        "--no-db",
+        "--interval",
+        "200ms",
+        "--rounds",
+        "20",
+        "--min-rise",
+        "1000000",
+        "--alert-growth",
+        "10",
+        "--alert-for",
+        "0.05",
+        "--format",
+        "json",
+        &leaky.base,
+    ]));
+    assert_eq!(code, 1, "{stderr}\n{report:#}");
+    assert_eq!(report["suspects"], 0, "{report:#}");
+    let t = target(&report, &leaky.pprof());
+    assert!(t["slo_growth_per_min"].as_f64().unwrap() > 10.0, "{t:#}");
+    let alerts = report["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1, "{report:#}");
+    assert_eq!(alerts[0]["name"], "GoroutineGrowth");
+    assert!(
+        alerts[0]["summary"].as_str().unwrap().contains("> 10/min"),
+        "{alerts:?}"
+    );
+}

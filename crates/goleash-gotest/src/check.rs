@@ -121,6 +121,7 @@ fn parse_meta(text: &str) -> CheckTimes {
         };
         let number: f64 = value.trim().parse().unwrap_or(0.0);
         match key {
+            "ended_unix_ns" => times.ended_unix_ns = value.trim().parse().unwrap_or(0),
             "teardown_ns" => times.teardown_ms = number / 1e6,
             "waited_ns" => times.waited_ms = number / 1e6,
             "written_ns" => times.written_ms = number / 1e6,

@@ -49,7 +49,9 @@ pub fn list(
     if let Some(dir) = &args.chdir {
         cmd.arg("-C").arg(dir);
     }
+    // -find: the file lists without loading dependencies, which goleash does not need.
     cmd.arg("list")
+        .arg("-find")
         .arg("-e")
         .arg("-json=ImportPath,Name,Dir,TestGoFiles,XTestGoFiles,Error");
     if let Some(overlay) = &args.overlay {

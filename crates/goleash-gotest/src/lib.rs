@@ -141,6 +141,10 @@ pub struct CheckTimes {
     pub rounds: u32,
     /// Goroutines still running (not proven leaked, not ignored) when the window ended.
     pub stragglers: u32,
+    /// From the end of the tests to goleash's finished report, by the wall clock.
+    pub to_report_ms: f64,
+    #[serde(skip)]
+    pub ended_unix_ns: i128,
 }
 
 /// A test that hung until go test's `-timeout` (or a runtime deadlock).
@@ -197,6 +201,8 @@ pub struct TestRun {
     pub packages: Vec<PackageReport>,
     /// Goroutines in groups at or above `fail_on`, over all packages.
     pub leaked: u64,
+    /// Wall time of `go list` and writing the overlay.
+    pub prepare_ms: f64,
     /// Wall time of `go test`.
     pub go_test_ms: f64,
     /// From `go test`'s exit to the finished report (reading dumps, analysis).
@@ -243,6 +249,7 @@ pub fn run(options: &Options, fail_on: Verdict) -> Result<TestRun, Error> {
         }
     };
 
+    let prepared_at = Instant::now();
     let base_env: Vec<(String, String)> = Vec::new();
     let listed = golist::list(&options.go, &args, &base_env)?;
     let user_overlay = args.overlay.as_ref().map(|o| match &args.chdir {
@@ -275,6 +282,7 @@ pub fn run(options: &Options, fail_on: Verdict) -> Result<TestRun, Error> {
         env.push(("GODEBUG".to_string(), godebug));
     }
 
+    let prepare_ms = prepared_at.elapsed().as_secs_f64() * 1000.0;
     let started = Instant::now();
     let (code, stdout, stderr) = run_go_test(
         &options.go,
@@ -311,6 +319,14 @@ pub fn run(options: &Options, fail_on: Verdict) -> Result<TestRun, Error> {
         ));
     }
     let leaked = packages.iter().map(PackageReport::leaked).sum();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128);
+    for check in packages.iter_mut().filter_map(|p| p.check.as_mut()) {
+        if check.ended_unix_ns > 0 {
+            check.to_report_ms = (now - check.ended_unix_ns) as f64 / 1e6;
+        }
+    }
     drop(temp);
     Ok(TestRun {
         schema: SCHEMA,
@@ -320,6 +336,7 @@ pub fn run(options: &Options, fail_on: Verdict) -> Result<TestRun, Error> {
         ancestors: options.ancestors,
         packages,
         leaked,
+        prepare_ms,
         go_test_ms,
         analysis_ms: analysed.elapsed().as_secs_f64() * 1000.0,
     })

@@ -174,6 +174,7 @@ impl Tracker {
 /// falls behind, the oldest pending batch is dropped (the next carries every firing alert).
 pub struct Webhook {
     tx: SyncSender<serde_json::Value>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Webhook {
@@ -212,10 +213,31 @@ impl Webhook {
                     }
                 }
             });
-        if let Err(e) = spawned {
-            eprintln!("goleash watch: cannot start the webhook sender: {e}");
+        let thread = match spawned {
+            Ok(handle) => Some(handle),
+            Err(e) => {
+                eprintln!("goleash watch: cannot start the webhook sender: {e}");
+                None
+            }
+        };
+        Webhook { tx, thread }
+    }
+
+    /// Lets the alerts already queued go out before a batch run exits, waiting at most
+    /// `patience`.
+    pub fn finish(self, patience: Duration) {
+        let Webhook { tx, thread } = self;
+        drop(tx);
+        let Some(thread) = thread else { return };
+        let deadline = std::time::Instant::now() + patience;
+        while !thread.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
         }
-        Webhook { tx }
+        if thread.is_finished() {
+            let _ = thread.join();
+        } else {
+            eprintln!("goleash watch: the webhook did not take the last alerts in time");
+        }
     }
 
     pub fn send(&self, body: serde_json::Value) {

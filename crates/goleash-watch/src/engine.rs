@@ -292,6 +292,9 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
     }
     heartbeat.finish();
     drop(pool);
+    if let Some(hook) = webhook {
+        hook.finish(Duration::from_secs(10));
+    }
     let s = lock(&state);
     let alerts = alert::firing(&s).len();
     let report = ui::report_json(&s, started.elapsed());

@@ -785,6 +785,12 @@ fn the_leak_profile_proves_a_leak_in_one_round() {
     }
     // lookupBackend's helper sleeps 2 ms before its send blocks.
     std::thread::sleep(Duration::from_millis(100));
+    let posts: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = Arc::clone(&posts);
+    let hook = serve_for(Duration::from_secs(10), move |s, req| {
+        sink.lock().unwrap().push(req.to_string());
+        respond(s, "application/json", b"{}");
+    });
     let (code, report, stderr) = run_json(goleash().args([
         "watch",
         "--no-db",
@@ -792,8 +798,14 @@ fn the_leak_profile_proves_a_leak_in_one_round() {
         "--leak-profile",
         "--format",
         "json",
+        "--webhook",
+        &hook,
         &leaky.base,
     ]));
+    // A batch run waits for its last alerts to go out before it exits.
+    let posts = posts.lock().unwrap();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert!(posts[0].contains("\"verdict\":\"proven\""), "{}", posts[0]);
     assert_eq!(code, 1, "{stderr}\n{report:#}");
     let t = target(&report, &leaky.pprof());
     let found = suspects(t);

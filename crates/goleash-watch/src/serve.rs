@@ -429,7 +429,7 @@ pub fn metrics(state: &State) -> String {
 pub fn process_usage() -> Option<(f64, u64)> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     // Fields after the command name, which is in parentheses and may contain spaces.
-    let rest = &stat[stat.rfind(')')? + 2..];
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks = 100.0; // USER_HZ is 100 on every Linux ABI Rust targets
     let utime: f64 = fields.get(11)?.parse().ok()?;

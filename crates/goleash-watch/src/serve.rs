@@ -38,7 +38,8 @@ pub fn start(addr: SocketAddr, state: Arc<Mutex<State>>) -> Result<SocketAddr, S
 }
 
 fn handle(stream: TcpStream, state: &Mutex<State>) {
-    let mut reader = BufReader::new(&stream);
+    // A request is a line and a few headers; a client sending megabytes is cut off.
+    let mut reader = BufReader::new(std::io::Read::take(&stream, 16 * 1024));
     let mut request_line = String::new();
     if reader.read_line(&mut request_line).is_err() {
         return;

@@ -1,9 +1,9 @@
 pub mod analyze;
 pub mod diff;
 pub mod exit;
+pub mod history;
 pub mod input;
 pub mod lint;
-pub mod history;
 pub mod test;
 pub mod watch;
 

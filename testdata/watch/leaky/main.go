@@ -18,7 +18,7 @@ type answer struct{ value string }
 func lookupBackend(key string, timeout time.Duration) (answer, bool) {
 	ch := make(chan answer)
 	go func() {
-		time.Sleep(2 * timeout) // the backend is slower than the caller's patience
+		time.Sleep(2 * timeout)  // the backend is slower than the caller's patience
 		ch <- answer{value: key} // blocks forever once lookupBackend has returned
 	}()
 	select {

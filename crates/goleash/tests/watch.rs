@@ -31,7 +31,8 @@ fn goleash_path() -> PathBuf {
 fn service_bin(name: &str) -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     let dir = DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("goleash-watch-svc-{}", std::process::id()));
+        // Under target/ so repeated runs reuse one directory instead of littering /tmp.
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("watch-services");
         std::fs::create_dir_all(&dir).unwrap();
         let status = StdCommand::new("go")
             .args(["build", "-trimpath", "-o"])

@@ -181,6 +181,15 @@ pub(crate) fn group_text(out: &mut String, group: &Group) {
             creator.line
         );
     }
+    if let Some(test) = crate::test_frame(group) {
+        let _ = writeln!(
+            out,
+            "  in test {} {}:{}",
+            short_function(&test.function),
+            short_path(&test.file),
+            test.line
+        );
+    }
     let _ = writeln!(out, "  why     {}", group.reason);
     let _ = writeln!(out, "  fix     {}", group.hint);
 }

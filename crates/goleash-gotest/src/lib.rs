@@ -37,6 +37,54 @@ pub use settings::TestSettings;
 /// Version of the JSON report's shape.
 pub const SCHEMA: &str = "goleash.test/v1";
 
+/// The line in the test that led to a group: in the nearest stack (the group's own, then its
+/// ancestors') that runs under `testing.tRunner`, the frame above tRunner. `None` when it is
+/// the group's own blocking site (a stuck test goroutine) or no such stack is known.
+pub fn test_frame(group: &Group) -> Option<goleash_analyze::FrameView> {
+    let body = |stack: &[goleash_analyze::FrameView]| -> Option<(usize, Option<usize>)> {
+        let visible: Vec<usize> = (0..stack.len())
+            .filter(|&i| !goleash_analyze::is_runtime_frame(&stack[i].function))
+            .collect();
+        match visible.as_slice() {
+            [.., callee, body, last] if stack[*last].function == "testing.tRunner" => {
+                Some((*body, Some(*callee)))
+            }
+            [body, last] if stack[*last].function == "testing.tRunner" => Some((*body, None)),
+            _ => None,
+        }
+    };
+    if let Some((i, _)) = body(&group.frames) {
+        let frame = &group.frames[i];
+        return (group.site.as_ref() != Some(frame)).then(|| frame.clone());
+    }
+    group.ancestors.iter().find_map(|stack| {
+        let (i, callee) = body(stack)?;
+        let mut frame = stack[i].clone();
+        if let Some(callee) = callee {
+            frame.line = call_line(&frame.file, frame.line, &stack[callee].function);
+        }
+        Some(frame)
+    })
+}
+
+/// The runtime prints an ancestor's frames at their return addresses, which often belong to
+/// the line after the call; the call is the nearest line at or above that names the callee.
+fn call_line(file: &str, line: u32, callee: &str) -> u32 {
+    let name = callee.rsplit(['.', '/']).next().unwrap_or(callee);
+    if name.starts_with("func") || name.is_empty() {
+        return line;
+    }
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return line;
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let call = format!("{name}(");
+    (line.saturating_sub(3)..=line)
+        .rev()
+        .find(|&l| l >= 1 && lines.get(l as usize - 1).is_some_and(|t| t.contains(&call)))
+        .unwrap_or(line)
+}
+
 /// A failure of goleash itself, phrased for the user.
 #[derive(Debug)]
 pub struct Error(pub String);

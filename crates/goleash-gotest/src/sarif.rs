@@ -105,11 +105,21 @@ fn for_test(
         if let Some(site) = &group.site {
             result["locations"] = json!([location(site)]);
         }
+        let mut related = Vec::new();
         if let Some(creator) = &group.creator {
-            let mut related = location(creator);
-            related["id"] = json!(1);
-            related["message"] = json!({"text": "the go statement that started it"});
-            result["relatedLocations"] = json!([related]);
+            let mut r = location(creator);
+            r["id"] = json!(1);
+            r["message"] = json!({"text": "the go statement that started it"});
+            related.push(r);
+        }
+        if let Some(test) = crate::test_frame(group) {
+            let mut r = location(&test);
+            r["id"] = json!(2);
+            r["message"] = json!({"text": "the line of the test that led to it"});
+            related.push(r);
+        }
+        if !related.is_empty() {
+            result["relatedLocations"] = json!(related);
         }
         results.push(result);
     }

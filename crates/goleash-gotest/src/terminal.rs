@@ -208,6 +208,9 @@ fn group_block(out: &mut String, group: &Group, options: Options, p: &Paint) {
     if let Some(creator) = &group.creator {
         let _ = writeln!(out, "      created  {}", frame(creator));
     }
+    if let Some(test) = crate::test_frame(group) {
+        let _ = writeln!(out, "      in test  {}", frame(&test));
+    }
     let _ = writeln!(out, "      why      {}", group.reason);
     let _ = writeln!(out, "      fix      {}", group.hint);
     if options.full {

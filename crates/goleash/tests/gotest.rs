@@ -211,6 +211,14 @@ fn counts_verdicts_and_sites() {
             "{name}"
         );
     }
+    // The JUnit and terminal texts point at the test's own line that led to the leak (the
+    // ancestors' return addresses are moved back to the call).
+    assert!(shared()
+        .junit
+        .contains("in test leaky.TestForgottenSender leaky/leaky_test.go:11"));
+    assert!(shared()
+        .junit
+        .contains("in test leaky.TestNested leaky/leaky_test.go:76"));
     // The leak two goroutines away from its test is traced through the ancestors.
     assert_eq!(test(leaky, "TestNested")["test"]["via"], "ancestors");
     assert_eq!(

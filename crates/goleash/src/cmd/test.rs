@@ -18,8 +18,10 @@ use super::input::{self, ColorArg, JudgeArgs};
 /// stragglers (with backoff, up to --retry), runs the runtime's leak-detecting GC, and writes
 /// the goroutine dump and goroutineleak profile. GODEBUG=tracebackancestors lets goleash name
 /// the test (and subtest) that started each leftover goroutine. A package's own TestMain is
-/// kept: a copy of it calls the check around m.Run(). A test that hangs until -timeout gets a
-/// deadlock report instead.
+/// kept: in a copy of it, m.Run() notes the goroutines alive before the tests (they are not
+/// reported) and the check runs after its teardown. A test that hangs until -timeout gets a
+/// deadlock report instead. go test runs with -count=1 unless you give -count: a cached
+/// result runs no check.
 ///
 /// goleash's flags come first; everything from the first other argument on goes to
 /// `go test` unchanged (use `--` to make the split explicit). go test's output streams as
@@ -28,7 +30,7 @@ use super::input::{self, ColorArg, JudgeArgs};
 ///
 /// Examples:
 ///   goleash test ./...
-///   goleash test -run TestServer -count=1 -race ./internal/...
+///   goleash test -run TestServer -race -v ./internal/...
 ///   goleash test --retry 3s --ignore-top 'go.opencensus.io/stats/view.(*worker).start' ./...
 ///   goleash test --format junit --output leaks.xml -- -json ./... > test-events.json
 ///   goleash test --junit-file leaks.xml --sarif-file leaks.sarif ./...

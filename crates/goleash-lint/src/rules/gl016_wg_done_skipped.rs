@@ -16,15 +16,15 @@ pub static RULE: RuleMeta = RuleMeta {
     confidence: Confidence::High,
     default_enabled: true,
     version_gated: false,
-    summary: "A goroutine calls `wg.Done()` without defer, and a return path skips it.",
+    summary: "A goroutine returns before calling (or deferring) `wg.Done()`.",
     why: "a skipped Done leaves the WaitGroup counter above zero, so wg.Wait() blocks forever",
     fix: "`defer wg.Done()` as the goroutine's first statement, or use `wg.Go(f)` (Go 1.25+)",
     docs: r#"# GL016 wg-done-skipped
 
 ## What it finds
-A goroutine (`go func(){…}()`) started after `wg.Add(…)` in the same function, which calls
-`wg.Done()` as a plain statement, and has a `return` (or falls off its end) on a path that does not
-pass any `wg.Done()`.
+A goroutine (`go func(){…}()`) started after `wg.Add(…)` in the same function, with a `return` on
+a path that passes no `wg.Done()`: either Done is a plain statement that an early return skips, or
+`defer wg.Done()` is registered only after an early return.
 
 ## Why it leaks
 `Wait` returns only when the counter reaches zero; one skipped `Done` and the waiter — often the
@@ -64,20 +64,20 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         let Some(parent_body) = syntax::function_body(parent_fn) else {
             continue;
         };
-        // A plain (non-deferred) Done in the goroutine's own activation.
-        let plain_done = syntax::descendants_same_func(body).find_map(|n| {
-            if n.kind() != "expression_statement" {
+        // The goroutine's own Done (plain, or deferred after some early statements).
+        let own_done = syntax::descendants_same_func(body).find_map(|n| {
+            if n.kind() != "expression_statement" && n.kind() != "defer_statement" {
                 return None;
             }
             let call = n.named_child(0)?;
             match call_target(call, cx.src) {
                 Some((Some(wg), "Done")) if syntax::call_arguments(call).is_empty() => {
-                    Some((wg, call))
+                    Some((wg, call, n.kind() == "defer_statement"))
                 }
                 _ => None,
             }
         });
-        let Some((wg, done_call)) = plain_done else {
+        let Some((wg, done_call, deferred)) = own_done else {
             continue;
         };
         let added_before = method_calls(cx, parent_body, wg, &["Add"])
@@ -105,7 +105,14 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
                     node,
                     format!("this return skips `{wg}.Done()`, so `{wg}.Wait()` never returns"),
                 )
-                .label(done_call, "Done is only called here, without defer"),
+                .label(
+                    done_call,
+                    if deferred {
+                        "Done is deferred only here, after that return"
+                    } else {
+                        "Done is only called here, without defer"
+                    },
+                ),
             );
         }
     }

@@ -349,3 +349,62 @@ fn deadlock(
         other_goroutines: other,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fixture is go test's real output for a lock-order deadlock ended by `-timeout 3s`
+    /// (built with -trimpath, without tracebackancestors: the creator frames name the test).
+    #[test]
+    fn deadlock_report_from_a_real_timeout_panic() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../testdata/dumps/formats/test_timeout.txt"
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        let config = Config::default();
+        let ignores = Ignore::defaults();
+        let cx = Context {
+            out_dir: Path::new("/nonexistent"),
+            config: &config,
+            ignores: &ignores,
+            fail_on: Verdict::Likely,
+            no_run: None,
+        };
+        let mut attributor = Attributor::default();
+        let report = deadlock(&cx, &text, "goleash.test/gotesttimeout", &mut attributor).unwrap();
+        assert_eq!(report.message, "panic: test timed out after 3s");
+        assert_eq!(report.running, ["TestTransferConcurrent (3s)"]);
+        assert_eq!(report.tests.len(), 1);
+        let test = &report.tests[0];
+        assert_eq!(test.display_name(), "TestTransferConcurrent");
+        assert_eq!(test.leaked, 3);
+        let sites: Vec<&str> = test
+            .groups
+            .iter()
+            .filter_map(|g| g.site.as_ref().map(|s| s.function.as_str()))
+            .collect();
+        assert_eq!(
+            sites.iter().filter(|s| s.ends_with(".Transfer")).count(),
+            2,
+            "{sites:?}"
+        );
+        // The harness (goroutine 1 in T.Run, the alarm) is not the test's.
+        assert!(report.other_goroutines >= 1);
+    }
+
+    #[test]
+    fn no_panic_no_deadlock_report() {
+        let config = Config::default();
+        let cx = Context {
+            out_dir: Path::new("/nonexistent"),
+            config: &config,
+            ignores: &[],
+            fail_on: Verdict::Likely,
+            no_run: None,
+        };
+        let mut attributor = Attributor::default();
+        assert!(deadlock(&cx, "ok  \tm/a\t0.1s\n", "m/a", &mut attributor).is_none());
+    }
+}

@@ -428,6 +428,33 @@ fn exit_codes_follow_go_test_then_leaks() {
     assert_eq!(ignored.code, 0, "{}{}", ignored.stdout, ignored.stderr);
     assert!(ignored.stdout.contains("2 ignored") || ignored.stdout.contains("no leaks"));
 
+    // The same through goleash.toml's [test] table.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("goleash.toml");
+    std::fs::write(
+        &config,
+        "[test]\nignore-created-by = [\"goleash.test/gotest/leaky.FirstResult\"]\nretry = \"200ms\"\n",
+    )
+    .unwrap();
+    let configured = goleash_test(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--format",
+        "json",
+        "--",
+        "-run",
+        "TestForgottenSender",
+        "./leaky",
+    ]);
+    assert_eq!(
+        configured.code, 0,
+        "{}{}",
+        configured.stdout, configured.stderr
+    );
+    let report: Value = serde_json::from_str(&configured.stdout).unwrap();
+    assert_eq!(report["retry_ms"], 200);
+    assert_eq!(package(&report, "leaky")["ignored"], 2);
+
     // A leak only under t.Parallel: one test at a time, nothing leaks.
     let serial = goleash_test(&["--", "-parallel", "1", "./parallel"]);
     assert_eq!(serial.code, 0, "{}{}", serial.stdout, serial.stderr);

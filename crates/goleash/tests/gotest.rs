@@ -519,3 +519,38 @@ fn help_explains_the_flags() {
     }
     assert!(help.contains("goleash test ./..."));
 }
+
+/// The generated check compiles at the user's go.mod language version (here 1.18: no min/max
+/// builtins), and a TestMain with an aliased `os` import is wrapped.
+#[test]
+fn old_language_version_and_aliased_os_in_test_main() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir(root.join("p")).unwrap();
+    std::fs::write(root.join("go.mod"), "module oldmod\n\ngo 1.18\n").unwrap();
+    std::fs::write(
+        root.join("p/p.go"),
+        "package p\n\nfunc Leak() {\n\tch := make(chan int)\n\tgo func() { ch <- 1 }()\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("p/p_test.go"),
+        "package p\n\nimport (\n\tstdos \"os\"\n\t\"testing\"\n)\n\nfunc TestMain(m *testing.M) { stdos.Exit(m.Run()) }\n\nfunc TestLeak(t *testing.T) { Leak() }\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_goleash"))
+        .args(["test", "--format", "json", "--go"])
+        .arg(go())
+        .arg("./...")
+        .current_dir(root)
+        .env("GOTOOLCHAIN", "local")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pkg = &report["packages"][0];
+    assert_eq!(pkg["hook"]["kind"], "wrapped", "{stderr}");
+    assert_eq!(pkg["tests"][0]["test"]["name"], "TestLeak");
+    assert_eq!(pkg["tests"][0]["groups"][0]["verdict"], "proven");
+}

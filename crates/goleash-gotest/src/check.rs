@@ -21,6 +21,8 @@ pub struct Context<'a> {
     pub ignores: &'a [Ignore],
     pub fail_on: Verdict,
     pub no_run: Option<&'static str>,
+    /// go test was given .go files rather than packages.
+    pub file_args: bool,
 }
 
 pub fn package(
@@ -100,6 +102,13 @@ pub fn package(
             } else if let Some(why) = cx.no_run {
                 report.status = Status::NotRun;
                 report.notes.push(format!("not checked: {why}"));
+            } else if outcome == Some(Outcome::Passed) {
+                report.status = Status::NotChecked;
+                report.notes.push(if cx.file_args {
+                    "the tests ran but goleash's check did not: with .go files on the command line, go test compiles only those files; name the package (`./dir`) instead".into()
+                } else {
+                    "the tests ran but goleash's check wrote nothing (did the TestMain end the process another way, such as log.Fatal or os.Exit from another file?)".into()
+                });
             } else if failed {
                 report.status = Status::Crashed;
                 report.notes.push(
@@ -371,6 +380,7 @@ mod tests {
             ignores: &ignores,
             fail_on: Verdict::Likely,
             no_run: None,
+            file_args: false,
         };
         let mut attributor = Attributor::default();
         let report = deadlock(&cx, &text, "goleash.test/gotesttimeout", &mut attributor).unwrap();
@@ -403,6 +413,7 @@ mod tests {
             ignores: &[],
             fail_on: Verdict::Likely,
             no_run: None,
+            file_args: false,
         };
         let mut attributor = Attributor::default();
         assert!(deadlock(&cx, "ok  \tm/a\t0.1s\n", "m/a", &mut attributor).is_none());

@@ -353,6 +353,7 @@ pub fn run(options: &Options, fail_on: Verdict) -> Result<TestRun, Error> {
         ignores: &options.ignores,
         fail_on,
         no_run: args.no_run,
+        file_args: args.packages.iter().any(|p| p.ends_with(".go")),
     };
     let mut packages = Vec::new();
     for pkg in &listed {

@@ -243,6 +243,11 @@ fn summary(out: &mut String, run: &TestRun, p: &Paint) {
         .iter()
         .filter(|pkg| pkg.status == Status::Deadlocked)
         .count();
+    let unchecked = run
+        .packages
+        .iter()
+        .filter(|pkg| matches!(pkg.status, Status::NotChecked | Status::Crashed))
+        .count();
     let build_failed = run
         .packages
         .iter()
@@ -265,6 +270,9 @@ fn summary(out: &mut String, run: &TestRun, p: &Paint) {
     let _ = write!(line, " (at or above {})", run.fail_on.name());
     if deadlocked > 0 {
         let _ = write!(line, ", {}", p.red(&format!("{deadlocked} deadlocked")));
+    }
+    if unchecked > 0 {
+        let _ = write!(line, ", {}", p.red(&format!("{unchecked} not checked")));
     }
     if build_failed > 0 {
         let _ = write!(

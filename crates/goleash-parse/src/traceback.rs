@@ -56,14 +56,14 @@ pub(crate) fn parse_dumps(
     };
     let mut assembler = Assembler::new(name);
     if first.last || workers == 1 {
-        assembler.offer(first.index, parse_block(first.bytes()));
+        assembler.offer(first.index, parse_block(first.bytes(), first.last));
         let mut last = first.last;
         blocks.recycle(first.data);
         while !last {
             let Some(block) = blocks.next_block(&mut reader)? else {
                 break;
             };
-            assembler.offer(block.index, parse_block(block.bytes()));
+            assembler.offer(block.index, parse_block(block.bytes(), block.last));
             last = block.last;
             blocks.recycle(block.data);
         }
@@ -246,7 +246,7 @@ fn parse_parallel(
                     Err(_) => return,
                 };
                 let Ok(block) = next else { return };
-                let result = parse_block(block.bytes());
+                let result = parse_block(block.bytes(), block.last);
                 // The reader may be done already; then the buffer is simply dropped.
                 let _ = spare_tx.send(block.data);
                 if result_tx.send((block.index, result)).is_err() {
@@ -303,7 +303,29 @@ struct BlockResult {
     /// After the block's last goroutine came a `-----` line: GOTRACEBACK=crash prints it
     /// before the stacks of the crash's other threads, which belong to the same dump.
     trailing_separator: bool,
+    /// The input ends inside a goroutine or mid-line.
+    truncated: Option<Truncation>,
     error: Option<(u64, String)>,
+}
+
+/// Where the input was cut: the line (block-relative until assembled) and the goroutine left
+/// out, if the cut fell inside one.
+#[derive(Clone, Copy)]
+struct Truncation {
+    line: u64,
+    goroutine: Option<u64>,
+}
+
+impl Truncation {
+    fn describe(self) -> String {
+        match self.goroutine {
+            Some(id) => format!(
+                "goroutine {id} (line {}) is cut off at the end of the input and was left out",
+                self.line
+            ),
+            None => format!("line {} is cut off mid-line", self.line),
+        }
+    }
 }
 
 /// Goroutines of one uninterrupted stretch of dump inside one block.
@@ -326,6 +348,7 @@ struct Assembler<'n> {
     previous_separator: bool,
     /// The first error in input order; later blocks are ignored.
     error: Option<ParseError>,
+    truncated: Option<Truncation>,
     /// Results that arrived before those of earlier blocks.
     waiting: BTreeMap<usize, BlockResult>,
     next_index: usize,
@@ -341,6 +364,7 @@ impl<'n> Assembler<'n> {
             previous_ends_in_dump: false,
             previous_separator: false,
             error: None,
+            truncated: None,
             waiting: BTreeMap::new(),
             next_index: 0,
         }
@@ -389,6 +413,12 @@ impl<'n> Assembler<'n> {
                 _ => self.dumps.push((snapshot, first, last)),
             }
         }
+        if let Some(cut) = result.truncated {
+            self.truncated = Some(Truncation {
+                line: base_line + cut.line,
+                ..cut
+            });
+        }
         if result.has_content {
             self.previous_ends_in_dump = result.ends_in_dump;
             self.previous_separator = result.trailing_separator;
@@ -400,7 +430,13 @@ impl<'n> Assembler<'n> {
         if let Some(error) = self.error {
             return Err(error);
         }
-        assemble(self.name, total_bytes, self.dumps, self.skipped)
+        assemble(
+            self.name,
+            total_bytes,
+            self.dumps,
+            self.skipped,
+            self.truncated,
+        )
     }
 }
 
@@ -409,7 +445,18 @@ fn assemble(
     total_bytes: u64,
     dumps: Vec<(Snapshot, u64, u64)>,
     skipped: Vec<(u64, u64)>,
+    truncated: Option<Truncation>,
 ) -> Result<Vec<Snapshot>, ParseError> {
+    if let (true, Some(cut)) = (dumps.is_empty(), truncated) {
+        return Err(ParseError::new(
+            name,
+            Location::Line(cut.line),
+            format!(
+                "no complete goroutine: {} (truncated dump?)",
+                cut.describe()
+            ),
+        ));
+    }
     if dumps.is_empty() {
         return Err(ParseError::new(
             name,
@@ -434,6 +481,12 @@ fn assemble(
                 dumps: count,
                 skipped: skipped.clone(),
             });
+            if let (true, Some(cut)) = (i + 1 == count as usize, truncated) {
+                snapshot.notes.push(format!(
+                    "{name} looks truncated: {}; everything before it was read (Go's /debug/pprof/goroutine?debug=2 stops writing at 64 MiB: take the dump with runtime.Stack or SIGQUIT, or use the protobuf profile)",
+                    cut.describe()
+                ));
+            }
             if count > 1 {
                 snapshot.notes.push(format!(
                     "dump {} of {} in {name}, lines {first}-{last} (other dumps at lines {})",
@@ -671,7 +724,7 @@ impl<'a> Record<'a> {
 }
 
 /// Parses one block. Errors stop the block and carry a block-relative line number.
-fn parse_block(data: &[u8]) -> BlockResult {
+fn parse_block(data: &[u8], is_last: bool) -> BlockResult {
     let mut result = BlockResult {
         lines: 0,
         runs: Vec::new(),
@@ -680,6 +733,7 @@ fn parse_block(data: &[u8]) -> BlockResult {
         ends_in_dump: false,
         has_content: false,
         trailing_separator: false,
+        truncated: None,
         error: None,
     };
     let mut separator_seen = false;
@@ -717,6 +771,10 @@ fn parse_block(data: &[u8]) -> BlockResult {
         let mut line = &data[pos..end];
         pos = end + 1;
         line_no += 1;
+        if end == data.len() && is_last && !data.ends_with(b"\n") {
+            // A final line without its newline was cut: judged below, never interpreted.
+            break;
+        }
         if let [rest @ .., b'\r'] = line {
             line = rest;
         }
@@ -856,8 +914,19 @@ fn parse_block(data: &[u8]) -> BlockResult {
         separator_seen |= line == b"-----";
     }
 
-    if let Some(current) = &record {
-        if let Some((function, function_line)) = current.pending {
+    // Go's own /debug/pprof/goroutine?debug=2 stops writing at 64 MiB, mid-goroutine: a cut
+    // at the very end is reported and the cut goroutine left out, so the rest is still read.
+    let partial_last_line = is_last && !data.ends_with(b"\n") && !data.is_empty();
+    if let Some(current) = record.take() {
+        let cut = current.pending.is_some()
+            || partial_last_line
+            || (current.frames.is_empty() && !current.stack_unavailable);
+        if cut && is_last {
+            result.truncated = Some(Truncation {
+                line: current.header_line,
+                goroutine: Some(current.id),
+            });
+        } else if let Some((function, function_line)) = current.pending {
             fail!(
                 function_line,
                 format!(
@@ -865,7 +934,14 @@ fn parse_block(data: &[u8]) -> BlockResult {
                     String::from_utf8_lossy(function)
                 )
             );
+        } else {
+            record = Some(current);
         }
+    } else if partial_last_line {
+        result.truncated = Some(Truncation {
+            line: line_no,
+            goroutine: None,
+        });
     }
     finish!();
     close_run(&mut run, &mut result);

@@ -191,14 +191,47 @@ fn the_same_dump_split_across_many_blocks_gives_the_same_groups() {
 }
 
 #[test]
-fn truncated_dump_names_the_line_and_what_was_expected() {
+fn a_dump_cut_at_the_end_is_read_up_to_the_cut_and_says_so() {
+    // Go's /debug/pprof/goroutine?debug=2 stops at 64 MiB wherever it is: cut inside the
+    // last goroutine's frames, mid-line, and right after a function line.
+    let (name, bytes) = fixture("range_unclosed/goroutine.debug2.txt");
+    let text = String::from_utf8(bytes).unwrap();
+    let whole = parse(&name, text.as_bytes(), Limits::default()).unwrap();
+    let last_header = text.rfind("\ngoroutine ").unwrap() + 1;
+    let header_line = text[..last_header].lines().count() as u64 + 1;
+    let after_function = last_header + text[last_header..].find(")\n").unwrap() + 2;
+    let inside = format!("(line {header_line}) is cut off");
+    let header_cut = format!("line {header_line} is cut off mid-line");
+    for (cut, expected) in [
+        (text.len() - 3, &inside),
+        (after_function, &inside),
+        (last_header + 12, &header_cut),
+    ] {
+        let snapshot = parse(&name, &text.as_bytes()[..cut], Limits::default()).unwrap();
+        assert_eq!(snapshot.total(), whole.total() - 1, "cut at byte {cut}");
+        let note = snapshot
+            .notes
+            .iter()
+            .find(|n| n.contains("looks truncated"))
+            .unwrap_or_else(|| panic!("cut at byte {cut}: {:?}", snapshot.notes));
+        assert!(note.contains(expected.as_str()), "{note}");
+        assert!(note.contains("64 MiB"), "{note}");
+    }
+    // A complete dump carries no such note.
+    assert!(whole.notes.iter().all(|n| !n.contains("truncated")));
+}
+
+#[test]
+fn a_frame_missing_mid_dump_is_an_error_naming_the_line() {
     let (name, bytes) = fixture("forgotten_sender/goroutine.debug2.txt");
     let text = String::from_utf8(bytes).unwrap();
-    // Cut right after a function line, before its file:line line.
-    let cut = text.find("main.fetchResult.func1(").unwrap();
-    let end = cut + text[cut..].find('\n').unwrap() + 1;
-    let err = parse(&name, &text.as_bytes()[..end], Limits::default()).unwrap_err();
-    let line = text[..cut].lines().count() as u64 + 1;
+    // Drop the file:line line of the first fetchResult.func1 frame: the next line is a header.
+    let function = text.find("main.fetchResult.func1(").unwrap();
+    let file_line = function + text[function..].find('\n').unwrap() + 1;
+    let next = file_line + text[file_line..].find('\n').unwrap() + 1;
+    let broken = format!("{}{}", &text[..file_line], &text[next..]);
+    let err = parse(&name, broken.as_bytes(), Limits::default()).unwrap_err();
+    let line = text[..file_line].lines().count() as u64 + 1;
     assert_eq!(err.location, Location::Line(line));
     assert!(err.message.contains("file.go:LINE"), "{}", err.message);
     assert!(err.to_string().starts_with(&format!("{name}:{line}: ")));
@@ -213,7 +246,11 @@ fn header_without_frames_at_the_end_is_an_error() {
     )
     .unwrap_err();
     assert_eq!(err.location, Location::Line(1));
-    assert!(err.message.contains("no stack frames"), "{}", err.message);
+    assert!(
+        err.message.contains("no complete goroutine") && err.message.contains("cut off"),
+        "{}",
+        err.message
+    );
 }
 
 #[test]

@@ -113,13 +113,16 @@ fn stdin_is_read_with_dash() {
 #[test]
 fn bad_input_gets_one_clear_line_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
+    // A frame's file:line line missing in the middle of a dump is corruption, not a cut.
     let text = std::fs::read_to_string(dump("range_unclosed/goroutine.debug2.txt")).unwrap();
-    let cut = text.find("main.worker(").unwrap();
-    let truncated = &text[..cut + text[cut..].find('\n').unwrap() + 1];
+    let function = text.find("main.worker(").unwrap();
+    let file_line = function + text[function..].find('\n').unwrap() + 1;
+    let next = file_line + text[file_line..].find('\n').unwrap() + 1;
+    let corrupt = format!("{}{}", &text[..file_line], &text[next..]);
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         (
-            "truncated.txt",
-            truncated.as_bytes().to_vec(),
+            "corrupt.txt",
+            corrupt.into_bytes(),
             "tab-indented `file.go:LINE`",
         ),
         ("empty.txt", Vec::new(), "empty"),
@@ -420,5 +423,20 @@ fn goleash_toml_analyze_table_is_read_upward_and_flags_win() {
     assert!(
         stderr.contains("goleash.toml") && stderr.contains("likely-afte"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn a_dump_cut_at_64_mib_style_is_analyzed_up_to_the_cut_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(dump("forgotten_sender/goroutine.debug2.txt")).unwrap();
+    let path = dir.path().join("cut.txt");
+    std::fs::write(&path, &bytes[..bytes.len() - 5]).unwrap();
+    let out = goleash().arg("analyze").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "the rest is judged as usual");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("looks truncated") && text.contains("64 MiB"),
+        "{text}"
     );
 }

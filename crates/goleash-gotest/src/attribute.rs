@@ -141,8 +141,8 @@ impl Attributor {
             .map(|(_, d)| d.join(name))
     }
 
-    /// The first argument of a `.Run(…)` call near `line` of `file`, when it is a string
-    /// literal. `inside_literal`: the line is inside the call's function literal; otherwise the
+    /// The first argument of a `.Run(…)` call near `line` of `file`: a string literal's value,
+    /// or `{expression}`. `inside_literal`: the line is inside the call's function literal; otherwise the
     /// line is the call's own (give or take one: return addresses may point past the call).
     fn literal_around(&mut self, file: &str, line: u32, inside_literal: bool) -> Option<String> {
         let path = self.resolve(file)?;
@@ -173,9 +173,15 @@ impl Attributor {
             if !hit {
                 return;
             }
-            let Some(name) = args.named_child(0).and_then(|a| string_literal(a, source)) else {
+            let Some(first) = args.named_child(0) else {
                 return;
             };
+            // A name computed at run time (`tc.name`) is shown as its expression in braces:
+            // which value it had is not in the dump.
+            let name = string_literal(first, source).unwrap_or_else(|| {
+                let expr: String = source[first.byte_range()].chars().take(40).collect();
+                format!("{{{expr}}}")
+            });
             // The innermost call wins: the smallest span.
             let span = end - start;
             if best.as_ref().is_none_or(|(s, _)| span < *s) {
@@ -304,7 +310,7 @@ mod tests {
         assert_eq!(a.literal_around(&f, 5, true).as_deref(), Some("plain"));
         assert_eq!(a.literal_around(&f, 9, true).as_deref(), Some("inner"));
         assert_eq!(a.literal_around(&f, 8, true).as_deref(), Some("two_words"));
-        assert_eq!(a.literal_around(&f, 13, true), None);
+        assert_eq!(a.literal_around(&f, 13, true).as_deref(), Some("{tc.name}"));
         assert_eq!(a.literal_around(&f, 15, false).as_deref(), Some("named"));
     }
 }

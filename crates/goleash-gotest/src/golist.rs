@@ -22,6 +22,9 @@ pub struct ListedPackage {
     pub test_go_files: Vec<String>,
     #[serde(default)]
     pub x_test_go_files: Vec<String>,
+    /// In the standard library: possibly a dependency of the check's own imports.
+    #[serde(default)]
+    pub standard: bool,
     pub error: Option<ListError>,
 }
 
@@ -53,7 +56,7 @@ pub fn list(
     cmd.arg("list")
         .arg("-find")
         .arg("-e")
-        .arg("-json=ImportPath,Name,Dir,TestGoFiles,XTestGoFiles,Error");
+        .arg("-json=ImportPath,Name,Dir,TestGoFiles,XTestGoFiles,Standard,Error");
     if let Some(overlay) = &args.overlay {
         cmd.arg(format!("-overlay={overlay}"));
     }

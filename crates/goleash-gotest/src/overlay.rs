@@ -136,6 +136,14 @@ fn hook_package(
         harness_target = pkg.dir.join(name);
     }
     let (external, test_main, hook) = match found {
+        // The check imports runtime/pprof, os, strings, …: in a standard-library package's
+        // internal test package that may be an import cycle; only the external one is safe.
+        Some((file, false, ..)) if pkg.standard => {
+            return Err(format!(
+                "a standard-library package whose TestMain ({}) is in the internal test package, which cannot import goleash's check without a possible import cycle",
+                file.display()
+            ));
+        }
         Some((file, external, source, calls, edits)) => {
             if calls == 0 {
                 return Err(format!(
@@ -154,7 +162,7 @@ fn hook_package(
             (external, String::new(), Hook::Wrapped { file, calls })
         }
         None => {
-            let external = pkg.test_go_files.is_empty();
+            let external = pkg.test_go_files.is_empty() || pkg.standard;
             (
                 external,
                 "// TestMain is goleash's: the package has none.\nfunc TestMain(m *goleash_testing.M) { goleashExit(goleashRun(m)) }\n".to_string(),
@@ -265,20 +273,28 @@ fn test_main_edits(source: &str) -> Result<Option<(usize, Vec<Edit>)>, String> {
         ));
     });
     let runs = edits.len();
-    if let Some(os) = os_name.as_deref().filter(|n| *n != "_" && *n != ".") {
-        collect_calls(root, source, os, "Exit", false, &mut |node| {
+    let mut exit = |function: Node| {
+        edits.push((
+            function.start_byte(),
+            function.end_byte(),
+            "goleashExit".into(),
+        ));
+    };
+    match os_name.as_deref() {
+        None | Some("_") => {}
+        // `import . "os"` (package os's own tests): a bare `Exit(…)`.
+        Some(".") => collect_bare_calls(root, source, "Exit", &mut exit),
+        Some(os) => collect_calls(root, source, os, "Exit", false, &mut |node| {
             if let Some(function) = node.child_by_field_name("function") {
-                edits.push((
-                    function.start_byte(),
-                    function.end_byte(),
-                    "goleashExit".into(),
-                ));
+                exit(function);
             }
-        });
+        }),
     }
-    if let Some(os) = os_name.as_deref().filter(|n| *n != "_" && *n != ".") {
-        // Every os.Exit may have been the import's only use; at the end, no line moves.
-        edits.push((source.len(), source.len(), format!("\nvar _ = {os}.Exit\n")));
+    // Every os.Exit may have been the import's only use; at the end, no line moves.
+    match os_name.as_deref() {
+        None | Some("_") => {}
+        Some(".") => edits.push((source.len(), source.len(), "\nvar _ = Exit\n".into())),
+        Some(os) => edits.push((source.len(), source.len(), format!("\nvar _ = {os}.Exit\n"))),
     }
     // Right after the body's `{`, on the same line, so line numbers do not move.
     let open = body.start_byte() + 1;
@@ -295,6 +311,21 @@ fn collect_kind<'t>(node: Node<'t>, kind: &str, out: &mut Vec<Node<'t>>) {
     let mut cursor = node.walk();
     for child in node.children(&mut cursor) {
         collect_kind(child, kind, out);
+    }
+}
+
+/// Calls of the bare identifier `name(…)` under `node`; `found` gets the identifier.
+fn collect_bare_calls(node: Node, source: &str, name: &str, found: &mut impl FnMut(Node)) {
+    if node.kind() == "call_expression" {
+        if let Some(function) = node.child_by_field_name("function") {
+            if function.kind() == "identifier" && &source[function.byte_range()] == name {
+                found(function);
+            }
+        }
+    }
+    let mut cursor = node.walk();
+    for child in node.children(&mut cursor) {
+        collect_bare_calls(child, source, name, found);
     }
 }
 
@@ -363,6 +394,17 @@ mod tests {
         assert!(out.contains("func other(m *testing.M) { m.Run(); goleashExit(3) }"));
         assert!(out.ends_with("\nvar _ = stdos.Exit\n"));
         assert_eq!(out.lines().count(), src.lines().count() + 2);
+    }
+
+    #[test]
+    fn dot_imported_os_exit_is_wrapped() {
+        let src = "package os_test\n\nimport (\n\t. \"os\"\n\t\"testing\"\n)\n\nfunc TestMain(m *testing.M) {\n\tif Getenv(\"X\") == \"1\" {\n\t\tExit(0)\n\t}\n\tExit(m.Run())\n}\n";
+        let (runs, edits) = test_main_edits(src).unwrap().unwrap();
+        assert_eq!(runs, 1);
+        let out = apply_edits(src, &edits);
+        assert!(out.contains("\t\tgoleashExit(0)\n"));
+        assert!(out.contains("\tgoleashExit(goleashRun(m))\n"));
+        assert!(out.ends_with("\nvar _ = Exit\n"));
     }
 
     #[test]

@@ -246,7 +246,7 @@ fn leaks(
         report.tests.push(TestLeaks {
             test,
             leaked,
-            groups,
+            groups: groups.into_iter().map(crate::LeakGroup::new).collect(),
         });
     }
     order_tests(&mut report.tests);
@@ -347,7 +347,7 @@ fn deadlock(
         tests.push(TestLeaks {
             test,
             leaked,
-            groups,
+            groups: groups.into_iter().map(crate::LeakGroup::new).collect(),
         });
     }
     order_tests(&mut tests);

@@ -4,8 +4,6 @@
 
 use std::fmt::Write;
 
-use goleash_analyze::Group;
-
 use crate::terminal::{short_function, short_path};
 use crate::{PackageReport, Status, TestLeaks, TestRun};
 
@@ -151,7 +149,7 @@ fn details(test: &TestLeaks) -> String {
     out
 }
 
-pub(crate) fn group_text(out: &mut String, group: &Group) {
+pub(crate) fn group_text(out: &mut String, group: &crate::LeakGroup) {
     let _ = writeln!(
         out,
         "{} ×{} {}{}",
@@ -181,7 +179,7 @@ pub(crate) fn group_text(out: &mut String, group: &Group) {
             creator.line
         );
     }
-    if let Some(test) = crate::test_frame(group) {
+    if let Some(test) = &group.in_test {
         let _ = writeln!(
             out,
             "  in test {} {}:{}",

@@ -166,7 +166,31 @@ pub struct TestLeaks {
     pub test: Option<TestName>,
     /// Groups at or above the report's `fail_on` verdict count as leaks.
     pub leaked: u64,
-    pub groups: Vec<Group>,
+    pub groups: Vec<LeakGroup>,
+}
+
+/// A judged group with the line of the test that led to it.
+#[derive(Clone, Debug, Serialize)]
+pub struct LeakGroup {
+    #[serde(flatten)]
+    pub group: Group,
+    /// The test's own line that (transitively) started the group; see [`test_frame`].
+    pub in_test: Option<goleash_analyze::FrameView>,
+}
+
+impl LeakGroup {
+    pub fn new(group: Group) -> LeakGroup {
+        let in_test = test_frame(&group);
+        LeakGroup { group, in_test }
+    }
+}
+
+impl std::ops::Deref for LeakGroup {
+    type Target = Group;
+
+    fn deref(&self) -> &Group {
+        &self.group
+    }
 }
 
 impl TestLeaks {

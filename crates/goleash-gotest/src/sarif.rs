@@ -112,8 +112,8 @@ fn for_test(
             r["message"] = json!({"text": "the go statement that started it"});
             related.push(r);
         }
-        if let Some(test) = crate::test_frame(group) {
-            let mut r = location(&test);
+        if let Some(test) = &group.in_test {
+            let mut r = location(test);
             r["id"] = json!(2);
             r["message"] = json!({"text": "the line of the test that led to it"});
             related.push(r);

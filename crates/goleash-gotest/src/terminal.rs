@@ -4,7 +4,7 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use goleash_analyze::{FrameView, Group, Verdict};
+use goleash_analyze::{FrameView, Verdict};
 
 use crate::{PackageReport, Status, TestLeaks, TestRun};
 
@@ -191,7 +191,7 @@ fn test_block(out: &mut String, test: &TestLeaks, word: &str, options: Options, 
     }
 }
 
-fn group_block(out: &mut String, group: &Group, options: Options, p: &Paint) {
+fn group_block(out: &mut String, group: &crate::LeakGroup, options: Options, p: &Paint) {
     let mut title = format!(
         "    {} ×{}  {}",
         p.verdict(group.verdict),
@@ -208,8 +208,8 @@ fn group_block(out: &mut String, group: &Group, options: Options, p: &Paint) {
     if let Some(creator) = &group.creator {
         let _ = writeln!(out, "      created  {}", frame(creator));
     }
-    if let Some(test) = crate::test_frame(group) {
-        let _ = writeln!(out, "      in test  {}", frame(&test));
+    if let Some(test) = &group.in_test {
+        let _ = writeln!(out, "      in test  {}", frame(test));
     }
     let _ = writeln!(out, "      why      {}", group.reason);
     let _ = writeln!(out, "      fix      {}", group.hint);

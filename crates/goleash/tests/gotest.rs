@@ -219,6 +219,9 @@ fn counts_verdicts_and_sites() {
     assert!(shared()
         .junit
         .contains("in test leaky.TestNested leaky/leaky_test.go:76"));
+    let nested = &test(leaky, "TestNested")["groups"][0]["in_test"];
+    assert_eq!(nested["function"], "goleash.test/gotest/leaky.TestNested");
+    assert_eq!(nested["line"], 76);
     // The leak two goroutines away from its test is traced through the ancestors.
     assert_eq!(test(leaky, "TestNested")["test"]["via"], "ancestors");
     assert_eq!(

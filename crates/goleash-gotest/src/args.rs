@@ -184,8 +184,9 @@ impl GoTestArgs {
         }
         out.push(format!("-overlay={overlay}"));
         // A cached result replays the output without running the test binary, so there would
-        // be no goroutines to check. The check's environment is read after m.Run, which the
-        // test cache does not see, hence the explicit -count=1 (any -count disables caching).
+        // be no goroutines to check. The check reads its environment outside the tests, where
+        // the test cache does not see it, hence the explicit -count=1 (any -count disables
+        // caching).
         if !self.count {
             out.push("-count=1".to_string());
         }

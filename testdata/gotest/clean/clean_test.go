@@ -2,6 +2,7 @@ package clean
 
 import (
 	"context"
+	"os"
 	"testing"
 )
 
@@ -21,5 +22,13 @@ func TestGenerateCancelled(t *testing.T) {
 	cancel()
 	// Draining until close waits for the generator to return.
 	for range ch {
+	}
+}
+
+// TestNoGoleashEnv: the check's settings are hidden from the tests (and from any copy of the
+// test binary a test starts).
+func TestNoGoleashEnv(t *testing.T) {
+	if dir := os.Getenv("GOLEASH_TEST_DIR"); dir != "" {
+		t.Fatalf("GOLEASH_TEST_DIR=%q visible to tests", dir)
 	}
 }

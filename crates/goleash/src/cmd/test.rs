@@ -110,11 +110,13 @@ pub struct TestArgs {
     #[arg(long, value_name = "DIR")]
     pub keep_dumps: Option<PathBuf>,
 
-    /// List every package in the terminal report, also those without findings.
+    /// List every package in the terminal report, also those without findings. Example:
+    /// `goleash test --all-packages ./...`.
     #[arg(long)]
     pub all_packages: bool,
 
-    /// Show every frame and every ancestor stack in the terminal report.
+    /// Show every frame and every ancestor stack in the terminal report. Example:
+    /// `goleash test --full -- -run TestServer ./api`.
     #[arg(long)]
     pub full: bool,
 

@@ -46,6 +46,14 @@ pub struct JudgeArgs {
     #[arg(long, value_name = "COUNT")]
     pub crowd: Option<u64>,
 
+    #[command(flatten)]
+    pub code: CodeArgs,
+}
+
+/// Whose code is whose, what lives long by design, how to group: shared by every command
+/// that judges goroutines.
+#[derive(Args, Clone, Debug)]
+pub struct CodeArgs {
     /// Package path prefix of your own code, e.g. `--module github.com/acme/api`
     /// (repeatable). The blocking site is the first frame under one of them. Default: any
     /// package outside the standard library.
@@ -327,7 +335,17 @@ pub fn resolve(
     judge: &JudgeArgs,
     fail_on: Option<Verdict>,
 ) -> Result<(Config, Verdict), InputError> {
-    let file = match &judge.config {
+    resolve_parts(&judge.code, judge.likely_after, judge.crowd, fail_on)
+}
+
+/// [`resolve`] for commands without wait-time thresholds of their own (`goleash test`).
+pub fn resolve_parts(
+    code: &CodeArgs,
+    likely_after: Option<u32>,
+    crowd: Option<u64>,
+    fail_on: Option<Verdict>,
+) -> Result<(Config, Verdict), InputError> {
+    let file = match &code.config {
         Some(path) => Some(path.clone()),
         None => std::env::current_dir()
             .ok()
@@ -344,17 +362,13 @@ pub fn resolve(
     };
     let defaults = Config::default();
     let mut config = Config {
-        likely_after_minutes: judge
-            .likely_after
+        likely_after_minutes: likely_after
             .or(settings.likely_after)
             .unwrap_or(defaults.likely_after_minutes),
-        crowd_threshold: judge
-            .crowd
-            .or(settings.crowd)
-            .unwrap_or(defaults.crowd_threshold),
-        user_prefixes: judge.modules.clone(),
-        expected: judge.expect.iter().map(ExpectedPattern::new).collect(),
-        group_by: match judge.group_by {
+        crowd_threshold: crowd.or(settings.crowd).unwrap_or(defaults.crowd_threshold),
+        user_prefixes: code.modules.clone(),
+        expected: code.expect.iter().map(ExpectedPattern::new).collect(),
+        group_by: match code.group_by {
             GroupByArg::Exact => GroupBy::Exact,
             GroupByArg::Stack => GroupBy::Stack,
             GroupByArg::Site => GroupBy::Site,

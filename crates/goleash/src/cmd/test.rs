@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use goleash_gotest::{Ignore, IgnoreKind, Live, Options, TestSettings};
 
 use super::exit;
-use super::input::{self, ColorArg, JudgeArgs};
+use super::input::{self, CodeArgs, ColorArg};
 
 /// Run `go test` and report goroutines each test leaked, by test name.
 ///
@@ -129,7 +129,7 @@ pub struct TestArgs {
     pub go: PathBuf,
 
     #[command(flatten)]
-    pub judge: JudgeArgs,
+    pub code: CodeArgs,
 
     /// `go test` flags and packages, passed through unchanged, e.g. `-run TestX -v ./...`.
     #[arg(
@@ -179,11 +179,11 @@ fn write_file(path: &PathBuf, text: &str) -> Result<(), String> {
 }
 
 pub fn run(args: TestArgs) -> ExitCode {
-    let (config, analyze_fail_on) = match input::resolve(&args.judge, None) {
+    let (config, analyze_fail_on) = match input::resolve_parts(&args.code, None, None, None) {
         Ok(resolved) => resolved,
         Err(e) => return fail(e.0),
     };
-    let settings_file = match &args.judge.config {
+    let settings_file = match &args.code.config {
         Some(path) => Some(path.clone()),
         None => std::env::current_dir()
             .ok()

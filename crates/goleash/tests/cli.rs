@@ -1,16 +1,13 @@
 //! The `goleash` binary from the outside: exit codes, formats, bad input, diff, and a live
 //! net/http/pprof endpoint served by a real Go process on 127.0.0.1.
 
-use std::io::{BufRead, BufReader, Write};
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Stdio};
 
 use assert_cmd::Command;
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use support::{go_build, root, LoopbackProcess};
 
 fn dump(path: &str) -> PathBuf {
     root().join("testdata/dumps").join(path)
@@ -239,68 +236,19 @@ fn help_explains_every_flag_with_an_example() {
     }
 }
 
-/// A real Go process serving net/http/pprof on 127.0.0.1, stopped when dropped (it also exits
-/// when its stdin closes, so a crashed test does not leave it running).
-struct PprofServer {
-    child: Child,
-    _stdin: ChildStdin,
-    url: String,
-}
-
-impl PprofServer {
-    fn start() -> PprofServer {
-        let dir = tempfile::tempdir().unwrap();
-        let binary = dir.path().join("pprofserver");
-        let status = std::process::Command::new("go")
-            .args(["build", "-trimpath", "-o"])
-            .arg(&binary)
-            .arg("./pprofserver")
-            .current_dir(root().join("testdata/scenarios"))
-            .env("GOTOOLCHAIN", "local")
-            .env("GOFLAGS", "-mod=mod")
-            .status()
-            .expect("`go` on PATH (scripts/test.sh installs Go 1.27.3)");
-        assert!(status.success(), "go build pprofserver");
-        let mut child = std::process::Command::new(&binary)
-            .args(["-addr", "127.0.0.1:0"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdin = child.stdin.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
-        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-        // Keep the temp dir alive as long as the binary runs.
-        std::mem::forget(dir);
-        PprofServer {
-            child,
-            _stdin: stdin,
-            url,
-        }
-    }
-}
-
-impl Drop for PprofServer {
-    fn drop(&mut self) {
-        let _ = self._stdin.flush();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The pprofserver of testdata/scenarios: net/http/pprof on 127.0.0.1 with five forgotten
+/// senders leaked at start-up.
+fn start_pprof_server() -> LoopbackProcess {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pprofserver");
+    let dir = go_build("testdata/scenarios", &["./pprofserver"], &out);
+    LoopbackProcess::start(&dir.join("pprofserver"), &["-addr", "127.0.0.1:0"])
 }
 
 #[test]
 fn live_endpoint_merges_the_leak_profile_and_fails_clearly_on_bad_answers() {
-    let server = PprofServer::start();
+    let server = start_pprof_server();
     let out = goleash()
-        .args(["analyze", &server.url, "--format", "json"])
+        .args(["analyze", &server.base, "--format", "json"])
         .output()
         .unwrap();
     assert_eq!(
@@ -341,21 +289,25 @@ fn live_endpoint_merges_the_leak_profile_and_fails_clearly_on_bad_answers() {
     );
     assert!(json["missing"].as_array().unwrap().is_empty());
 
-    let (code, stderr) =
-        stderr_of(goleash().args(["analyze", &format!("{}/hang", server.url), "--timeout", "2"]));
+    let (code, stderr) = stderr_of(goleash().args([
+        "analyze",
+        &format!("{}/hang", server.base),
+        "--timeout",
+        "2",
+    ]));
     assert_eq!(code, 2);
     assert!(
         stderr.contains("/hang") && stderr.contains("--timeout"),
         "{stderr}"
     );
 
-    let (code, stderr) = stderr_of(goleash().args(["analyze", &format!("{}/html", server.url)]));
+    let (code, stderr) = stderr_of(goleash().args(["analyze", &format!("{}/html", server.base)]));
     assert_eq!(code, 2);
     assert!(stderr.contains("HTML"), "{stderr}");
 
     let (code, stderr) = stderr_of(goleash().args([
         "analyze",
-        &format!("{}/debug/pprof/nosuchprofile", server.url),
+        &format!("{}/debug/pprof/nosuchprofile", server.base),
     ]));
     assert_eq!(code, 2);
     assert!(stderr.contains("HTTP status 404"), "{stderr}");

@@ -3,15 +3,15 @@
 //! exit codes, ignores, the retry window and build failures.
 
 use std::collections::BTreeSet;
+mod support;
+
 use std::path::{Path, PathBuf};
+
 use std::process::Command;
 use std::sync::OnceLock;
+use support::root;
 
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn module() -> PathBuf {
     root().join("testdata/gotest")

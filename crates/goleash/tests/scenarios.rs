@@ -3,14 +3,14 @@
 //! verdict, and agreement between formats of one program state.
 
 use std::collections::BTreeMap;
+mod support;
+
 use std::path::{Path, PathBuf};
+
+use support::root;
 
 use assert_cmd::Command;
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 struct Scenario {
     name: String,

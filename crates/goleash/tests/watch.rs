@@ -3,10 +3,12 @@
 //! bounded request loop drives them. Also faults per target, kill -9 and restart with the
 //! history intact, the webhook, /metrics, and the dashboard rendered by headless Chromium.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command as StdCommand, Stdio};
+use std::process::{Command as StdCommand, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
@@ -14,10 +16,7 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use support::{go_build, LoopbackProcess};
 
 fn goleash() -> Command {
     Command::cargo_bin("goleash").unwrap()
@@ -33,63 +32,32 @@ fn service_bin(name: &str) -> PathBuf {
     let dir = DIR.get_or_init(|| {
         // Under target/ so repeated runs reuse one directory instead of littering /tmp.
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("watch-services");
-        std::fs::create_dir_all(&dir).unwrap();
-        let status = StdCommand::new("go")
-            .args(["build", "-trimpath", "-o"])
-            .arg(&dir)
-            .args(["./leaky", "./loadfollow", "./steady"])
-            .current_dir(root().join("testdata/watch"))
-            .env("GOTOOLCHAIN", "local")
-            .env("GOFLAGS", "-mod=mod")
-            .status()
-            .expect("`go` on PATH (scripts/test.sh installs Go 1.27.3)");
-        assert!(status.success(), "go build testdata/watch services");
-        dir
+        go_build(
+            "testdata/watch",
+            &["./leaky", "./loadfollow", "./steady"],
+            &dir,
+        )
     });
     dir.join(name)
 }
 
-/// A Go service on 127.0.0.1, killed when dropped (it also exits when its stdin closes).
-struct Service {
-    child: Child,
-    _stdin: ChildStdin,
-    base: String,
+/// A test service of testdata/watch on 127.0.0.1.
+struct Service(LoopbackProcess);
+
+impl std::ops::Deref for Service {
+    type Target = LoopbackProcess;
+    fn deref(&self) -> &LoopbackProcess {
+        &self.0
+    }
 }
 
 impl Service {
     fn start(name: &str) -> Service {
-        let mut child = StdCommand::new(service_bin(name))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdin = child.stdin.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("{name}: unexpected first line {line:?}"))
-            .to_string();
-        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-        Service {
-            child,
-            _stdin: stdin,
-            base,
-        }
+        Service(LoopbackProcess::start(&service_bin(name), &[]))
     }
 
     fn pprof(&self) -> String {
         format!("{}/debug/pprof", self.base)
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

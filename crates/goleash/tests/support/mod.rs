@@ -1,0 +1,73 @@
+//! What the integration tests share: the repository root, building the Go programs of
+//! testdata once, and running one on 127.0.0.1 for as long as the test holds it.
+
+#![allow(dead_code)] // each test binary uses its own part
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Builds `packages` of the Go module at `module` (relative to the repository root) into
+/// `out` with -trimpath, and returns `out`.
+pub fn go_build(module: &str, packages: &[&str], out: &Path) -> PathBuf {
+    std::fs::create_dir_all(out).unwrap();
+    let status = Command::new("go")
+        .args(["build", "-trimpath", "-o"])
+        .arg(out)
+        .args(packages)
+        .current_dir(root().join(module))
+        .env("GOTOOLCHAIN", "local")
+        .env("GOFLAGS", "-mod=mod")
+        .status()
+        .expect("`go` on PATH (scripts/test.sh installs Go 1.27.3)");
+    assert!(status.success(), "go build {packages:?} in {module}");
+    out.to_path_buf()
+}
+
+/// A Go program serving on 127.0.0.1 that printed `listening on http://127.0.0.1:PORT` as
+/// its first line. Killed when dropped; it also exits when its stdin closes, so a test that
+/// dies does not leave it running.
+pub struct LoopbackProcess {
+    child: Child,
+    _stdin: ChildStdin,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+}
+
+impl LoopbackProcess {
+    pub fn start(binary: &Path, args: &[&str]) -> LoopbackProcess {
+        let mut child = Command::new(binary)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{}: {e}", binary.display()));
+        let stdin = child.stdin.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("{}: unexpected first line {line:?}", binary.display()))
+            .to_string();
+        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+        LoopbackProcess {
+            child,
+            _stdin: stdin,
+            base,
+        }
+    }
+}
+
+impl Drop for LoopbackProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -13,12 +13,9 @@ mod attribute;
 mod check;
 mod golist;
 mod ignore;
-pub mod junit;
 mod output;
 mod overlay;
-pub mod sarif;
 mod settings;
-pub mod terminal;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

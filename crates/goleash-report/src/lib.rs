@@ -1,5 +1,6 @@
 //! Reports: a terminal view for people, stable JSON for machines, Markdown for tickets.
 
+pub mod gotest;
 mod json;
 mod markdown;
 mod style;

@@ -272,17 +272,17 @@ pub fn run(args: TestArgs) -> ExitCode {
         }
     };
     let text = match args.format {
-        TestFormat::Terminal => goleash_gotest::terminal::render(
+        TestFormat::Terminal => goleash_report::gotest::terminal::render(
             &report,
-            goleash_gotest::terminal::Options {
+            goleash_report::gotest::terminal::Options {
                 color,
                 verbose: args.all_packages,
                 full: args.full,
             },
         ),
         TestFormat::Json => report.to_json(),
-        TestFormat::Junit => goleash_gotest::junit::render(&report),
-        TestFormat::Sarif => goleash_gotest::sarif::render(&report),
+        TestFormat::Junit => goleash_report::gotest::junit::render(&report),
+        TestFormat::Sarif => goleash_report::gotest::sarif::render(&report),
     };
     let mut written = match &args.output {
         Some(path) => write_file(path, &text),
@@ -303,8 +303,8 @@ pub fn run(args: TestArgs) -> ExitCode {
             &args.json_file,
             TestRun::to_json as fn(&goleash_gotest::TestRun) -> String,
         ),
-        (&args.junit_file, goleash_gotest::junit::render),
-        (&args.sarif_file, goleash_gotest::sarif::render),
+        (&args.junit_file, goleash_report::gotest::junit::render),
+        (&args.sarif_file, goleash_report::gotest::sarif::render),
     ] {
         if let Some(path) = path {
             if let Err(e) = write_file(path, &render(&report)) {

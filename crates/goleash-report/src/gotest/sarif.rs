@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use goleash_analyze::{FrameView, Verdict};
 
-use crate::{TestLeaks, TestRun};
+use goleash_gotest::{TestLeaks, TestRun};
 
 const LEAK_RULE: &str = "goroutine-leak";
 const DEADLOCK_RULE: &str = "test-deadlock";
@@ -126,7 +126,7 @@ fn for_test(
 }
 
 fn location(frame: &FrameView) -> Value {
-    let uri = crate::terminal::short_path(&frame.file);
+    let uri = super::terminal::short_path(&frame.file);
     let uri = if uri.starts_with('/') {
         format!("file://{uri}")
     } else {

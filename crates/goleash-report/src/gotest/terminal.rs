@@ -6,7 +6,7 @@ use std::path::Path;
 
 use goleash_analyze::{FrameView, Verdict};
 
-use crate::{PackageReport, Status, TestLeaks, TestRun};
+use goleash_gotest::{PackageReport, Status, TestLeaks, TestRun};
 
 /// How the terminal report looks.
 #[derive(Clone, Copy, Debug, Default)]
@@ -191,7 +191,7 @@ fn test_block(out: &mut String, test: &TestLeaks, word: &str, options: Options, 
     }
 }
 
-fn group_block(out: &mut String, group: &crate::LeakGroup, options: Options, p: &Paint) {
+fn group_block(out: &mut String, group: &goleash_gotest::LeakGroup, options: Options, p: &Paint) {
     let mut title = format!(
         "    {} ×{}  {}",
         p.verdict(group.verdict),

@@ -4,8 +4,8 @@
 
 use std::fmt::Write;
 
-use crate::terminal::{short_function, short_path};
-use crate::{PackageReport, Status, TestLeaks, TestRun};
+use super::terminal::{short_function, short_path};
+use goleash_gotest::{PackageReport, Status, TestLeaks, TestRun};
 
 /// The test case name of a package's check when nothing leaked.
 pub const CHECK_CASE: &str = "goroutine leak check";
@@ -149,7 +149,7 @@ fn details(test: &TestLeaks) -> String {
     out
 }
 
-pub(crate) fn group_text(out: &mut String, group: &crate::LeakGroup) {
+pub(crate) fn group_text(out: &mut String, group: &goleash_gotest::LeakGroup) {
     let _ = writeln!(
         out,
         "{} ×{} {}{}",

@@ -78,6 +78,9 @@ pub struct Span {
 /// A secondary location that explains the primary one ("the receiver gives up here").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Label {
+    /// Set when the location is in another file of the package than the diagnostic.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub path: Option<String>,
     pub span: Span,
     pub message: String,
 }
@@ -112,6 +115,8 @@ pub struct Finding {
     pub severity: Option<Severity>,
     pub confidence: Option<Confidence>,
     pub labels: Vec<((usize, usize), String)>,
+    /// Labels in other files of the package (package rules): file index, range, message.
+    pub foreign_labels: Vec<(usize, (usize, usize), String)>,
     /// Overrides the rule's default one-line why/fix when a variant needs its own.
     pub why: Option<String>,
     pub fix: Option<String>,
@@ -130,6 +135,7 @@ impl Finding {
             severity: None,
             confidence: None,
             labels: Vec::new(),
+            foreign_labels: Vec::new(),
             why: None,
             fix: None,
         }

@@ -1,6 +1,7 @@
 //! File discovery, per-file parsing and rule dispatch, suppressions, and the result of a run.
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -16,6 +17,8 @@ use crate::diagnostic::{Diagnostic, Finding, Label, Severity, Span};
 use crate::facts::FileCx;
 use crate::gomod::{GoModCache, GoVersion};
 use crate::rules::{self, RuleMeta};
+use crate::semantic::model::{PackageModel, PkgFile};
+use crate::semantic::PackageCx;
 use crate::suppress;
 use crate::syntax::LineIndex;
 
@@ -57,6 +60,9 @@ impl LintRun {
 
 /// Lint every Go file under `paths`. A trailing `/...` (Go's package pattern) is accepted and
 /// means the same as the directory: directories are always walked recursively.
+///
+/// Files are linted a package (directory) at a time: file rules see one file, package rules
+/// see every file of the package at once.
 pub fn lint_paths(paths: &[PathBuf], options: &LintOptions) -> LintRun {
     let started = Instant::now();
     let mut run = LintRun::default();
@@ -64,48 +70,84 @@ pub fn lint_paths(paths: &[PathBuf], options: &LintOptions) -> LintRun {
     run.errors = errors;
     let gomods = GoModCache::default();
 
-    let lint_one = |path: &PathBuf| -> (Vec<Diagnostic>, u64, Option<String>) {
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) => return (Vec::new(), 0, Some(format!("{}: {e}", path.display()))),
-        };
-        let size = bytes.len() as u64;
-        let src = match String::from_utf8(bytes) {
-            Ok(s) => s,
-            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-        };
-        let display = display_path(path);
-        let is_test = display.ends_with("_test.go");
-        let go_version = options.go_version.or_else(|| gomods.version_for(path));
-        let diagnostics = lint_source(&display, &src, is_test, go_version, &options.selection);
-        (diagnostics, size, None)
+    let mut packages: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
+    for file in files {
+        let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        packages.entry(dir).or_default().push(file);
+    }
+    let packages: Vec<Vec<PathBuf>> = packages.into_values().collect();
+
+    let lint_dir = |files: &Vec<PathBuf>| -> PackageResult {
+        let mut units = Vec::with_capacity(files.len());
+        let mut result = PackageResult::default();
+        for path in files {
+            result.files += 1;
+            let bytes = match std::fs::read(path) {
+                Ok(b) => b,
+                Err(e) => {
+                    result.errors.push(format!("{}: {e}", path.display()));
+                    continue;
+                }
+            };
+            result.bytes += bytes.len() as u64;
+            let src = match String::from_utf8(bytes) {
+                Ok(s) => s,
+                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            };
+            let display = display_path(path);
+            let is_test = display.ends_with("_test.go");
+            let go_version = options.go_version.or_else(|| gomods.version_for(path));
+            units.push(SourceUnit {
+                display,
+                src,
+                is_test,
+                go_version,
+            });
+        }
+        result.diagnostics = lint_units(&units, &options.selection);
+        result
     };
 
-    let results: Vec<(Vec<Diagnostic>, u64, Option<String>)> = if options.threads == 1 {
-        files.iter().map(lint_one).collect()
+    let results: Vec<PackageResult> = if options.threads == 1 {
+        packages.iter().map(lint_dir).collect()
     } else {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(options.threads)
             .stack_size(16 * 1024 * 1024)
             .build();
         match pool {
-            Ok(pool) => pool.install(|| files.par_iter().map(lint_one).collect()),
-            Err(_) => files.iter().map(lint_one).collect(),
+            Ok(pool) => pool.install(|| packages.par_iter().map(lint_dir).collect()),
+            Err(_) => packages.iter().map(lint_dir).collect(),
         }
     };
-    for (diagnostics, size, error) in results {
-        run.files += 1;
-        run.bytes += size;
-        run.diagnostics.extend(diagnostics);
-        if let Some(e) = error {
-            run.errors.push(e);
-        }
+    for result in results {
+        run.files += result.files;
+        run.bytes += result.bytes;
+        run.diagnostics.extend(result.diagnostics);
+        run.errors.extend(result.errors);
     }
     run.diagnostics.sort_by(|a, b| {
         (a.path.as_str(), a.span.start, a.code).cmp(&(b.path.as_str(), b.span.start, b.code))
     });
     run.elapsed = started.elapsed();
     run
+}
+
+#[derive(Default)]
+struct PackageResult {
+    diagnostics: Vec<Diagnostic>,
+    files: usize,
+    bytes: u64,
+    errors: Vec<String>,
+}
+
+/// One file's text and what the engine knows about it before parsing.
+pub struct SourceUnit {
+    /// What diagnostics show.
+    pub display: String,
+    pub src: String,
+    pub is_test: bool,
+    pub go_version: Option<GoVersion>,
 }
 
 fn display_path(path: &Path) -> String {
@@ -284,7 +326,7 @@ fn has_go_statement(src: &[u8]) -> bool {
     })
 }
 
-/// Lint one file's text. `display_path` is what diagnostics show.
+/// Lint one file's text as a package of its own. `display_path` is what diagnostics show.
 pub fn lint_source(
     display_path: &str,
     src: &str,
@@ -292,18 +334,114 @@ pub fn lint_source(
     go_version: Option<GoVersion>,
     selection: &RuleSelection,
 ) -> Vec<Diagnostic> {
+    let unit = SourceUnit {
+        display: display_path.to_string(),
+        src: src.to_string(),
+        is_test,
+        go_version,
+    };
+    lint_units(std::slice::from_ref(&unit), selection)
+}
+
+/// Lint the files of one directory: file rules on each, package rules on each Go package
+/// (package clause) among them, then suppressions per file.
+pub fn lint_units(units: &[SourceUnit], selection: &RuleSelection) -> Vec<Diagnostic> {
     // Generated code is nobody's to fix by hand (golangci-lint skips it too), and it holds
     // the largest files of a tree: recognising the header saves parsing them at all.
-    if is_generated(src) || !may_have_findings(src.as_bytes()) {
-        return Vec::new();
-    }
-    let Some(tree) = parse(src) else {
-        return Vec::new();
-    };
-    let root = tree.root_node();
-    let lines = LineIndex::new(src);
-    let mut findings: Vec<Finding> = Vec::new();
+    let wanted: Vec<bool> = units
+        .iter()
+        .map(|u| !is_generated(&u.src) && may_have_findings(u.src.as_bytes()))
+        .collect();
+    let package_rules: Vec<&rules::PackageRule> = rules::PACKAGE_RULES
+        .iter()
+        .filter(|r| selection.is_enabled(r.meta))
+        .collect();
+    // Package rules need the declarations and call chains of every file of the package, not
+    // only of the files with concurrency in them; a package with none skips it all.
+    let package_pass = !package_rules.is_empty() && wanted.iter().any(|w| *w);
+    let trees: Vec<Option<tree_sitter::Tree>> = units
+        .iter()
+        .zip(&wanted)
+        .map(|(u, w)| {
+            if *w || (package_pass && !is_generated(&u.src)) {
+                parse(&u.src)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let cxs: Vec<Option<FileCx<'_>>> = units
+        .iter()
+        .zip(&trees)
+        .map(|(u, tree)| {
+            tree.as_ref()
+                .map(|t| FileCx::new(&u.src, t.root_node(), u.is_test, u.go_version))
+        })
+        .collect();
+    let mut findings: Vec<Vec<Finding>> = cxs
+        .iter()
+        .zip(&wanted)
+        .map(|(cx, w)| match cx {
+            Some(cx) if *w => file_findings(cx, selection),
+            _ => Vec::new(),
+        })
+        .collect();
 
+    if package_pass {
+        let mut by_package: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, cx) in cxs.iter().enumerate() {
+            if let Some(cx) = cx {
+                if !cx.package.is_empty() {
+                    by_package.entry(cx.package.as_str()).or_default().push(i);
+                }
+            }
+        }
+        for members in by_package.values() {
+            let files: Vec<PkgFile<'_>> = members
+                .iter()
+                .filter_map(|i| {
+                    cxs[*i].as_ref().map(|cx| PkgFile {
+                        path: units[*i].display.as_str(),
+                        cx,
+                    })
+                })
+                .collect();
+            let pcx = PackageCx::new(PackageModel::build(files));
+            for rule in &package_rules {
+                let mut local = Vec::new();
+                // A rule bug must cost one rule on one package, not the whole run.
+                if catch_unwind(AssertUnwindSafe(|| (rule.check)(&pcx, &mut local))).is_err() {
+                    continue;
+                }
+                for pf in local {
+                    let file = members[pf.file];
+                    let mut finding = pf.finding;
+                    finding.foreign_labels = finding
+                        .foreign_labels
+                        .into_iter()
+                        .map(|(f, range, message)| (members[f], range, message))
+                        .collect();
+                    findings[file].push(finding);
+                }
+            }
+        }
+    }
+
+    let mut out = Vec::new();
+    for (i, unit) in units.iter().enumerate() {
+        let file_findings = std::mem::take(&mut findings[i]);
+        let Some(cx) = &cxs[i] else {
+            continue;
+        };
+        out.extend(finish_file(unit, cx, file_findings, units, selection));
+    }
+    out
+}
+
+/// Syntax errors and every enabled file rule, on one parsed file.
+fn file_findings(cx: &FileCx<'_>, selection: &RuleSelection) -> Vec<Finding> {
+    let root = cx.root;
+    let mut findings: Vec<Finding> = Vec::new();
     if root.has_error() && selection.is_enabled(&rules::SYNTAX_ERROR) {
         for node in syntax_errors(root, 3) {
             let message = if node.is_missing() {
@@ -315,20 +453,30 @@ pub fn lint_source(
             findings.push(Finding::new(rules::SYNTAX_ERROR.code, node, message));
         }
     }
-
-    let cx = FileCx::new(src, root, is_test, go_version);
     for rule in rules::RULES {
         if !selection.is_enabled(rule.meta) {
             continue;
         }
         let mut local = Vec::new();
         // A rule bug must cost one rule on one file, not the whole run.
-        let ok = catch_unwind(AssertUnwindSafe(|| (rule.check)(&cx, &mut local))).is_ok();
+        let ok = catch_unwind(AssertUnwindSafe(|| (rule.check)(cx, &mut local))).is_ok();
         if ok {
             findings.extend(local);
         }
     }
+    findings
+}
 
+/// Suppressions (and the findings about them), then diagnostics.
+fn finish_file(
+    unit: &SourceUnit,
+    cx: &FileCx<'_>,
+    mut findings: Vec<Finding>,
+    units: &[SourceUnit],
+    selection: &RuleSelection,
+) -> Vec<Diagnostic> {
+    let src = unit.src.as_str();
+    let lines = LineIndex::new(src);
     let mut suppressions = suppress::collect(&cx.comments, src, &lines);
     findings.retain(|finding| {
         let (line, _) = lines.line_col(finding.node_range.0);
@@ -369,7 +517,7 @@ pub fn lint_source(
     findings.dedup_by(|a, b| a.code == b.code && a.node_range == b.node_range);
     findings
         .into_iter()
-        .filter_map(|f| to_diagnostic(f, display_path, src, &lines, selection))
+        .filter_map(|f| to_diagnostic(f, &unit.display, src, &lines, units, selection))
         .collect()
 }
 
@@ -381,6 +529,7 @@ fn finding_at(code: &'static str, range: (usize, usize), message: &str) -> Findi
         severity: None,
         confidence: None,
         labels: Vec::new(),
+        foreign_labels: Vec::new(),
         why: None,
         fix: None,
     }
@@ -442,6 +591,7 @@ fn to_diagnostic(
     path: &str,
     src: &str,
     lines: &LineIndex,
+    units: &[SourceUnit],
     selection: &RuleSelection,
 ) -> Option<Diagnostic> {
     let meta: &RuleMeta = rules::find_meta(finding.code)?;
@@ -465,9 +615,24 @@ fn to_diagnostic(
             .labels
             .into_iter()
             .map(|(range, message)| Label {
+                path: None,
                 span: self::span(lines, src, range),
                 message,
             })
+            .chain(
+                finding
+                    .foreign_labels
+                    .into_iter()
+                    .filter_map(|(file, range, message)| {
+                        let unit = units.get(file)?;
+                        let other_lines = LineIndex::new(&unit.src);
+                        Some(Label {
+                            path: Some(unit.display.clone()),
+                            span: self::span(&other_lines, &unit.src, range),
+                            message,
+                        })
+                    }),
+            )
             .collect(),
         fingerprint: fingerprint(meta.code, line_text),
     })

@@ -15,6 +15,7 @@ pub mod gomod;
 pub mod patterns;
 pub mod render;
 pub mod rules;
+pub mod semantic;
 pub mod suppress;
 pub mod syntax;
 

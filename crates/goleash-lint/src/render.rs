@@ -55,6 +55,18 @@ fn render_one(renderer: &Renderer, d: &Diagnostic, source: Option<&str>) -> Stri
     let title = format!("{} [{}]", d.message, d.name);
     let why = format!("why: {}", d.why);
     let fix = format!("fix: {}", d.fix);
+    // Labels in other files of the package cannot share the frame: one note line each.
+    let elsewhere: Vec<String> = d
+        .labels
+        .iter()
+        .filter_map(|l| {
+            let path = l.path.as_deref()?;
+            Some(format!(
+                "{}:{}:{}: {}",
+                path, l.span.line, l.span.column, l.message
+            ))
+        })
+        .collect();
     let group = match source {
         // The file is read again for rendering; if it changed meanwhile, spans may no longer
         // fit, and a frame over the wrong bytes is worse than none.
@@ -63,7 +75,7 @@ fn render_one(renderer: &Renderer, d: &Diagnostic, source: Option<&str>) -> Stri
                 .path(d.path.as_str())
                 .fold(true)
                 .annotation(AnnotationKind::Primary.span(d.span.start..d.span.end));
-            for label in &d.labels {
+            for label in d.labels.iter().filter(|l| l.path.is_none()) {
                 if fits(src, label.span.start, label.span.end) {
                     snippet = snippet.annotation(
                         AnnotationKind::Context
@@ -72,10 +84,14 @@ fn render_one(renderer: &Renderer, d: &Diagnostic, source: Option<&str>) -> Stri
                     );
                 }
             }
-            level(d.severity)
+            let mut group = level(d.severity)
                 .primary_title(title.as_str())
                 .id(d.code)
-                .element(snippet)
+                .element(snippet);
+            for note in &elsewhere {
+                group = group.element(Level::NOTE.message(note.as_str()));
+            }
+            group
                 .element(Level::NOTE.message(why.as_str()))
                 .element(Level::HELP.message(fix.as_str()))
         }
@@ -204,7 +220,10 @@ pub fn sarif(summary: &Summary<'_>, tool_version: &str) -> String {
                         "id": i,
                         "message": { "text": l.message },
                         "physicalLocation": {
-                            "artifactLocation": { "uri": d.path, "uriBaseId": "%SRCROOT%" },
+                            "artifactLocation": {
+                                "uri": l.path.as_deref().unwrap_or(&d.path),
+                                "uriBaseId": "%SRCROOT%",
+                            },
                             "region": sarif_region(&l.span),
                         },
                     })

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use goleash_lint::rules::RULES;
+use goleash_lint::rules::{PACKAGE_RULES, RULES};
 use goleash_lint::{lint_paths, Diagnostic, GoVersion, LintOptions, RuleSelection};
 
 fn fixture_dir(code: &str, name: &str) -> PathBuf {
@@ -71,8 +71,11 @@ fn render(diagnostics: &[Diagnostic]) -> String {
 #[test]
 fn every_rule_has_a_fixture_whose_wants_match() {
     let mut failures = Vec::new();
-    for rule in RULES {
-        let meta = rule.meta;
+    let metas = RULES
+        .iter()
+        .map(|r| r.meta)
+        .chain(PACKAGE_RULES.iter().map(|r| r.meta));
+    for meta in metas {
         let dir = fixture_dir(meta.code, meta.name);
         assert!(dir.is_dir(), "missing fixture {}", dir.display());
         let diagnostics = lint_rule(&dir, meta.code, None);
@@ -113,9 +116,14 @@ fn default_rules_are_quiet_on_negative_cases() {
     };
     let run = lint_paths(&[PathBuf::from("fixtures")], &options);
     let mut wanted_lines = BTreeSet::new();
-    for rule in RULES {
-        let dir = fixture_dir(rule.meta.code, rule.meta.name);
-        for code in RULES.iter().map(|r| r.meta.code) {
+    let metas: Vec<_> = RULES
+        .iter()
+        .map(|r| r.meta)
+        .chain(PACKAGE_RULES.iter().map(|r| r.meta))
+        .collect();
+    for meta in &metas {
+        let dir = fixture_dir(meta.code, meta.name);
+        for code in metas.iter().map(|m| m.code) {
             wanted_lines.extend(wanted(&dir, code));
         }
     }
@@ -143,7 +151,11 @@ fn rule_metadata_is_complete() {
             .docs
             .starts_with(&format!("# {} {}", meta.code, meta.name)));
     }
-    for rule in RULES {
+    for meta in RULES
+        .iter()
+        .map(|r| r.meta)
+        .chain(PACKAGE_RULES.iter().map(|r| r.meta))
+    {
         for section in [
             "## What it finds",
             "## Example",
@@ -151,16 +163,15 @@ fn rule_metadata_is_complete() {
             "## When it is wrong",
         ] {
             assert!(
-                rule.meta.docs.contains(section),
+                meta.docs.contains(section),
                 "{} docs lack {section}",
-                rule.meta.code
+                meta.code
             );
         }
         assert!(
-            rule.meta.docs.contains("## Why it leaks")
-                || rule.meta.docs.contains("## Why it matters"),
+            meta.docs.contains("## Why it leaks") || meta.docs.contains("## Why it matters"),
             "{} docs lack a why section",
-            rule.meta.code
+            meta.code
         );
     }
     assert!(RULES.len() >= 16);

@@ -2,6 +2,7 @@
 
 use crate::diagnostic::{Confidence, Finding, Severity};
 use crate::facts::FileCx;
+use crate::semantic::{PackageCx, PkgFinding};
 
 pub mod gl001_forgotten_sender;
 pub mod gl002_loop_senders_single_receive;
@@ -27,6 +28,11 @@ pub mod gl021_blocking_send_ignoring_ctx;
 pub mod gl022_unbounded_spawn;
 pub mod gl023_background_ctx_in_goroutine;
 pub mod gl024_signal_notify;
+pub mod gl030_double_lock;
+pub mod gl031_lock_order_inversion;
+pub mod gl032_lock_held_across_block;
+pub mod gl033_channel_without_partner;
+pub mod gl034_cond_never_signalled;
 
 /// Everything about a rule that does not depend on the code it looks at.
 #[derive(Debug)]
@@ -89,6 +95,28 @@ pub static RULES: &[Rule] = registry![
     gl022_unbounded_spawn,
     gl023_background_ctx_in_goroutine,
     gl024_signal_notify,
+];
+
+pub type PackageCheckFn = for<'t> fn(&PackageCx<'t>, &mut Vec<PkgFinding>);
+
+/// A rule over a whole package's semantic model rather than one file's syntax.
+pub struct PackageRule {
+    pub meta: &'static RuleMeta,
+    pub check: PackageCheckFn,
+}
+
+macro_rules! package_registry {
+    ($($module:ident),* $(,)?) => {
+        &[$(PackageRule { meta: &$module::RULE, check: $module::check }),*]
+    };
+}
+
+pub static PACKAGE_RULES: &[PackageRule] = package_registry![
+    gl030_double_lock,
+    gl031_lock_order_inversion,
+    gl032_lock_held_across_block,
+    gl033_channel_without_partner,
+    gl034_cond_never_signalled,
 ];
 
 /// Diagnostics the engine itself emits; they have codes so they can be selected and suppressed.
@@ -154,6 +182,7 @@ pub fn all_meta() -> impl Iterator<Item = &'static RuleMeta> {
     RULES
         .iter()
         .map(|r| r.meta)
+        .chain(PACKAGE_RULES.iter().map(|r| r.meta))
         .chain(ENGINE_RULES.iter().copied())
 }
 

@@ -1,0 +1,1430 @@
+//! The package-wide semantic model: declarations, syntactic types, functions with their
+//! bindings, and every concurrency operation indexed by the identity of the object it acts on.
+//!
+//! There is no type checker here. Types are what the source spells: a field declared
+//! `mu sync.Mutex`, a local `x := &T{}` or `x := NewT()` (when `NewT` is declared in the package
+//! with a spelled result type), a parameter `s *Server`. An expression whose type cannot be read
+//! this way resolves to nothing, and rules treat nothing as "unknown, stay quiet".
+
+use rustc_hash::FxHashMap;
+use tree_sitter::Node;
+
+use crate::facts::{FileCx, SYNC, TIME};
+use crate::syntax::{self, descendants_same_func, text, unparen};
+
+pub type FuncId = usize;
+
+/// Package-level types rules care about. Pointers are stripped: `*T` and `T` name the same
+/// object kind for every question asked here.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Ty {
+    /// A type declared in this package.
+    Named(String),
+    Mutex,
+    RwMutex,
+    WaitGroup,
+    Cond,
+    Chan,
+    Ticker,
+    Timer,
+    Unknown,
+}
+
+impl Ty {
+    pub fn is_lock(&self) -> bool {
+        matches!(self, Ty::Mutex | Ty::RwMutex)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub name: String,
+    pub ty: Ty,
+    pub embedded: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TypeDecl {
+    pub fields: Vec<Field>,
+}
+
+/// Where a value lives, relative to the function that names it. Receivers and parameters
+/// belong to a function, so a summary of a callee can be translated into its caller's terms.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Root {
+    Recv(FuncId),
+    Param(FuncId, usize),
+    Local(FuncId, String),
+    Global(String),
+}
+
+/// An access path: a root and the fields selected from it (`s.conn.mu` is `Recv(m)` +
+/// `[conn, mu]`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Place {
+    pub root: Root,
+    pub fields: Vec<String>,
+}
+
+/// The identity of an object across instances: the field of a type, a package variable, or a
+/// local of one function. Two places with the same key may be different instances; two equal
+/// places are the same instance.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ObjKey {
+    Field(String, String),
+    Global(String),
+    Local(FuncId, String),
+}
+
+impl ObjKey {
+    pub fn describe(&self, model: &PackageModel<'_>) -> String {
+        match self {
+            ObjKey::Field(ty, field) => format!("({ty}).{field}"),
+            ObjKey::Global(name) => name.clone(),
+            ObjKey::Local(func, name) => format!("{name} (local of {})", model.funcs[*func].name),
+        }
+    }
+
+    /// Other packages can name it: exported fields and package variables.
+    pub fn is_exported(&self) -> bool {
+        let name = match self {
+            ObjKey::Field(_, f) => f,
+            ObjKey::Global(g) => g,
+            ObjKey::Local(..) => return false,
+        };
+        name.chars().next().is_some_and(char::is_uppercase)
+    }
+}
+
+/// A place, its syntactic type, and its cross-instance identity when it has one.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub place: Place,
+    pub ty: Ty,
+    pub key: Option<ObjKey>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OpKind {
+    Lock,
+    RLock,
+    Unlock,
+    RUnlock,
+    Send,
+    Recv,
+    Range,
+    Close,
+    /// `make(chan …)` assigned to the object.
+    Make,
+    WgAdd,
+    WgDone,
+    WgWait,
+    CondWait,
+    Signal,
+    Broadcast,
+}
+
+#[derive(Debug, Clone)]
+pub struct Op<'t> {
+    pub kind: OpKind,
+    pub func: FuncId,
+    pub node: Node<'t>,
+    pub target: Resolved,
+    /// The `select` statement when this send/receive is one of its cases.
+    pub select: Option<Node<'t>>,
+    /// `make(chan T, n)`: the literal capacity, when spelled as one.
+    pub capacity: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Func<'t> {
+    pub file: usize,
+    pub node: Node<'t>,
+    pub body: Option<Node<'t>>,
+    /// As the runtime spells it, near enough for messages: `(*T).m`, `f`, `f.func1`.
+    pub name: String,
+    pub recv: Option<(String, Ty)>,
+    pub params: Vec<(String, Ty)>,
+    pub results: Vec<Ty>,
+    pub parent: Option<FuncId>,
+    /// Started by a `go` statement (`go func(){…}()` or `go f()` for a literal bound to `f`).
+    pub launched_by_go: bool,
+    /// Locals declared in this function's own body (closures keep theirs).
+    pub locals: FxHashMap<String, Ty>,
+    /// `f := func(){…}` in this function's body.
+    pub local_funcs: FxHashMap<String, FuncId>,
+}
+
+pub struct PkgFile<'t> {
+    pub path: &'t str,
+    pub cx: &'t FileCx<'t>,
+}
+
+pub struct PackageModel<'t> {
+    pub files: Vec<PkgFile<'t>>,
+    pub types: FxHashMap<String, TypeDecl>,
+    pub funcs: Vec<Func<'t>>,
+    pub functions_by_name: FxHashMap<String, FuncId>,
+    pub methods: FxHashMap<(String, String), FuncId>,
+    pub globals: FxHashMap<String, Ty>,
+    /// Package-level `var f = func(){…}`.
+    pub global_funcs: FxHashMap<String, FuncId>,
+    func_of_node: FxHashMap<(usize, usize), FuncId>,
+    pub ops: Vec<Op<'t>>,
+    /// Uses of a keyed object that are not operations: handed out, stored, aliased. An object
+    /// with escapes may have partners this package cannot see.
+    pub escapes: FxHashMap<ObjKey, Vec<(FuncId, Node<'t>)>>,
+    /// Field names selected from an operand whose type could not be read: any field of that
+    /// name may be used there.
+    pub untyped_field_uses: FxHashMap<String, usize>,
+    ambiguous: rustc_hash::FxHashSet<String>,
+    ambiguous_methods: rustc_hash::FxHashSet<(String, String)>,
+}
+
+/// Limits that keep the model bounded on generated or hostile input.
+const MAX_FUNCS: usize = 200_000;
+const MAX_PATH_FIELDS: usize = 8;
+
+impl<'t> PackageModel<'t> {
+    pub fn build(files: Vec<PkgFile<'t>>) -> Self {
+        let mut model = PackageModel {
+            files,
+            types: FxHashMap::default(),
+            funcs: Vec::new(),
+            functions_by_name: FxHashMap::default(),
+            methods: FxHashMap::default(),
+            globals: FxHashMap::default(),
+            global_funcs: FxHashMap::default(),
+            func_of_node: FxHashMap::default(),
+            ops: Vec::new(),
+            escapes: FxHashMap::default(),
+            untyped_field_uses: FxHashMap::default(),
+            ambiguous: Default::default(),
+            ambiguous_methods: Default::default(),
+        };
+        for file in 0..model.files.len() {
+            model.collect_declarations(file);
+        }
+        for file in 0..model.files.len() {
+            model.collect_functions(file);
+        }
+        for name in std::mem::take(&mut model.ambiguous) {
+            model.functions_by_name.remove(&name);
+        }
+        for key in std::mem::take(&mut model.ambiguous_methods) {
+            model.methods.remove(&key);
+        }
+        for func in 0..model.funcs.len() {
+            model.collect_locals(func);
+        }
+        for func in 0..model.funcs.len() {
+            model.collect_ops(func);
+        }
+        model
+    }
+
+    pub fn cx(&self, file: usize) -> &'t FileCx<'t> {
+        self.files[file].cx
+    }
+
+    pub fn src(&self, file: usize) -> &'t str {
+        self.files[file].cx.src
+    }
+
+    pub fn text(&self, file: usize, node: Node<'_>) -> &'t str {
+        text(node, self.src(file))
+    }
+
+    pub fn func_of(&self, file: usize, node: Node<'_>) -> Option<FuncId> {
+        self.func_of_node.get(&(file, node.id())).copied()
+    }
+
+    /// The function (declaration or literal) whose own activation runs `node`.
+    pub fn enclosing_func(&self, file: usize, node: Node<'_>) -> Option<FuncId> {
+        let mut current = node.parent();
+        while let Some(n) = current {
+            if syntax::is_function(n) {
+                return self.func_of(file, n);
+            }
+            current = n.parent();
+        }
+        None
+    }
+
+    // ---- declarations -------------------------------------------------------------------
+
+    fn collect_declarations(&mut self, file: usize) {
+        let cx = self.cx(file);
+        let mut cursor = cx.root.walk();
+        for decl in cx.root.named_children(&mut cursor) {
+            match decl.kind() {
+                "type_declaration" => {
+                    let mut c = decl.walk();
+                    for spec in decl.named_children(&mut c) {
+                        if spec.kind() != "type_spec" {
+                            continue;
+                        }
+                        let (Some(name), Some(ty)) = (
+                            spec.child_by_field_name("name"),
+                            spec.child_by_field_name("type"),
+                        ) else {
+                            continue;
+                        };
+                        let name = text(name, cx.src).to_string();
+                        let decl = self.struct_decl(file, ty);
+                        self.types.insert(name, decl);
+                    }
+                }
+                "var_declaration" => {
+                    let mut c = decl.walk();
+                    for spec in decl.named_children(&mut c) {
+                        if spec.kind() == "var_spec" {
+                            self.record_global_spec(file, spec);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn struct_decl(&self, file: usize, ty: Node<'_>) -> TypeDecl {
+        let mut out = TypeDecl::default();
+        if ty.kind() != "struct_type" {
+            return out;
+        }
+        let Some(list) = ty.named_child(0) else {
+            return out;
+        };
+        let mut cursor = list.walk();
+        for field in list.named_children(&mut cursor) {
+            if field.kind() != "field_declaration" {
+                continue;
+            }
+            let Some(fty) = field.child_by_field_name("type") else {
+                continue;
+            };
+            let resolved = self.type_of_spelling(file, fty);
+            let mut names = Vec::new();
+            let mut c = field.walk();
+            for child in field.children_by_field_name("name", &mut c) {
+                names.push(self.text(file, child).to_string());
+            }
+            if names.is_empty() {
+                // Embedded: the field's name is the type's own name.
+                let base = match fty.kind() {
+                    "pointer_type" => fty.named_child(0).unwrap_or(fty),
+                    _ => fty,
+                };
+                let name = match base.kind() {
+                    "qualified_type" => base
+                        .child_by_field_name("name")
+                        .map(|n| self.text(file, n).to_string()),
+                    "type_identifier" => Some(self.text(file, base).to_string()),
+                    "generic_type" => base
+                        .child_by_field_name("type")
+                        .map(|n| self.text(file, n).to_string()),
+                    _ => None,
+                };
+                if let Some(name) = name {
+                    out.fields.push(Field {
+                        name,
+                        ty: resolved,
+                        embedded: true,
+                    });
+                }
+            } else {
+                for name in names {
+                    out.fields.push(Field {
+                        name,
+                        ty: resolved.clone(),
+                        embedded: false,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// The type a spelled type names.
+    pub fn type_of_spelling(&self, file: usize, ty: Node<'_>) -> Ty {
+        let cx = self.cx(file);
+        let base = match ty.kind() {
+            "pointer_type" | "parenthesized_type" => match ty.named_child(0) {
+                Some(inner) => return self.type_of_spelling(file, inner),
+                None => return Ty::Unknown,
+            },
+            _ => ty,
+        };
+        match base.kind() {
+            "channel_type" => Ty::Chan,
+            "type_identifier" => Ty::Named(text(base, cx.src).to_string()),
+            "generic_type" => base
+                .child_by_field_name("type")
+                .map(|n| Ty::Named(text(n, cx.src).to_string()))
+                .unwrap_or(Ty::Unknown),
+            "qualified_type" => {
+                if let Some(name) = cx.pkg_type(base, SYNC) {
+                    match name {
+                        "Mutex" => Ty::Mutex,
+                        "RWMutex" => Ty::RwMutex,
+                        "WaitGroup" => Ty::WaitGroup,
+                        "Cond" => Ty::Cond,
+                        _ => Ty::Unknown,
+                    }
+                } else {
+                    match cx.pkg_type(base, TIME) {
+                        Some("Ticker") => Ty::Ticker,
+                        Some("Timer") => Ty::Timer,
+                        _ => Ty::Unknown,
+                    }
+                }
+            }
+            _ => Ty::Unknown,
+        }
+    }
+
+    fn record_global_spec(&mut self, file: usize, spec: Node<'t>) {
+        let cx = self.cx(file);
+        let mut c = spec.walk();
+        let names: Vec<Node<'t>> = spec.children_by_field_name("name", &mut c).collect();
+        let declared = spec
+            .child_by_field_name("type")
+            .map(|t| self.type_of_spelling(file, t));
+        let values = spec
+            .child_by_field_name("value")
+            .map(named_list)
+            .unwrap_or_default();
+        for (i, name) in names.iter().enumerate() {
+            let name = text(*name, cx.src).to_string();
+            let ty = match &declared {
+                Some(t) => t.clone(),
+                None => values
+                    .get(i)
+                    .map(|v| self.type_of_value_shallow(file, *v))
+                    .unwrap_or(Ty::Unknown),
+            };
+            self.globals.insert(name, ty);
+        }
+    }
+
+    /// A value's type from its spelling alone (no bindings): `&T{}`, `T{}`, `make(chan …)`,
+    /// `sync.NewCond(…)`, `time.NewTicker(…)`.
+    fn type_of_value_shallow(&self, file: usize, value: Node<'_>) -> Ty {
+        let cx = self.cx(file);
+        let value = unparen(value);
+        match value.kind() {
+            "unary_expression" => value
+                .child_by_field_name("operand")
+                .map(|o| self.type_of_value_shallow(file, o))
+                .unwrap_or(Ty::Unknown),
+            "composite_literal" => value
+                .child_by_field_name("type")
+                .map(|t| self.type_of_spelling(file, t))
+                .unwrap_or(Ty::Unknown),
+            "call_expression" => {
+                if let Some(name) = cx.pkg_call(value, SYNC) {
+                    return if name == "NewCond" {
+                        Ty::Cond
+                    } else {
+                        Ty::Unknown
+                    };
+                }
+                match cx.pkg_call(value, TIME) {
+                    Some("NewTicker") => return Ty::Ticker,
+                    Some("NewTimer" | "AfterFunc") => return Ty::Timer,
+                    _ => {}
+                }
+                match syntax::call_target(value, cx.src) {
+                    Some((None, "make" | "new")) => syntax::call_arguments(value)
+                        .first()
+                        .map(|t| self.type_of_spelling(file, *t))
+                        .unwrap_or(Ty::Unknown),
+                    Some((None, name)) => self
+                        .functions_by_name
+                        .get(name)
+                        .and_then(|f| self.funcs[*f].results.first().cloned())
+                        .unwrap_or(Ty::Unknown),
+                    _ => Ty::Unknown,
+                }
+            }
+            _ => Ty::Unknown,
+        }
+    }
+
+    // ---- functions ------------------------------------------------------------------------
+
+    fn collect_functions(&mut self, file: usize) {
+        let cx = self.cx(file);
+        // Closures are numbered per outermost declaration, in source order, like the
+        // compiler's `f.func1`, so messages match what a goroutine dump shows.
+        let mut closure_counter: FxHashMap<FuncId, usize> = FxHashMap::default();
+        for &node in &cx.functions {
+            if self.funcs.len() >= MAX_FUNCS {
+                return;
+            }
+            let id = self.funcs.len();
+            let parent = {
+                let mut current = node.parent();
+                let mut found = None;
+                while let Some(n) = current {
+                    if syntax::is_function(n) {
+                        found = self.func_of(file, n);
+                        break;
+                    }
+                    current = n.parent();
+                }
+                found
+            };
+            let (name, recv) = match node.kind() {
+                "function_declaration" => {
+                    let name = syntax::function_name(node, cx.src)
+                        .unwrap_or("_")
+                        .to_string();
+                    (name, None)
+                }
+                "method_declaration" => {
+                    let method = syntax::function_name(node, cx.src).unwrap_or("_");
+                    let recv = node
+                        .child_by_field_name("receiver")
+                        .and_then(|list| list.named_child(0))
+                        .and_then(|decl| {
+                            let ty = decl.child_by_field_name("type")?;
+                            let pointer = ty.kind() == "pointer_type";
+                            let resolved = self.type_of_spelling(file, ty);
+                            let name = decl
+                                .child_by_field_name("name")
+                                .map(|n| text(n, cx.src).to_string())
+                                .unwrap_or_else(|| "_".to_string());
+                            Some((name, resolved, pointer))
+                        });
+                    let type_name = match &recv {
+                        Some((_, Ty::Named(t), pointer)) => {
+                            if *pointer {
+                                format!("(*{t})")
+                            } else {
+                                t.clone()
+                            }
+                        }
+                        _ => "?".to_string(),
+                    };
+                    (
+                        format!("{type_name}.{method}"),
+                        recv.map(|(n, t, _)| (n, t)),
+                    )
+                }
+                _ => {
+                    let outer = parent.map(|p| self.outermost(p));
+                    let name = match outer {
+                        Some(outer) => {
+                            let count = closure_counter.entry(outer).or_insert(0);
+                            *count += 1;
+                            let parent_name = parent
+                                .map(|p| self.funcs[p].name.clone())
+                                .unwrap_or_default();
+                            if parent == Some(outer) {
+                                format!("{parent_name}.func{count}")
+                            } else {
+                                format!("{parent_name}.{count}")
+                            }
+                        }
+                        None => "glob.func".to_string(),
+                    };
+                    (name, None)
+                }
+            };
+            let params = self.params_of(file, node);
+            let results = node
+                .child_by_field_name("result")
+                .map(|r| {
+                    if r.kind() == "parameter_list" {
+                        let mut c = r.walk();
+                        r.named_children(&mut c)
+                            .filter_map(|d| d.child_by_field_name("type"))
+                            .map(|t| self.type_of_spelling(file, t))
+                            .collect()
+                    } else {
+                        vec![self.type_of_spelling(file, r)]
+                    }
+                })
+                .unwrap_or_default();
+            let launched_by_go = crate::patterns::launching_go(node).is_some();
+            self.funcs.push(Func {
+                file,
+                node,
+                body: node.child_by_field_name("body"),
+                name: name.clone(),
+                recv,
+                params,
+                results,
+                parent,
+                launched_by_go,
+                locals: FxHashMap::default(),
+                local_funcs: FxHashMap::default(),
+            });
+            self.func_of_node.insert((file, node.id()), id);
+            match node.kind() {
+                "function_declaration" => {
+                    // Build-constrained files (`_linux.go`, `//go:build`) may each declare the
+                    // same function: which one runs is unknown, so the name resolves to none.
+                    if self.functions_by_name.insert(name.clone(), id).is_some() {
+                        self.ambiguous.insert(name);
+                    }
+                }
+                "method_declaration" => {
+                    if let Some((_, Ty::Named(t))) = &self.funcs[id].recv {
+                        let method = syntax::function_name(node, cx.src).unwrap_or("_");
+                        let key = (t.clone(), method.to_string());
+                        if self.methods.insert(key.clone(), id).is_some() {
+                            self.ambiguous_methods.insert(key);
+                        }
+                    }
+                }
+                _ => {
+                    // `var f = func(){…}` at package level.
+                    if parent.is_none() {
+                        if let Some(name) = bound_name(node, cx.src) {
+                            self.global_funcs.insert(name.to_string(), id);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn outermost(&self, mut func: FuncId) -> FuncId {
+        while let Some(p) = self.funcs[func].parent {
+            func = p;
+        }
+        func
+    }
+
+    fn params_of(&self, file: usize, func: Node<'_>) -> Vec<(String, Ty)> {
+        let mut out = Vec::new();
+        let Some(list) = func.child_by_field_name("parameters") else {
+            return out;
+        };
+        let mut cursor = list.walk();
+        for decl in list.named_children(&mut cursor) {
+            if !matches!(
+                decl.kind(),
+                "parameter_declaration" | "variadic_parameter_declaration"
+            ) {
+                continue;
+            }
+            let ty = decl
+                .child_by_field_name("type")
+                .map(|t| self.type_of_spelling(file, t))
+                .unwrap_or(Ty::Unknown);
+            let mut c = decl.walk();
+            let names: Vec<String> = decl
+                .children_by_field_name("name", &mut c)
+                .map(|n| self.text(file, n).to_string())
+                .collect();
+            if names.is_empty() {
+                out.push(("_".to_string(), ty));
+            } else {
+                for n in names {
+                    out.push((n, ty.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    fn collect_locals(&mut self, func: FuncId) {
+        let Some(body) = self.funcs[func].body else {
+            return;
+        };
+        let file = self.funcs[func].file;
+        let mut locals: FxHashMap<String, Ty> = FxHashMap::default();
+        let mut local_funcs = FxHashMap::default();
+        for node in descendants_same_func(body) {
+            match node.kind() {
+                "short_var_declaration" | "assignment_statement" => {
+                    // `x = v` assigns a variable declared elsewhere (maybe a package
+                    // variable); only `:=` declares one here.
+                    if node.kind() != "short_var_declaration" {
+                        continue;
+                    }
+                    let (Some(left), Some(right)) = (
+                        node.child_by_field_name("left"),
+                        node.child_by_field_name("right"),
+                    ) else {
+                        continue;
+                    };
+                    let names = named_list(left);
+                    let values = named_list(right);
+                    if names.len() != values.len() {
+                        // `x, err := NewX()`: the call's results, in order.
+                        if values.len() == 1 {
+                            let results = self.results_of_call(func, values[0], &locals);
+                            for (i, name) in names.iter().enumerate() {
+                                if name.kind() == "identifier" {
+                                    let ty = results.get(i).cloned().unwrap_or(Ty::Unknown);
+                                    locals
+                                        .entry(self.text(file, *name).to_string())
+                                        .or_insert(ty);
+                                }
+                            }
+                        }
+                        continue;
+                    }
+                    for (name, value) in names.into_iter().zip(values) {
+                        if name.kind() != "identifier" {
+                            continue;
+                        }
+                        let name = self.text(file, name).to_string();
+                        let value = unparen(value);
+                        if value.kind() == "func_literal" {
+                            if let Some(id) = self.func_of(file, value) {
+                                local_funcs.insert(name.clone(), id);
+                            }
+                        }
+                        let ty = self.type_of_value(func, value, &locals);
+                        locals.entry(name).or_insert(ty);
+                    }
+                }
+                "var_spec" => {
+                    let mut c = node.walk();
+                    let names: Vec<Node<'t>> =
+                        node.children_by_field_name("name", &mut c).collect();
+                    let declared = node
+                        .child_by_field_name("type")
+                        .map(|t| self.type_of_spelling(file, t));
+                    let values = node
+                        .child_by_field_name("value")
+                        .map(named_list)
+                        .unwrap_or_default();
+                    for (i, name) in names.iter().enumerate() {
+                        let ty = match &declared {
+                            Some(t) => t.clone(),
+                            None => values
+                                .get(i)
+                                .map(|v| self.type_of_value(func, *v, &locals))
+                                .unwrap_or(Ty::Unknown),
+                        };
+                        locals.insert(self.text(file, *name).to_string(), ty);
+                    }
+                }
+                "range_clause" => {
+                    // `for _, x := range xs` binds names of unknown type: shadow outer ones.
+                    if let Some(left) = node.child_by_field_name("left") {
+                        for name in named_list(left) {
+                            if name.kind() == "identifier" {
+                                locals
+                                    .entry(self.text(file, name).to_string())
+                                    .or_insert(Ty::Unknown);
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.funcs[func].locals = locals;
+        self.funcs[func].local_funcs = local_funcs;
+    }
+
+    /// A value's type with the function's bindings: shallow spelling, then `x`, `x.f`, `x.m()`.
+    fn type_of_value(&self, func: FuncId, value: Node<'_>, locals: &FxHashMap<String, Ty>) -> Ty {
+        let file = self.funcs[func].file;
+        let shallow = self.type_of_value_shallow(file, value);
+        if shallow != Ty::Unknown {
+            return shallow;
+        }
+        let value = unparen(value);
+        match value.kind() {
+            "identifier" => {
+                let name = self.text(file, value);
+                locals
+                    .get(name)
+                    .cloned()
+                    .or_else(|| self.lookup_name(func, name).map(|r| r.ty))
+                    .unwrap_or(Ty::Unknown)
+            }
+            "selector_expression" => self
+                .resolve_with(func, value, Some(locals))
+                .map(|r| r.ty)
+                .unwrap_or(Ty::Unknown),
+            "call_expression" => {
+                let cx = self.cx(file);
+                if let Some((Some(_), method)) = syntax::call_target(value, cx.src) {
+                    let operand = value
+                        .child_by_field_name("function")
+                        .and_then(|f| f.child_by_field_name("operand"));
+                    if let Some(operand) = operand {
+                        if let Some(Ty::Named(t)) =
+                            self.resolve_with(func, operand, Some(locals)).map(|r| r.ty)
+                        {
+                            if let Some(m) = self.methods.get(&(t, method.to_string())) {
+                                return self.funcs[*m]
+                                    .results
+                                    .first()
+                                    .cloned()
+                                    .unwrap_or(Ty::Unknown);
+                            }
+                        }
+                    }
+                }
+                Ty::Unknown
+            }
+            _ => Ty::Unknown,
+        }
+    }
+
+    /// The spelled result types of a call to a package function or method.
+    fn results_of_call(
+        &self,
+        func: FuncId,
+        call: Node<'_>,
+        locals: &FxHashMap<String, Ty>,
+    ) -> Vec<Ty> {
+        let call = unparen(call);
+        if call.kind() != "call_expression" {
+            return Vec::new();
+        }
+        let file = self.funcs[func].file;
+        let Some(function) = call.child_by_field_name("function").map(unparen) else {
+            return Vec::new();
+        };
+        let callee = match function.kind() {
+            "identifier" => self
+                .functions_by_name
+                .get(self.text(file, function))
+                .copied(),
+            "selector_expression" => {
+                let method = function
+                    .child_by_field_name("field")
+                    .map(|f| self.text(file, f).to_string());
+                let operand = function.child_by_field_name("operand");
+                match (
+                    operand.and_then(|o| self.resolve_with(func, o, Some(locals))),
+                    method,
+                ) {
+                    (
+                        Some(Resolved {
+                            ty: Ty::Named(t), ..
+                        }),
+                        Some(m),
+                    ) => self.methods.get(&(t, m)).copied(),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        callee
+            .map(|c| self.funcs[c].results.clone())
+            .unwrap_or_default()
+    }
+
+    // ---- name and expression resolution --------------------------------------------------
+
+    /// A name as seen from inside `func`: its own locals and parameters, then those of the
+    /// functions it is nested in, then package variables.
+    pub fn lookup_name(&self, func: FuncId, name: &str) -> Option<Resolved> {
+        if name == "_" {
+            return None;
+        }
+        let mut current = Some(func);
+        while let Some(f) = current {
+            let info = &self.funcs[f];
+            if let Some(ty) = info.locals.get(name) {
+                return Some(Resolved {
+                    place: Place {
+                        root: Root::Local(f, name.to_string()),
+                        fields: Vec::new(),
+                    },
+                    ty: ty.clone(),
+                    key: Some(ObjKey::Local(f, name.to_string())),
+                });
+            }
+            if let Some(i) = info.params.iter().position(|(n, _)| n == name) {
+                return Some(Resolved {
+                    place: Place {
+                        root: Root::Param(f, i),
+                        fields: Vec::new(),
+                    },
+                    ty: info.params[i].1.clone(),
+                    key: None,
+                });
+            }
+            if let Some((recv, ty)) = &info.recv {
+                if recv == name {
+                    return Some(Resolved {
+                        place: Place {
+                            root: Root::Recv(f),
+                            fields: Vec::new(),
+                        },
+                        ty: ty.clone(),
+                        key: None,
+                    });
+                }
+            }
+            current = info.parent;
+        }
+        self.globals.get(name).map(|ty| Resolved {
+            place: Place {
+                root: Root::Global(name.to_string()),
+                fields: Vec::new(),
+            },
+            ty: ty.clone(),
+            key: Some(ObjKey::Global(name.to_string())),
+        })
+    }
+
+    /// The place an expression denotes, inside `func`.
+    pub fn resolve(&self, func: FuncId, expr: Node<'_>) -> Option<Resolved> {
+        self.resolve_with(func, expr, None)
+    }
+
+    fn resolve_with(
+        &self,
+        func: FuncId,
+        expr: Node<'_>,
+        locals: Option<&FxHashMap<String, Ty>>,
+    ) -> Option<Resolved> {
+        let file = self.funcs[func].file;
+        let expr = unparen(expr);
+        match expr.kind() {
+            "identifier" => {
+                let name = self.text(file, expr);
+                if let Some(ty) = locals.and_then(|l| l.get(name)) {
+                    return Some(Resolved {
+                        place: Place {
+                            root: Root::Local(func, name.to_string()),
+                            fields: Vec::new(),
+                        },
+                        ty: ty.clone(),
+                        key: Some(ObjKey::Local(func, name.to_string())),
+                    });
+                }
+                self.lookup_name(func, name)
+            }
+            "unary_expression" => {
+                let op = expr.child_by_field_name("operator")?;
+                if matches!(self.text(file, op), "&" | "*") {
+                    self.resolve_with(func, expr.child_by_field_name("operand")?, locals)
+                } else {
+                    None
+                }
+            }
+            "selector_expression" => {
+                let operand = expr.child_by_field_name("operand")?;
+                let field = self.text(file, expr.child_by_field_name("field")?);
+                let base = self.resolve_with(func, operand, locals)?;
+                self.select_field(base, field)
+            }
+            _ => None,
+        }
+    }
+
+    /// `base.field`, looking through embedded structs (one level deep suffices for the shapes
+    /// Go code uses: `type T struct{ sync.Mutex }`, `type T struct{ *Base }`).
+    pub fn select_field(&self, base: Resolved, field: &str) -> Option<Resolved> {
+        let Ty::Named(type_name) = &base.ty else {
+            return None;
+        };
+        if base.place.fields.len() >= MAX_PATH_FIELDS {
+            return None;
+        }
+        let decl = self.types.get(type_name)?;
+        if let Some(f) = decl.fields.iter().find(|f| f.name == field) {
+            let mut place = base.place.clone();
+            place.fields.push(field.to_string());
+            return Some(Resolved {
+                place,
+                ty: f.ty.clone(),
+                key: Some(ObjKey::Field(type_name.clone(), field.to_string())),
+            });
+        }
+        for embedded in decl.fields.iter().filter(|f| f.embedded) {
+            let Ty::Named(inner) = &embedded.ty else {
+                continue;
+            };
+            let Some(inner_decl) = self.types.get(inner) else {
+                continue;
+            };
+            if let Some(f) = inner_decl.fields.iter().find(|f| f.name == field) {
+                let mut place = base.place.clone();
+                place.fields.push(embedded.name.clone());
+                place.fields.push(field.to_string());
+                return Some(Resolved {
+                    place,
+                    ty: f.ty.clone(),
+                    key: Some(ObjKey::Field(inner.clone(), field.to_string())),
+                });
+            }
+        }
+        None
+    }
+
+    /// The embedded lock or WaitGroup a method call on a struct value reaches:
+    /// `c.Lock()` where `c`'s type embeds `sync.Mutex`.
+    fn embedded_sync(&self, base: Resolved, wanted: &[Ty]) -> Option<Resolved> {
+        let Ty::Named(type_name) = &base.ty else {
+            return None;
+        };
+        let decl = self.types.get(type_name)?;
+        let field = decl
+            .fields
+            .iter()
+            .find(|f| f.embedded && wanted.contains(&f.ty))?;
+        let mut place = base.place.clone();
+        place.fields.push(field.name.clone());
+        // `c.in.Lock()` and `c.out.Lock()` on two halfConn fields are two locks: name the
+        // embedded lock by the field that holds the struct when there is one.
+        let key = match &base.key {
+            Some(ObjKey::Field(owner, holder)) => {
+                ObjKey::Field(owner.clone(), format!("{holder}.{}", field.name))
+            }
+            _ => ObjKey::Field(type_name.clone(), field.name.clone()),
+        };
+        Some(Resolved {
+            place,
+            ty: field.ty.clone(),
+            key: Some(key),
+        })
+    }
+
+    /// Which package function a call runs, with the callee's receiver place when it is a
+    /// method.
+    pub fn callee(&self, func: FuncId, call: Node<'_>) -> Option<(FuncId, Option<Resolved>)> {
+        let file = self.funcs[func].file;
+        let function = unparen(call.child_by_field_name("function")?);
+        match function.kind() {
+            "func_literal" => self.func_of(file, function).map(|f| (f, None)),
+            "identifier" => {
+                let name = self.text(file, function);
+                let mut current = Some(func);
+                while let Some(f) = current {
+                    if let Some(id) = self.funcs[f].local_funcs.get(name) {
+                        return Some((*id, None));
+                    }
+                    if self.funcs[f].locals.contains_key(name)
+                        || self.funcs[f].params.iter().any(|(n, _)| n == name)
+                    {
+                        return None;
+                    }
+                    current = self.funcs[f].parent;
+                }
+                self.functions_by_name
+                    .get(name)
+                    .or_else(|| self.global_funcs.get(name))
+                    .map(|id| (*id, None))
+            }
+            "selector_expression" => {
+                let operand = function.child_by_field_name("operand")?;
+                let method = self.text(file, function.child_by_field_name("field")?);
+                let base = self.resolve(func, operand)?;
+                let Ty::Named(t) = &base.ty else {
+                    return None;
+                };
+                if let Some(id) = self.methods.get(&(t.clone(), method.to_string())) {
+                    return Some((*id, Some(base)));
+                }
+                // A method promoted from an embedded struct.
+                let decl = self.types.get(t)?;
+                for embedded in decl.fields.iter().filter(|f| f.embedded) {
+                    if let Ty::Named(inner) = &embedded.ty {
+                        if let Some(id) = self.methods.get(&(inner.clone(), method.to_string())) {
+                            let mut place = base.place.clone();
+                            place.fields.push(embedded.name.clone());
+                            return Some((
+                                *id,
+                                Some(Resolved {
+                                    place,
+                                    ty: embedded.ty.clone(),
+                                    key: None,
+                                }),
+                            ));
+                        }
+                    }
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    // ---- operations -----------------------------------------------------------------------
+
+    fn collect_ops(&mut self, func: FuncId) {
+        let Some(body) = self.funcs[func].body else {
+            return;
+        };
+        let file = self.funcs[func].file;
+        let mut ops = Vec::new();
+        let mut escapes: Vec<(ObjKey, Node<'t>)> = Vec::new();
+        let mut untyped: Vec<String> = Vec::new();
+        for node in descendants_same_func(body) {
+            match node.kind() {
+                "call_expression" => self.call_op(func, node, &mut ops),
+                "send_statement" => {
+                    if let Some(ch) = node.child_by_field_name("channel") {
+                        if let Some(target) = self.resolve_chan(func, ch) {
+                            ops.push(self.op(OpKind::Send, func, node, target));
+                        }
+                    }
+                }
+                "unary_expression" => {
+                    if let Some(operand) = syntax::receive_operand(node, self.src(file)) {
+                        if let Some(target) = self.resolve_chan(func, operand) {
+                            ops.push(self.op(OpKind::Recv, func, node, target));
+                        }
+                    }
+                }
+                "range_clause" => {
+                    if let Some(right) = node.child_by_field_name("right") {
+                        if let Some(target) = self.resolve_chan(func, right) {
+                            ops.push(self.op(OpKind::Range, func, node, target));
+                        }
+                    }
+                }
+                "selector_expression" => {
+                    self.classify_field_use(func, node, &mut escapes, &mut untyped);
+                }
+                "keyed_element" => self.keyed_make(func, node, &mut ops, &mut escapes),
+                "short_var_declaration" | "assignment_statement" => {
+                    self.assigned_make(func, node, &mut ops, &mut escapes)
+                }
+                _ => {}
+            }
+        }
+        for (key, node) in escapes {
+            self.escapes.entry(key).or_default().push((func, node));
+        }
+        for name in untyped {
+            *self.untyped_field_uses.entry(name).or_insert(0) += 1;
+        }
+        self.ops.extend(ops);
+    }
+
+    fn op(&self, kind: OpKind, func: FuncId, node: Node<'t>, target: Resolved) -> Op<'t> {
+        let select = syntax::select_case_of(node).and_then(|case| case.parent());
+        Op {
+            kind,
+            func,
+            node,
+            target,
+            select,
+            capacity: None,
+        }
+    }
+
+    fn resolve_chan(&self, func: FuncId, expr: Node<'_>) -> Option<Resolved> {
+        let r = self.resolve(func, expr)?;
+        (r.ty == Ty::Chan && r.key.is_some()).then_some(r)
+    }
+
+    fn call_op(&self, func: FuncId, call: Node<'t>, ops: &mut Vec<Op<'t>>) {
+        let file = self.funcs[func].file;
+        let src = self.src(file);
+        let Some((recv, name)) = syntax::call_target(call, src) else {
+            return;
+        };
+        if recv.is_none() && name == "close" {
+            if let Some(arg) = syntax::call_arguments(call).first() {
+                if let Some(target) = self.resolve_chan(func, *arg) {
+                    ops.push(self.op(OpKind::Close, func, call, target));
+                }
+            }
+            return;
+        }
+        let kind = match name {
+            "Lock" => OpKind::Lock,
+            "RLock" => OpKind::RLock,
+            "Unlock" => OpKind::Unlock,
+            "RUnlock" => OpKind::RUnlock,
+            "Add" => OpKind::WgAdd,
+            "Done" => OpKind::WgDone,
+            "Wait" => OpKind::WgWait,
+            "Signal" => OpKind::Signal,
+            "Broadcast" => OpKind::Broadcast,
+            _ => return,
+        };
+        let Some(operand) = call
+            .child_by_field_name("function")
+            .and_then(|f| f.child_by_field_name("operand"))
+        else {
+            return;
+        };
+        let Some(base) = self.resolve(func, operand) else {
+            return;
+        };
+        let wanted: &[Ty] = match kind {
+            OpKind::Lock | OpKind::Unlock => &[Ty::Mutex, Ty::RwMutex],
+            OpKind::RLock | OpKind::RUnlock => &[Ty::RwMutex],
+            OpKind::WgAdd | OpKind::WgDone => &[Ty::WaitGroup],
+            OpKind::WgWait => &[Ty::WaitGroup, Ty::Cond],
+            _ => &[Ty::Cond],
+        };
+        let target = if wanted.contains(&base.ty) {
+            base
+        } else if let Some(inner) = self.embedded_sync(base, wanted) {
+            inner
+        } else {
+            return;
+        };
+        let kind = if kind == OpKind::WgWait && target.ty == Ty::Cond {
+            OpKind::CondWait
+        } else {
+            kind
+        };
+        ops.push(self.op(kind, func, call, target));
+    }
+
+    /// A `x.f` selector: an operation's operand, a write, or an escape of the object.
+    fn classify_field_use(
+        &self,
+        func: FuncId,
+        node: Node<'t>,
+        escapes: &mut Vec<(ObjKey, Node<'t>)>,
+        untyped: &mut Vec<String>,
+    ) {
+        let file = self.funcs[func].file;
+        let Some(field) = node.child_by_field_name("field") else {
+            return;
+        };
+        let Some(operand) = node.child_by_field_name("operand") else {
+            return;
+        };
+        let resolved = self.resolve(func, node);
+        let Some(resolved) = resolved else {
+            // `pkg.Name` and method values are not field uses; an operand of unknown type may
+            // be any struct, so remember the name.
+            let is_call = node.parent().is_some_and(|p| p.kind() == "call_expression");
+            let is_pkg = operand.kind() == "identifier"
+                && self.lookup_name(func, self.text(file, operand)).is_none();
+            if !is_call && !is_pkg {
+                untyped.push(self.text(file, field).to_string());
+            }
+            return;
+        };
+        if !matches!(
+            resolved.ty,
+            Ty::Chan | Ty::Cond | Ty::Mutex | Ty::RwMutex | Ty::WaitGroup
+        ) {
+            return;
+        }
+        let Some(key) = resolved.key.clone() else {
+            return;
+        };
+        if !is_operation_operand(node, self.src(file)) {
+            escapes.push((key, node));
+        }
+    }
+
+    /// `T{ch: make(chan X, n)}`: the field is made here; any other value stored in a channel
+    /// field comes from elsewhere.
+    fn keyed_element(&self, func: FuncId, element: Node<'t>) -> Option<(ObjKey, Node<'t>)> {
+        let file = self.funcs[func].file;
+        let key = element.child_by_field_name("key")?;
+        let key_ident = key.named_child(0).unwrap_or(key);
+        if key_ident.kind() != "identifier" && key_ident.kind() != "field_identifier" {
+            return None;
+        }
+        let literal = element.parent()?.parent()?;
+        if literal.kind() != "composite_literal" {
+            return None;
+        }
+        let Ty::Named(t) = self.type_of_spelling(file, literal.child_by_field_name("type")?) else {
+            return None;
+        };
+        let field = self.text(file, key_ident);
+        let decl = self.types.get(&t)?;
+        let f = decl.fields.iter().find(|f| f.name == field)?;
+        if !matches!(f.ty, Ty::Chan | Ty::Cond) {
+            return None;
+        }
+        Some((ObjKey::Field(t.clone(), field.to_string()), element))
+    }
+
+    fn keyed_make(
+        &self,
+        func: FuncId,
+        element: Node<'t>,
+        ops: &mut Vec<Op<'t>>,
+        escapes: &mut Vec<(ObjKey, Node<'t>)>,
+    ) {
+        let Some((key, element)) = self.keyed_element(func, element) else {
+            return;
+        };
+        let value = element
+            .child_by_field_name("value")
+            .map(|v| unparen(v.named_child(0).unwrap_or(v)));
+        let file = self.funcs[func].file;
+        if value.is_some_and(|v| self.cx(file).pkg_call(v, SYNC) == Some("NewCond")) {
+            return;
+        }
+        match value.and_then(|v| self.make_capacity(func, v)) {
+            Some(capacity) => ops.push(Op {
+                kind: OpKind::Make,
+                func,
+                node: element,
+                target: Resolved {
+                    place: Place {
+                        root: Root::Global(String::new()),
+                        fields: Vec::new(),
+                    },
+                    ty: Ty::Chan,
+                    key: Some(key),
+                },
+                select: None,
+                capacity,
+            }),
+            None => escapes.push((key, element)),
+        }
+    }
+
+    /// `x.ch = make(chan T, n)`.
+    fn assigned_make(
+        &self,
+        func: FuncId,
+        stmt: Node<'t>,
+        ops: &mut Vec<Op<'t>>,
+        escapes: &mut Vec<(ObjKey, Node<'t>)>,
+    ) {
+        let (Some(left), Some(right)) = (
+            stmt.child_by_field_name("left"),
+            stmt.child_by_field_name("right"),
+        ) else {
+            return;
+        };
+        let names = named_list(left);
+        let values = named_list(right);
+        if names.len() != values.len() {
+            return;
+        }
+        for (target, value) in names.into_iter().zip(values) {
+            let capacity = self.make_capacity(func, unparen(value));
+            let Some(resolved) = self.resolve(func, target) else {
+                continue;
+            };
+            let Some(key) = resolved.key.clone() else {
+                continue;
+            };
+            let Some(capacity) = capacity else {
+                // Another channel (or Cond) stored here: its partners are that value's.
+                let is_new_cond = self
+                    .cx(self.funcs[func].file)
+                    .pkg_call(unparen(value), SYNC)
+                    == Some("NewCond");
+                let is_nil = self.text(self.funcs[func].file, value) == "nil";
+                if matches!(resolved.ty, Ty::Chan | Ty::Cond) && !is_new_cond && !is_nil {
+                    escapes.push((key, stmt));
+                }
+                continue;
+            };
+            ops.push(Op {
+                kind: OpKind::Make,
+                func,
+                node: stmt,
+                target: resolved,
+                select: None,
+                capacity,
+            });
+        }
+    }
+
+    /// For `make(chan T[, n])`: `Some(Some(n))` with a literal capacity, `Some(None)` when the
+    /// capacity is computed; `None` for any other expression.
+    fn make_capacity(&self, func: FuncId, value: Node<'_>) -> Option<Option<u64>> {
+        let file = self.funcs[func].file;
+        let src = self.src(file);
+        if !matches!(syntax::call_target(value, src), Some((None, "make"))) {
+            return None;
+        }
+        let args = syntax::call_arguments(value);
+        if args.first()?.kind() != "channel_type" {
+            return None;
+        }
+        Some(match args.get(1) {
+            None => Some(0),
+            Some(n) if n.kind() == "int_literal" => {
+                text(*n, src).replace('_', "").parse::<u64>().ok()
+            }
+            Some(_) => None,
+        })
+    }
+
+    pub fn ops_on<'a>(&'a self, key: &'a ObjKey) -> impl Iterator<Item = &'a Op<'t>> + 'a {
+        self.ops
+            .iter()
+            .filter(move |op| op.target.key.as_ref() == Some(key))
+    }
+
+    /// The object may be used where this package cannot see: exported, handed out, stored,
+    /// or a field of that name selected from a value of unknown type.
+    pub fn may_escape(&self, key: &ObjKey) -> bool {
+        if key.is_exported() || self.escapes.contains_key(key) {
+            return true;
+        }
+        match key {
+            ObjKey::Field(_, f) => self.untyped_field_uses.contains_key(f),
+            _ => false,
+        }
+    }
+}
+
+/// Is this selector the operand of a send, receive, range, close, len/cap, a method call, or
+/// the target of an assignment (writes are recorded as `Make` or escapes separately)?
+fn is_operation_operand(node: Node<'_>, src: &str) -> bool {
+    let Some(parent) = node.parent() else {
+        return false;
+    };
+    let is_field =
+        |field: &str| parent.child_by_field_name(field).map(|n| n.id()) == Some(node.id());
+    match parent.kind() {
+        "send_statement" => is_field("channel"),
+        "unary_expression" => parent
+            .child_by_field_name("operator")
+            .is_some_and(|o| matches!(text(o, src), "<-" | "*")),
+        "range_clause" => is_field("right"),
+        "selector_expression" => {
+            // `x.mu.Lock` — a method selected from it.
+            is_field("operand")
+        }
+        "argument_list" => {
+            let call = parent.parent();
+            matches!(
+                call.and_then(|c| syntax::call_target(c, src)),
+                Some((None, "close" | "len" | "cap"))
+            )
+        }
+        "expression_list" => parent.parent().is_some_and(|stmt| {
+            matches!(
+                stmt.kind(),
+                "assignment_statement" | "short_var_declaration"
+            ) && stmt.child_by_field_name("left").map(|l| l.id()) == Some(parent.id())
+        }),
+        "assignment_statement" => is_field("left"),
+        "binary_expression" => true, // `x.ch == nil`
+        "if_statement" | "expression_statement" => true,
+        _ => false,
+    }
+}
+
+pub fn named_list(list: Node<'_>) -> Vec<Node<'_>> {
+    if list.kind() != "expression_list" {
+        return vec![list];
+    }
+    let mut cursor = list.walk();
+    list.named_children(&mut cursor)
+        .filter(|n| n.kind() != "comment")
+        .collect()
+}
+
+/// `var f = func(){…}` or `f := func(){…}`: the name the literal is bound to.
+fn bound_name<'s>(literal: Node<'_>, src: &'s str) -> Option<&'s str> {
+    let list = literal.parent()?;
+    let holder = if list.kind() == "expression_list" {
+        list.parent()?
+    } else {
+        list
+    };
+    if holder.kind() != "var_spec" {
+        return None;
+    }
+    holder.child_by_field_name("name").map(|n| text(n, src))
+}

@@ -17,6 +17,7 @@ pub mod render;
 pub mod rules;
 pub mod suppress;
 pub mod syntax;
+pub mod vettool;
 
 pub use baseline::Baseline;
 pub use config::{LintConfig, RuleSelection};

@@ -731,9 +731,18 @@ impl std::fmt::Display for Posn {
 }
 
 fn posn(file: &str, src: Option<&str>, offset: usize, line: usize, char_column: usize) -> Posn {
+    // Bytes, not str slicing: the file is read a second time and may have changed since it was
+    // linted, so `offset` need not fall on a character boundary any more.
     let column = src
-        .filter(|s| offset <= s.len())
-        .map(|s| offset - s[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0) + 1)
+        .and_then(|s| s.as_bytes().get(..offset))
+        .map(|before| {
+            offset
+                - before
+                    .iter()
+                    .rposition(|b| *b == b'\n')
+                    .map_or(0, |i| i + 1)
+                + 1
+        })
         .unwrap_or(char_column);
     Posn {
         file: file.to_string(),
@@ -1017,6 +1026,19 @@ mod tests {
 
         let unknown = version_line("0.1.0", Some(&dir.path().join("missing")), dir.path());
         assert!(unknown.contains("build=unknown-"), "{unknown}");
+    }
+
+    #[test]
+    fn columns_are_bytes_and_survive_a_changed_file() {
+        let src = "package p\nvar \u{e9} = 1; var x = 2\n";
+        let offset = src.find("var x").expect("offset");
+        // Character column 12, byte column 13.
+        assert_eq!(posn("f.go", Some(src), offset, 2, 12).column, 13);
+        // Past the end, or inside a multi-byte character: no panic.
+        assert_eq!(posn("f.go", Some(src), 999, 2, 12).column, 12);
+        let inside = src.find('\u{e9}').expect("offset") + 1;
+        assert_eq!(posn("f.go", Some(src), inside, 2, 5).column, 6);
+        assert_eq!(posn("f.go", None, offset, 2, 12).to_string(), "f.go:2:12");
     }
 
     #[test]

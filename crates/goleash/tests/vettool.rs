@@ -84,7 +84,10 @@ fn go_vet_json_parses_and_holds_the_finding() {
     ids.sort_unstable();
     assert_eq!(
         ids,
-        ["goleash.test/vettool/leaky", "goleash.test/vettool/withtest"]
+        [
+            "goleash.test/vettool/leaky",
+            "goleash.test/vettool/withtest"
+        ]
     );
 
     let leaky = &packages["goleash.test/vettool/leaky"];

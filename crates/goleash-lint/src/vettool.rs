@@ -675,8 +675,9 @@ impl Settings {
         cfg.go_files
             .iter()
             .filter(|f| {
-                !(self.drop_tests && f.to_string_lossy().ends_with("_test.go"))
-                    && !self.exclude.as_ref().is_some_and(|o| excluded(o, f))
+                let dropped_test = self.drop_tests && f.to_string_lossy().ends_with("_test.go");
+                let excluded = self.exclude.as_ref().is_some_and(|o| excluded(o, f));
+                !dropped_test && !excluded
             })
             .cloned()
             .collect()

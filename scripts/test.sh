@@ -16,6 +16,7 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== go vet (Go fixtures compile)"
 (cd testdata/scenarios && go vet ./...)
 (cd testdata/watch && go vet ./...)
+(cd testdata/vettool && go vet ./...)
 
 # The goleash watch dashboard test renders the page in headless Chromium (Debian package).
 if ! command -v chromium >/dev/null 2>&1; then

@@ -18,6 +18,7 @@ pub mod rules;
 pub mod semantic;
 pub mod suppress;
 pub mod syntax;
+pub mod vettool;
 
 pub use baseline::Baseline;
 pub use config::{LintConfig, RuleSelection};

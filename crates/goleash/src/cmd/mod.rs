@@ -5,6 +5,7 @@ pub mod history;
 pub mod input;
 pub mod lint;
 pub mod test;
+pub mod vettool;
 pub mod watch;
 
 use std::io::Write;

@@ -1,0 +1,3 @@
+module goleash.test/vettool
+
+go 1.27

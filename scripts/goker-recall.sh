@@ -4,9 +4,10 @@
 #
 #   scripts/goker-recall.sh                      # build goleash (release), score default + ALL
 #   scripts/goker-recall.sh --goleash BIN        # score that binary instead of building one
-#   scripts/goker-recall.sh --regen-truth [--runs N]
-#                                                # first re-run the kernels and rewrite
-#                                                # scripts/goker/truth.tsv (~1-2 min for 10 runs)
+#   scripts/goker-recall.sh --regen-truth [--runs 10] [--retry 40]
+#                                                # first re-run the kernels (N runs each, R more
+#                                                # for kernels that leaked in none) and rewrite
+#                                                # scripts/goker/truth.tsv (~1.5 min on 2 cores)
 #   scripts/goker-recall.sh --select GL001,GL005 # score one extra selection as well
 #
 # Writes target/goker-recall/{default,all[,extra]}.md (and prints them). Exit 2 when it cannot
@@ -15,12 +16,13 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$root"
 
-regen=0 runs=10 goleash="" extra=""
+regen=0 runs=10 retry=40 goleash="" extra=""
 out="$root/target/goker-recall"
 while [ $# -gt 0 ]; do
 	case $1 in
 	--regen-truth) regen=1 ;;
 	--runs) runs=$2; shift ;;
+	--retry) retry=$2; shift ;;
 	--goleash) goleash=$2; shift ;;
 	--select) extra=$2; shift ;;
 	--out) out=$2; shift ;;
@@ -52,8 +54,8 @@ goker() { (cd scripts/goker && go run . "$@"); }
 truth=$root/scripts/goker/truth.tsv
 
 if [ "$regen" = 1 ]; then
-	echo "== goker truth -runs $runs" >&2
-	goker truth -runs "$runs" -o "$truth"
+	echo "== goker truth -runs $runs -retry $retry" >&2
+	goker truth -runs "$runs" -retry "$retry" -o "$truth"
 fi
 
 echo "== goker score (default rule set, --select ALL${extra:+, --select $extra})" >&2

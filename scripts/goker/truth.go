@@ -132,12 +132,13 @@ var tsvHeader = []string{"set", "kernel", "wait_reason", "func", "file", "block_
 func cmdTruth(args []string) error {
 	fs := flag.NewFlagSet("truth", flag.ExitOnError)
 	runs := fs.Int("runs", 10, "runs per kernel (the runtime test runs flaky kernels 10 times)")
+	retry := fs.Int("retry", 40, "extra runs for each kernel that leaked in none of the -runs runs (0: none)")
 	jobs := fs.Int("j", runtime.NumCPU(), "kernel processes run in parallel")
 	timeout := fs.Duration("timeout", 30*time.Second, "timeout of one kernel run")
 	out := fs.String("o", "truth.tsv", "output file")
 	fs.Parse(args)
-	if *runs < 1 || *jobs < 1 {
-		return fmt.Errorf("-runs and -j must be at least 1")
+	if *runs < 1 || *jobs < 1 || *retry < 0 {
+		return fmt.Errorf("-runs and -j must be at least 1, -retry at least 0")
 	}
 	goroot, err := goEnv()
 	if err != nil {
@@ -165,8 +166,8 @@ func cmdTruth(args []string) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	rows, notes := collectTruth(built, tcs, *runs, *jobs, *timeout, os.Stderr)
-	if err := writeTruth(*out, built, rows, notes, *runs); err != nil {
+	rows, notes := collectTruth(built, tcs, *runs, *retry, *jobs, *timeout, os.Stderr)
+	if err := writeTruth(*out, built, rows, notes, *runs, *retry); err != nil {
 		return err
 	}
 	leaked, total := 0, 0
@@ -180,8 +181,8 @@ func cmdTruth(args []string) error {
 			leaked++
 		}
 	}
-	fmt.Fprintf(os.Stderr, "goker truth: %d of %d kernels leaked in at least one of %d runs; %d rows, %d notes → %s (%.0fs)\n",
-		leaked, total, *runs, len(rows), len(notes), *out, time.Since(start).Seconds())
+	fmt.Fprintf(os.Stderr, "goker truth: %d of %d kernels leaked in at least one run (%d runs each, %d more for those that had not); %d rows, %d notes → %s (%.0fs)\n",
+		leaked, total, *runs, *retry, len(rows), len(notes), *out, time.Since(start).Seconds())
 	return nil
 }
 
@@ -197,37 +198,28 @@ type leakKey struct {
 	entry                         string
 }
 
-// collectTruth runs every kernel of every set `runs` times on `jobs` workers and aggregates the
-// leaked goroutines into rows; notes explain anything a reader of the table should know.
-func collectTruth(built []*Built, tcs map[string]TestCase, runs, jobs int, timeout time.Duration, log io.Writer) ([]Row, []string) {
-	var all []job
-	for _, b := range built {
-		for _, k := range sortedKeys(b.Kernels) {
-			for r := 0; r < runs; r++ {
-				all = append(all, job{b, k, r})
-			}
-		}
-	}
-	type result struct {
-		job
-		leaks   []Leak
-		problem string
-	}
+type result struct {
+	job
+	leaks   []Leak
+	problem string
+}
+
+// runJobs runs the jobs on `workers` processes at a time.
+func runJobs(all []job, tcs map[string]TestCase, workers int, timeout time.Duration, log io.Writer) []result {
 	results := make([]result, len(all))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	done := 0
-	for w := 0; w < jobs; w++ {
+	for w := 0; w < workers; w++ {
 		wg.Go(func() {
 			for i := range next {
 				j := all[i]
-				tc := tcs[j.kernel]
-				stdout, problem := runKernel(j.b.Bin, j.kernel, tc.Simple, timeout)
+				stdout, problem := runKernel(j.b.Bin, j.kernel, tcs[j.kernel].Simple, timeout)
 				results[i] = result{j, Leaks(ParseDump(stdout), j.b.Set.Module+"/"), problem}
 				mu.Lock()
 				done++
-				if done%50 == 0 || done == len(all) {
+				if done%100 == 0 || done == len(all) {
 					fmt.Fprintf(log, "goker truth: %d/%d runs\n", done, len(all))
 				}
 				mu.Unlock()
@@ -239,6 +231,52 @@ func collectTruth(built []*Built, tcs map[string]TestCase, runs, jobs int, timeo
 	}
 	close(next)
 	wg.Wait()
+	return results
+}
+
+// collectTruth runs every kernel of every set `runs` times on `workers` processes, then the
+// kernels that leaked in none of those runs `retry` more times (flaky kernels such as
+// Kubernetes13135 leak in a few percent of runs), and aggregates the leaked goroutines into rows;
+// notes explain anything a reader of the table should know.
+func collectTruth(built []*Built, tcs map[string]TestCase, runs, retry, workers int, timeout time.Duration, log io.Writer) ([]Row, []string) {
+	var all []job
+	for _, b := range built {
+		for _, k := range sortedKeys(b.Kernels) {
+			for r := 0; r < runs; r++ {
+				all = append(all, job{b, k, r})
+			}
+		}
+	}
+	results := runJobs(all, tcs, workers, timeout, log)
+	totalRuns := map[string]int{} // set/kernel -> runs made
+	leakedIn := map[string]bool{}
+	for _, r := range results {
+		totalRuns[r.b.Set.Name+"/"+r.kernel]++
+		if len(r.leaks) > 0 {
+			leakedIn[r.b.Set.Name+"/"+r.kernel] = true
+		}
+	}
+	if retry > 0 {
+		var again []job
+		for _, b := range built {
+			for _, k := range sortedKeys(b.Kernels) {
+				if tc, ok := tcs[k]; leakedIn[b.Set.Name+"/"+k] || (ok && len(tc.Leaks) == 0) {
+					continue // leaked already, or the runtime test says it never leaks
+				}
+				for r := runs; r < runs+retry; r++ {
+					again = append(again, job{b, k, r})
+				}
+			}
+		}
+		if len(again) > 0 {
+			fmt.Fprintf(log, "goker truth: %d kernels leaked in none of %d runs: %d more runs each\n", len(again)/retry, runs, retry)
+			more := runJobs(again, tcs, workers, timeout, log)
+			for _, r := range more {
+				totalRuns[r.b.Set.Name+"/"+r.kernel]++
+			}
+			results = append(results, more...)
+		}
+	}
 
 	var notes []string
 	seen := map[leakKey]map[int]bool{}
@@ -298,7 +336,7 @@ func collectTruth(built []*Built, tcs map[string]TestCase, runs, jobs int, timeo
 			tc, inTest := tcs[k]
 			if !leakedKernels[id] {
 				rows = append(rows, Row{Set: b.Set.Name, Kernel: k, File: b.Kernels[k]})
-				why := "no goroutine marked (leaked) in any run"
+				why := fmt.Sprintf("no goroutine marked (leaked) in any of %d runs", totalRuns[id])
 				switch {
 				case inTest && len(tc.Leaks) == 0:
 					why += " (expected: the runtime test lists no leak for it)"
@@ -309,6 +347,9 @@ func collectTruth(built []*Built, tcs map[string]TestCase, runs, jobs int, timeo
 			}
 			if !inTest {
 				notes = append(notes, id+": not in the runtime test's list; run without GOMAXPROCS=1")
+			}
+			if n := totalRuns[id]; n != runs && leakedKernels[id] {
+				notes = append(notes, fmt.Sprintf("%s: no leak in the first %d runs, so run %d times in all (seen_runs counts all of them)", id, runs, n))
 			}
 			if n := noFrame[id]; n > 0 {
 				notes = append(notes, fmt.Sprintf("%s: %d leaked goroutines had no frame in the kernel sources (ignored)", id, n))
@@ -410,7 +451,7 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-func writeTruth(path string, built []*Built, rows []Row, notes []string, runs int) error {
+func writeTruth(path string, built []*Built, rows []Row, notes []string, runs, retry int) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, `# Ground truth for `+"`scripts/goker-recall.sh`"+` (scripts/goker score): for every goroutine the Go
 # runtime marked "(leaked)" when running the goroutine-leak kernels under
@@ -418,10 +459,10 @@ func writeTruth(path string, built []*Built, rows []Row, notes []string, runs in
 # (set "goker", GoBench kernels), which function holds the blocking operation.
 # Regenerate with: scripts/goker-recall.sh --regen-truth
 #
-# go: %s; runs per kernel: %d; generated: %s
+# go: %s; runs per kernel: %d (+%d for kernels without a leak in those); generated: %s
 # Each run: the kernel's own process, GODEBUG=asyncpreemptoff=1, and GOMAXPROCS=1 for the kernels
 # the runtime test declares with makeTest (non-flaky), as TestGoroutineLeakProfile runs them.
-`, leakDir, wantGo, runs, time.Now().UTC().Format("2006-01-02"))
+`, leakDir, wantGo, runs, retry, time.Now().UTC().Format("2006-01-02"))
 	for _, bt := range built {
 		fmt.Fprintf(&b, "# digest %s %s (sha256 prefix of $GOROOT/%s/*.go; score refuses other sources)\n", bt.Set.Name, bt.Digest, bt.Set.Rel)
 	}

@@ -37,10 +37,17 @@ done
 mkdir -p "$out"
 
 if [ -z "$goleash" ]; then
+	target=${CARGO_TARGET_DIR:-$root/target}
+	if [ "$(cd "$target" 2>/dev/null && pwd -P)" != "$root/target" ]; then
+		# A target dir shared with other checkouts holds whichever checkout built last, and
+		# cargo judges path crates fresh by mtime, so it can take another checkout's build for
+		# this one's. Touching this checkout's crate sources makes it rebuild them from here.
+		echo "== CARGO_TARGET_DIR is shared ($target): touching crates/*/src so goleash is built from this checkout" >&2
+		find crates -path '*/src/*' -name '*.rs' -exec touch {} +
+	fi
 	echo "== cargo build --release -p goleash" >&2
 	cargo build --release -p goleash >&2 || { echo "goker-recall: building goleash failed" >&2; exit 2; }
-	# A shared CARGO_TARGET_DIR may be rebuilt from another checkout at any time: score a copy.
-	target=${CARGO_TARGET_DIR:-$root/target}
+	# ... and may be rebuilt from another checkout at any time: score a copy.
 	cp "$target/release/goleash" "$out/goleash"
 	goleash=$out/goleash
 fi

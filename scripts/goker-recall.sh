@@ -16,7 +16,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$root"
 
-regen=0 runs=10 retry=40 goleash="" extra=""
+regen=0 runs=10 retry=40 goleash="" extra="" label=""
 out="$root/target/goker-recall"
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -50,6 +50,10 @@ if [ -z "$goleash" ]; then
 	# ... and may be rebuilt from another checkout at any time: score a copy.
 	cp "$target/release/goleash" "$out/goleash"
 	goleash=$out/goleash
+	label="built from $(git rev-parse --short HEAD)"
+	git diff --quiet HEAD -- crates Cargo.toml Cargo.lock || label="$label + uncommitted changes"
+else
+	label="binary $(basename "$goleash")"
 fi
 if [ ! -x "$goleash" ]; then
 	echo "goker-recall: goleash binary '$goleash' not found or not executable" >&2
@@ -57,7 +61,9 @@ if [ ! -x "$goleash" ]; then
 fi
 goleash=$(cd "$(dirname "$goleash")" && pwd -P)/$(basename "$goleash")
 
-goker() { (cd scripts/goker && go run . "$@"); }
+# Built rather than `go run`, which would turn the tool's exit status 2 into 1.
+(cd scripts/goker && go build -o "$out/goker" .) || { echo "goker-recall: building scripts/goker failed" >&2; exit 2; }
+goker() { "$out/goker" "$@"; }
 truth=$root/scripts/goker/truth.tsv
 
 if [ "$regen" = 1 ]; then
@@ -66,11 +72,11 @@ if [ "$regen" = 1 ]; then
 fi
 
 echo "== goker score (default rule set, --select ALL${extra:+, --select $extra})" >&2
-goker score -goleash "$goleash" -truth "$truth" -o "$out/default.md"
+goker score -goleash "$goleash" -label "$label" -truth "$truth" -o "$out/default.md"
 echo
-goker score -goleash "$goleash" -truth "$truth" -select ALL -o "$out/all.md"
+goker score -goleash "$goleash" -label "$label" -truth "$truth" -select ALL -o "$out/all.md"
 if [ -n "$extra" ]; then
 	echo
-	goker score -goleash "$goleash" -truth "$truth" -select "$extra" -o "$out/extra.md"
+	goker score -goleash "$goleash" -label "$label" -truth "$truth" -select "$extra" -o "$out/extra.md"
 fi
 echo "goker-recall: tables written to ${out#"$root"/}/" >&2

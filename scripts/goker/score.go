@@ -222,6 +222,7 @@ func cmdScore(args []string) error {
 	sel := fs.String("select", "", "passed to goleash lint --select (default: goleash's default rule set)")
 	truthFile := fs.String("truth", "truth.tsv", "the ground truth written by `goker truth`")
 	out := fs.String("o", "", "also write the Markdown to this file")
+	label := fs.String("label", "", "what the binary was built from, for the report header (e.g. a commit)")
 	fs.Parse(args)
 	if *bin == "" {
 		return fmt.Errorf("score: -goleash PATH is required (build it with `cargo build --release -p goleash`)")
@@ -254,6 +255,9 @@ func cmdScore(args []string) error {
 	version := "?"
 	if v, err := exec.Command(*bin, "--version").Output(); err == nil {
 		version = strings.TrimSpace(string(v))
+	}
+	if *label != "" {
+		version += ", " + *label
 	}
 	var b bytes.Buffer
 	summary := writeScore(&b, truth, diags, *sel, version)

@@ -169,3 +169,19 @@ func TestStripArgsAndFileLine(t *testing.T) {
 		t.Errorf("parseFileLine: %q %d", f, l)
 	}
 }
+
+func TestCheckExpectations(t *testing.T) {
+	tc := TestCase{Simple: true, Leaks: []string{`Foo\.func1\(.* \[chan send\]`, `Baz\(.* \[select\]`}}
+	notes := checkExpectations("goker/X", tc, []string{"Foo.func1() [chan send]", "Bar(0x1) [select]"})
+	want := []string{
+		"goker/X: leaks the runtime test does not list: Bar(0x1) [select]",
+		"goker/X: the runtime test expects `Baz\\(.* \\[select\\]`, never seen",
+	}
+	if strings.Join(notes, "\n") != strings.Join(want, "\n") {
+		t.Errorf("notes:\n%s\nwant:\n%s", strings.Join(notes, "\n"), strings.Join(want, "\n"))
+	}
+	tc.Flaky = true
+	if notes := checkExpectations("goker/X", tc, []string{"Foo.func1() [chan send]"}); len(notes) != 0 {
+		t.Errorf("flaky kernel: %q", notes)
+	}
+}

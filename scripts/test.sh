@@ -18,6 +18,9 @@ echo "== go vet (Go fixtures compile)"
 (cd testdata/watch && go vet ./...)
 (cd testdata/vettool && go vet ./...)
 
+echo "== scripts/goker: go vet, go test (the goker recall harness; runs a few micro-pattern kernels)"
+(cd scripts/goker && go vet ./... && go test -count=1 ./...)
+
 # The goleash watch dashboard test renders the page in headless Chromium (Debian package).
 if ! command -v chromium >/dev/null 2>&1; then
     echo "== installing chromium for the dashboard test"

@@ -1,0 +1,3 @@
+module goleash/scripts/goker
+
+go 1.27

@@ -92,13 +92,9 @@ pub fn check(pcx: &PackageCx<'_>, out: &mut Vec<PkgFinding>) {
         if !matches!(key, ObjKey::Field(..) | ObjKey::Global(_)) || model.may_escape(key) {
             continue;
         }
-        if op.kind != OpKind::WgWait
-            && model
-                .ops_on(key)
-                .any(|m| m.kind == OpKind::Make && m.capacity != Some(0))
-            && model
-                .ops_on(key)
-                .any(|m| m.kind == OpKind::Make && m.capacity.is_some_and(|c| c > 0))
+        if model
+            .ops_on(key)
+            .any(|m| m.kind == OpKind::Make && m.capacity.is_some_and(|c| c > 0))
         {
             continue;
         }
@@ -106,7 +102,13 @@ pub fn check(pcx: &PackageCx<'_>, out: &mut Vec<PkgFinding>) {
             .ops_on(key)
             .filter(|p| partners_of.contains(&p.kind) && p.func != op.func)
             .collect();
-        if partners.is_empty() {
+        let untyped = model.untyped(key);
+        let unseen_partner = match op.kind {
+            OpKind::Send => untyped.recv,
+            OpKind::Recv | OpKind::Range => untyped.send || untyped.close,
+            _ => false,
+        };
+        if partners.is_empty() || unseen_partner {
             continue;
         }
         for h in &held {

@@ -75,7 +75,8 @@ pub fn check(pcx: &PackageCx<'_>, out: &mut Vec<PkgFinding>) {
             .iter()
             .any(|o| o.kind == OpKind::Make && o.capacity.is_some_and(|c| c > 0));
         let name = key.describe(model);
-        if !has(&[OpKind::Recv, OpKind::Range]) {
+        let untyped = model.untyped(key);
+        if !has(&[OpKind::Recv, OpKind::Range]) && !untyped.recv {
             for op in ops
                 .iter()
                 .filter(|o| o.kind == OpKind::Send && o.select.is_none())
@@ -92,7 +93,7 @@ pub fn check(pcx: &PackageCx<'_>, out: &mut Vec<PkgFinding>) {
                 out.push(finding);
             }
         }
-        if !has(&[OpKind::Send, OpKind::Close]) {
+        if !has(&[OpKind::Send, OpKind::Close]) && !untyped.send && !untyped.close {
             let made = has(&[OpKind::Make]);
             let state = if made {
                 ""

@@ -675,11 +675,12 @@ impl<'t> Walker<'_, 't> {
 
     /// Applies an acquisition; false when the lock was already held (a double lock).
     fn acquire(&mut self, acquire: Acquire<'t>, state: &mut State<'t>) -> bool {
-        let conflict = |held: &Held<'t>| !(held.mode == Mode::Read && acquire.mode == Mode::Read);
         let must = state.holds_must(&acquire.place).cloned();
         let may = state.holds_may(&acquire.place).cloned();
         if let Some(first) = must.clone().or(may.clone()) {
-            if (conflict(&first) || must.is_some()) && !acquire.conditional {
+            // Held on some paths only: usually a flag (`if !locked { mu.Lock() }`) keeps the
+            // two apart, which the walk cannot see; report only what every path does.
+            if must.is_some() && !acquire.conditional {
                 self.facts.double_locks.push(DoubleLock {
                     func: self.func,
                     first,

@@ -176,9 +176,19 @@ pub struct PackageModel<'t> {
     pub escapes: FxHashMap<ObjKey, Vec<(FuncId, Node<'t>)>>,
     /// Field names selected from an operand whose type could not be read: any field of that
     /// name may be used there.
-    pub untyped_field_uses: FxHashMap<String, usize>,
+    pub untyped_field_uses: FxHashMap<String, UntypedUses>,
     ambiguous: rustc_hash::FxHashSet<String>,
     ambiguous_methods: rustc_hash::FxHashSet<(String, String)>,
+}
+
+/// What code did with `x.f` where `x`'s type could not be read: per field name.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UntypedUses {
+    pub send: bool,
+    pub recv: bool,
+    pub close: bool,
+    /// Anything else: passed, stored, a method called on it.
+    pub other: bool,
 }
 
 /// Limits that keep the model bounded on generated or hostile input.
@@ -1056,7 +1066,7 @@ impl<'t> PackageModel<'t> {
         let file = self.funcs[func].file;
         let mut ops = Vec::new();
         let mut escapes: Vec<(ObjKey, Node<'t>)> = Vec::new();
-        let mut untyped: Vec<String> = Vec::new();
+        let mut untyped: Vec<(String, UntypedKind)> = Vec::new();
         for node in descendants_same_func(body) {
             match node.kind() {
                 "call_expression" => self.call_op(func, node, &mut ops),
@@ -1085,6 +1095,7 @@ impl<'t> PackageModel<'t> {
                     self.classify_field_use(func, node, &mut escapes, &mut untyped);
                 }
                 "keyed_element" => self.keyed_make(func, node, &mut ops, &mut escapes),
+                "literal_value" => self.positional_fields(func, node, &mut escapes),
                 "short_var_declaration" | "assignment_statement" => {
                     self.assigned_make(func, node, &mut ops, &mut escapes)
                 }
@@ -1094,8 +1105,15 @@ impl<'t> PackageModel<'t> {
         for (key, node) in escapes {
             self.escapes.entry(key).or_default().push((func, node));
         }
-        for name in untyped {
-            *self.untyped_field_uses.entry(name).or_insert(0) += 1;
+        for (name, kind) in untyped {
+            let uses = self.untyped_field_uses.entry(name).or_default();
+            match kind {
+                UntypedKind::Send => uses.send = true,
+                UntypedKind::Recv => uses.recv = true,
+                UntypedKind::Close => uses.close = true,
+                UntypedKind::Inspect => {}
+                UntypedKind::Other => uses.other = true,
+            }
         }
         self.ops.extend(ops);
     }
@@ -1180,7 +1198,7 @@ impl<'t> PackageModel<'t> {
         func: FuncId,
         node: Node<'t>,
         escapes: &mut Vec<(ObjKey, Node<'t>)>,
-        untyped: &mut Vec<String>,
+        untyped: &mut Vec<(String, UntypedKind)>,
     ) {
         let file = self.funcs[func].file;
         let Some(field) = node.child_by_field_name("field") else {
@@ -1197,7 +1215,8 @@ impl<'t> PackageModel<'t> {
             let is_pkg = operand.kind() == "identifier"
                 && self.lookup_name(func, self.text(file, operand)).is_none();
             if !is_call && !is_pkg {
-                untyped.push(self.text(file, field).to_string());
+                let kind = untyped_kind(node, self.src(file));
+                untyped.push((self.text(file, field).to_string(), kind));
             }
             return;
         };
@@ -1274,6 +1293,45 @@ impl<'t> PackageModel<'t> {
                 capacity,
             }),
             None => escapes.push((key, element)),
+        }
+    }
+
+    /// `T{a, b, c}`: fields set by position. A channel or Cond set this way from anything but
+    /// `make` comes from elsewhere (counted as an escape; `make` is rare in this form).
+    fn positional_fields(
+        &self,
+        func: FuncId,
+        literal_value: Node<'t>,
+        escapes: &mut Vec<(ObjKey, Node<'t>)>,
+    ) {
+        let file = self.funcs[func].file;
+        let Some(literal) = literal_value.parent() else {
+            return;
+        };
+        if literal.kind() != "composite_literal" {
+            return;
+        }
+        let Some(Ty::Named(t)) = literal
+            .child_by_field_name("type")
+            .map(|ty| self.type_of_spelling(file, ty))
+        else {
+            return;
+        };
+        let Some(decl) = self.types.get(&t) else {
+            return;
+        };
+        let mut cursor = literal_value.walk();
+        let elements: Vec<Node<'t>> = literal_value
+            .named_children(&mut cursor)
+            .filter(|n| n.kind() != "comment")
+            .collect();
+        if elements.iter().any(|e| e.kind() == "keyed_element") {
+            return;
+        }
+        for (field, element) in decl.fields.iter().zip(elements) {
+            if matches!(field.ty, Ty::Chan | Ty::Cond) {
+                escapes.push((ObjKey::Field(t.clone(), field.name.clone()), element));
+            }
         }
     }
 
@@ -1360,10 +1418,51 @@ impl<'t> PackageModel<'t> {
         if key.is_exported() || self.escapes.contains_key(key) {
             return true;
         }
+        self.untyped(key).other
+    }
+
+    /// Operations on a field of this name through values of unknown type: they may be
+    /// operations on this object.
+    pub fn untyped(&self, key: &ObjKey) -> UntypedUses {
         match key {
-            ObjKey::Field(_, f) => self.untyped_field_uses.contains_key(f),
-            _ => false,
+            ObjKey::Field(_, f) => self.untyped_field_uses.get(f).copied().unwrap_or_default(),
+            _ => UntypedUses::default(),
         }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum UntypedKind {
+    Send,
+    Recv,
+    Close,
+    Inspect,
+    Other,
+}
+
+fn untyped_kind(node: Node<'_>, src: &str) -> UntypedKind {
+    let Some(parent) = node.parent() else {
+        return UntypedKind::Other;
+    };
+    let is_field =
+        |field: &str| parent.child_by_field_name(field).map(|n| n.id()) == Some(node.id());
+    match parent.kind() {
+        "send_statement" if is_field("channel") => UntypedKind::Send,
+        "unary_expression"
+            if parent
+                .child_by_field_name("operator")
+                .is_some_and(|o| text(o, src) == "<-") =>
+        {
+            UntypedKind::Recv
+        }
+        "range_clause" if is_field("right") => UntypedKind::Recv,
+        "argument_list" => match parent.parent().and_then(|c| syntax::call_target(c, src)) {
+            Some((None, "close")) => UntypedKind::Close,
+            Some((None, "len" | "cap")) => UntypedKind::Inspect,
+            _ => UntypedKind::Other,
+        },
+        "binary_expression" => UntypedKind::Inspect,
+        _ => UntypedKind::Other,
     }
 }
 

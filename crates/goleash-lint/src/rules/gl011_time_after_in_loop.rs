@@ -80,7 +80,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         let Some(select) = case.parent() else {
             continue;
         };
-        let Some(loop_stmt) = syntax::enclosing_loop(select) else {
+        let Some(loop_stmt) = cx.enclosing_loop(select) else {
             continue;
         };
         if is_small_counted_loop(loop_stmt) || is_short_duration(cx, *call) {

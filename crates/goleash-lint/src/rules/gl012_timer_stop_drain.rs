@@ -82,13 +82,13 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         let Some(drain) = drain else {
             continue;
         };
-        let Some(func) = syntax::enclosing_function(*if_stmt) else {
+        let Some(func) = cx.enclosing_function(*if_stmt) else {
             continue;
         };
         // The classic bug: a select case of the same loop consumed the tick, then the loop
         // comes round to the drain. Receives in other loops or outside a select are usually
         // sequenced deliberately (a state machine, a fresh timer per outer iteration).
-        let Some(drain_loop) = syntax::enclosing_loop(*if_stmt) else {
+        let Some(drain_loop) = cx.enclosing_loop(*if_stmt) else {
             continue;
         };
         let other_receive = syntax::descendants(func).find(|n| {
@@ -96,7 +96,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
                 && receive_operand(*n, cx.src).map(|o| cx.text(o)) == Some(channel.as_str())
                 && !syntax::is_within(*n, consequence)
                 && select_case_of(*n).is_some()
-                && syntax::enclosing_loop(*n).map(|l| l.id()) == Some(drain_loop.id())
+                && cx.enclosing_loop(*n).map(|l| l.id()) == Some(drain_loop.id())
         });
         if let Some(other) = other_receive {
             out.push(

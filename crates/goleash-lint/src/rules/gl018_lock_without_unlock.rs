@@ -67,7 +67,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         let Some(stmt) = call.parent().filter(|p| p.kind() == "expression_statement") else {
             continue;
         };
-        let Some(func) = syntax::enclosing_function(stmt) else {
+        let Some(func) = cx.enclosing_function(stmt) else {
             continue;
         };
         if let Some(name) = syntax::function_name(func, cx.src) {

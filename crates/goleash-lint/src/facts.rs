@@ -100,7 +100,14 @@ pub struct FileCx<'t> {
     /// e.g. "WaitGroup" -> {"wg"}; lets rules tell `wg.Wait()` from `cond.Wait()` without types.
     pub sync_names: FxHashMap<&'static str, FxHashSet<String>>,
     scopes: Scopes<'t>,
+    /// Parents of nodes nested deeper than [`DEEP`]; see [`FileCx::parent`].
+    deep_parents: FxHashMap<usize, Node<'t>>,
 }
+
+/// `Node::parent` costs O(depth): tree-sitter finds a parent by descending from the root.
+/// Below this depth that is a small constant, so only deeper nodes get a parent entry, and
+/// ordinary files (which never nest this deep) pay nothing in memory.
+const DEEP: usize = 48;
 
 const NO_SCOPE: u32 = u32::MAX;
 
@@ -189,6 +196,7 @@ impl<'t> FileCx<'t> {
             channels: Vec::new(),
             sync_names: FxHashMap::default(),
             scopes: Scopes::default(),
+            deep_parents: FxHashMap::default(),
         };
         let mut var_specs = Vec::new();
         let mut typed_names = Vec::new();
@@ -211,6 +219,11 @@ impl<'t> FileCx<'t> {
             }
             if node.is_named() {
                 cx.collect(node, id, k, &mut var_specs, &mut typed_names);
+            }
+            if ancestors.len() >= DEEP {
+                if let Some(&parent) = ancestors.last() {
+                    cx.deep_parents.insert(node.id(), parent);
+                }
             }
             ancestors.push(node);
             if cursor.goto_first_child() {
@@ -365,6 +378,14 @@ impl<'t> FileCx<'t> {
         });
         self.scopes.by_id.insert(node.id(), index);
         self.scopes.segments.push((node.start_byte(), index));
+    }
+
+    /// `node.parent()` in O(1) however deep the node is nested.
+    pub fn parent(&self, node: Node<'t>) -> Option<Node<'t>> {
+        match self.deep_parents.get(&node.id()) {
+            Some(parent) => Some(*parent),
+            None => node.parent(),
+        }
     }
 
     /// The innermost function (declaration or literal) around `node`.
@@ -647,8 +668,8 @@ impl<'t> FileCx<'t> {
     /// `worker(ch)` or `go worker(i, ch)` — the callee's body and the parameter that receives it.
     /// Lets a rule follow a channel into a named worker instead of giving up at the call.
     pub fn callee_param(&self, arg: Node<'t>) -> Option<(Node<'t>, &'t str)> {
-        let list = arg.parent().filter(|p| p.kind() == "argument_list")?;
-        let call = list.parent()?;
+        let list = self.parent(arg).filter(|p| p.kind() == "argument_list")?;
+        let call = self.parent(list)?;
         let (receiver, name) = call_target(call, self.src)?;
         if receiver.is_some() {
             return None;
@@ -691,11 +712,11 @@ impl<'t> FileCx<'t> {
 
     fn classify_use(&self, ident: Node<'t>, scope: Node<'t>) -> Use<'t> {
         let mut child = ident;
-        let mut parent = ident.parent();
+        let mut parent = self.parent(ident);
         while let Some(p) = parent {
             if p.kind() == "parenthesized_expression" {
                 child = p;
-                parent = p.parent();
+                parent = self.parent(p);
             } else {
                 break;
             }
@@ -722,14 +743,14 @@ impl<'t> FileCx<'t> {
             "range_clause" if is_field("right") => UseKind::Range,
             "range_clause" => UseKind::Assigned,
             "argument_list" => {
-                let call = parent.parent();
+                let call = self.parent(parent);
                 match call.and_then(|c| call_target(c, self.src)) {
                     Some((None, "close")) => UseKind::Close,
                     Some((None, "len" | "cap")) => UseKind::Inspect,
                     _ => UseKind::Escape,
                 }
             }
-            "expression_list" => match parent.parent() {
+            "expression_list" => match self.parent(parent) {
                 Some(stmt)
                     if matches!(
                         stmt.kind(),

@@ -4,11 +4,11 @@
 use tree_sitter::Node;
 
 use crate::facts::{go_literal, FileCx, CONTEXT, HTTP, TIME};
-use crate::syntax::{self, call_target, descendants, receive_operand, select_case_of, unparen};
+use crate::syntax::{self, call_target, descendants, receive_operand, unparen};
 
 /// A send or receive that is not a `select` communication: it blocks until a partner comes.
-pub fn is_blocking_op(op: Node<'_>) -> bool {
-    select_case_of(op).is_none()
+pub fn is_blocking_op<'t>(cx: &FileCx<'t>, op: Node<'t>) -> bool {
+    syntax::select_case_via(op, |n| cx.parent(n)).is_none()
 }
 
 /// When `node` runs in a goroutine launched (by a `go func(){…}()` literal) from inside `func`,

@@ -4,7 +4,7 @@ use crate::diagnostic::{Confidence, Finding, Severity};
 use crate::facts::{Capacity, FileCx, UseKind};
 use crate::patterns::{goroutine_within, is_blocking_op, is_give_up_case, same_activation};
 use crate::rules::RuleMeta;
-use crate::syntax::{self, select_case_of};
+use crate::syntax;
 
 pub static RULE: RuleMeta = RuleMeta {
     code: "GL001",
@@ -67,7 +67,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         }
         let sends: Vec<_> = uses
             .iter()
-            .filter(|u| u.kind == UseKind::Send && is_blocking_op(u.op))
+            .filter(|u| u.kind == UseKind::Send && is_blocking_op(cx, u.op))
             .filter_map(|u| goroutine_within(cx, u.op, channel.func).map(|go| (u, go)))
             .collect();
         // Senders started in a loop are GL002's shape.
@@ -87,10 +87,10 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         if receive.kind != UseKind::Receive || !same_activation(cx, receive.op, channel.func) {
             continue;
         }
-        let Some(case) = select_case_of(receive.op) else {
+        let Some(case) = syntax::select_case_via(receive.op, |n| cx.parent(n)) else {
             continue;
         };
-        let Some(select) = case.parent() else {
+        let Some(select) = cx.parent(case) else {
             continue;
         };
         let mut cursor = select.walk();

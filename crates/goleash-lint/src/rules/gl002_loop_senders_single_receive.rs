@@ -59,7 +59,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         }
         let looped_go = uses
             .iter()
-            .filter(|u| u.kind == UseKind::Send && is_blocking_op(u.op))
+            .filter(|u| u.kind == UseKind::Send && is_blocking_op(cx, u.op))
             .filter_map(|u| goroutine_within(cx, u.op, channel.func))
             .find(|go| cx.enclosing_loop(*go).is_some() && same_activation(cx, *go, channel.func));
         let Some(go) = looped_go else {

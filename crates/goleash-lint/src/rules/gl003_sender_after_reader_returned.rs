@@ -62,7 +62,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         }
         let producer = uses
             .iter()
-            .filter(|u| u.kind == UseKind::Send && is_blocking_op(u.op))
+            .filter(|u| u.kind == UseKind::Send && is_blocking_op(cx, u.op))
             .find_map(|u| {
                 let go = goroutine_within(cx, u.op, channel.func)?;
                 let many = cx.enclosing_loop(go).is_some() || cx.enclosing_loop(u.op).is_some();
@@ -75,7 +75,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
             if !same_activation(cx, range.op, channel.func) {
                 continue;
             }
-            let Some(for_stmt) = range.op.parent() else {
+            let Some(for_stmt) = cx.parent(range.op) else {
                 continue;
             };
             let Some(body) = for_stmt.child_by_field_name("body") else {

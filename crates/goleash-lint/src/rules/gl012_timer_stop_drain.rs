@@ -3,7 +3,7 @@
 use crate::diagnostic::{Confidence, Finding, Severity};
 use crate::facts::FileCx;
 use crate::rules::RuleMeta;
-use crate::syntax::{self, call_target, receive_operand, select_case_of, statements, unparen};
+use crate::syntax::{self, call_target, receive_operand, statements, unparen};
 
 pub static RULE: RuleMeta = RuleMeta {
     code: "GL012",
@@ -95,7 +95,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
             n.id() != drain.id()
                 && receive_operand(*n, cx.src).map(|o| cx.text(o)) == Some(channel.as_str())
                 && !syntax::is_within(*n, consequence)
-                && select_case_of(*n).is_some()
+                && syntax::select_case_via(*n, |n| cx.parent(n)).is_some()
                 && cx.enclosing_loop(*n).map(|l| l.id()) == Some(drain_loop.id())
         });
         if let Some(other) = other_receive {

@@ -60,7 +60,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
             continue;
         };
         for send in syntax::descendants_same_func(body).filter(|n| n.kind() == "send_statement") {
-            if !is_blocking_op(send) {
+            if !is_blocking_op(cx, send) {
                 continue;
             }
             let Some(channel) = send.child_by_field_name("channel") else {

@@ -336,6 +336,106 @@ fn has_go_statement(src: &[u8]) -> bool {
     })
 }
 
+/// Where a file's brackets stop matching: the first thing a parser would choke on that a byte
+/// scan can see, found without building a tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Imbalance {
+    /// Byte offset of the opener left open, the stray closer, or the unterminated literal.
+    pub at: usize,
+    pub message: String,
+}
+
+/// Checks that `(`/`)`, `[`/`]` and `{`/`}` nest, skipping comments, interpreted and raw
+/// strings and rune literals (whose brackets are text). Lets files the prefilter skips still
+/// get a GL900 for the commonest syntax error, an unclosed brace, at the cost of one byte pass
+/// instead of a parse.
+pub(crate) fn delimiter_imbalance(src: &[u8]) -> Option<Imbalance> {
+    let mut open: Vec<(u8, usize)> = Vec::new();
+    let mut i = 0;
+    let line_of = |at: usize| src[..at].iter().filter(|b| **b == b'\n').count() + 1;
+    while i < src.len() {
+        let b = src[i];
+        match b {
+            b'(' | b'[' | b'{' => open.push((b, i)),
+            b')' | b']' | b'}' => {
+                let want = match b {
+                    b')' => b'(',
+                    b']' => b'[',
+                    _ => b'{',
+                };
+                match open.pop() {
+                    Some((opener, _)) if opener == want => {}
+                    Some((opener, at)) => {
+                        return Some(Imbalance {
+                            at: i,
+                            message: format!(
+                                "cannot parse: `{}` does not close the `{}` opened on line {}",
+                                b as char,
+                                opener as char,
+                                line_of(at)
+                            ),
+                        })
+                    }
+                    None => {
+                        return Some(Imbalance {
+                            at: i,
+                            message: format!("cannot parse: `{}` closes nothing", b as char),
+                        })
+                    }
+                }
+            }
+            b'/' if src.get(i + 1) == Some(&b'/') => {
+                i = memchr::memchr(b'\n', &src[i..]).map_or(src.len(), |n| i + n);
+                continue;
+            }
+            b'/' if src.get(i + 1) == Some(&b'*') => {
+                match memchr::memmem::find(&src[i + 2..], b"*/") {
+                    Some(n) => i += 2 + n + 2,
+                    None => return Some(unterminated(i, "comment")),
+                }
+                continue;
+            }
+            b'`' => {
+                match memchr::memchr(b'`', &src[i + 1..]) {
+                    Some(n) => i += 1 + n + 1,
+                    None => return Some(unterminated(i, "raw string")),
+                }
+                continue;
+            }
+            b'"' | b'\'' => {
+                // Interpreted strings and runes end at their quote or, unterminated, at the
+                // end of the line; a backslash escapes the next byte.
+                let start = i;
+                i += 1;
+                loop {
+                    match src.get(i) {
+                        Some(&c) if c == b => break,
+                        Some(b'\\') => i += 2,
+                        Some(b'\n') | None => {
+                            let what = if b == b'"' { "string" } else { "rune literal" };
+                            return Some(unterminated(start, what));
+                        }
+                        Some(_) => i += 1,
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    open.pop().map(|(opener, at)| Imbalance {
+        at,
+        message: format!("cannot parse: this `{}` is never closed", opener as char),
+    })
+}
+
+fn unterminated(at: usize, what: &str) -> Imbalance {
+    Imbalance {
+        at,
+        message: format!("cannot parse: unterminated {what} starting here"),
+    }
+}
+
 /// Lint one file's text as a package of its own. `display_path` is what diagnostics show.
 pub fn lint_source(
     display_path: &str,
@@ -441,6 +541,21 @@ pub fn lint_units(units: &[SourceUnit], selection: &RuleSelection) -> Vec<Diagno
     for (i, unit) in units.iter().enumerate() {
         let file_findings = std::mem::take(&mut findings[i]);
         let Some(cx) = &cxs[i] else {
+            // No rule can fire, so the file was not parsed; only an unbalanced bracket is
+            // reported.
+            if !is_generated(&unit.src) && selection.is_enabled(&rules::SYNTAX_ERROR) {
+                let lines = LineIndex::new(&unit.src);
+                let src = unit.src.as_str();
+                out.extend(
+                    delimiter_imbalance(src.as_bytes())
+                        .map(|bad| {
+                            finding_at(rules::SYNTAX_ERROR.code, (bad.at, bad.at + 1), &bad.message)
+                        })
+                        .and_then(|f| {
+                            to_diagnostic(f, &unit.display, src, &lines, units, selection)
+                        }),
+                );
+            }
             continue;
         };
         out.extend(finish_file(unit, cx, file_findings, units, selection));
@@ -461,6 +576,15 @@ fn file_findings(cx: &FileCx<'_>, selection: &RuleSelection) -> Vec<Finding> {
                     .to_string()
             };
             findings.push(Finding::new(rules::SYNTAX_ERROR.code, node, message));
+        }
+        // tree-sitter recovers from a missing `}` by closing it at the end of the input, far
+        // from the brace that was left open; the byte scan names that brace.
+        if let Some(bad) = delimiter_imbalance(cx.src.as_bytes()) {
+            findings.push(finding_at(
+                rules::SYNTAX_ERROR.code,
+                (bad.at, bad.at + 1),
+                &bad.message,
+            ));
         }
     }
     for rule in rules::RULES {
@@ -678,6 +802,29 @@ mod tests {
         ));
         assert!(may_have_findings(b"package p\nfunc f(c chan int) {}"));
         assert!(may_have_findings(b"package p\nfunc f() { mu.Lock() }"));
+    }
+
+    #[test]
+    fn delimiter_scan_skips_literals_and_comments() {
+        let balanced = "package p\n// }\n/* { */\nvar a = \"{\\\"(\"\nvar b = '{'\nvar c = '\\''\nvar d = `\n}`\nfunc f() { g([]int{1}[0]) }\n";
+        assert_eq!(delimiter_imbalance(balanced.as_bytes()), None);
+        let open = "package p\nfunc f() {\n\tif x {\n\t}\n";
+        let bad = delimiter_imbalance(open.as_bytes()).expect("unclosed");
+        assert_eq!(bad.at, open.find('{').unwrap_or(0));
+        let stray = "package p\nfunc f() { g(] }\n";
+        let bad = delimiter_imbalance(stray.as_bytes()).expect("mismatch");
+        assert_eq!(bad.at, stray.find(']').unwrap_or(0));
+        assert!(bad.message.contains("line 2"), "{}", bad.message);
+        for (src, what, at) in [
+            ("package p\nvar s = \"abc\n", "string", 18),
+            ("package p\nvar s = `abc\n", "raw string", 18),
+            ("package p\n/* abc\n", "comment", 10),
+            ("package p\nvar r = '\\\n", "rune literal", 18),
+        ] {
+            let bad = delimiter_imbalance(src.as_bytes()).expect(what);
+            assert!(bad.message.contains(what), "{}", bad.message);
+            assert_eq!(bad.at, at, "{what}");
+        }
     }
 
     #[test]

@@ -99,6 +99,80 @@ pub struct FileCx<'t> {
     /// Names (variables or struct fields) declared with a `sync` type in this file,
     /// e.g. "WaitGroup" -> {"wg"}; lets rules tell `wg.Wait()` from `cond.Wait()` without types.
     pub sync_names: FxHashMap<&'static str, FxHashSet<String>>,
+    scopes: Scopes<'t>,
+    /// Parents of nodes nested deeper than [`DEEP`]; see [`FileCx::parent`].
+    deep_parents: FxHashMap<usize, Node<'t>>,
+}
+
+/// `Node::parent` costs O(depth): tree-sitter finds a parent by descending from the root.
+/// Below this depth that is a small constant, so only deeper nodes get a parent entry, and
+/// ordinary files (which never nest this deep) pay nothing in memory.
+const DEEP: usize = 48;
+
+const NO_SCOPE: u32 = u32::MAX;
+
+/// A function or `for` statement, with what its ancestors imply, computed once on the way
+/// down. tree-sitter nodes store no parent pointer (`Node::parent` descends from the root,
+/// O(depth)), so climbing ancestors from every node of a deeply nested file costs O(depth²)
+/// per node; rules ask these questions of this table instead.
+#[derive(Debug, Clone)]
+struct Scope<'t> {
+    node: Node<'t>,
+    is_loop: bool,
+    /// The scope around this one.
+    parent: u32,
+    /// This scope if it is a function, else the function around it.
+    func: u32,
+    /// The innermost `func`/method declaration through any closures, this one included.
+    decl: Option<Node<'t>>,
+    /// This literal, or a literal around it, is the closure of an `X.Do(…)` call.
+    once_do: bool,
+    /// The `go` statement that launches this literal.
+    go_stmt: Option<Node<'t>>,
+    /// The innermost literal (this one included) passed as an argument or stored rather
+    /// than launched, deferred or called on the spot.
+    handed_off: u32,
+    /// A context parameter of this function or of one around it.
+    context: Option<&'t str>,
+}
+
+/// Scopes in pre-order plus, for byte-position lookups, the innermost scope from each
+/// entry or exit offset on (offsets never decrease along a pre-order walk).
+#[derive(Debug, Default)]
+struct Scopes<'t> {
+    list: Vec<Scope<'t>>,
+    by_id: FxHashMap<usize, u32>,
+    segments: Vec<(usize, u32)>,
+}
+
+impl<'t> Scopes<'t> {
+    fn get(&self, index: u32) -> Option<&Scope<'t>> {
+        self.list.get(index as usize)
+    }
+
+    /// The innermost scope strictly around `node`. Named nodes that start where a scope
+    /// starts are that scope or its ancestors (a function or loop begins with an anonymous
+    /// keyword), so such a scope does not contain them.
+    fn around(&self, node: Node<'_>) -> Option<&Scope<'t>> {
+        let at = node.start_byte();
+        let segment = self
+            .segments
+            .partition_point(|s| s.0 <= at)
+            .checked_sub(1)?;
+        let mut scope = self.get(self.segments[segment].1)?;
+        while scope.node.start_byte() == at {
+            scope = self.get(scope.parent)?;
+        }
+        Some(scope)
+    }
+
+    fn function_around(&self, node: Node<'_>) -> Option<&Scope<'t>> {
+        self.get(self.around(node)?.func)
+    }
+
+    fn of(&self, node: Node<'_>) -> Option<&Scope<'t>> {
+        self.get(*self.by_id.get(&node.id())?)
+    }
 }
 
 impl<'t> FileCx<'t> {
@@ -121,46 +195,73 @@ impl<'t> FileCx<'t> {
             comments: Vec::new(),
             channels: Vec::new(),
             sync_names: FxHashMap::default(),
+            scopes: Scopes::default(),
+            deep_parents: FxHashMap::default(),
         };
         let mut var_specs = Vec::new();
         let mut typed_names = Vec::new();
         // Numeric kind ids: this walk touches every node of every file, and comparing ids is
         // much cheaper than comparing kind names.
         let k = kinds();
-        for node in descendants(root) {
+        let mut ancestors: Vec<Node<'t>> = Vec::new();
+        let mut open: Vec<u32> = Vec::new();
+        let mut cursor = root.walk();
+        'walk: loop {
+            let node = cursor.node();
             let id = node.kind_id();
-            if id == k.call_expression {
-                cx.calls.push(node);
-            } else if id == k.comment {
-                cx.comments.push(node);
-            } else if id == k.function_declaration
+            if id == k.function_declaration
                 || id == k.method_declaration
                 || id == k.func_literal
+                || id == k.for_statement
             {
-                cx.functions.push(node);
-            } else if id == k.go_statement {
-                cx.go_statements.push(node);
-            } else if id == k.short_var_declaration {
-                cx.short_vars.push(node);
-            } else if id == k.if_statement {
-                cx.if_statements.push(node);
-            } else if id == k.for_statement {
-                cx.for_statements.push(node);
-            } else if id == k.select_statement {
-                cx.selects.push(node);
-            } else if id == k.composite_literal {
-                cx.composite_literals.push(node);
-            } else if id == k.var_spec {
-                var_specs.push(node);
-            } else if id == k.field_declaration || id == k.parameter_declaration {
-                typed_names.push(node);
-            } else if id == k.import_spec {
-                cx.record_import(node);
-            } else if id == k.package_clause {
-                if let Some(name) = node.named_child(0) {
-                    cx.package = text(name, src).to_string();
+                cx.enter_scope(node, &ancestors, open.last().copied(), k);
+                open.push(cx.scopes.list.len() as u32 - 1);
+            }
+            if node.is_named() {
+                cx.collect(node, id, k, &mut var_specs, &mut typed_names);
+            }
+            if ancestors.len() >= DEEP {
+                if let Some(&parent) = ancestors.last() {
+                    cx.deep_parents.insert(node.id(), parent);
                 }
             }
+            ancestors.push(node);
+            if cursor.goto_first_child() {
+                continue;
+            }
+            loop {
+                let left = cursor.node();
+                ancestors.pop();
+                if let Some(&top) = open.last() {
+                    if cx.scopes.list[top as usize].node.id() == left.id() {
+                        open.pop();
+                        let around = open.last().copied().unwrap_or(NO_SCOPE);
+                        cx.scopes.segments.push((left.end_byte(), around));
+                    }
+                }
+                if cursor.goto_next_sibling() {
+                    break;
+                }
+                if !cursor.goto_parent() {
+                    break 'walk;
+                }
+            }
+        }
+        // After the walk: `context_param` needs the imports, which ERROR recovery can place
+        // anywhere. Pre-order puts every function after the functions around it.
+        for index in 0..cx.scopes.list.len() {
+            let scope = &cx.scopes.list[index];
+            let inherited = cx
+                .scopes
+                .get(scope.parent)
+                .and_then(|p| cx.scopes.get(p.func))
+                .and_then(|f| f.context);
+            let context = if scope.is_loop {
+                inherited
+            } else {
+                crate::patterns::context_param(&cx, scope.node).or(inherited)
+            };
+            cx.scopes.list[index].context = context;
         }
         for decl in cx.short_vars.clone() {
             cx.record_short_var_channels(decl);
@@ -173,6 +274,160 @@ impl<'t> FileCx<'t> {
             cx.record_sync_typed(node);
         }
         cx
+    }
+
+    fn collect(
+        &mut self,
+        node: Node<'t>,
+        id: u16,
+        k: &Kinds,
+        var_specs: &mut Vec<Node<'t>>,
+        typed_names: &mut Vec<Node<'t>>,
+    ) {
+        if id == k.call_expression {
+            self.calls.push(node);
+        } else if id == k.comment {
+            self.comments.push(node);
+        } else if id == k.function_declaration || id == k.method_declaration || id == k.func_literal
+        {
+            self.functions.push(node);
+        } else if id == k.go_statement {
+            self.go_statements.push(node);
+        } else if id == k.short_var_declaration {
+            self.short_vars.push(node);
+        } else if id == k.if_statement {
+            self.if_statements.push(node);
+        } else if id == k.for_statement {
+            self.for_statements.push(node);
+        } else if id == k.select_statement {
+            self.selects.push(node);
+        } else if id == k.composite_literal {
+            self.composite_literals.push(node);
+        } else if id == k.var_spec {
+            var_specs.push(node);
+        } else if id == k.field_declaration || id == k.parameter_declaration {
+            typed_names.push(node);
+        } else if id == k.import_spec {
+            self.record_import(node);
+        } else if id == k.package_clause {
+            if let Some(name) = node.named_child(0) {
+                self.package = text(name, self.src).to_string();
+            }
+        }
+    }
+
+    /// Records a function or loop entered by the walk; `ancestors` ends with its parent.
+    fn enter_scope(
+        &mut self,
+        node: Node<'t>,
+        ancestors: &[Node<'t>],
+        around: Option<u32>,
+        k: &Kinds,
+    ) {
+        let index = self.scopes.list.len() as u32;
+        let parent = around.unwrap_or(NO_SCOPE);
+        let outer = self.scopes.get(parent).cloned();
+        let id = node.kind_id();
+        let is_loop = id == k.for_statement;
+        let is_literal = id == k.func_literal;
+        let up = |n: usize| ancestors.len().checked_sub(n).map(|i| ancestors[i]);
+        let once_here = is_literal
+            && up(2)
+                .is_some_and(|call| matches!(call_target(call, self.src), Some((Some(_), "Do"))));
+        let go_stmt = match (up(1), up(2)) {
+            (Some(call), Some(go))
+                if is_literal
+                    && call.kind_id() == k.call_expression
+                    && go.kind_id() == k.go_statement =>
+            {
+                Some(go)
+            }
+            _ => None,
+        };
+        let handed_off_here = is_literal
+            && up(1).is_some_and(|p| {
+                matches!(
+                    p.kind(),
+                    "argument_list" | "literal_element" | "keyed_element" | "expression_list"
+                )
+            });
+        let decl = if id == k.function_declaration || id == k.method_declaration {
+            Some(node)
+        } else {
+            outer.as_ref().and_then(|o| o.decl)
+        };
+        let inherited_handoff = outer.as_ref().map(|o| o.handed_off).unwrap_or(NO_SCOPE);
+        self.scopes.list.push(Scope {
+            node,
+            is_loop,
+            parent,
+            func: match (&outer, is_loop) {
+                (_, false) => index,
+                (Some(o), true) => o.func,
+                (None, true) => NO_SCOPE,
+            },
+            decl,
+            once_do: once_here || outer.as_ref().is_some_and(|o| o.once_do),
+            go_stmt,
+            handed_off: if handed_off_here {
+                index
+            } else {
+                inherited_handoff
+            },
+            context: None,
+        });
+        self.scopes.by_id.insert(node.id(), index);
+        self.scopes.segments.push((node.start_byte(), index));
+    }
+
+    /// `node.parent()` in O(1) however deep the node is nested.
+    pub fn parent(&self, node: Node<'t>) -> Option<Node<'t>> {
+        match self.deep_parents.get(&node.id()) {
+            Some(parent) => Some(*parent),
+            None => node.parent(),
+        }
+    }
+
+    /// The innermost function (declaration or literal) around `node`.
+    pub fn enclosing_function(&self, node: Node<'_>) -> Option<Node<'t>> {
+        self.scopes.function_around(node).map(|s| s.node)
+    }
+
+    /// The outermost declaration (func or method) around `node`, through any closures.
+    pub fn enclosing_declaration(&self, node: Node<'_>) -> Option<Node<'t>> {
+        self.scopes.around(node).and_then(|s| s.decl)
+    }
+
+    /// Nearest `for` around `node` that belongs to the same function activation.
+    pub fn enclosing_loop(&self, node: Node<'_>) -> Option<Node<'t>> {
+        self.scopes
+            .around(node)
+            .filter(|s| s.is_loop)
+            .map(|s| s.node)
+    }
+
+    /// Inside a closure passed to `X.Do(…)` (sync.Once): runs once.
+    pub fn inside_once_do(&self, node: Node<'_>) -> bool {
+        self.scopes.around(node).is_some_and(|s| s.once_do)
+    }
+
+    /// The `go` statement that launches `literal`, if it is launched that way.
+    pub fn launching_go(&self, literal: Node<'_>) -> Option<Node<'t>> {
+        self.scopes.of(literal).and_then(|s| s.go_stmt)
+    }
+
+    /// Inside a `func` literal (below `scope`) that is passed as an argument or stored, rather
+    /// than launched with `go`, deferred or called on the spot.
+    fn in_handed_off_closure(&self, node: Node<'_>, scope: Node<'_>) -> bool {
+        self.scopes
+            .function_around(node)
+            .and_then(|f| self.scopes.get(f.handed_off))
+            .is_some_and(|h| h.node.id() != scope.id() && syntax::is_within(h.node, scope))
+    }
+
+    /// A context parameter of the function around `node` or of any function around that.
+    pub fn context_in_scope(&self, node: Node<'_>) -> Option<&'t str> {
+        self.scopes.function_around(node).and_then(|s| s.context)
     }
 
     pub fn text(&self, node: Node<'_>) -> &'t str {
@@ -289,7 +544,7 @@ impl<'t> FileCx<'t> {
 
     fn push_channel(&mut self, name: Node<'t>, decl: Node<'t>, capacity: Capacity) {
         // Package-level channels are shared state, not something one function can reason about.
-        let Some(func) = syntax::enclosing_function(decl) else {
+        let Some(func) = self.enclosing_function(decl) else {
             return;
         };
         self.channels.push(Channel {
@@ -367,7 +622,7 @@ impl<'t> FileCx<'t> {
             return None;
         }
         let name = self.text(expr);
-        let mut scope = syntax::enclosing_function(expr);
+        let mut scope = self.enclosing_function(expr);
         while let Some(func) = scope {
             let found = self
                 .channels
@@ -384,7 +639,7 @@ impl<'t> FileCx<'t> {
             if func_declares_param(func, name, self.src) {
                 return None;
             }
-            scope = syntax::enclosing_function(func);
+            scope = self.enclosing_function(func);
         }
         None
     }
@@ -413,8 +668,8 @@ impl<'t> FileCx<'t> {
     /// `worker(ch)` or `go worker(i, ch)` — the callee's body and the parameter that receives it.
     /// Lets a rule follow a channel into a named worker instead of giving up at the call.
     pub fn callee_param(&self, arg: Node<'t>) -> Option<(Node<'t>, &'t str)> {
-        let list = arg.parent().filter(|p| p.kind() == "argument_list")?;
-        let call = list.parent()?;
+        let list = self.parent(arg).filter(|p| p.kind() == "argument_list")?;
+        let call = self.parent(list)?;
         let (receiver, name) = call_target(call, self.src)?;
         if receiver.is_some() {
             return None;
@@ -457,11 +712,11 @@ impl<'t> FileCx<'t> {
 
     fn classify_use(&self, ident: Node<'t>, scope: Node<'t>) -> Use<'t> {
         let mut child = ident;
-        let mut parent = ident.parent();
+        let mut parent = self.parent(ident);
         while let Some(p) = parent {
             if p.kind() == "parenthesized_expression" {
                 child = p;
-                parent = p.parent();
+                parent = self.parent(p);
             } else {
                 break;
             }
@@ -488,14 +743,14 @@ impl<'t> FileCx<'t> {
             "range_clause" if is_field("right") => UseKind::Range,
             "range_clause" => UseKind::Assigned,
             "argument_list" => {
-                let call = parent.parent();
+                let call = self.parent(parent);
                 match call.and_then(|c| call_target(c, self.src)) {
                     Some((None, "close")) => UseKind::Close,
                     Some((None, "len" | "cap")) => UseKind::Inspect,
                     _ => UseKind::Escape,
                 }
             }
-            "expression_list" => match parent.parent() {
+            "expression_list" => match self.parent(parent) {
                 Some(stmt)
                     if matches!(
                         stmt.kind(),
@@ -526,7 +781,9 @@ impl<'t> FileCx<'t> {
         };
         // A closure handed to another function runs when that function decides; treat what
         // it does with the value as out of sight (closing still counts as closing).
-        if kind != UseKind::Close && kind != UseKind::Escape && in_handed_off_closure(ident, scope)
+        if kind != UseKind::Close
+            && kind != UseKind::Escape
+            && self.in_handed_off_closure(ident, scope)
         {
             kind = UseKind::Escape;
         }
@@ -554,36 +811,6 @@ fn func_declares_param(func: Node<'_>, name: &str, src: &str) -> bool {
             .map(|list| descendants(list).any(|n| n.kind() == "identifier" && text(n, src) == name))
             .unwrap_or(false)
     })
-}
-
-/// Inside a `func` literal (below `scope`) that is passed as an argument or stored, rather than
-/// launched with `go`, deferred or called on the spot.
-fn in_handed_off_closure(node: Node<'_>, scope: Node<'_>) -> bool {
-    let mut current = node.parent();
-    while let Some(n) = current {
-        if n.id() == scope.id() {
-            return false;
-        }
-        if n.kind() == "func_literal" {
-            let handed_off = match n.parent() {
-                Some(p) if p.kind() == "call_expression" => false, // func(){...}()
-                Some(p)
-                    if p.kind() == "argument_list"
-                        || p.kind() == "literal_element"
-                        || p.kind() == "keyed_element" =>
-                {
-                    true
-                }
-                Some(p) if p.kind() == "expression_list" => true, // f := func(){...}
-                _ => false,
-            };
-            if handed_off {
-                return true;
-            }
-        }
-        current = n.parent();
-    }
-    false
 }
 
 /// The function literal a `go` statement launches, if it launches one.

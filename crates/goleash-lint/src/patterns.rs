@@ -4,38 +4,25 @@
 use tree_sitter::Node;
 
 use crate::facts::{go_literal, FileCx, CONTEXT, HTTP, TIME};
-use crate::syntax::{self, call_target, descendants, receive_operand, select_case_of, unparen};
+use crate::syntax::{self, call_target, descendants, receive_operand, unparen};
 
 /// A send or receive that is not a `select` communication: it blocks until a partner comes.
-pub fn is_blocking_op(op: Node<'_>) -> bool {
-    select_case_of(op).is_none()
-}
-
-/// The `go` statement that launches `literal`, if it is launched that way.
-pub fn launching_go(literal: Node<'_>) -> Option<Node<'_>> {
-    if literal.kind() != "func_literal" {
-        return None;
-    }
-    let call = literal.parent()?;
-    if call.kind() != "call_expression" {
-        return None;
-    }
-    let go = call.parent()?;
-    (go.kind() == "go_statement").then_some(go)
+pub fn is_blocking_op<'t>(cx: &FileCx<'t>, op: Node<'t>) -> bool {
+    syntax::select_case_via(op, |n| cx.parent(n)).is_none()
 }
 
 /// When `node` runs in a goroutine launched (by a `go func(){…}()` literal) from inside `func`,
 /// the `go` statement; `None` when it runs in `func` itself or elsewhere.
-pub fn goroutine_within<'t>(node: Node<'t>, func: Node<'t>) -> Option<Node<'t>> {
-    let inner = syntax::enclosing_function(node)?;
+pub fn goroutine_within<'t>(cx: &FileCx<'t>, node: Node<'t>, func: Node<'t>) -> Option<Node<'t>> {
+    let inner = cx.enclosing_function(node)?;
     if inner.id() == func.id() || !syntax::is_within(inner, func) {
         return None;
     }
-    launching_go(inner)
+    cx.launching_go(inner)
 }
 
-pub fn same_activation(node: Node<'_>, func: Node<'_>) -> bool {
-    syntax::enclosing_function(node).map(|f| f.id()) == Some(func.id())
+pub fn same_activation(cx: &FileCx<'_>, node: Node<'_>, func: Node<'_>) -> bool {
+    cx.enclosing_function(node).map(|f| f.id()) == Some(func.id())
 }
 
 /// A `select` case that fires when the caller stops waiting: `<-ctx.Done()`, `<-time.After(d)`,
@@ -100,18 +87,6 @@ pub fn context_param<'t>(cx: &FileCx<'t>, func: Node<'t>) -> Option<&'t str> {
     None
 }
 
-/// A context parameter of `func` or of any function enclosing it.
-pub fn context_in_scope<'t>(cx: &FileCx<'t>, node: Node<'t>) -> Option<&'t str> {
-    let mut current = syntax::enclosing_function(node);
-    while let Some(func) = current {
-        if let Some(name) = context_param(cx, func) {
-            return Some(name);
-        }
-        current = syntax::enclosing_function(func);
-    }
-    None
-}
-
 /// The body a `go` statement runs: the literal's, or a same-file function or method named by
 /// the call when exactly one declaration has that name.
 pub fn go_target_body<'t>(cx: &FileCx<'t>, go_stmt: Node<'t>) -> Option<Node<'t>> {
@@ -133,7 +108,7 @@ pub fn go_target_body<'t>(cx: &FileCx<'t>, go_stmt: Node<'t>) -> Option<Node<'t>
 
 /// The enclosing top-level declaration is `main` or `init`: code that runs once per process.
 pub fn runs_once_per_process(cx: &FileCx<'_>, node: Node<'_>) -> bool {
-    match syntax::enclosing_declaration(node) {
+    match cx.enclosing_declaration(node) {
         Some(decl) => {
             decl.kind() == "function_declaration"
                 && matches!(syntax::function_name(decl, cx.src), Some("init"))
@@ -142,22 +117,6 @@ pub fn runs_once_per_process(cx: &FileCx<'_>, node: Node<'_>) -> bool {
         // Package-level `var x = func() …`: initialisation, once.
         None => true,
     }
-}
-
-/// Inside a closure passed to `X.Do(…)` (sync.Once): runs once.
-pub fn inside_once_do(cx: &FileCx<'_>, node: Node<'_>) -> bool {
-    let mut current = node.parent();
-    while let Some(n) = current {
-        if n.kind() == "func_literal" {
-            if let Some(call) = n.parent().and_then(|a| a.parent()) {
-                if matches!(call_target(call, cx.src), Some((Some(_), "Do"))) {
-                    return true;
-                }
-            }
-        }
-        current = n.parent();
-    }
-    false
 }
 
 /// Does `scope` contain, in the same activation, a `return` or a terminating call?

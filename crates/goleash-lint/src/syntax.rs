@@ -225,9 +225,18 @@ pub fn receive_operand<'t>(node: Node<'t>, src: &str) -> Option<Node<'t>> {
 /// The `select` communication case a receive or send belongs to, if it is the case's
 /// communication itself (not a statement inside the case body).
 pub fn select_case_of(op: Node<'_>) -> Option<Node<'_>> {
+    select_case_via(op, |n| n.parent())
+}
+
+/// [`select_case_of`] with the parent lookup supplied (`FileCx::parent` is O(1) for deep
+/// nodes).
+pub fn select_case_via<'t>(
+    op: Node<'t>,
+    parent_of: impl Fn(Node<'t>) -> Option<Node<'t>>,
+) -> Option<Node<'t>> {
     let mut current = op;
     for _ in 0..4 {
-        let parent = current.parent()?;
+        let parent = parent_of(current)?;
         match parent.kind() {
             "communication_case" => {
                 let comm = parent.child_by_field_name("communication")?;

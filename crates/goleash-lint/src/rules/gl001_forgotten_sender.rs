@@ -4,7 +4,7 @@ use crate::diagnostic::{Confidence, Finding, Severity};
 use crate::facts::{Capacity, FileCx, UseKind};
 use crate::patterns::{goroutine_within, is_blocking_op, is_give_up_case, same_activation};
 use crate::rules::RuleMeta;
-use crate::syntax::{self, select_case_of};
+use crate::syntax;
 
 pub static RULE: RuleMeta = RuleMeta {
     code: "GL001",
@@ -67,13 +67,13 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         }
         let sends: Vec<_> = uses
             .iter()
-            .filter(|u| u.kind == UseKind::Send && is_blocking_op(u.op))
-            .filter_map(|u| goroutine_within(u.op, channel.func).map(|go| (u, go)))
+            .filter(|u| u.kind == UseKind::Send && is_blocking_op(cx, u.op))
+            .filter_map(|u| goroutine_within(cx, u.op, channel.func).map(|go| (u, go)))
             .collect();
         // Senders started in a loop are GL002's shape.
         let Some((send, go)) = sends
             .iter()
-            .find(|(_, go)| syntax::enclosing_loop(*go).is_none())
+            .find(|(_, go)| cx.enclosing_loop(*go).is_none())
         else {
             continue;
         };
@@ -84,13 +84,13 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         let [receive] = receives.as_slice() else {
             continue;
         };
-        if receive.kind != UseKind::Receive || !same_activation(receive.op, channel.func) {
+        if receive.kind != UseKind::Receive || !same_activation(cx, receive.op, channel.func) {
             continue;
         }
-        let Some(case) = select_case_of(receive.op) else {
+        let Some(case) = syntax::select_case_via(receive.op, |n| cx.parent(n)) else {
             continue;
         };
-        let Some(select) = case.parent() else {
+        let Some(select) = cx.parent(case) else {
             continue;
         };
         let mut cursor = select.walk();
@@ -99,7 +99,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
             .filter(|c| c.id() != case.id())
             .find(|c| {
                 is_give_up_case(cx, *c)
-                    && (syntax::enclosing_loop(select).is_none()
+                    && (cx.enclosing_loop(select).is_none()
                         || syntax::descendants_same_func(*c)
                             .any(|n| n.kind() == "return_statement"))
             });

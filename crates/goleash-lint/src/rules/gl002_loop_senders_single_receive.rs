@@ -4,7 +4,6 @@ use crate::diagnostic::{Confidence, Finding, Severity};
 use crate::facts::{Capacity, FileCx, UseKind};
 use crate::patterns::{goroutine_within, is_blocking_op, same_activation};
 use crate::rules::RuleMeta;
-use crate::syntax;
 
 pub static RULE: RuleMeta = RuleMeta {
     code: "GL002",
@@ -60,9 +59,9 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         }
         let looped_go = uses
             .iter()
-            .filter(|u| u.kind == UseKind::Send && is_blocking_op(u.op))
-            .filter_map(|u| goroutine_within(u.op, channel.func))
-            .find(|go| syntax::enclosing_loop(*go).is_some() && same_activation(*go, channel.func));
+            .filter(|u| u.kind == UseKind::Send && is_blocking_op(cx, u.op))
+            .filter_map(|u| goroutine_within(cx, u.op, channel.func))
+            .find(|go| cx.enclosing_loop(*go).is_some() && same_activation(cx, *go, channel.func));
         let Some(go) = looped_go else {
             continue;
         };
@@ -73,12 +72,12 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         let [receive] = receives.as_slice() else {
             continue;
         };
-        let Some(spawn_loop) = syntax::enclosing_loop(go) else {
+        let Some(spawn_loop) = cx.enclosing_loop(go) else {
             continue;
         };
         if receive.kind != UseKind::Receive
-            || !same_activation(receive.op, channel.func)
-            || syntax::enclosing_loop(receive.op).is_some()
+            || !same_activation(cx, receive.op, channel.func)
+            || cx.enclosing_loop(receive.op).is_some()
             || receive.op.start_byte() < spawn_loop.end_byte()
         {
             continue;

@@ -62,21 +62,20 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         }
         let producer = uses
             .iter()
-            .filter(|u| u.kind == UseKind::Send && is_blocking_op(u.op))
+            .filter(|u| u.kind == UseKind::Send && is_blocking_op(cx, u.op))
             .find_map(|u| {
-                let go = goroutine_within(u.op, channel.func)?;
-                let many =
-                    syntax::enclosing_loop(go).is_some() || syntax::enclosing_loop(u.op).is_some();
+                let go = goroutine_within(cx, u.op, channel.func)?;
+                let many = cx.enclosing_loop(go).is_some() || cx.enclosing_loop(u.op).is_some();
                 many.then_some(u.op)
             });
         let Some(producer) = producer else {
             continue;
         };
         for range in uses.iter().filter(|u| u.kind == UseKind::Range) {
-            if !same_activation(range.op, channel.func) {
+            if !same_activation(cx, range.op, channel.func) {
                 continue;
             }
-            let Some(for_stmt) = range.op.parent() else {
+            let Some(for_stmt) = cx.parent(range.op) else {
                 continue;
             };
             let Some(body) = for_stmt.child_by_field_name("body") else {

@@ -82,7 +82,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         for (range, clause, handed_over_at) in ranges {
-            let Some(for_stmt) = clause.parent() else {
+            let Some(for_stmt) = cx.parent(clause) else {
                 continue;
             };
             let Some(body) = for_stmt.child_by_field_name("body") else {

@@ -59,7 +59,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         // Ranges without a close are GL004's; this rule is about plain receives.
         if let Some(receive) = uses
             .iter()
-            .find(|u| u.kind == UseKind::Receive && is_blocking_op(u.op))
+            .find(|u| u.kind == UseKind::Receive && is_blocking_op(cx, u.op))
         {
             out.push(
                 Finding::new(

@@ -48,8 +48,8 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         }
         for u in &uses {
             let what = match u.kind {
-                UseKind::Send if is_blocking_op(u.op) => "send on",
-                UseKind::Receive if is_blocking_op(u.op) => "receive from",
+                UseKind::Send if is_blocking_op(cx, u.op) => "send on",
+                UseKind::Receive if is_blocking_op(cx, u.op) => "receive from",
                 UseKind::Range => "range over",
                 UseKind::Close => "close of",
                 _ => continue,

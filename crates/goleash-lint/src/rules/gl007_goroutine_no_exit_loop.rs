@@ -5,7 +5,7 @@ use tree_sitter::Node;
 use crate::diagnostic::{Confidence, Finding, Severity};
 use crate::facts::FileCx;
 use crate::flow::has_break_out;
-use crate::patterns::{go_target_body, has_return_or_exit, inside_once_do, runs_once_per_process};
+use crate::patterns::{go_target_body, has_return_or_exit, runs_once_per_process};
 use crate::rules::RuleMeta;
 use crate::syntax::{self, statements};
 
@@ -56,7 +56,7 @@ as long as the process elsewhere deserves `//goleash:ignore GL007 <why>`.
 
 /// Infinite loops without an exit in the goroutine a `go` statement starts.
 pub fn exitless_loops<'t>(cx: &FileCx<'t>, go_stmt: Node<'t>) -> Vec<Node<'t>> {
-    if runs_once_per_process(cx, go_stmt) || inside_once_do(cx, go_stmt) {
+    if runs_once_per_process(cx, go_stmt) || cx.inside_once_do(go_stmt) {
         return Vec::new();
     }
     let Some(body) = go_target_body(cx, go_stmt) else {

@@ -63,7 +63,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         if cx.pkg_call(unparen(value), TIME) != Some("NewTicker") || name.kind() != "identifier" {
             continue;
         }
-        let Some(func) = syntax::enclosing_function(*decl) else {
+        let Some(func) = cx.enclosing_function(*decl) else {
             continue;
         };
         let Some(body) = syntax::function_body(func) else {

@@ -59,7 +59,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         if cx.pkg_call(*call, TIME) != Some("Tick") || runs_once_per_process(cx, *call) {
             continue;
         }
-        let Some(func) = syntax::enclosing_function(*call) else {
+        let Some(func) = cx.enclosing_function(*call) else {
             continue;
         };
         let Some(body) = syntax::function_body(func) else {

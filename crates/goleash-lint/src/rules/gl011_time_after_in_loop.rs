@@ -3,7 +3,7 @@
 use crate::diagnostic::{Confidence, Finding, Severity};
 use crate::facts::{FileCx, TIME};
 use crate::rules::RuleMeta;
-use crate::syntax::{self, select_case_of};
+use crate::syntax;
 
 pub static RULE: RuleMeta = RuleMeta {
     code: "GL011",
@@ -71,16 +71,16 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         if cx.pkg_call(*call, TIME) != Some("After") {
             continue;
         }
-        let Some(receive) = call.parent().filter(|p| p.kind() == "unary_expression") else {
+        let Some(receive) = cx.parent(*call).filter(|p| p.kind() == "unary_expression") else {
             continue;
         };
-        let Some(case) = select_case_of(receive) else {
+        let Some(case) = syntax::select_case_via(receive, |n| cx.parent(n)) else {
             continue;
         };
-        let Some(select) = case.parent() else {
+        let Some(select) = cx.parent(case) else {
             continue;
         };
-        let Some(loop_stmt) = syntax::enclosing_loop(select) else {
+        let Some(loop_stmt) = cx.enclosing_loop(select) else {
             continue;
         };
         if is_small_counted_loop(loop_stmt) || is_short_duration(cx, *call) {

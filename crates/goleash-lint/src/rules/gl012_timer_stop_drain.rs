@@ -3,7 +3,7 @@
 use crate::diagnostic::{Confidence, Finding, Severity};
 use crate::facts::FileCx;
 use crate::rules::RuleMeta;
-use crate::syntax::{self, call_target, receive_operand, select_case_of, statements, unparen};
+use crate::syntax::{self, call_target, receive_operand, statements, unparen};
 
 pub static RULE: RuleMeta = RuleMeta {
     code: "GL012",
@@ -82,21 +82,21 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         let Some(drain) = drain else {
             continue;
         };
-        let Some(func) = syntax::enclosing_function(*if_stmt) else {
+        let Some(func) = cx.enclosing_function(*if_stmt) else {
             continue;
         };
         // The classic bug: a select case of the same loop consumed the tick, then the loop
         // comes round to the drain. Receives in other loops or outside a select are usually
         // sequenced deliberately (a state machine, a fresh timer per outer iteration).
-        let Some(drain_loop) = syntax::enclosing_loop(*if_stmt) else {
+        let Some(drain_loop) = cx.enclosing_loop(*if_stmt) else {
             continue;
         };
         let other_receive = syntax::descendants(func).find(|n| {
             n.id() != drain.id()
                 && receive_operand(*n, cx.src).map(|o| cx.text(o)) == Some(channel.as_str())
                 && !syntax::is_within(*n, consequence)
-                && select_case_of(*n).is_some()
-                && syntax::enclosing_loop(*n).map(|l| l.id()) == Some(drain_loop.id())
+                && syntax::select_case_via(*n, |n| cx.parent(n)).is_some()
+                && cx.enclosing_loop(*n).map(|l| l.id()) == Some(drain_loop.id())
         });
         if let Some(other) = other_receive {
             out.push(

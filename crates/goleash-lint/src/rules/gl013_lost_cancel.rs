@@ -83,7 +83,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
             ));
             continue;
         }
-        if let Some(decl_fn) = syntax::enclosing_declaration(*decl) {
+        if let Some(decl_fn) = cx.enclosing_declaration(*decl) {
             if cx.is_main_package() && syntax::function_name(decl_fn, cx.src) == Some("main") {
                 continue;
             }

@@ -84,7 +84,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
             continue;
         };
         let name = cx.text(resp);
-        let Some(func) = syntax::enclosing_function(*decl) else {
+        let Some(func) = cx.enclosing_function(*decl) else {
             continue;
         };
         let Some(body) = syntax::function_body(func) else {

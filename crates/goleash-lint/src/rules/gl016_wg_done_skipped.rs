@@ -58,7 +58,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         let Some(body) = literal.child_by_field_name("body") else {
             continue;
         };
-        let Some(parent_fn) = syntax::enclosing_function(*go) else {
+        let Some(parent_fn) = cx.enclosing_function(*go) else {
             continue;
         };
         let Some(parent_body) = syntax::function_body(parent_fn) else {

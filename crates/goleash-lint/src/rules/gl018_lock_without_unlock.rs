@@ -64,10 +64,13 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         if !syntax::call_arguments(*call).is_empty() {
             continue;
         }
-        let Some(stmt) = call.parent().filter(|p| p.kind() == "expression_statement") else {
+        let Some(stmt) = cx
+            .parent(*call)
+            .filter(|p| p.kind() == "expression_statement")
+        else {
             continue;
         };
-        let Some(func) = syntax::enclosing_function(stmt) else {
+        let Some(func) = cx.enclosing_function(stmt) else {
             continue;
         };
         if let Some(name) = syntax::function_name(func, cx.src) {

@@ -65,7 +65,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         if !cx.is_sync_named(receiver, "Cond") && !constructed.contains(last) {
             continue;
         }
-        if syntax::enclosing_loop(*call).is_some() || !guarded_by_if(*call) {
+        if cx.enclosing_loop(*call).is_some() || !guarded_by_if(*call) {
             continue;
         }
         out.push(Finding::new(

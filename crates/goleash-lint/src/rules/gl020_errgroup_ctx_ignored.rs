@@ -76,7 +76,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         let Some(group) = left.named_child(0) else {
             continue;
         };
-        let Some(body) = syntax::enclosing_function(*decl).and_then(syntax::function_body) else {
+        let Some(body) = cx.enclosing_function(*decl).and_then(syntax::function_body) else {
             continue;
         };
         // The closures passed to g.Go are where cancellation has to be observed.

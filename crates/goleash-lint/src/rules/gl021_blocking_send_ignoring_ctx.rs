@@ -2,7 +2,7 @@
 
 use crate::diagnostic::{Confidence, Finding, Severity};
 use crate::facts::{go_literal, FileCx};
-use crate::patterns::{context_in_scope, is_blocking_op};
+use crate::patterns::is_blocking_op;
 use crate::rules::RuleMeta;
 use crate::syntax;
 
@@ -53,14 +53,14 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         let Some(literal) = go_literal(*go) else {
             continue;
         };
-        let Some(ctx) = context_in_scope(cx, literal) else {
+        let Some(ctx) = cx.context_in_scope(literal) else {
             continue;
         };
         let Some(body) = literal.child_by_field_name("body") else {
             continue;
         };
         for send in syntax::descendants_same_func(body).filter(|n| n.kind() == "send_statement") {
-            if !is_blocking_op(send) {
+            if !is_blocking_op(cx, send) {
                 continue;
             }
             let Some(channel) = send.child_by_field_name("channel") else {

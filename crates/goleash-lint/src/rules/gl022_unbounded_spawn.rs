@@ -42,7 +42,7 @@ Bounded inputs (a handful of shards) are fine. Off by default.
 
 pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
     for go in &cx.go_statements {
-        let Some(for_stmt) = syntax::enclosing_loop(*go) else {
+        let Some(for_stmt) = cx.enclosing_loop(*go) else {
             continue;
         };
         let ranges = for_stmt
@@ -52,7 +52,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         if !ranges {
             continue;
         }
-        let Some(func) = syntax::enclosing_function(*go) else {
+        let Some(func) = cx.enclosing_function(*go) else {
             continue;
         };
         let limited = syntax::descendants(func).any(|n| {

@@ -48,7 +48,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         return;
     }
     for go in &cx.go_statements {
-        let Some(func) = syntax::enclosing_function(*go) else {
+        let Some(func) = cx.enclosing_function(*go) else {
             continue;
         };
         let Some(ctx) = context_param(cx, func) else {

@@ -251,14 +251,9 @@ impl<'t> PackageModel<'t> {
 
     /// The function (declaration or literal) whose own activation runs `node`.
     pub fn enclosing_func(&self, file: usize, node: Node<'_>) -> Option<FuncId> {
-        let mut current = node.parent();
-        while let Some(n) = current {
-            if syntax::is_function(n) {
-                return self.func_of(file, n);
-            }
-            current = n.parent();
-        }
-        None
+        self.cx(file)
+            .enclosing_function(node)
+            .and_then(|n| self.func_of(file, n))
     }
 
     // ---- declarations -------------------------------------------------------------------
@@ -474,18 +469,10 @@ impl<'t> PackageModel<'t> {
                 return;
             }
             let id = self.funcs.len();
-            let parent = {
-                let mut current = node.parent();
-                let mut found = None;
-                while let Some(n) = current {
-                    if syntax::is_function(n) {
-                        found = self.func_of(file, n);
-                        break;
-                    }
-                    current = n.parent();
-                }
-                found
-            };
+            // The file's scope table answers in O(1); climbing parents is O(depth) per step.
+            let parent = cx
+                .enclosing_function(node)
+                .and_then(|n| self.func_of(file, n));
             let (name, recv) = match node.kind() {
                 "function_declaration" => {
                     let name = syntax::function_name(node, cx.src)
@@ -558,7 +545,7 @@ impl<'t> PackageModel<'t> {
                     }
                 })
                 .unwrap_or_default();
-            let launched_by_go = crate::patterns::launching_go(node).is_some();
+            let launched_by_go = cx.launching_go(node).is_some();
             self.funcs.push(Func {
                 file,
                 node,

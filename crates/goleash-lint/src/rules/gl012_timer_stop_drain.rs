@@ -56,9 +56,11 @@ Not reported when, on every path from the consuming case to the drain (round the
 drain comes first), the timer is re-armed (`t.Reset(d)`, or a new timer assigned to `t`) or the
 loop is left (`return`, `goto`, a labelled `break`, a plain `break` outside the select, `panic`,
 `os.Exit`, `log.Fatal`…): after a `Reset` a false `Stop` means a fresh tick is waiting, so the
-drain is right. A plain `break` inside the case leaves only the select and is no way out. Paths
-are followed through `if`/`else` only; a re-arm inside a nested loop or switch is not seen, and
-other receives that only run when `Stop` would return true make it a false positive.
+drain is right. A plain `break` inside the case leaves only the select and is no way out. A case
+that re-arms the timer on only some of its paths is trusted too (code that keeps a timeout heap
+re-arms whenever the heap becomes non-empty, and only drains when it is), so a conditional re-arm
+that really misses a path is not reported. Paths are followed through `if`/`else` only, and other
+receives that only run when `Stop` would return true make it a false positive.
 "#,
 };
 
@@ -149,6 +151,16 @@ fn re_armed_or_left_between(
     if guards_all_paths(cx, timer, &before_drain, false) {
         return true;
     }
+    // A case that re-arms the timer on some path manages the timer's state by hand; when it
+    // does not re-arm, it is because nothing is left to time, and the drains elsewhere are
+    // guarded by conditions that imply a later re-arm (a timeout heap that became non-empty).
+    // Following that takes more than syntax, so such a case is trusted.
+    if before_drain
+        .iter()
+        .any(|s| syntax::descendants_same_func(*s).any(|n| re_arms(cx, timer, n)))
+    {
+        return true;
+    }
     if drain_in_case {
         return false;
     }
@@ -189,13 +201,10 @@ fn guards(cx: &FileCx<'_>, timer: &str, stmt: Node<'_>, loop_level: bool) -> boo
         // In a select case an unlabelled `break` leaves only the select; a labelled one leaves
         // an outer loop.
         "break_statement" => loop_level || stmt.named_child(0).is_some(),
-        "expression_statement" => stmt.named_child(0).is_some_and(|call| {
-            is_terminating_call(call, cx.src)
-                || call_target(call, cx.src) == Some((Some(timer), "Reset"))
-        }),
-        "assignment_statement" => stmt
-            .child_by_field_name("left")
-            .is_some_and(|left| cx.text(left) == timer),
+        "expression_statement" => stmt
+            .named_child(0)
+            .is_some_and(|call| is_terminating_call(call, cx.src) || re_arms(cx, timer, call)),
+        "assignment_statement" => re_arms(cx, timer, stmt),
         "block" => guards_all_paths(cx, timer, &statements(stmt), loop_level),
         "if_statement" => {
             let branch = |field: &str| {
@@ -207,6 +216,17 @@ fn guards(cx: &FileCx<'_>, timer: &str, stmt: Node<'_>, loop_level: bool) -> boo
             };
             branch("consequence") && branch("alternative")
         }
+        _ => false,
+    }
+}
+
+/// `timer.Reset(…)`, or a new timer assigned to the same name.
+fn re_arms(cx: &FileCx<'_>, timer: &str, node: Node<'_>) -> bool {
+    match node.kind() {
+        "call_expression" => call_target(node, cx.src) == Some((Some(timer), "Reset")),
+        "assignment_statement" => node
+            .child_by_field_name("left")
+            .is_some_and(|left| cx.text(left) == timer),
         _ => false,
     }
 }

@@ -28,7 +28,10 @@ and the call sits under an `if` (the condition is checked once) and nothing re-c
 wake-up: no `for` around it in the same declaration (also through a closure called on the spot),
 no `goto` back to a label above it, no later `if`/`for`/`switch` in the function testing a
 variable or field the guarding condition reads, and not every caller in the file calls it from
-inside a loop. A bare `Wait` with no condition around it is not reported: that is how tests
+inside a loop. Go's `Cond` has no spurious wake-ups, so a one-shot wait is not reported either:
+every `Signal`/`Broadcast` on that Cond (spelled the same way) in the file follows an assignment
+to the state the guard reads, and the waiter does not write that state after waking (a waiter that
+consumes it, like a queue pop, can lose it to another waiter and needs the loop). A bare `Wait` with no condition around it is not reported: that is how tests
 exercise a Cond, and without a condition there is nothing to re-check.
 
 ## Why it leaks
@@ -79,6 +82,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
             || jumps_back(cx, *call)
             || rechecked_after(cx, guard, *call)
             || callers_loop(cx, *call)
+            || set_once_before_signal(cx, receiver, guard, *call)
         {
             continue;
         }
@@ -247,4 +251,61 @@ fn constructed_conds<'t>(cx: &FileCx<'t>) -> FxHashSet<&'t str> {
         }
     }
     names
+}
+
+/// Go's `Cond` has no spurious wake-ups, so an `if` is enough when every wake-up means the
+/// condition now holds for this waiter: each `Signal`/`Broadcast` on the Cond in the file comes
+/// after an assignment to the state the guard reads, and the waiter only reads that state (it
+/// does not consume it, so no other waiter can undo it first — a queue pop needs the loop).
+fn set_once_before_signal(
+    cx: &FileCx<'_>,
+    receiver: &str,
+    guard: Node<'_>,
+    call: Node<'_>,
+) -> bool {
+    let Some(condition) = guard.child_by_field_name("condition") else {
+        return false;
+    };
+    let fields: FxHashSet<&str> = state_reads(cx, condition).map(last_component).collect();
+    let writes = |scope: Node<'_>, from: usize, to: usize| {
+        syntax::descendants_same_func(scope).any(|n| {
+            n.start_byte() >= from
+                && n.end_byte() <= to
+                && assigned_state(cx, n)
+                    .is_some_and(|target| fields.contains(last_component(target)))
+        })
+    };
+    let Some(waiter) = syntax::enclosing_function(call) else {
+        return false;
+    };
+    if writes(waiter, call.end_byte(), waiter.end_byte()) {
+        return false;
+    }
+    let mut signals = cx
+        .calls
+        .iter()
+        .filter(|c| match call_target(**c, cx.src) {
+            Some((Some(recv), "Signal" | "Broadcast")) => recv == receiver,
+            _ => false,
+        })
+        .peekable();
+    signals.peek().is_some()
+        && signals.all(|signal| {
+            syntax::enclosing_function(*signal)
+                .is_some_and(|f| writes(f, f.start_byte(), signal.start_byte()))
+        })
+}
+
+/// The variable or field a statement writes: `x = …`, `x.f = …`, `x.f++`.
+fn assigned_state<'t>(cx: &FileCx<'t>, node: Node<'t>) -> Option<&'t str> {
+    let target = match node.kind() {
+        "assignment_statement" => node.child_by_field_name("left")?.named_child(0)?,
+        "inc_statement" | "dec_statement" => node.named_child(0)?,
+        _ => return None,
+    };
+    Some(cx.text(unparen(target)))
+}
+
+fn last_component(path: &str) -> &str {
+    path.rsplit('.').next().unwrap_or(path)
 }

@@ -27,6 +27,10 @@ pub static RULE: RuleMeta = RuleMeta {
 function that does unlock `x` on some other path. Also `defer x.Lock()` right after `x.Lock()`
 (staticcheck SA2003: a typo for `Unlock`).
 
+Also a mutex locked again, in the same block, with nothing in between that mentions it, waits
+on a Cond or calls anything named like an unlock: `Lock` after `Lock`, `RLock` after `Lock`
+or `Lock` after `RLock` (Go's mutexes are not reentrant).
+
 ## Why it leaks
 A mutex left locked blocks every later `Lock`; goroutines pile up in `sync.Mutex.Lock`, which the
 Go runtime's goroutineleak profile reports as leaked.
@@ -52,7 +56,8 @@ that call or return anything named like an unlock (`s.unlockAndWake()`, a `relea
 
 ## When it is wrong
 A branch that deliberately keeps the lock for the caller (setting a "hold" flag) is still
-reported; suppress it with a reason.
+reported; suppress it with a reason. For the second lock: a call in between that releases the
+mutex under another name (a method that unlocks its receiver's field) is not seen.
 "#,
 };
 
@@ -98,6 +103,19 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
                     continue;
                 }
             }
+        }
+        if let Some(again) = locked_again(cx, stmt, mutex, method) {
+            out.push(
+                Finding::new(
+                    RULE.code,
+                    again,
+                    format!("`{mutex}` is locked again while this goroutine holds it"),
+                )
+                .label(*call, "first locked here")
+                .why("sync mutexes are not reentrant: the second lock waits for an unlock that can never come")
+                .fix(format!("call `{mutex}.{unlock}()` before locking again, or drop the second lock")),
+            );
+            continue;
         }
         let Some(body) = syntax::function_body(func) else {
             continue;
@@ -152,4 +170,47 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
             );
         }
     }
+}
+
+/// The next statement of the same block that touches `mutex` locks it again (`Lock` after
+/// `Lock` or `RLock`, or `RLock` after `Lock`) with nothing in between that could release it:
+/// no mention of the mutex (a deferred unlock does not count: it runs later), no `Wait` (a Cond releases its lock), nothing named like an unlock.
+/// `RLock` after `RLock` is left alone: it only deadlocks with a writer waiting in between.
+fn locked_again<'t>(
+    cx: &FileCx<'t>,
+    stmt: Node<'t>,
+    mutex: &str,
+    method: &str,
+) -> Option<Node<'t>> {
+    let mut next = stmt.next_named_sibling();
+    while let Some(s) = next {
+        next = s.next_named_sibling();
+        if s.kind() == "comment" {
+            continue;
+        }
+        // A deferred unlock releases only when the function returns, after the second lock.
+        if s.kind() == "defer_statement"
+            && matches!(s.named_child(0).and_then(|c| call_target(c, cx.src)), Some((Some(m), _)) if m == mutex)
+        {
+            continue;
+        }
+        if s.kind() == "expression_statement" {
+            if let Some((Some(m), again @ ("Lock" | "RLock"))) =
+                s.named_child(0).and_then(|c| call_target(c, cx.src))
+            {
+                if m == mutex {
+                    return (method == "Lock" || again == "Lock").then_some(s);
+                }
+            }
+        }
+        let text = cx.text(s);
+        if text.contains(mutex)
+            || text.to_ascii_lowercase().contains("unlock")
+            || text.contains("Wait(")
+            || syntax::descendants(s).any(|n| n.kind() == "labeled_statement")
+        {
+            return None;
+        }
+    }
+    None
 }

@@ -3,7 +3,7 @@
 use tree_sitter::Node;
 
 use crate::diagnostic::{Confidence, Finding, Severity};
-use crate::facts::FileCx;
+use crate::facts::{FileCx, SYNC};
 use crate::flow::{Exit, PathCheck};
 use crate::patterns::method_calls;
 use crate::rules::RuleMeta;
@@ -29,7 +29,9 @@ function that does unlock `x` on some other path. Also `defer x.Lock()` right af
 
 Also a mutex locked again, in the same block, with nothing in between that mentions it, waits
 on a Cond or calls anything named like an unlock: `Lock` after `Lock`, `RLock` after `Lock`
-or `Lock` after `RLock` (Go's mutexes are not reentrant).
+or `Lock` after `RLock` (Go's mutexes are not reentrant). Only for a mutex declared locally
+(`var mu sync.Mutex`, `mu := &sync.Mutex{}`) and mentioned only in the function activation that
+locks it: any other goroutine could unlock it, which tests do on purpose.
 
 ## Why it leaks
 A mutex left locked blocks every later `Lock`; goroutines pile up in `sync.Mutex.Lock`, which the
@@ -104,7 +106,9 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
                 }
             }
         }
-        if let Some(again) = locked_again(cx, stmt, mutex, method) {
+        if let Some(again) =
+            locked_again(cx, stmt, mutex, method).filter(|_| private_mutex(cx, *call, mutex))
+        {
             out.push(
                 Finding::new(
                     RULE.code,
@@ -213,4 +217,56 @@ fn locked_again<'t>(
         }
     }
     None
+}
+
+/// Another goroutine may unlock a shared mutex (tests block on purpose and unlock from the
+/// parent), so the second lock is only a certain deadlock for a mutex declared locally whose
+/// every mention is in the same function activation as the lock.
+fn private_mutex(cx: &FileCx<'_>, lock: Node<'_>, mutex: &str) -> bool {
+    let Some(activation) = syntax::enclosing_function(lock) else {
+        return false;
+    };
+    let mut scope = Some(activation);
+    while let Some(func) = scope {
+        let Some(body) = syntax::function_body(func) else {
+            return false;
+        };
+        if let Some(decl) = local_mutex(cx, body, mutex) {
+            return cx.uses_in(body, mutex).iter().all(|u| {
+                syntax::is_within(u.node, decl)
+                    || syntax::enclosing_function(u.node).map(|f| f.id()) == Some(activation.id())
+            });
+        }
+        scope = syntax::enclosing_function(func);
+    }
+    false
+}
+
+/// The declaration of `name` in `body` as a `sync.Mutex`/`sync.RWMutex` value or `&` literal.
+fn local_mutex<'t>(cx: &FileCx<'t>, body: Node<'t>, name: &str) -> Option<Node<'t>> {
+    let is_mutex = |t: Node<'_>| matches!(cx.pkg_type(t, SYNC), Some("Mutex" | "RWMutex"));
+    syntax::descendants_same_func(body).find(|n| match n.kind() {
+        "var_spec" => {
+            n.child_by_field_name("name").map(|id| cx.text(id)) == Some(name)
+                && n.child_by_field_name("type").is_some_and(is_mutex)
+        }
+        "short_var_declaration" => {
+            let left = n.child_by_field_name("left").and_then(|l| l.named_child(0));
+            let right = n
+                .child_by_field_name("right")
+                .and_then(|r| r.named_child(0));
+            left.map(|l| cx.text(l)) == Some(name)
+                && right.is_some_and(|r| {
+                    let literal = match r.kind() {
+                        "unary_expression" => r.child_by_field_name("operand"),
+                        _ => Some(r),
+                    };
+                    literal
+                        .filter(|l| l.kind() == "composite_literal")
+                        .and_then(|l| l.child_by_field_name("type"))
+                        .is_some_and(is_mutex)
+                })
+        }
+        _ => false,
+    })
 }

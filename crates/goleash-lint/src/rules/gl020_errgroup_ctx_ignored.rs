@@ -44,7 +44,7 @@ g.Go(func() error { return produce(gctx, out) })
 ## When it is wrong
 If no function in the group can block, cancellation is irrelevant; use `new(errgroup.Group)` then.
 Not reported when the spawning code watches the group's context once functions run (after a
-`g.Go`, or in the loop that calls it), to stop launching more after a failure; a check made only
+`g.Go`, or in any loop around it), to stop launching more after a failure; a check made only
 before the first `g.Go` does not count.
 "#,
 };
@@ -119,7 +119,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
 }
 
 /// The spawning code itself watches the group's context once functions are running — after a
-/// `g.Go`, or in the loop that calls it — and stops launching when a sibling fails. That is what
+/// `g.Go`, or in a loop (at any depth) around it — and stops launching when a sibling fails. That is what
 /// the context is for when the functions themselves cannot block.
 fn spawner_stops_on(cx: &FileCx<'_>, body: Node<'_>, name: &str, go_calls: &[Node<'_>]) -> bool {
     let Some(first_go) = go_calls.iter().map(|c| c.start_byte()).min() else {
@@ -130,7 +130,9 @@ fn spawner_stops_on(cx: &FileCx<'_>, body: Node<'_>, name: &str, go_calls: &[Nod
         .filter(|u| !go_calls.iter().any(|c| syntax::is_within(u.node, *c)))
         .any(|u| {
             u.node.start_byte() > first_go
-                || syntax::enclosing_loop(u.node)
-                    .is_some_and(|l| go_calls.iter().any(|c| syntax::is_within(*c, l)))
+                || std::iter::successors(syntax::enclosing_loop(u.node), |l| {
+                    syntax::enclosing_loop(*l)
+                })
+                .any(|l| go_calls.iter().any(|c| syntax::is_within(*c, l)))
         })
 }

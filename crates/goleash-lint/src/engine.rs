@@ -474,7 +474,13 @@ pub fn lint_units(units: &[SourceUnit], selection: &RuleSelection) -> Vec<Diagno
         .zip(&wanted)
         .map(|(u, w)| {
             if *w || (package_pass && !is_generated(&u.src) && package_relevant(&u.src)) {
-                parse(&u.src)
+                let tree = parse(&u.src)?;
+                if tree.root_node().has_error() {
+                    if let Some(reparsed) = reparse_new_expr(&u.src, &tree) {
+                        return Some(reparsed);
+                    }
+                }
+                Some(tree)
             } else {
                 None
             }
@@ -667,6 +673,39 @@ fn finding_at(code: &'static str, range: (usize, usize), message: &str) -> Findi
         why: None,
         fix: None,
     }
+}
+
+/// tree-sitter-go 0.25 reads the argument of `new` as a type, so Go 1.26's `new(expr)` is a
+/// syntax error to it. Where an error touches a line with `new(`, parse again with that `new`
+/// spelled as an ordinary function name: the same length, so every offset (and every node's
+/// text in the original source) stays valid. What still fails to parse is a real error.
+fn reparse_new_expr(src: &str, tree: &tree_sitter::Tree) -> Option<tree_sitter::Tree> {
+    let errors = syntax_errors(tree.root_node(), usize::MAX);
+    let error_rows: Vec<(usize, usize)> = errors
+        .iter()
+        .map(|e| (e.start_position().row, e.end_position().row))
+        .collect();
+    let bytes = src.as_bytes();
+    let mut patched: Option<Vec<u8>> = None;
+    let mut row = 0;
+    let mut row_from = 0;
+    for (at, _) in src.match_indices("new(") {
+        row += memchr::memchr_iter(b'\n', &bytes[row_from..at]).count();
+        row_from = at;
+        let starts_word = at == 0
+            || !matches!(bytes[at - 1], b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.');
+        if starts_word
+            && error_rows
+                .iter()
+                .any(|(from, to)| (*from..=*to).contains(&row))
+        {
+            patched.get_or_insert_with(|| bytes.to_vec())[at + 2] = b'W';
+        }
+    }
+    let patched = String::from_utf8(patched?).ok()?;
+    let reparsed = parse(&patched)?;
+    let fewer = syntax_errors(reparsed.root_node(), usize::MAX).len() < errors.len();
+    fewer.then_some(reparsed)
 }
 
 fn syntax_errors(root: Node<'_>, limit: usize) -> Vec<Node<'_>> {

@@ -24,6 +24,60 @@ fn parse_error_is_reported_and_the_rest_still_linted() {
     );
 }
 
+/// GL900 lines of `src` (each line once per finding on it).
+fn syntax_error_lines(src: &str) -> Vec<usize> {
+    lint_source("new.go", src, false, None, &RuleSelection::default())
+        .iter()
+        .filter(|d| d.code == "GL900")
+        .map(|d| d.span.line)
+        .collect()
+}
+
+#[test]
+fn go_1_26_new_expr_is_not_a_syntax_error() {
+    // `new(expr)` in the expression positions real code uses; `new(T)` must keep parsing too.
+    // The channel parameter gets the file past the prefilter.
+    let src = r#"package p
+
+var K = new("key")
+
+func a(ch chan int) *int64 {
+	p := new(int64(300))
+	_ = p
+	return new(int64(len(ch)))
+}
+
+func b(s S, x int) *int {
+	f(new(x+1), &M{ID: new(uint64(s.ID)), T: new(w[0].Term())})
+	return new(s.field)
+}
+
+func c() *map[string]int { return new(map[string]int) }
+"#;
+    assert_eq!(syntax_error_lines(src), Vec::<usize>::new());
+}
+
+#[test]
+fn real_syntax_error_on_a_new_expr_line_is_still_reported() {
+    let src = r#"package p
+
+func a(ch chan int) {
+	p := new(int64(300)) := 1
+	_ = p
+}
+"#;
+    assert_eq!(syntax_error_lines(src), vec![4]);
+    let mixed = r#"package p
+
+func a(ch chan int) {
+	p := new(int64(300))
+	q := := new(x+1)
+	_, _ = p, q
+}
+"#;
+    assert_eq!(syntax_error_lines(mixed), vec![5]);
+}
+
 #[test]
 fn deep_nesting_does_not_overflow() {
     let depth = 1000;

@@ -1,7 +1,10 @@
 //! GL001 forgotten-sender.
 
+use tree_sitter::Node;
+
 use crate::diagnostic::{Confidence, Finding, Severity};
 use crate::facts::{Capacity, FileCx, UseKind};
+use crate::flow::{Exit, PathCheck};
 use crate::patterns::{goroutine_within, is_blocking_op, is_give_up_case, same_activation};
 use crate::rules::RuleMeta;
 use crate::syntax;
@@ -22,7 +25,9 @@ pub static RULE: RuleMeta = RuleMeta {
 A local, unbuffered channel; a goroutine started in the same function sends on it with a plain
 `ch <- v`; the function receives from it in a `select` that also has a "give up" case
 (`<-ctx.Done()`, `<-time.After(d)`, a timer, a done channel, or `default`) that returns or is not
-in a loop.
+in a loop. Also when the only receive is a plain `<-ch` and the function can `return` between the
+`go` and that receive (an early error return). A channel made inside a loop body, in the same
+iteration as the `go`, is one channel per iteration and gets the same reasoning.
 
 ## Why it leaks
 If the give-up case wins, the function returns and nothing ever receives from `ch`. The goroutine
@@ -51,7 +56,10 @@ give up as well: `select { case ch <- v: case <-ctx.Done(): }`.
 ## When it is wrong
 Not reported when the channel escapes (is passed to a call, stored, returned or sent), has a second
 receiver (for example a drain in the give-up branch), or is sent on inside a `select`. It cannot see
-a receiver that reaches the channel through another name.
+a receiver that reaches the channel through another name. For the early return: the receive must
+be in the same loop iteration as the `go`; falling off the end of the function is not counted;
+a return guarded by the same condition as the spawn (`if a { go … }` … `if a { <-ch } else
+{ return }`) would be a false positive, since paths are not correlated.
 "#,
 };
 
@@ -70,10 +78,12 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
             .filter(|u| u.kind == UseKind::Send && is_blocking_op(cx, u.op))
             .filter_map(|u| goroutine_within(cx, u.op, channel.func).map(|go| (u, go)))
             .collect();
-        // Senders started in a loop are GL002's shape.
+        // Senders started in a loop are GL002's shape, unless the channel is made in the same
+        // iteration: then each iteration has its own channel and sender.
+        let chan_loop = syntax::enclosing_loop(channel.decl).map(|l| l.id());
         let Some((send, go)) = sends
             .iter()
-            .find(|(_, go)| cx.enclosing_loop(*go).is_none())
+            .find(|(_, go)| syntax::enclosing_loop(*go).map(|l| l.id()) == chan_loop)
         else {
             continue;
         };
@@ -88,6 +98,21 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         let Some(case) = syntax::select_case_via(receive.op, |n| cx.parent(n)) else {
+            if let Some(exit) = early_exit(cx, *go, receive.op) {
+                out.push(
+                    Finding::new(
+                        RULE.code,
+                        send.op,
+                        format!(
+                            "goroutine may block forever sending on unbuffered `{}`",
+                            channel.name
+                        ),
+                    )
+                    .label(channel.decl, "unbuffered channel made here")
+                    .label(exit, "leaving here skips the only receive")
+                    .label(*go, "goroutine started here"),
+                );
+            }
             continue;
         };
         let Some(select) = cx.parent(case) else {
@@ -99,7 +124,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
             .filter(|c| c.id() != case.id())
             .find(|c| {
                 is_give_up_case(cx, *c)
-                    && (cx.enclosing_loop(select).is_none()
+                    && (syntax::enclosing_loop(select).map(|l| l.id()) == chan_loop
                         || syntax::descendants_same_func(*c)
                             .any(|n| n.kind() == "return_statement"))
             });
@@ -118,5 +143,25 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         .label(give_up, "when this case wins, nobody receives")
         .label(*go, "goroutine started here");
         out.push(finding);
+    }
+}
+
+/// A `return` (or the end of the function) reachable from the `go` statement without passing
+/// the only receive, which is a plain `<-ch` in the same loop iteration as the `go`.
+fn early_exit<'t>(cx: &FileCx<'t>, go: Node<'t>, receive: Node<'t>) -> Option<Node<'t>> {
+    if syntax::enclosing_loop(receive).map(|l| l.id()) != syntax::enclosing_loop(go).map(|l| l.id())
+    {
+        return None;
+    }
+    let is_receive = |n: Node<'t>| n.id() == receive.id();
+    let check = PathCheck {
+        src: cx.src,
+        is_use: &is_receive,
+    };
+    match check.exit_without_use(go)? {
+        Exit::Return(ret) => Some(ret),
+        // Falling off the end of a function is only "early" when the receive sits in a branch
+        // the path skipped.
+        Exit::EndOfFunction(_) => None,
     }
 }

@@ -1,5 +1,7 @@
 //! GL003 sender-after-reader-returned.
 
+use tree_sitter::Node;
+
 use crate::diagnostic::{Confidence, Finding, Severity};
 use crate::facts::{Capacity, FileCx, UseKind};
 use crate::flow::has_break_out;
@@ -44,7 +46,10 @@ returning.
 
 ## When it is wrong
 Not reported when the channel escapes or has a capacity that is not a literal (`len(items)` may be
-enough). A literal capacity that covers every value makes this a false positive.
+enough), or when the rest is drained: a `break` followed later in the function by a `for range ch`
+(or `for _ = range ch`, or a goroutine doing that) that runs to the end; a `return` preceded in the
+loop body by such a drain, or covered by a deferred one. A literal capacity that covers every value
+makes this a false positive, and so does a drain written as a counted loop of receives.
 "#,
 };
 
@@ -81,11 +86,31 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
             let Some(body) = for_stmt.child_by_field_name("body") else {
                 continue;
             };
-            let early =
-                syntax::descendants_same_func(body).find(|n| n.kind() == "return_statement");
-            let exit = match early {
+            let drains: Vec<Node<'_>> = uses
+                .iter()
+                .filter(|u| u.kind == UseKind::Range && u.op.id() != range.op.id())
+                .filter_map(|u| u.op.parent())
+                .filter(|f| f.kind() == "for_statement" && drains_to_the_end(*f))
+                .collect();
+            // A return is covered by a deferred drain, or by a drain started on its way out
+            // of the loop; a `break` also by any drain after the loop.
+            let returns_uncovered = syntax::descendants_same_func(body)
+                .filter(|n| n.kind() == "return_statement")
+                .find(|ret| {
+                    !drains.iter().any(|d| {
+                        is_deferred(*d, channel.func)
+                            || (syntax::is_within(*d, body) && d.end_byte() <= ret.start_byte())
+                    })
+                });
+            let exit = match returns_uncovered {
                 Some(ret) => Some(ret),
-                None if has_break_out(for_stmt) => Some(for_stmt),
+                None if has_break_out(for_stmt)
+                    && !drains.iter().any(|d| {
+                        is_deferred(*d, channel.func) || d.start_byte() >= for_stmt.end_byte()
+                    }) =>
+                {
+                    Some(for_stmt)
+                }
                 None => None,
             };
             if let Some(exit) = exit {
@@ -103,4 +128,29 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
             }
         }
     }
+}
+
+/// A `for range ch` whose body never leaves early: it receives until the channel is closed,
+/// so every producer can finish its sends.
+fn drains_to_the_end(for_stmt: Node<'_>) -> bool {
+    let Some(body) = for_stmt.child_by_field_name("body") else {
+        return false;
+    };
+    !syntax::descendants_same_func(body).any(|n| n.kind() == "return_statement")
+        && !has_break_out(for_stmt)
+}
+
+/// Runs when `func` returns, whatever the path: inside a `defer`red closure of `func`.
+fn is_deferred(node: Node<'_>, func: Node<'_>) -> bool {
+    let mut current = node.parent();
+    while let Some(n) = current {
+        if n.id() == func.id() {
+            return false;
+        }
+        if n.kind() == "defer_statement" {
+            return true;
+        }
+        current = n.parent();
+    }
+    false
 }

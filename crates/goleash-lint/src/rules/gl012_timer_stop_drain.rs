@@ -3,7 +3,11 @@
 use crate::diagnostic::{Confidence, Finding, Severity};
 use crate::facts::FileCx;
 use crate::rules::RuleMeta;
-use crate::syntax::{self, call_target, receive_operand, statements, unparen};
+use tree_sitter::Node;
+
+use crate::syntax::{
+    self, call_target, is_terminating_call, receive_operand, select_case_of, statements, unparen,
+};
 
 pub static RULE: RuleMeta = RuleMeta {
     code: "GL012",
@@ -19,7 +23,8 @@ pub static RULE: RuleMeta = RuleMeta {
 
 ## What it finds
 The drain idiom `if !t.Stop() { <-t.C }` with a blocking receive, inside a loop where a
-`select` case of the same loop also receives from `t.C`.
+`select` case of the same loop also receives from `t.C`, and some path from that case reaches the
+drain without re-arming the timer or leaving the loop.
 
 ## Why it leaks
 `Stop` returns false when the timer already fired. If that value was already received by the other
@@ -47,7 +52,15 @@ for {
 Go 1.23+: `t.Reset(d)` alone. Older: `select { case <-t.C: default: }`.
 
 ## When it is wrong
-If the other receive provably happens only when `Stop` returns true, the drain is safe.
+Not reported when, on every path from the consuming case to the drain (round the loop if the
+drain comes first), the timer is re-armed (`t.Reset(d)`, or a new timer assigned to `t`) or the
+loop is left (`return`, `goto`, a labelled `break`, a plain `break` outside the select, `panic`,
+`os.Exit`, `log.Fatal`…): after a `Reset` a false `Stop` means a fresh tick is waiting, so the
+drain is right. A plain `break` inside the case leaves only the select and is no way out. A case
+that re-arms the timer on only some of its paths is trusted too (code that keeps a timeout heap
+re-arms whenever the heap becomes non-empty, and only drains when it is), so a conditional re-arm
+that really misses a path is not reported. Paths are followed through `if`/`else` only, and other
+receives that only run when `Stop` would return true make it a false positive.
 "#,
 };
 
@@ -95,8 +108,9 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
             n.id() != drain.id()
                 && receive_operand(*n, cx.src).map(|o| cx.text(o)) == Some(channel.as_str())
                 && !syntax::is_within(*n, consequence)
-                && syntax::select_case_via(*n, |n| cx.parent(n)).is_some()
-                && cx.enclosing_loop(*n).map(|l| l.id()) == Some(drain_loop.id())
+                && select_case_of(*n).is_some()
+                && syntax::enclosing_loop(*n).map(|l| l.id()) == Some(drain_loop.id())
+                && !re_armed_or_left_between(cx, timer, *n, *if_stmt, drain_loop)
         });
         if let Some(other) = other_receive {
             out.push(
@@ -108,5 +122,111 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
                 .label(other, "the value may have been received here"),
             );
         }
+    }
+}
+
+/// After the tick was consumed by `receive` (a select case), is the timer re-armed (`Reset`,
+/// or a new timer assigned) or the loop left (return, labelled break, terminating call) on
+/// every path before control reaches the drain? Then `Stop` returning false means a fresh tick
+/// is waiting in the channel and the drain is exactly right.
+fn re_armed_or_left_between(
+    cx: &FileCx<'_>,
+    timer: &str,
+    receive: Node<'_>,
+    drain_if: Node<'_>,
+    drain_loop: Node<'_>,
+) -> bool {
+    let Some(case) = select_case_of(receive) else {
+        return false;
+    };
+    // Inside the consuming case: its statements run first, up to the drain if it is nested
+    // in the case itself.
+    let case_stmts = statements(case);
+    let drain_in_case = syntax::is_within(drain_if, case);
+    let before_drain: Vec<Node<'_>> = case_stmts
+        .iter()
+        .copied()
+        .take_while(|s| !drain_in_case || !syntax::is_within(drain_if, *s))
+        .collect();
+    if guards_all_paths(cx, timer, &before_drain, false) {
+        return true;
+    }
+    // A case that re-arms the timer on some path manages the timer's state by hand; when it
+    // does not re-arm, it is because nothing is left to time, and the drains elsewhere are
+    // guarded by conditions that imply a later re-arm (a timeout heap that became non-empty).
+    // Following that takes more than syntax, so such a case is trusted.
+    if before_drain
+        .iter()
+        .any(|s| syntax::descendants_same_func(*s).any(|n| re_arms(cx, timer, n)))
+    {
+        return true;
+    }
+    if drain_in_case {
+        return false;
+    }
+    // Between the statement holding the select and the statement holding the drain, in the
+    // loop body; when the drain comes first, the path wraps round the loop.
+    let Some(body) = drain_loop.child_by_field_name("body") else {
+        return false;
+    };
+    let stmts = statements(body);
+    let position = |n: Node<'_>| stmts.iter().position(|s| syntax::is_within(n, *s));
+    let (Some(from), Some(to)) = (position(case), position(drain_if)) else {
+        return false;
+    };
+    let between: Vec<Node<'_>> = if from < to {
+        stmts[from + 1..to].to_vec()
+    } else if from > to {
+        stmts[from + 1..]
+            .iter()
+            .chain(&stmts[..to])
+            .copied()
+            .collect()
+    } else {
+        return false;
+    };
+    guards_all_paths(cx, timer, &between, true)
+}
+
+/// Does every path through `stmts` re-arm the timer or leave the loop? `loop_level`: the
+/// statements sit in the loop body itself (not in a select case), so a plain `break` leaves
+/// the loop.
+fn guards_all_paths(cx: &FileCx<'_>, timer: &str, stmts: &[Node<'_>], loop_level: bool) -> bool {
+    stmts.iter().any(|s| guards(cx, timer, *s, loop_level))
+}
+
+fn guards(cx: &FileCx<'_>, timer: &str, stmt: Node<'_>, loop_level: bool) -> bool {
+    match stmt.kind() {
+        "return_statement" | "goto_statement" => true,
+        // In a select case an unlabelled `break` leaves only the select; a labelled one leaves
+        // an outer loop.
+        "break_statement" => loop_level || stmt.named_child(0).is_some(),
+        "expression_statement" => stmt
+            .named_child(0)
+            .is_some_and(|call| is_terminating_call(call, cx.src) || re_arms(cx, timer, call)),
+        "assignment_statement" => re_arms(cx, timer, stmt),
+        "block" => guards_all_paths(cx, timer, &statements(stmt), loop_level),
+        "if_statement" => {
+            let branch = |field: &str| {
+                stmt.child_by_field_name(field)
+                    .is_some_and(|b| match b.kind() {
+                        "block" => guards_all_paths(cx, timer, &statements(b), loop_level),
+                        _ => guards(cx, timer, b, loop_level),
+                    })
+            };
+            branch("consequence") && branch("alternative")
+        }
+        _ => false,
+    }
+}
+
+/// `timer.Reset(…)`, or a new timer assigned to the same name.
+fn re_arms(cx: &FileCx<'_>, timer: &str, node: Node<'_>) -> bool {
+    match node.kind() {
+        "call_expression" => call_target(node, cx.src) == Some((Some(timer), "Reset")),
+        "assignment_statement" => node
+            .child_by_field_name("left")
+            .is_some_and(|left| cx.text(left) == timer),
+        _ => false,
     }
 }

@@ -1,10 +1,12 @@
 //! GL013 lost-cancel.
 
+use tree_sitter::Node;
+
 use crate::diagnostic::{Confidence, Finding, Severity};
 use crate::facts::{FileCx, CONTEXT};
 use crate::flow::{Exit, PathCheck};
 use crate::rules::RuleMeta;
-use crate::syntax::{self, unparen};
+use crate::syntax::{self, call_target, unparen};
 
 pub static RULE: RuleMeta = RuleMeta {
     code: "GL013",
@@ -41,7 +43,11 @@ defer cancel()
 
 ## When it is wrong
 `main.main` is skipped (the process ends). Plain assignments (`=`) to variables declared elsewhere
-are skipped, because the function may be handing `cancel` to its caller.
+are skipped, because the function may be handing `cancel` to its caller. A path that has received
+from the derived context's `Done()` (`<-ctx.Done()`, or that `select` case) counts as released:
+the deadline or the parent cancelled it. A `WithCancel` of `context.Background()`/`TODO()` (also
+through `WithValue`) is not reported on paths: such a child registers with no parent and holds no
+timer, so the lost cancel keeps nothing alive (`go vet`'s lostcancel still reports it).
 "#,
 };
 
@@ -88,7 +94,22 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
                 continue;
             }
         }
-        let is_use = |n: tree_sitter::Node<'_>| n.kind() == "identifier" && cx.text(n) == name;
+        if matches!(constructor, "WithCancel" | "WithCancelCause")
+            && syntax::call_arguments(call)
+                .first()
+                .is_some_and(|parent| never_cancelled(cx, *parent))
+        {
+            continue;
+        }
+        let ctx_name = left.named_child(0).map(|n| cx.text(n));
+        // A path that received from the derived context's `Done()` saw it cancelled (deadline
+        // or parent): its timer and its place in the parent are already released.
+        let is_use = |n: tree_sitter::Node<'_>| {
+            (n.kind() == "identifier" && cx.text(n) == name)
+                || (n.kind() == "call_expression"
+                    && syntax::is_receive_operand(n, cx.src)
+                    && matches!(call_target(n, cx.src), Some((Some(recv), "Done")) if Some(recv) == ctx_name))
+        };
         let check = PathCheck {
             src: cx.src,
             is_use: &is_use,
@@ -106,6 +127,23 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
                 )
                 .label(exit.node(), label),
             );
+        }
+    }
+}
+
+/// `context.Background()` or `context.TODO()`, possibly wrapped in `context.WithValue`: a parent
+/// that is never cancelled, so a `WithCancel` child registers nowhere and holds no timer; a lost
+/// cancel then keeps nothing alive.
+fn never_cancelled(cx: &FileCx<'_>, parent: Node<'_>) -> bool {
+    let mut current = unparen(parent);
+    loop {
+        match cx.pkg_call(current, CONTEXT) {
+            Some("Background" | "TODO") => return true,
+            Some("WithValue") => match syntax::call_arguments(current).first() {
+                Some(inner) => current = unparen(*inner),
+                None => return false,
+            },
+            _ => return false,
         }
     }
 }

@@ -3,7 +3,7 @@
 use tree_sitter::Node;
 
 use crate::diagnostic::{Confidence, Finding, Severity};
-use crate::facts::{go_literal, FileCx};
+use crate::facts::{go_literal, FileCx, SYNC};
 use crate::flow::{Exit, PathCheck};
 use crate::patterns::method_calls;
 use crate::rules::RuleMeta;
@@ -24,7 +24,9 @@ pub static RULE: RuleMeta = RuleMeta {
 ## What it finds
 A goroutine (`go func(){…}()`) started after `wg.Add(…)` in the same function, with a `return` on
 a path that passes no `wg.Done()`: either Done is a plain statement that an early return skips, or
-`defer wg.Done()` is registered only after an early return.
+`defer wg.Done()` is registered only after an early return. Also a WaitGroup declared in the
+function, added to and waited on there, that nothing ever calls `Done` (or `Go`) on and that
+never leaves the function (only `wg.Add`/`wg.Wait` mention it).
 
 ## Why it leaks
 `Wait` returns only when the counter reaches zero; one skipped `Done` and the waiter — often the
@@ -51,6 +53,7 @@ Paths that end in `panic`, `os.Exit` or `runtime.Goexit` are ignored.
 };
 
 pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
+    never_done(cx, out);
     for go in &cx.go_statements {
         let Some(literal) = go_literal(*go) else {
             continue;
@@ -116,4 +119,81 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
             );
         }
     }
+}
+
+/// `var wg sync.WaitGroup` (or `wg := sync.WaitGroup{}` / `&sync.WaitGroup{}`) whose only
+/// mentions are `wg.Add(…)` and `wg.Wait()`: the counter never goes back down.
+fn never_done(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
+    for call in &cx.calls {
+        let Some((Some(wg), "Wait")) = call_target(*call, cx.src) else {
+            continue;
+        };
+        let Some(func) = syntax::enclosing_function(*call) else {
+            continue;
+        };
+        let Some(body) = syntax::function_body(func) else {
+            continue;
+        };
+        let Some(decl) = local_wait_group(cx, body, wg) else {
+            continue;
+        };
+        let mut added = false;
+        let only_add_wait = cx.uses_in(body, wg).iter().all(|u| {
+            if syntax::is_within(u.node, decl) {
+                return true;
+            }
+            let method = u
+                .node
+                .parent()
+                .filter(|p| p.kind() == "selector_expression")
+                .and_then(|sel| sel.parent())
+                .and_then(|c| call_target(c, cx.src));
+            match method {
+                Some((Some(recv), "Add")) if recv == wg => {
+                    added = true;
+                    true
+                }
+                Some((Some(recv), "Wait")) => recv == wg,
+                _ => false,
+            }
+        });
+        if added && only_add_wait {
+            out.push(
+                Finding::new(
+                    RULE.code,
+                    *call,
+                    format!("nothing calls `{wg}.Done()`, so `{wg}.Wait()` never returns"),
+                )
+                .label(decl, "declared here and used only by Add and Wait"),
+            );
+        }
+    }
+}
+
+/// The declaration of `name` as a `sync.WaitGroup` value in `body`.
+fn local_wait_group<'t>(cx: &FileCx<'t>, body: Node<'t>, name: &str) -> Option<Node<'t>> {
+    syntax::descendants_same_func(body).find(|n| match n.kind() {
+        "var_spec" => {
+            n.child_by_field_name("name").map(|id| cx.text(id)) == Some(name)
+                && n.child_by_field_name("type")
+                    .is_some_and(|t| cx.pkg_type(t, SYNC) == Some("WaitGroup"))
+        }
+        "short_var_declaration" => {
+            let left = n.child_by_field_name("left").and_then(|l| l.named_child(0));
+            let right = n
+                .child_by_field_name("right")
+                .and_then(|r| r.named_child(0));
+            left.map(|l| cx.text(l)) == Some(name)
+                && right.is_some_and(|r| {
+                    let lit = match r.kind() {
+                        "unary_expression" => r.child_by_field_name("operand"),
+                        _ => Some(r),
+                    };
+                    lit.filter(|l| l.kind() == "composite_literal")
+                        .and_then(|l| l.child_by_field_name("type"))
+                        .is_some_and(|t| cx.pkg_type(t, SYNC) == Some("WaitGroup"))
+                })
+        }
+        _ => false,
+    })
 }

@@ -3,7 +3,7 @@
 use tree_sitter::Node;
 
 use crate::diagnostic::{Confidence, Finding, Severity};
-use crate::facts::FileCx;
+use crate::facts::{FileCx, SYNC};
 use crate::flow::{Exit, PathCheck};
 use crate::patterns::method_calls;
 use crate::rules::RuleMeta;
@@ -26,6 +26,12 @@ pub static RULE: RuleMeta = RuleMeta {
 `x.Unlock()` / `x.RUnlock()` (deferred or not) or a call whose name mentions unlocking, in a
 function that does unlock `x` on some other path. Also `defer x.Lock()` right after `x.Lock()`
 (staticcheck SA2003: a typo for `Unlock`).
+
+Also a mutex locked again, in the same block, with nothing in between that mentions it, waits
+on a Cond or calls anything named like an unlock: `Lock` after `Lock`, `RLock` after `Lock`
+or `Lock` after `RLock` (Go's mutexes are not reentrant). Only for a mutex declared locally
+(`var mu sync.Mutex`, `mu := &sync.Mutex{}`) and mentioned only in the function activation that
+locks it: any other goroutine could unlock it, which tests do on purpose.
 
 ## Why it leaks
 A mutex left locked blocks every later `Lock`; goroutines pile up in `sync.Mutex.Lock`, which the
@@ -52,7 +58,8 @@ that call or return anything named like an unlock (`s.unlockAndWake()`, a `relea
 
 ## When it is wrong
 A branch that deliberately keeps the lock for the caller (setting a "hold" flag) is still
-reported; suppress it with a reason.
+reported; suppress it with a reason. For the second lock: a call in between that releases the
+mutex under another name (a method that unlocks its receiver's field) is not seen.
 "#,
 };
 
@@ -101,6 +108,21 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
                     continue;
                 }
             }
+        }
+        if let Some(again) =
+            locked_again(cx, stmt, mutex, method).filter(|_| private_mutex(cx, *call, mutex))
+        {
+            out.push(
+                Finding::new(
+                    RULE.code,
+                    again,
+                    format!("`{mutex}` is locked again while this goroutine holds it"),
+                )
+                .label(*call, "first locked here")
+                .why("sync mutexes are not reentrant: the second lock waits for an unlock that can never come")
+                .fix(format!("call `{mutex}.{unlock}()` before locking again, or drop the second lock")),
+            );
+            continue;
         }
         let Some(body) = syntax::function_body(func) else {
             continue;
@@ -155,4 +177,99 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
             );
         }
     }
+}
+
+/// The next statement of the same block that touches `mutex` locks it again (`Lock` after
+/// `Lock` or `RLock`, or `RLock` after `Lock`) with nothing in between that could release it:
+/// no mention of the mutex (a deferred unlock does not count: it runs later), no `Wait` (a Cond releases its lock), nothing named like an unlock.
+/// `RLock` after `RLock` is left alone: it only deadlocks with a writer waiting in between.
+fn locked_again<'t>(
+    cx: &FileCx<'t>,
+    stmt: Node<'t>,
+    mutex: &str,
+    method: &str,
+) -> Option<Node<'t>> {
+    let mut next = stmt.next_named_sibling();
+    while let Some(s) = next {
+        next = s.next_named_sibling();
+        if s.kind() == "comment" {
+            continue;
+        }
+        // A deferred unlock releases only when the function returns, after the second lock.
+        if s.kind() == "defer_statement"
+            && matches!(s.named_child(0).and_then(|c| call_target(c, cx.src)), Some((Some(m), _)) if m == mutex)
+        {
+            continue;
+        }
+        if s.kind() == "expression_statement" {
+            if let Some((Some(m), again @ ("Lock" | "RLock"))) =
+                s.named_child(0).and_then(|c| call_target(c, cx.src))
+            {
+                if m == mutex {
+                    return (method == "Lock" || again == "Lock").then_some(s);
+                }
+            }
+        }
+        let text = cx.text(s);
+        if text.contains(mutex)
+            || text.to_ascii_lowercase().contains("unlock")
+            || text.contains("Wait(")
+            || syntax::descendants(s).any(|n| n.kind() == "labeled_statement")
+        {
+            return None;
+        }
+    }
+    None
+}
+
+/// Another goroutine may unlock a shared mutex (tests block on purpose and unlock from the
+/// parent), so the second lock is only a certain deadlock for a mutex declared locally whose
+/// every mention is in the same function activation as the lock.
+fn private_mutex(cx: &FileCx<'_>, lock: Node<'_>, mutex: &str) -> bool {
+    let Some(activation) = syntax::enclosing_function(lock) else {
+        return false;
+    };
+    let mut scope = Some(activation);
+    while let Some(func) = scope {
+        let Some(body) = syntax::function_body(func) else {
+            return false;
+        };
+        if let Some(decl) = local_mutex(cx, body, mutex) {
+            return cx.uses_in(body, mutex).iter().all(|u| {
+                syntax::is_within(u.node, decl)
+                    || syntax::enclosing_function(u.node).map(|f| f.id()) == Some(activation.id())
+            });
+        }
+        scope = syntax::enclosing_function(func);
+    }
+    false
+}
+
+/// The declaration of `name` in `body` as a `sync.Mutex`/`sync.RWMutex` value or `&` literal.
+fn local_mutex<'t>(cx: &FileCx<'t>, body: Node<'t>, name: &str) -> Option<Node<'t>> {
+    let is_mutex = |t: Node<'_>| matches!(cx.pkg_type(t, SYNC), Some("Mutex" | "RWMutex"));
+    syntax::descendants_same_func(body).find(|n| match n.kind() {
+        "var_spec" => {
+            n.child_by_field_name("name").map(|id| cx.text(id)) == Some(name)
+                && n.child_by_field_name("type").is_some_and(is_mutex)
+        }
+        "short_var_declaration" => {
+            let left = n.child_by_field_name("left").and_then(|l| l.named_child(0));
+            let right = n
+                .child_by_field_name("right")
+                .and_then(|r| r.named_child(0));
+            left.map(|l| cx.text(l)) == Some(name)
+                && right.is_some_and(|r| {
+                    let literal = match r.kind() {
+                        "unary_expression" => r.child_by_field_name("operand"),
+                        _ => Some(r),
+                    };
+                    literal
+                        .filter(|l| l.kind() == "composite_literal")
+                        .and_then(|l| l.child_by_field_name("type"))
+                        .is_some_and(is_mutex)
+                })
+        }
+        _ => false,
+    })
 }

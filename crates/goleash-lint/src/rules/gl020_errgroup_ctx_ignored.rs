@@ -1,5 +1,7 @@
 //! GL020 errgroup-ctx-ignored.
 
+use tree_sitter::Node;
+
 use crate::diagnostic::{Confidence, Finding, Severity};
 use crate::facts::{FileCx, ERRGROUP};
 use crate::patterns::method_calls;
@@ -41,6 +43,9 @@ g.Go(func() error { return produce(gctx, out) })
 
 ## When it is wrong
 If no function in the group can block, cancellation is irrelevant; use `new(errgroup.Group)` then.
+Not reported when the spawning code watches the group's context once functions run (after a
+`g.Go`, or in any loop around it), to stop launching more after a failure; a check made only
+before the first `g.Go` does not count.
 "#,
 };
 
@@ -79,10 +84,14 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         let Some(body) = cx.enclosing_function(*decl).and_then(syntax::function_body) else {
             continue;
         };
-        // The closures passed to g.Go are where cancellation has to be observed.
-        let closures: Vec<_> = method_calls(cx, body, cx.text(group), &["Go"])
+        let go_calls: Vec<_> = method_calls(cx, body, cx.text(group), &["Go"])
             .into_iter()
             .filter(|call| call.start_byte() > decl.end_byte())
+            .collect();
+        // The closures passed to g.Go are where cancellation has to be observed.
+        let closures: Vec<_> = go_calls
+            .iter()
+            .copied()
             .flat_map(syntax::call_arguments)
             .filter(|arg| arg.kind() == "func_literal")
             .collect();
@@ -91,7 +100,8 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         }
         let observed = closures
             .iter()
-            .any(|closure| !cx.uses_in(*closure, name).is_empty());
+            .any(|closure| !cx.uses_in(*closure, name).is_empty())
+            || spawner_stops_on(cx, body, name, &go_calls);
         if !observed {
             out.push(
                 Finding::new(
@@ -106,4 +116,23 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
             );
         }
     }
+}
+
+/// The spawning code itself watches the group's context once functions are running — after a
+/// `g.Go`, or in a loop (at any depth) around it — and stops launching when a sibling fails. That is what
+/// the context is for when the functions themselves cannot block.
+fn spawner_stops_on(cx: &FileCx<'_>, body: Node<'_>, name: &str, go_calls: &[Node<'_>]) -> bool {
+    let Some(first_go) = go_calls.iter().map(|c| c.start_byte()).min() else {
+        return false;
+    };
+    cx.uses_in(body, name)
+        .iter()
+        .filter(|u| !go_calls.iter().any(|c| syntax::is_within(u.node, *c)))
+        .any(|u| {
+            u.node.start_byte() > first_go
+                || std::iter::successors(syntax::enclosing_loop(u.node), |l| {
+                    syntax::enclosing_loop(*l)
+                })
+                .any(|l| go_calls.iter().any(|c| syntax::is_within(*c, l)))
+        })
 }

@@ -3,8 +3,11 @@
 
 use crate::diagnostic::{Confidence, Severity};
 use crate::rules::RuleMeta;
-use crate::semantic::locks::Held;
-use crate::semantic::model::{ObjKey, Op, OpKind};
+use rustc_hash::FxHashSet;
+
+use crate::semantic::locks::{At, Held};
+use crate::semantic::model::{FuncId, ObjKey, Op, OpKind};
+use crate::syntax;
 use crate::semantic::{PackageCx, PkgFinding};
 
 pub static RULE: RuleMeta = RuleMeta {
@@ -65,9 +68,11 @@ syntax cannot show) makes the report false; suppress it with the reason.
 
 pub fn check(pcx: &PackageCx<'_>, out: &mut Vec<PkgFinding>) {
     let model = &pcx.model;
+    let mut looped: Option<FxHashSet<FuncId>> = None;
     for op in &model.ops {
         let partners_of: &[OpKind] = match op.kind {
-            OpKind::Send => &[OpKind::Recv, OpKind::Range],
+            // A close also releases a blocked sender (with a panic): a closer counts too.
+            OpKind::Send => &[OpKind::Recv, OpKind::Range, OpKind::Close],
             OpKind::Recv | OpKind::Range => &[OpKind::Send, OpKind::Close],
             OpKind::WgWait => &[OpKind::WgDone],
             _ => continue,
@@ -115,9 +120,10 @@ pub fn check(pcx: &PackageCx<'_>, out: &mut Vec<PkgFinding>) {
             let Some(lock_key) = h.key.as_ref() else {
                 continue;
             };
-            let needs: Option<Vec<(&Op<'_>, crate::semantic::locks::At<'_>)>> = partners
+            let looped = looped.get_or_insert_with(|| looped_callees(pcx));
+            let needs: Option<Vec<(&Op<'_>, At<'_>)>> = partners
                 .iter()
-                .map(|p| partner_needs(pcx, p, lock_key).map(|at| (*p, at)))
+                .map(|p| partner_needs(pcx, p, lock_key, looped).map(|at| (*p, at)))
                 .collect();
             let Some(needs) = needs else {
                 continue;
@@ -153,29 +159,83 @@ pub fn check(pcx: &PackageCx<'_>, out: &mut Vec<PkgFinding>) {
     }
 }
 
-/// Where the partner's goroutine takes `lock` before reaching its side: held on every path
-/// to it, or locked earlier in the same function.
+/// Where the partner's goroutine takes `lock` before it reaches its side: held on every path
+/// to it, locked earlier in the same function (directly or in a call), or locked after it in a
+/// function that repeats the operation (a loop around it, or callers that call it in a loop).
 fn partner_needs<'t>(
     pcx: &PackageCx<'t>,
     partner: &Op<'t>,
     lock: &ObjKey,
-) -> Option<crate::semantic::locks::At<'t>> {
+    looped_callers: &FxHashSet<FuncId>,
+) -> Option<At<'t>> {
     let model = &pcx.model;
-    let file = model.funcs[partner.func].file;
+    let func = partner.func;
+    let file = model.funcs[func].file;
     if let Some(held) = pcx.locks.held_at.get(&(file, partner.node.id())) {
         if let Some(h) = held.iter().find(|h| h.key.as_ref() == Some(lock)) {
             return Some(h.at);
         }
     }
-    model
-        .ops
-        .iter()
-        .filter(|l| {
-            l.func == partner.func
-                && matches!(l.kind, OpKind::Lock | OpKind::RLock)
-                && l.target.key.as_ref() == Some(lock)
-                && l.node.start_byte() < partner.node.start_byte()
-        })
-        .map(|l| (file, l.node))
-        .next()
+    let at = partner.node.start_byte();
+    let mut before = None;
+    let mut after = None;
+    let mut note = |pos: usize, site: At<'t>| {
+        if pos < at {
+            before.get_or_insert(site);
+        } else {
+            after.get_or_insert(site);
+        }
+    };
+    for l in model.ops.iter().filter(|l| {
+        l.func == func
+            && matches!(l.kind, OpKind::Lock | OpKind::RLock)
+            && l.target.key.as_ref() == Some(lock)
+    }) {
+        note(l.node.start_byte(), (file, l.node));
+    }
+    if let Some(body) = model.funcs[func].body {
+        for call in syntax::descendants_same_func(body).filter(|n| n.kind() == "call_expression") {
+            let Some((callee, _)) = model.callee(func, call) else {
+                continue;
+            };
+            let takes = pcx.locks.summaries[callee].as_ref().is_some_and(|s| {
+                s.acquires
+                    .iter()
+                    .any(|a| a.key.as_ref() == Some(lock) && !a.conditional)
+            });
+            if takes {
+                note(call.start_byte(), (file, call));
+            }
+        }
+    }
+    if before.is_some() {
+        return before;
+    }
+    let repeated = model.cx(file).enclosing_loop(partner.node).is_some()
+        || looped_callers.contains(&func);
+    if repeated {
+        return after;
+    }
+    None
+}
+
+/// Functions called from inside a `for` loop somewhere in the package.
+fn looped_callees(pcx: &PackageCx<'_>) -> FxHashSet<FuncId> {
+    let model = &pcx.model;
+    let mut out = FxHashSet::default();
+    for (id, func) in model.funcs.iter().enumerate() {
+        let Some(body) = func.body else {
+            continue;
+        };
+        let cx = model.cx(func.file);
+        for call in syntax::descendants_same_func(body).filter(|n| n.kind() == "call_expression") {
+            if cx.enclosing_loop(call).is_none() {
+                continue;
+            }
+            if let Some((callee, _)) = model.callee(id, call) {
+                out.insert(callee);
+            }
+        }
+    }
+    out
 }

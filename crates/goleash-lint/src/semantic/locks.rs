@@ -773,6 +773,8 @@ fn translate(
 /// each iteration locks another object, hand over hand.
 fn rebound_in(for_stmt: Node<'_>, place: &Place, model: &PackageModel<'_>, file: usize) -> bool {
     let name = match &place.root {
+        // An element (`locks[j]`): the index may change every iteration.
+        Root::Local(_, name) if name.starts_with('#') => return true,
         Root::Local(_, name) => name.as_str(),
         Root::Param(f, i) => match model.funcs[*f].params.get(*i) {
             Some((name, _)) => name.as_str(),

@@ -27,6 +27,8 @@ pub enum Ty {
     Chan,
     Ticker,
     Timer,
+    /// A map, slice or array: indexing or ranging yields the element type.
+    Container(Box<Ty>),
     Unknown,
 }
 
@@ -153,6 +155,8 @@ pub struct Func<'t> {
     pub locals: FxHashMap<String, Ty>,
     /// `f := func(){…}` in this function's body.
     pub local_funcs: FxHashMap<String, FuncId>,
+    /// `ch := s.ch` used only for channel operations: the local is the field.
+    pub aliases: FxHashMap<String, ObjKey>,
 }
 
 pub struct PkgFile<'t> {
@@ -178,6 +182,8 @@ pub struct PackageModel<'t> {
     /// name may be used there.
     pub untyped_field_uses: FxHashMap<String, UntypedUses>,
     ambiguous: rustc_hash::FxHashSet<String>,
+    /// Selectors that initialise an alias local (`ch := s.ch`): not escapes.
+    alias_sources: rustc_hash::FxHashSet<(usize, usize)>,
     ambiguous_methods: rustc_hash::FxHashSet<(String, String)>,
 }
 
@@ -210,6 +216,7 @@ impl<'t> PackageModel<'t> {
             escapes: FxHashMap::default(),
             untyped_field_uses: FxHashMap::default(),
             ambiguous: Default::default(),
+            alias_sources: Default::default(),
             ambiguous_methods: Default::default(),
         };
         for file in 0..model.files.len() {
@@ -363,6 +370,14 @@ impl<'t> PackageModel<'t> {
         };
         match base.kind() {
             "channel_type" => Ty::Chan,
+            "map_type" => base
+                .child_by_field_name("value")
+                .map(|v| Ty::Container(Box::new(self.type_of_spelling(file, v))))
+                .unwrap_or(Ty::Unknown),
+            "slice_type" | "array_type" => base
+                .child_by_field_name("element")
+                .map(|v| Ty::Container(Box::new(self.type_of_spelling(file, v))))
+                .unwrap_or(Ty::Unknown),
             "type_identifier" => Ty::Named(text(base, cx.src).to_string()),
             "generic_type" => base
                 .child_by_field_name("type")
@@ -558,6 +573,7 @@ impl<'t> PackageModel<'t> {
                 launched_by_go,
                 locals: FxHashMap::default(),
                 local_funcs: FxHashMap::default(),
+                aliases: FxHashMap::default(),
             });
             self.func_of_node.insert((file, node.id()), id);
             match node.kind() {
@@ -636,6 +652,7 @@ impl<'t> PackageModel<'t> {
         let file = self.funcs[func].file;
         let mut locals: FxHashMap<String, Ty> = FxHashMap::default();
         let mut local_funcs = FxHashMap::default();
+        let mut candidates: Vec<(String, ObjKey, Node<'t>)> = Vec::new();
         for node in descendants_same_func(body) {
             match node.kind() {
                 "short_var_declaration" | "assignment_statement" => {
@@ -655,7 +672,10 @@ impl<'t> PackageModel<'t> {
                     if names.len() != values.len() {
                         // `x, err := NewX()`: the call's results, in order.
                         if values.len() == 1 {
-                            let results = self.results_of_call(func, values[0], &locals);
+                            let mut results = self.results_of_call(func, values[0], &locals);
+                            if unparen(values[0]).kind() == "index_expression" {
+                                results = vec![self.type_of_value(func, values[0], &locals)];
+                            }
                             for (i, name) in names.iter().enumerate() {
                                 if name.kind() == "identifier" {
                                     let ty = results.get(i).cloned().unwrap_or(Ty::Unknown);
@@ -679,6 +699,15 @@ impl<'t> PackageModel<'t> {
                             }
                         }
                         let ty = self.type_of_value(func, value, &locals);
+                        if ty == Ty::Chan && value.kind() == "selector_expression" {
+                            if let Some(Resolved {
+                                key: Some(key @ ObjKey::Field(..)),
+                                ..
+                            }) = self.resolve_with(func, value, Some(&locals))
+                            {
+                                candidates.push((name.clone(), key, value));
+                            }
+                        }
                         locals.entry(name).or_insert(ty);
                     }
                 }
@@ -701,22 +730,54 @@ impl<'t> PackageModel<'t> {
                                 .map(|v| self.type_of_value(func, *v, &locals))
                                 .unwrap_or(Ty::Unknown),
                         };
-                        locals.insert(self.text(file, *name).to_string(), ty);
+                        let name = self.text(file, *name).to_string();
+                        if let Some(value) = values.get(i).map(|v| unparen(*v)) {
+                            if ty == Ty::Chan && value.kind() == "selector_expression" {
+                                if let Some(Resolved {
+                                    key: Some(key @ ObjKey::Field(..)),
+                                    ..
+                                }) = self.resolve_with(func, value, Some(&locals))
+                                {
+                                    candidates.push((name.clone(), key, value));
+                                }
+                            }
+                        }
+                        locals.insert(name, ty);
                     }
                 }
                 "range_clause" => {
-                    // `for _, x := range xs` binds names of unknown type: shadow outer ones.
+                    // `for _, x := range xs`: x is an element of xs when its type is spelled;
+                    // every other name bound here shadows outer ones with an unknown type.
+                    let element = node
+                        .child_by_field_name("right")
+                        .and_then(|r| self.resolve_with(func, r, Some(&locals)))
+                        .and_then(|r| match r.ty {
+                            Ty::Container(inner) => Some(*inner),
+                            _ => None,
+                        });
                     if let Some(left) = node.child_by_field_name("left") {
-                        for name in named_list(left) {
+                        for (i, name) in named_list(left).into_iter().enumerate() {
                             if name.kind() == "identifier" {
-                                locals
-                                    .entry(self.text(file, name).to_string())
-                                    .or_insert(Ty::Unknown);
+                                let ty = match (i, &element) {
+                                    (1, Some(t)) => t.clone(),
+                                    _ => Ty::Unknown,
+                                };
+                                locals.entry(self.text(file, name).to_string()).or_insert(ty);
                             }
                         }
                     }
                 }
                 _ => {}
+            }
+        }
+        let src = self.src(file);
+        for (name, key, source) in candidates {
+            let only_operations = syntax::descendants(body)
+                .filter(|n| n.kind() == "identifier" && text(*n, src) == name)
+                .all(|n| alias_use_ok(n, src));
+            if only_operations {
+                self.funcs[func].aliases.insert(name, key);
+                self.alias_sources.insert((file, source.id()));
             }
         }
         self.funcs[func].locals = locals;
@@ -740,7 +801,7 @@ impl<'t> PackageModel<'t> {
                     .or_else(|| self.lookup_name(func, name).map(|r| r.ty))
                     .unwrap_or(Ty::Unknown)
             }
-            "selector_expression" => self
+            "selector_expression" | "index_expression" => self
                 .resolve_with(func, value, Some(locals))
                 .map(|r| r.ty)
                 .unwrap_or(Ty::Unknown),
@@ -827,13 +888,18 @@ impl<'t> PackageModel<'t> {
         while let Some(f) = current {
             let info = &self.funcs[f];
             if let Some(ty) = info.locals.get(name) {
+                let key = info
+                    .aliases
+                    .get(name)
+                    .cloned()
+                    .unwrap_or_else(|| ObjKey::Local(f, name.to_string()));
                 return Some(Resolved {
                     place: Place {
                         root: Root::Local(f, name.to_string()),
                         fields: Vec::new(),
                     },
                     ty: ty.clone(),
-                    key: Some(ObjKey::Local(f, name.to_string())),
+                    key: Some(key),
                 });
             }
             if let Some(i) = info.params.iter().position(|(n, _)| n == name) {
@@ -911,6 +977,21 @@ impl<'t> PackageModel<'t> {
                 let field = self.text(file, expr.child_by_field_name("field")?);
                 let base = self.resolve_with(func, operand, locals)?;
                 self.select_field(base, field)
+            }
+            "index_expression" => {
+                let operand = expr.child_by_field_name("operand")?;
+                let Ty::Container(inner) = self.resolve_with(func, operand, locals)?.ty else {
+                    return None;
+                };
+                // Each element is its own object: a place no other expression shares.
+                Some(Resolved {
+                    place: Place {
+                        root: Root::Local(func, format!("#{}", expr.id())),
+                        fields: Vec::new(),
+                    },
+                    ty: *inner,
+                    key: None,
+                })
             }
             _ => None,
         }
@@ -1216,6 +1297,9 @@ impl<'t> PackageModel<'t> {
         let Some(key) = resolved.key.clone() else {
             return;
         };
+        if self.alias_sources.contains(&(file, node.id())) {
+            return;
+        }
         if !is_operation_operand(node, self.src(file)) {
             escapes.push((key, node));
         }
@@ -1487,6 +1571,34 @@ fn is_operation_operand(node: Node<'_>, src: &str) -> bool {
         "assignment_statement" => is_field("left"),
         "binary_expression" => true, // `x.ch == nil`
         "if_statement" | "expression_statement" => true,
+        _ => false,
+    }
+}
+
+/// A use of an alias local that keeps it an alias: its declaration, a channel operation on it,
+/// a nil comparison, or assigning it.
+fn alias_use_ok(ident: Node<'_>, src: &str) -> bool {
+    let Some(parent) = ident.parent() else {
+        return false;
+    };
+    let is_field =
+        |field: &str| parent.child_by_field_name(field).map(|n| n.id()) == Some(ident.id());
+    match parent.kind() {
+        "send_statement" => is_field("channel"),
+        "unary_expression" => parent
+            .child_by_field_name("operator")
+            .is_some_and(|o| text(o, src) == "<-"),
+        "range_clause" => is_field("right"),
+        "binary_expression" => true,
+        "argument_list" => matches!(
+            parent.parent().and_then(|c| syntax::call_target(c, src)),
+            Some((None, "close" | "len" | "cap"))
+        ),
+        "expression_list" => parent.parent().is_some_and(|stmt| {
+            matches!(stmt.kind(), "assignment_statement" | "short_var_declaration")
+                && stmt.child_by_field_name("left").map(|l| l.id()) == Some(parent.id())
+        }),
+        "var_spec" => is_field("name"),
         _ => false,
     }
 }

@@ -91,8 +91,31 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
             .iter()
             .filter(|u| matches!(u.kind, UseKind::Receive | UseKind::Range))
             .collect();
-        let [receive] = receives.as_slice() else {
-            continue;
+        // One receive, or one `select` case receive plus drains inside other cases of the
+        // same select (a give-up case that drains is fine, one that does not leaks).
+        let receive = match receives.as_slice() {
+            [only] => *only,
+            many => {
+                let mut in_case = many.iter().filter_map(|r| {
+                    syntax::select_case_via(r.op, |n| cx.parent(n)).map(|case| (*r, case))
+                });
+                let Some((first, case)) = in_case.next() else {
+                    continue;
+                };
+                if in_case.next().is_some() {
+                    continue;
+                }
+                let Some(select) = cx.parent(case) else {
+                    continue;
+                };
+                if !many
+                    .iter()
+                    .all(|r| r.op.id() == first.op.id() || syntax::is_within(r.op, select))
+                {
+                    continue;
+                }
+                first
+            }
         };
         if receive.kind != UseKind::Receive || !same_activation(cx, receive.op, channel.func) {
             continue;
@@ -122,6 +145,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         let give_up = select
             .named_children(&mut cursor)
             .filter(|c| c.id() != case.id())
+            .filter(|c| !receives.iter().any(|r| syntax::is_within(r.op, *c)))
             .find(|c| {
                 is_give_up_case(cx, *c)
                     && (syntax::enclosing_loop(select).map(|l| l.id()) == chan_loop

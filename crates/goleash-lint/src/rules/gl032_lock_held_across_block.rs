@@ -7,8 +7,8 @@ use rustc_hash::FxHashSet;
 
 use crate::semantic::locks::{At, Held};
 use crate::semantic::model::{FuncId, ObjKey, Op, OpKind};
-use crate::syntax;
 use crate::semantic::{PackageCx, PkgFinding};
+use crate::syntax;
 
 pub static RULE: RuleMeta = RuleMeta {
     code: "GL032",
@@ -97,9 +97,11 @@ pub fn check(pcx: &PackageCx<'_>, out: &mut Vec<PkgFinding>) {
         if !matches!(key, ObjKey::Field(..) | ObjKey::Global(_)) || model.may_escape(key) {
             continue;
         }
+        // Buffered, or with a computed capacity that may well be large enough (`make(chan
+        // bool, len(actions))`): the send need not block at all.
         if model
             .ops_on(key)
-            .any(|m| m.kind == OpKind::Make && m.capacity.is_some_and(|c| c > 0))
+            .any(|m| m.kind == OpKind::Make && m.capacity != Some(0))
         {
             continue;
         }
@@ -211,8 +213,8 @@ fn partner_needs<'t>(
     if before.is_some() {
         return before;
     }
-    let repeated = model.cx(file).enclosing_loop(partner.node).is_some()
-        || looped_callers.contains(&func);
+    let repeated =
+        model.cx(file).enclosing_loop(partner.node).is_some() || looped_callers.contains(&func);
     if repeated {
         return after;
     }

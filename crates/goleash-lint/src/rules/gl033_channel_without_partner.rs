@@ -66,7 +66,9 @@ pub fn check(pcx: &PackageCx<'_>, out: &mut Vec<PkgFinding>) {
     keys.sort();
     keys.dedup();
     for key in keys {
-        if model.may_escape(key) {
+        let hidden_receiver = model.may_have_hidden_receiver(key);
+        let hidden_sender = model.may_have_hidden_sender(key);
+        if hidden_receiver && hidden_sender {
             continue;
         }
         let ops: Vec<&Op<'_>> = model.ops_on(key).collect();
@@ -75,8 +77,7 @@ pub fn check(pcx: &PackageCx<'_>, out: &mut Vec<PkgFinding>) {
             .iter()
             .any(|o| o.kind == OpKind::Make && o.capacity.is_some_and(|c| c > 0));
         let name = key.describe(model);
-        let untyped = model.untyped(key);
-        if !has(&[OpKind::Recv, OpKind::Range]) && !untyped.recv {
+        if !has(&[OpKind::Recv, OpKind::Range]) && !hidden_receiver {
             for op in ops
                 .iter()
                 .filter(|o| o.kind == OpKind::Send && o.select.is_none())
@@ -93,7 +94,7 @@ pub fn check(pcx: &PackageCx<'_>, out: &mut Vec<PkgFinding>) {
                 out.push(finding);
             }
         }
-        if !has(&[OpKind::Send, OpKind::Close]) && !untyped.send && !untyped.close {
+        if !has(&[OpKind::Send, OpKind::Close]) && !hidden_sender {
             let made = has(&[OpKind::Make]);
             let state = if made {
                 ""

@@ -33,6 +33,8 @@ pub mod gl031_lock_order_inversion;
 pub mod gl032_lock_held_across_block;
 pub mod gl033_channel_without_partner;
 pub mod gl034_cond_never_signalled;
+pub mod gl035_waitgroup_never_released;
+pub mod gl036_send_to_stopped_receiver;
 
 /// Everything about a rule that does not depend on the code it looks at.
 #[derive(Debug)]
@@ -117,6 +119,8 @@ pub static PACKAGE_RULES: &[PackageRule] = package_registry![
     gl032_lock_held_across_block,
     gl033_channel_without_partner,
     gl034_cond_never_signalled,
+    gl035_waitgroup_never_released,
+    gl036_send_to_stopped_receiver,
 ];
 
 /// Diagnostics the engine itself emits; they have codes so they can be selected and suppressed.

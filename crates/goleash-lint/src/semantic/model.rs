@@ -182,6 +182,8 @@ pub struct PackageModel<'t> {
     /// name may be used there.
     pub untyped_field_uses: FxHashMap<String, UntypedUses>,
     ambiguous: rustc_hash::FxHashSet<String>,
+    /// Objects handed out only as `<-chan`: others may receive from them, never send or close.
+    pub receive_only_escapes: rustc_hash::FxHashSet<ObjKey>,
     /// Selectors that initialise an alias local (`ch := s.ch`): not escapes.
     alias_sources: rustc_hash::FxHashSet<(usize, usize)>,
     ambiguous_methods: rustc_hash::FxHashSet<(String, String)>,
@@ -217,6 +219,7 @@ impl<'t> PackageModel<'t> {
             untyped_field_uses: FxHashMap::default(),
             ambiguous: Default::default(),
             alias_sources: Default::default(),
+            receive_only_escapes: Default::default(),
             ambiguous_methods: Default::default(),
         };
         for file in 0..model.files.len() {
@@ -762,7 +765,9 @@ impl<'t> PackageModel<'t> {
                                     (1, Some(t)) => t.clone(),
                                     _ => Ty::Unknown,
                                 };
-                                locals.entry(self.text(file, name).to_string()).or_insert(ty);
+                                locals
+                                    .entry(self.text(file, name).to_string())
+                                    .or_insert(ty);
                             }
                         }
                     }
@@ -978,6 +983,17 @@ impl<'t> PackageModel<'t> {
                 let base = self.resolve_with(func, operand, locals)?;
                 self.select_field(base, field)
             }
+            "call_expression" => {
+                // An accessor: `s.Stopper().ShouldQuiesce()` where each method only returns a
+                // field of its receiver is that field.
+                let (callee, recv) = self.callee(func, expr)?;
+                let fields = self.accessor_fields(callee)?;
+                let mut base = recv?;
+                for field in fields {
+                    base = self.select_field(base, &field)?;
+                }
+                Some(base)
+            }
             "index_expression" => {
                 let operand = expr.child_by_field_name("operand")?;
                 let Ty::Container(inner) = self.resolve_with(func, operand, locals)?.ty else {
@@ -995,6 +1011,44 @@ impl<'t> PackageModel<'t> {
             }
             _ => None,
         }
+    }
+
+    /// For a method whose body is only `return r.a.b` (r its receiver): `[a, b]`.
+    fn accessor_fields(&self, func: FuncId) -> Option<Vec<String>> {
+        let info = &self.funcs[func];
+        let (recv, _) = info.recv.as_ref()?;
+        let body = info.body?;
+        let stmts = syntax::statements(body);
+        let [ret] = stmts.as_slice() else {
+            return None;
+        };
+        if ret.kind() != "return_statement" {
+            return None;
+        }
+        let mut value = unparen(ret.named_child(0)?);
+        if value.kind() == "expression_list" {
+            if value.named_child_count() != 1 {
+                return None;
+            }
+            value = unparen(value.named_child(0)?);
+        }
+        let mut fields = Vec::new();
+        while value.kind() == "selector_expression" {
+            fields.push(
+                self.text(info.file, value.child_by_field_name("field")?)
+                    .to_string(),
+            );
+            value = unparen(value.child_by_field_name("operand")?);
+            if fields.len() > MAX_PATH_FIELDS {
+                return None;
+            }
+        }
+        if value.kind() != "identifier" || self.text(info.file, value) != recv || fields.is_empty()
+        {
+            return None;
+        }
+        fields.reverse();
+        Some(fields)
     }
 
     /// `base.field`, looking through embedded structs (one level deep suffices for the shapes
@@ -1135,6 +1189,7 @@ impl<'t> PackageModel<'t> {
         let mut ops = Vec::new();
         let mut escapes: Vec<(ObjKey, Node<'t>)> = Vec::new();
         let mut untyped: Vec<(String, UntypedKind)> = Vec::new();
+        let mut recv_escapes: Vec<ObjKey> = Vec::new();
         for node in descendants_same_func(body) {
             match node.kind() {
                 "call_expression" => self.call_op(func, node, &mut ops),
@@ -1160,7 +1215,13 @@ impl<'t> PackageModel<'t> {
                     }
                 }
                 "selector_expression" => {
-                    self.classify_field_use(func, node, &mut escapes, &mut untyped);
+                    self.classify_field_use(
+                        func,
+                        node,
+                        &mut escapes,
+                        &mut untyped,
+                        &mut recv_escapes,
+                    );
                 }
                 "keyed_element" => self.keyed_make(func, node, &mut ops, &mut escapes),
                 "literal_value" => self.positional_fields(func, node, &mut escapes),
@@ -1173,6 +1234,7 @@ impl<'t> PackageModel<'t> {
         for (key, node) in escapes {
             self.escapes.entry(key).or_default().push((func, node));
         }
+        self.receive_only_escapes.extend(recv_escapes);
         for (name, kind) in untyped {
             let uses = self.untyped_field_uses.entry(name).or_default();
             match kind {
@@ -1267,6 +1329,7 @@ impl<'t> PackageModel<'t> {
         node: Node<'t>,
         escapes: &mut Vec<(ObjKey, Node<'t>)>,
         untyped: &mut Vec<(String, UntypedKind)>,
+        recv_escapes: &mut Vec<ObjKey>,
     ) {
         let file = self.funcs[func].file;
         let Some(field) = node.child_by_field_name("field") else {
@@ -1300,9 +1363,36 @@ impl<'t> PackageModel<'t> {
         if self.alias_sources.contains(&(file, node.id())) {
             return;
         }
-        if !is_operation_operand(node, self.src(file)) {
-            escapes.push((key, node));
+        if is_operation_operand(node, self.src(file)) {
+            return;
         }
+        if self.returned_receive_only(func, node) {
+            // `func (s *S) Done() <-chan struct{} { return s.done }`: whoever gets it can only
+            // receive; marked with a node of its own so senders' rules can tell.
+            recv_escapes.push(key);
+            return;
+        }
+        escapes.push((key, node));
+    }
+
+    /// `node` is returned from a function whose result is spelled `<-chan T`.
+    fn returned_receive_only(&self, func: FuncId, node: Node<'_>) -> bool {
+        let Some(mut parent) = node.parent() else {
+            return false;
+        };
+        if parent.kind() == "expression_list" {
+            match parent.parent() {
+                Some(p) => parent = p,
+                None => return false,
+            }
+        }
+        if parent.kind() != "return_statement" {
+            return false;
+        }
+        let info = &self.funcs[func];
+        info.node
+            .child_by_field_name("result")
+            .is_some_and(|r| self.text(info.file, r).trim_start().starts_with("<-chan"))
     }
 
     /// `T{ch: make(chan X, n)}`: the field is made here; any other value stored in a channel
@@ -1489,7 +1579,27 @@ impl<'t> PackageModel<'t> {
         if key.is_exported() || self.escapes.contains_key(key) {
             return true;
         }
-        self.untyped(key).other
+        self.receive_only_escapes.contains(key) || self.untyped(key).other
+    }
+
+    /// Code this package cannot see may send on or close it.
+    pub fn may_have_hidden_sender(&self, key: &ObjKey) -> bool {
+        let untyped = self.untyped(key);
+        key.is_exported()
+            || self.escapes.contains_key(key)
+            || untyped.other
+            || untyped.send
+            || untyped.close
+    }
+
+    /// Code this package cannot see may receive from it.
+    pub fn may_have_hidden_receiver(&self, key: &ObjKey) -> bool {
+        let untyped = self.untyped(key);
+        key.is_exported()
+            || self.escapes.contains_key(key)
+            || self.receive_only_escapes.contains(key)
+            || untyped.other
+            || untyped.recv
     }
 
     /// Operations on a field of this name through values of unknown type: they may be
@@ -1595,8 +1705,10 @@ fn alias_use_ok(ident: Node<'_>, src: &str) -> bool {
             Some((None, "close" | "len" | "cap"))
         ),
         "expression_list" => parent.parent().is_some_and(|stmt| {
-            matches!(stmt.kind(), "assignment_statement" | "short_var_declaration")
-                && stmt.child_by_field_name("left").map(|l| l.id()) == Some(parent.id())
+            matches!(
+                stmt.kind(),
+                "assignment_statement" | "short_var_declaration"
+            ) && stmt.child_by_field_name("left").map(|l| l.id()) == Some(parent.id())
         }),
         "var_spec" => is_field("name"),
         _ => false,

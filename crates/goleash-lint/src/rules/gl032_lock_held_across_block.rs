@@ -178,7 +178,12 @@ fn partner_needs<'t>(
             return Some(h.at);
         }
     }
-    let at = partner.node.start_byte();
+    // A deferred operation runs when the function returns: after everything in its body.
+    let at = if is_deferred(pcx, file, partner.node) {
+        model.funcs[func].node.end_byte()
+    } else {
+        partner.node.start_byte()
+    };
     let mut before = None;
     let mut after = None;
     let mut note = |pos: usize, site: At<'t>| {
@@ -219,6 +224,22 @@ fn partner_needs<'t>(
         return after;
     }
     None
+}
+
+/// Inside a `defer` statement of its own function.
+fn is_deferred(pcx: &PackageCx<'_>, file: usize, node: tree_sitter::Node<'_>) -> bool {
+    let cx = pcx.model.cx(file);
+    let mut current = cx.parent(node);
+    while let Some(n) = current {
+        match n.kind() {
+            "defer_statement" => return true,
+            "function_declaration" | "method_declaration" | "func_literal" | "block" => {
+                return false
+            }
+            _ => current = cx.parent(n),
+        }
+    }
+    false
 }
 
 /// Functions called from inside a `for` loop somewhere in the package.

@@ -1019,9 +1019,16 @@ impl<'t> PackageModel<'t> {
         let (recv, _) = info.recv.as_ref()?;
         let body = info.body?;
         let stmts = syntax::statements(body);
-        let [ret] = stmts.as_slice() else {
+        let (ret, guards) = stmts.split_last()?;
+        // Nil-receiver guards (`if s == nil { return nil }`) may come first.
+        let nil_guard = format!("{recv} == nil");
+        if !guards.iter().all(|g| {
+            g.kind() == "if_statement"
+                && g.child_by_field_name("condition")
+                    .is_some_and(|c| self.text(info.file, c).trim() == nil_guard)
+        }) {
             return None;
-        };
+        }
         if ret.kind() != "return_statement" {
             return None;
         }
@@ -1249,7 +1256,18 @@ impl<'t> PackageModel<'t> {
     }
 
     fn op(&self, kind: OpKind, func: FuncId, node: Node<'t>, target: Resolved) -> Op<'t> {
-        let select = syntax::select_case_of(node).and_then(|case| case.parent());
+        let cx = self.cx(self.funcs[func].file);
+        let select = syntax::select_case_via(node, |n| cx.parent(n))
+            .and_then(|case| cx.parent(case))
+            // `select { case <-c: }` with one case and no default is just `<-c`.
+            .filter(|select| {
+                let mut cursor = select.walk();
+                select
+                    .named_children(&mut cursor)
+                    .filter(|c| matches!(c.kind(), "communication_case" | "default_case"))
+                    .count()
+                    > 1
+            });
         Op {
             kind,
             func,

@@ -190,6 +190,28 @@ fn unclosed_brace_is_reported_at_its_line() {
 }
 
 #[test]
+fn a_file_too_large_to_parse_is_reported_not_skipped_silently() {
+    let function = "func f(ch chan int) {\n\tgo func() { ch <- 1 }()\n}\n\n";
+    let mut src = String::from("package p\n\n");
+    while src.len() <= goleash_lint::engine::MAX_PARSED_BYTES {
+        src.push_str(function);
+    }
+    let diagnostics = lint_source("huge.go", &src, false, None, &RuleSelection::default());
+    assert_eq!(codes_and_lines(&diagnostics), vec![("GL903", 1)]);
+    assert!(
+        diagnostics[0].message.contains("MiB limit"),
+        "{diagnostics:?}"
+    );
+    src.push_str("func g() {\n");
+    let diagnostics = lint_source("huge.go", &src, false, None, &RuleSelection::default());
+    let last_line = src.lines().count();
+    assert_eq!(
+        codes_and_lines(&diagnostics),
+        vec![("GL903", 1), ("GL900", last_line)]
+    );
+}
+
+#[test]
 fn ten_thousand_functions_are_all_linted() {
     let mut src = String::from("package p\n\nimport \"context\"\n\n");
     for i in 0..10_000 {

@@ -436,6 +436,45 @@ fn unterminated(at: usize, what: &str) -> Imbalance {
     }
 }
 
+/// Larger files are not parsed. A tree-sitter tree takes about 60 bytes of memory per byte of
+/// source and the rules add a constant factor of time per node, so one 50 MB file costs ~3 GB
+/// and, with a worker thread per core, several at once could take the machine; hand-written
+/// Go never comes near this size (Go's own tree has no file over 4 MB, and its files over 1 MB
+/// are generated), and generated code marked as such is skipped before this check.
+pub const MAX_PARSED_BYTES: usize = 10 * 1024 * 1024;
+
+/// A file over [`MAX_PARSED_BYTES`]: said so (GL903), so that no file goes unlinted silently,
+/// and still checked for unbalanced brackets, which costs one byte pass.
+fn too_large(display_path: &str, src: &str, selection: &RuleSelection) -> Vec<Diagnostic> {
+    let lines = LineIndex::new(src);
+    let mut findings = Vec::new();
+    if selection.is_enabled(&rules::FILE_TOO_LARGE) {
+        let mib = |bytes: usize| bytes as f64 / (1024.0 * 1024.0);
+        findings.push(finding_at(
+            rules::FILE_TOO_LARGE.code,
+            (0, 0),
+            &format!(
+                "skipped: file too large ({:.1} MiB > {:.0} MiB limit)",
+                mib(src.len()),
+                mib(MAX_PARSED_BYTES)
+            ),
+        ));
+    }
+    if selection.is_enabled(&rules::SYNTAX_ERROR) {
+        if let Some(bad) = delimiter_imbalance(src.as_bytes()) {
+            findings.push(finding_at(
+                rules::SYNTAX_ERROR.code,
+                (bad.at, bad.at + 1),
+                &bad.message,
+            ));
+        }
+    }
+    findings
+        .into_iter()
+        .filter_map(|f| to_diagnostic(f, display_path, src, &lines, &[], selection))
+        .collect()
+}
+
 /// Lint one file's text as a package of its own. `display_path` is what diagnostics show.
 pub fn lint_source(
     display_path: &str,
@@ -473,7 +512,9 @@ pub fn lint_units(units: &[SourceUnit], selection: &RuleSelection) -> Vec<Diagno
         .iter()
         .zip(&wanted)
         .map(|(u, w)| {
-            if *w || (package_pass && !is_generated(&u.src) && package_relevant(&u.src)) {
+            if u.src.len() > MAX_PARSED_BYTES {
+                None
+            } else if *w || (package_pass && !is_generated(&u.src) && package_relevant(&u.src)) {
                 let tree = parse(&u.src)?;
                 if tree.root_node().has_error() {
                     if let Some(reparsed) = reparse_new_expr(&u.src, &tree) {
@@ -546,6 +587,10 @@ pub fn lint_units(units: &[SourceUnit], selection: &RuleSelection) -> Vec<Diagno
     let mut out = Vec::new();
     for (i, unit) in units.iter().enumerate() {
         let file_findings = std::mem::take(&mut findings[i]);
+        if cxs[i].is_none() && unit.src.len() > MAX_PARSED_BYTES && !is_generated(&unit.src) {
+            out.extend(too_large(&unit.display, &unit.src, selection));
+            continue;
+        }
         let Some(cx) = &cxs[i] else {
             // No rule can fire, so the file was not parsed; only an unbalanced bracket is
             // reported.

@@ -102,6 +102,11 @@ pub struct FileCx<'t> {
     scopes: Scopes<'t>,
     /// Parents of nodes nested deeper than [`DEEP`]; see [`FileCx::parent`].
     deep_parents: FxHashMap<usize, Node<'t>>,
+    /// Indexes into `channels` by the id of the declaring function: name resolution looks
+    /// at one function's channels, not the file's.
+    channels_by_func: FxHashMap<usize, Vec<usize>>,
+    /// Function and method declarations by name, in file order.
+    declarations: FxHashMap<&'t str, Vec<Node<'t>>>,
 }
 
 /// `Node::parent` costs O(depth): tree-sitter finds a parent by descending from the root.
@@ -197,6 +202,8 @@ impl<'t> FileCx<'t> {
             sync_names: FxHashMap::default(),
             scopes: Scopes::default(),
             deep_parents: FxHashMap::default(),
+            channels_by_func: FxHashMap::default(),
+            declarations: FxHashMap::default(),
         };
         let mut var_specs = Vec::new();
         let mut typed_names = Vec::new();
@@ -273,7 +280,28 @@ impl<'t> FileCx<'t> {
         for node in typed_names {
             cx.record_sync_typed(node);
         }
+        for (index, channel) in cx.channels.iter().enumerate() {
+            cx.channels_by_func
+                .entry(channel.func.id())
+                .or_default()
+                .push(index);
+        }
+        for func in &cx.functions {
+            if func.kind_id() != k.func_literal {
+                if let Some(name) = syntax::function_name(*func, src) {
+                    cx.declarations.entry(name).or_default().push(*func);
+                }
+            }
+        }
         cx
+    }
+
+    /// Function and method declarations named `name`, in file order.
+    pub fn declarations_named(&self, name: &str) -> &[Node<'t>] {
+        self.declarations
+            .get(name)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     fn collect(
@@ -625,8 +653,11 @@ impl<'t> FileCx<'t> {
         let mut scope = self.enclosing_function(expr);
         while let Some(func) = scope {
             let found = self
-                .channels
-                .iter()
+                .channels_by_func
+                .get(&func.id())
+                .into_iter()
+                .flatten()
+                .filter_map(|i| self.channels.get(*i))
                 .filter(|c| {
                     c.func.id() == func.id()
                         && c.name == name
@@ -678,9 +709,10 @@ impl<'t> FileCx<'t> {
         let index = list
             .named_children(&mut cursor)
             .position(|a| a.id() == arg.id())?;
-        let mut candidates = self.functions.iter().filter(|f| {
-            f.kind() == "function_declaration" && syntax::function_name(**f, self.src) == Some(name)
-        });
+        let mut candidates = self
+            .declarations_named(name)
+            .iter()
+            .filter(|f| f.kind() == "function_declaration");
         let callee = *candidates.next()?;
         if candidates.next().is_some() {
             return None;

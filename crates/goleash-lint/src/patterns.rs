@@ -95,15 +95,10 @@ pub fn go_target_body<'t>(cx: &FileCx<'t>, go_stmt: Node<'t>) -> Option<Node<'t>
     }
     let call = go_stmt.named_child(0)?;
     let (_, name) = call_target(call, cx.src)?;
-    let mut matches = cx
-        .functions
-        .iter()
-        .filter(|f| f.kind() != "func_literal" && syntax::function_name(**f, cx.src) == Some(name));
-    let first = matches.next()?;
-    if matches.next().is_some() {
-        return None;
+    match cx.declarations_named(name) {
+        [only] => only.child_by_field_name("body"),
+        _ => None,
     }
-    first.child_by_field_name("body")
 }
 
 /// The enclosing top-level declaration is `main` or `init`: code that runs once per process.

@@ -78,6 +78,8 @@ pub fn is_function(node: Node<'_>) -> bool {
     )
 }
 
+/// Climbs with `Node::parent`, which descends from the root each time: O(depth²). Rules use
+/// [`crate::facts::FileCx::enclosing_function`], answered from a table built in one walk.
 pub fn enclosing_function(node: Node<'_>) -> Option<Node<'_>> {
     let mut current = node.parent();
     while let Some(n) = current {
@@ -89,7 +91,8 @@ pub fn enclosing_function(node: Node<'_>) -> Option<Node<'_>> {
     None
 }
 
-/// The outermost declaration (func or method) around `node`, through any closures.
+/// The outermost declaration (func or method) around `node`, through any closures. O(depth²)
+/// like [`enclosing_function`]; rules use `FileCx::enclosing_declaration`.
 pub fn enclosing_declaration(node: Node<'_>) -> Option<Node<'_>> {
     let mut current = node.parent();
     while let Some(n) = current {
@@ -169,7 +172,8 @@ pub fn function_name<'s>(func: Node<'_>, src: &'s str) -> Option<&'s str> {
     func.child_by_field_name("name").map(|n| text(n, src))
 }
 
-/// Nearest `for` around `node` that belongs to the same function activation.
+/// Nearest `for` around `node` that belongs to the same function activation. O(depth²) like
+/// [`enclosing_function`]; rules use `FileCx::enclosing_loop`.
 pub fn enclosing_loop(node: Node<'_>) -> Option<Node<'_>> {
     let mut current = node.parent();
     while let Some(n) = current {

@@ -1,6 +1,6 @@
 //! No input makes the linter panic: broken syntax, deep nesting, arbitrary bytes.
 
-use goleash_lint::{lint_source, RuleSelection};
+use goleash_lint::{lint_source, Diagnostic, RuleSelection};
 use proptest::prelude::*;
 
 fn all_rules() -> RuleSelection {
@@ -78,23 +78,210 @@ func a(ch chan int) {
     assert_eq!(syntax_error_lines(mixed), vec![5]);
 }
 
-#[test]
-fn deep_nesting_does_not_overflow() {
-    let depth = 1000;
-    let mut src = String::from("package p\nfunc f() {\n");
-    for _ in 0..depth {
-        src.push_str("if x {\n");
-    }
-    src.push_str("mu.Lock()\nreturn\n");
-    for _ in 0..depth {
-        src.push_str("}\n");
-    }
-    src.push_str("mu.Unlock()\n}\n");
-    let handle = std::thread::Builder::new()
+/// Runs the lint on a thread with the stack the engine's workers get (16 MiB).
+fn lint_on_worker_stack(name: &str, src: String) -> Vec<Diagnostic> {
+    let name = name.to_string();
+    std::thread::Builder::new()
         .stack_size(16 * 1024 * 1024)
-        .spawn(move || lint_source("deep.go", &src, false, None, &all_rules()).len())
-        .expect("thread");
-    handle.join().expect("no panic on deep nesting");
+        .spawn(move || lint_source(&name, &src, false, None, &all_rules()))
+        .expect("thread")
+        .join()
+        .expect("no panic")
+}
+
+fn line_of(src: &str, needle: &str) -> usize {
+    let at = src.find(needle).expect("needle in source");
+    src[..at].matches('\n').count() + 1
+}
+
+const DEPTH: usize = 5000;
+
+/// A function whose local channel is received from at every one of `DEPTH` levels of one
+/// nesting shape, followed by a function with a lost cancel: the nesting must neither crash
+/// the lint nor hide the finding after it. (bench/lintgen writes the same shapes.)
+fn nested(open: &str, middle: &str, close: &str, expression: bool) -> String {
+    let mut src = String::from(
+        "package p\n\nimport (\n\t\"context\"\n\t\"sync\"\n)\n\nfunc g(args ...any) any { return nil }\n\n\
+         func f(ctx context.Context, mu *sync.Mutex, x bool) {\n\
+         ch := make(chan int)\nctx, cancel := context.WithCancel(ctx)\ndefer cancel()\n",
+    );
+    if expression {
+        src.push_str("_ = ");
+    }
+    src.push_str(&open.repeat(DEPTH));
+    src.push_str(middle);
+    src.push_str(&close.repeat(DEPTH));
+    // Composite and call levels each end in `,`: the outermost one needs a last element.
+    if close.ends_with(",\n") {
+        src.push_str("nil\n");
+    } else if expression {
+        src.push('\n');
+    }
+    src.push_str("}\n\nfunc after(parent context.Context) {\n\tctx, _ := context.WithCancel(parent)\n\t_ = ctx\n}\n");
+    src
+}
+
+fn codes_and_lines(diagnostics: &[Diagnostic]) -> Vec<(&'static str, usize)> {
+    diagnostics.iter().map(|d| (d.code, d.span.line)).collect()
+}
+
+#[test]
+fn deep_nesting_of_every_shape_is_linted() {
+    // (shape, open, middle, close, nested in an expression, the channel is only received from)
+    let shapes = [
+        (
+            "go",
+            "go func() {\n<-ch\n",
+            "mu.Lock()\nch <- 1\n",
+            "}()\n",
+            false,
+            false,
+        ),
+        (
+            "if",
+            "if x {\n<-ch\n",
+            "mu.Lock()\nreturn\n",
+            "}\n",
+            false,
+            true,
+        ),
+        ("for", "for {\n<-ch\n", "mu.Lock()\n", "}\n", false, true),
+        (
+            "for-select",
+            "for {\nselect {\ncase <-ch:\n",
+            "mu.Lock()\nreturn\n",
+            "}\n}\n",
+            false,
+            false,
+        ),
+        (
+            "func literal",
+            "f := func() {\n<-ch\n",
+            "mu.Lock()\n",
+            "}\n_ = f\n",
+            false,
+            false,
+        ),
+        ("block", "{\n<-ch\n", "mu.Lock()\n", "}\n", false, true),
+        (
+            "composite literal",
+            "[]any{\n<-ch,\n",
+            "func() { mu.Lock() },\n",
+            "},\n",
+            true,
+            true,
+        ),
+        (
+            "call",
+            "g(\n<-ch,\n",
+            "func() { mu.Lock() },\n",
+            "),\n",
+            true,
+            true,
+        ),
+        ("parentheses", "(", "<-ch", ")", true, true),
+        (
+            "switch",
+            "switch {\ncase x:\n<-ch\n",
+            "mu.Lock()\n",
+            "}\n",
+            false,
+            true,
+        ),
+    ];
+    for (shape, open, middle, close, expression, receive_only) in shapes {
+        let src = nested(open, middle, close, expression);
+        let diagnostics = lint_on_worker_stack(shape, src.clone());
+        let found = codes_and_lines(&diagnostics);
+        let lost_cancel = line_of(&src, "ctx, _ := context.WithCancel(parent)");
+        assert!(
+            found.contains(&("GL013", lost_cancel)),
+            "{shape}: {found:?}"
+        );
+        assert!(
+            !found.iter().any(|(code, _)| *code == "GL900"),
+            "{shape}: {found:?}"
+        );
+        // The first receive is the one reported; in the for-select shape every receive is a
+        // select case, and in the others something sends or the channel leaves sight.
+        let first_receive = line_of(&src, "<-ch");
+        assert_eq!(
+            found.contains(&("GL005", first_receive)),
+            receive_only,
+            "{shape}: {found:?}"
+        );
+        assert_eq!(
+            found.len(),
+            1 + usize::from(receive_only),
+            "{shape}: {found:?}"
+        );
+    }
+}
+
+#[test]
+fn unclosed_brace_is_reported_at_its_line() {
+    // No trigger token: the prefilter does not parse this file, the bracket scan still runs.
+    let plain =
+        "package p\n\nfunc f() int {\n\tif true {\n\t\treturn 1\n\t}\n\treturn 2\n\nfunc g() {}\n";
+    // With trigger tokens: parsed, and the scan names the brace tree-sitter closes at the end.
+    let busy = "package p\n\nfunc f(ch chan int) {\n\tif true {\n\t\tch <- 1\n\n}\n\nfunc g() {}\n";
+    // Input that stops inside a loop: the innermost open brace.
+    let cut = "package p\n\nfunc f(ch chan int) {\n\tfor {\n\t\t<-ch\n";
+    for (src, line) in [(plain, 3), (busy, 3), (cut, 4)] {
+        let diagnostics = lint_source("open.go", src, false, None, &RuleSelection::default());
+        let unclosed: Vec<_> = diagnostics
+            .iter()
+            .filter(|d| d.code == "GL900" && d.message.contains("never closed"))
+            .collect();
+        assert_eq!(unclosed.len(), 1, "{src}: {diagnostics:?}");
+        assert_eq!(unclosed[0].span.line, line, "{src}: {diagnostics:?}");
+    }
+    let stray = "package p\n\nfunc f() {\n}\n}\n";
+    let diagnostics = lint_source("stray.go", stray, false, None, &RuleSelection::default());
+    assert_eq!(codes_and_lines(&diagnostics), vec![("GL900", 5)]);
+    let fine = "package p\n\nvar s = \"{\"\nvar r = '('\n\n// }\nfunc f() {}\n";
+    assert!(lint_source("fine.go", fine, false, None, &RuleSelection::default()).is_empty());
+}
+
+#[test]
+fn a_file_too_large_to_parse_is_reported_not_skipped_silently() {
+    let function = "func f(ch chan int) {\n\tgo func() { ch <- 1 }()\n}\n\n";
+    let mut src = String::from("package p\n\n");
+    while src.len() <= goleash_lint::engine::MAX_PARSED_BYTES {
+        src.push_str(function);
+    }
+    let diagnostics = lint_source("huge.go", &src, false, None, &RuleSelection::default());
+    assert_eq!(codes_and_lines(&diagnostics), vec![("GL903", 1)]);
+    assert!(
+        diagnostics[0].message.contains("MiB limit"),
+        "{diagnostics:?}"
+    );
+    src.push_str("func g() {\n");
+    let diagnostics = lint_source("huge.go", &src, false, None, &RuleSelection::default());
+    let last_line = src.lines().count();
+    assert_eq!(
+        codes_and_lines(&diagnostics),
+        vec![("GL903", 1), ("GL900", last_line)]
+    );
+}
+
+#[test]
+fn ten_thousand_functions_are_all_linted() {
+    let mut src = String::from("package p\n\nimport \"context\"\n\n");
+    for i in 0..10_000 {
+        if i % 2 == 0 {
+            src.push_str(&format!(
+                "func leak{i}(parent context.Context) {{\n\tctx, _ := context.WithCancel(parent)\n\t_ = ctx\n}}\n\n"
+            ));
+        } else {
+            src.push_str(&format!(
+                "func ok{i}(parent context.Context) {{\n\tctx, cancel := context.WithCancel(parent)\n\tdefer cancel()\n\t_ = ctx\n}}\n\n"
+            ));
+        }
+    }
+    let diagnostics = lint_on_worker_stack("many.go", src);
+    assert_eq!(diagnostics.len(), 5_000);
+    assert!(diagnostics.iter().all(|d| d.code == "GL013"));
 }
 
 #[test]
@@ -125,6 +312,15 @@ proptest! {
     fn arbitrary_text_does_not_panic(body in "\\PC{0,300}") {
         let src = format!("package p\nfunc f() {{\n{body}\n}}\n");
         let _ = lint_source("any.go", &src, false, None, &all_rules());
+    }
+
+    #[test]
+    fn arbitrary_bytes_give_spans_inside_the_file(bytes in proptest::collection::vec(any::<u8>(), 0..2000)) {
+        let src = String::from_utf8_lossy(&bytes).into_owned();
+        for d in lint_source("bytes.go", &src, false, None, &all_rules()) {
+            prop_assert!(d.span.start <= d.span.end && d.span.end <= src.len(), "{d:?}");
+            prop_assert!(d.span.line >= 1 && d.span.line <= src.lines().count().max(1) + 1, "{d:?}");
+        }
     }
 
     #[test]

@@ -175,10 +175,28 @@ pub static SUPPRESSION_WITHOUT_REASON: RuleMeta = RuleMeta {
 reason.\n",
 };
 
-pub static ENGINE_RULES: [&RuleMeta; 3] = [
+pub static FILE_TOO_LARGE: RuleMeta = RuleMeta {
+    code: "GL903",
+    name: "file-too-large",
+    severity: Severity::Info,
+    confidence: Confidence::High,
+    default_enabled: true,
+    version_gated: false,
+    summary: "A file over 10 MiB, which is not parsed or linted (only its brackets are checked).",
+    why: "parsing costs about 60 bytes of memory per byte of source, so huge files are skipped to keep memory bounded",
+    fix: "mark generated code with `// Code generated ... DO NOT EDIT.`, or split the file",
+    docs: "# GL903 file-too-large\n\nThe file is larger than 10 MiB, so it is not parsed and no rule runs on \
+it; only unbalanced brackets are still reported (GL900). A tree-sitter tree costs about 60 bytes of \
+memory per byte of source, and hand-written Go files are far smaller (Go's own tree has none over \
+4 MB, and its files over 1 MB are generated), so files this big are generated: add the `// Code generated ... DO NOT EDIT.` header \
+to skip them without this notice.\n",
+};
+
+pub static ENGINE_RULES: [&RuleMeta; 4] = [
     &SYNTAX_ERROR,
     &UNUSED_SUPPRESSION,
     &SUPPRESSION_WITHOUT_REASON,
+    &FILE_TOO_LARGE,
 ];
 
 /// Every rule's metadata, lint rules first.

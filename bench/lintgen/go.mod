@@ -1,0 +1,3 @@
+module goleash.bench/lintgen
+
+go 1.27

@@ -76,20 +76,41 @@ pub fn lint_paths(paths: &[PathBuf], options: &LintOptions) -> LintRun {
         packages.entry(dir).or_default().push(file);
     }
     let packages: Vec<Vec<PathBuf>> = packages.into_values().collect();
+    let explicit_files: std::collections::HashSet<PathBuf> =
+        paths.iter().filter(|p| p.is_file()).cloned().collect();
+    let package_rules_on = rules::PACKAGE_RULES
+        .iter()
+        .any(|r| options.selection.is_enabled(r.meta));
 
     let lint_dir = |files: &Vec<PathBuf>| -> PackageResult {
         let mut units = Vec::with_capacity(files.len());
         let mut result = PackageResult::default();
         for path in files {
-            result.files += 1;
+            let explicit = explicit_files.contains(path);
+            let report_tests = options.include_tests || explicit;
+            let is_test_name = path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().ends_with("_test.go"));
+            let reported = !is_test_name || report_tests;
+            // Unreported test files matter only to package rules.
+            if !reported && !package_rules_on {
+                continue;
+            }
+            if reported {
+                result.files += 1;
+            }
             let bytes = match std::fs::read(path) {
                 Ok(b) => b,
                 Err(e) => {
-                    result.errors.push(format!("{}: {e}", path.display()));
+                    if reported {
+                        result.errors.push(format!("{}: {e}", path.display()));
+                    }
                     continue;
                 }
             };
-            result.bytes += bytes.len() as u64;
+            if reported {
+                result.bytes += bytes.len() as u64;
+            }
             let src = match String::from_utf8(bytes) {
                 Ok(s) => s,
                 Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
@@ -102,6 +123,7 @@ pub fn lint_paths(paths: &[PathBuf], options: &LintOptions) -> LintRun {
                 src,
                 is_test,
                 go_version,
+                report: !is_test || report_tests,
             });
         }
         result.diagnostics = lint_units(&units, &options.selection);
@@ -148,6 +170,9 @@ pub struct SourceUnit {
     pub src: String,
     pub is_test: bool,
     pub go_version: Option<GoVersion>,
+    /// Findings in this file are reported; otherwise it only informs package rules (a test
+    /// file when tests are not linted).
+    pub report: bool,
 }
 
 fn display_path(path: &Path) -> String {
@@ -197,7 +222,9 @@ fn discover(paths: &[PathBuf], options: &LintOptions) -> (Vec<PathBuf>, Vec<Stri
             }
         };
         let include_hidden_dirs = options.include_vendor_and_testdata;
-        let include_tests = options.include_tests;
+        // Test files are always collected: they belong to their package, and package rules
+        // need the partners they hold. Whether they are reported is decided per file.
+        let include_tests = true;
         let found = Mutex::new(Vec::new());
         let walk_errors = Mutex::new(Vec::new());
         WalkBuilder::new(&path)
@@ -312,11 +339,11 @@ fn may_have_findings(src: &[u8]) -> bool {
 }
 
 /// A file without any of these words declares no lock, WaitGroup, Cond or channel and
-/// operates on none, so the package model loses nothing by leaving it unparsed (a call chain
+/// operates on none (a receive `<-` or `close(` needs no declaration in the file), so the package model loses nothing by leaving it unparsed (a call chain
 /// through it is the only thing missed).
 fn package_relevant(src: &str) -> bool {
     let bytes = src.as_bytes();
-    [&b"sync"[..], b"chan", b"Lock", b"Wait"]
+    [&b"sync"[..], b"chan", b"Lock", b"Wait", b"<-", b"close("]
         .iter()
         .any(|t| memchr::memmem::find(bytes, t).is_some())
 }
@@ -488,6 +515,7 @@ pub fn lint_source(
         src: src.to_string(),
         is_test,
         go_version,
+        report: true,
     };
     lint_units(std::slice::from_ref(&unit), selection)
 }
@@ -499,7 +527,7 @@ pub fn lint_units(units: &[SourceUnit], selection: &RuleSelection) -> Vec<Diagno
     // the largest files of a tree: recognising the header saves parsing them at all.
     let wanted: Vec<bool> = units
         .iter()
-        .map(|u| !is_generated(&u.src) && may_have_findings(u.src.as_bytes()))
+        .map(|u| u.report && !is_generated(&u.src) && may_have_findings(u.src.as_bytes()))
         .collect();
     let package_rules: Vec<&rules::PackageRule> = rules::PACKAGE_RULES
         .iter()
@@ -507,7 +535,8 @@ pub fn lint_units(units: &[SourceUnit], selection: &RuleSelection) -> Vec<Diagno
         .collect();
     // Package rules need the declarations and call chains of every file of the package, not
     // only of the files with concurrency in them; a package with none skips it all.
-    let package_pass = !package_rules.is_empty() && wanted.iter().any(|w| *w);
+    let package_pass =
+        !package_rules.is_empty() && units.iter().zip(&wanted).any(|(u, w)| *w && u.report);
     let trees: Vec<Option<tree_sitter::Tree>> = units
         .iter()
         .zip(&wanted)
@@ -572,6 +601,17 @@ pub fn lint_units(units: &[SourceUnit], selection: &RuleSelection) -> Vec<Diagno
                 }
                 for pf in local {
                     let file = members[pf.file];
+                    // A finding that involves a file not reported (a test file when tests are
+                    // not linted) is about that file's code.
+                    if !units[file].report
+                        || pf
+                            .finding
+                            .foreign_labels
+                            .iter()
+                            .any(|(f, _, _)| !units[members[*f]].report)
+                    {
+                        continue;
+                    }
                     let mut finding = pf.finding;
                     finding.foreign_labels = finding
                         .foreign_labels
@@ -586,6 +626,9 @@ pub fn lint_units(units: &[SourceUnit], selection: &RuleSelection) -> Vec<Diagno
 
     let mut out = Vec::new();
     for (i, unit) in units.iter().enumerate() {
+        if !unit.report {
+            continue;
+        }
         let file_findings = std::mem::take(&mut findings[i]);
         if cxs[i].is_none() && unit.src.len() > MAX_PARSED_BYTES && !is_generated(&unit.src) {
             out.extend(too_large(&unit.display, &unit.src, selection));

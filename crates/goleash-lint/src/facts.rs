@@ -26,6 +26,11 @@ impl Imports {
         self.by_alias.get(name).map(String::as_str) == Some(path)
     }
 
+    /// Is `name` bound by an import (so `name.X` is a package member, not a field)?
+    pub fn is_alias(&self, name: &str) -> bool {
+        self.by_alias.contains_key(name)
+    }
+
     pub fn has(&self, path: &str) -> bool {
         self.by_alias.values().any(|p| p == path)
     }

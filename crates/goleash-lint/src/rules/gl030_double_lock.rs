@@ -4,6 +4,7 @@
 use crate::diagnostic::{Confidence, Severity};
 use crate::rules::RuleMeta;
 use crate::semantic::locks::{mode_word, Mode};
+use crate::semantic::model::OpKind;
 use crate::semantic::{PackageCx, PkgFinding};
 
 pub static RULE: RuleMeta = RuleMeta {
@@ -71,6 +72,9 @@ pub fn check(pcx: &PackageCx<'_>, out: &mut Vec<PkgFinding>) {
         let Some(&second) = d.chain.last() else {
             continue;
         };
+        if unlocked_by_other_goroutine(pcx, d) {
+            continue;
+        }
         let lock = lock_text(pcx, second);
         let read_read = d.first.mode == Mode::Read && d.second_mode == Mode::Read;
         let model = &pcx.model;
@@ -131,4 +135,39 @@ fn lock_text<'t>(pcx: &PackageCx<'t>, at: crate::semantic::locks::At<'t>) -> &'t
         .and_then(|f| f.child_by_field_name("operand"))
         .map(|o| pcx.model.text(file, o))
         .unwrap_or_else(|| pcx.snippet(at))
+}
+
+/// The mutex is used as a signal between goroutines: a goroutine started in the same
+/// declaration (or the one that started this one) unlocks it, so the second Lock is a wait.
+fn unlocked_by_other_goroutine(
+    pcx: &PackageCx<'_>,
+    d: &crate::semantic::locks::DoubleLock<'_>,
+) -> bool {
+    let model = &pcx.model;
+    let Some(key) = d.first.key.as_ref() else {
+        return false;
+    };
+    let outermost = |mut f: usize| {
+        while let Some(p) = model.funcs[f].parent {
+            f = p;
+        }
+        f
+    };
+    let home = outermost(d.func);
+    let goroutine = |mut f: usize| loop {
+        if model.funcs[f].launched_by_go {
+            return Some(f);
+        }
+        match model.funcs[f].parent {
+            Some(p) => f = p,
+            None => return None,
+        }
+    };
+    let mine = goroutine(d.func);
+    model.ops.iter().any(|op| {
+        matches!(op.kind, OpKind::Unlock | OpKind::RUnlock)
+            && op.target.key.as_ref() == Some(key)
+            && outermost(op.func) == home
+            && goroutine(op.func) != mine
+    })
 }

@@ -77,7 +77,10 @@ pub fn check(pcx: &PackageCx<'_>, out: &mut Vec<PkgFinding>) {
             .iter()
             .any(|o| o.kind == OpKind::Make && o.capacity.is_some_and(|c| c > 0));
         let name = key.describe(model);
-        if !has(&[OpKind::Recv, OpKind::Range]) && !hidden_receiver {
+        // Never made here: a nil hook that tests or callers set (`if s.hook != nil { s.hook <-
+        // v }`); a nil channel's sends are GL006's business.
+        let made = has(&[OpKind::Make]);
+        if made && !has(&[OpKind::Recv, OpKind::Range]) && !hidden_receiver {
             for op in ops
                 .iter()
                 .filter(|o| o.kind == OpKind::Send && o.select.is_none())
@@ -95,7 +98,6 @@ pub fn check(pcx: &PackageCx<'_>, out: &mut Vec<PkgFinding>) {
             }
         }
         if !has(&[OpKind::Send, OpKind::Close]) && !hidden_sender {
-            let made = has(&[OpKind::Make]);
             let state = if made {
                 ""
             } else {

@@ -108,11 +108,31 @@ pub fn check(pcx: &PackageCx<'_>, out: &mut Vec<PkgFinding>) {
             continue;
         };
         let receiver = model.funcs[receives[0].func].name.clone();
+        // Functions that fire an exit case: they close or send on its channel, or call a
+        // function that does (one level: `s.Stop()`).
+        let exit_keys: Vec<ObjKey> = exits
+            .iter()
+            .filter_map(|(file, case)| exit_channel(pcx, *file, *case))
+            .collect();
+        let direct: Vec<usize> = model
+            .ops
+            .iter()
+            .filter(|o| {
+                matches!(o.kind, OpKind::Close | OpKind::Send)
+                    && o.target.key.as_ref().is_some_and(|k| exit_keys.contains(k))
+            })
+            .map(|o| o.func)
+            .collect();
+        let stopper_funcs = callers_of(pcx, &direct);
         for send in ops
             .iter()
             .filter(|o| o.kind == OpKind::Send && o.select.is_none())
         {
             if receives.iter().any(|r| r.func == send.func) {
+                continue;
+            }
+            // The sender is the one that stops the receiver (after its last send).
+            if stopper_funcs.contains(&send.func) {
                 continue;
             }
             let file = model.funcs[send.func].file;
@@ -163,4 +183,54 @@ fn exit_case<'t>(
                     }))
         })
     })
+}
+
+/// The channel an exit case receives from, when the model knows it.
+fn exit_channel(pcx: &PackageCx<'_>, file: usize, case: Node<'_>) -> Option<ObjKey> {
+    let comm = case.child_by_field_name("communication")?;
+    pcx.model
+        .ops
+        .iter()
+        .find(|o| {
+            o.kind == OpKind::Recv
+                && pcx.model.funcs[o.func].file == file
+                && syntax::is_within(o.node, comm)
+        })
+        .and_then(|o| o.target.key.clone())
+}
+
+/// The functions in `direct` and every function calling one of them, plus functions whose
+/// `defer`/body closure does (callers one level up).
+fn callers_of(pcx: &PackageCx<'_>, direct: &[usize]) -> Vec<usize> {
+    let model = &pcx.model;
+    let mut out: Vec<usize> = direct.to_vec();
+    for (id, func) in model.funcs.iter().enumerate() {
+        let Some(body) = func.body else {
+            continue;
+        };
+        let calls_stopper = syntax::descendants(body)
+            .filter(|n| n.kind() == "call_expression")
+            .any(|call| {
+                model
+                    .callee(id, call)
+                    .is_some_and(|(callee, _)| direct.contains(&callee))
+            });
+        if calls_stopper {
+            out.push(id);
+        }
+    }
+    // Closures inside a stopper belong to it too (a deferred `close(stop)`).
+    let mut nested = Vec::new();
+    for (id, func) in model.funcs.iter().enumerate() {
+        let mut parent = func.parent;
+        while let Some(p) = parent {
+            if out.contains(&p) {
+                nested.push(id);
+                break;
+            }
+            parent = model.funcs[p].parent;
+        }
+    }
+    out.extend(nested);
+    out
 }

@@ -35,6 +35,7 @@ pub mod gl033_channel_without_partner;
 pub mod gl034_cond_never_signalled;
 pub mod gl035_waitgroup_never_released;
 pub mod gl036_send_to_stopped_receiver;
+pub mod gl037_channel_passed_to_idle_param;
 
 /// Everything about a rule that does not depend on the code it looks at.
 #[derive(Debug)]
@@ -121,6 +122,7 @@ pub static PACKAGE_RULES: &[PackageRule] = package_registry![
     gl034_cond_never_signalled,
     gl035_waitgroup_never_released,
     gl036_send_to_stopped_receiver,
+    gl037_channel_passed_to_idle_param,
 ];
 
 /// Diagnostics the engine itself emits; they have codes so they can be selected and suppressed.

@@ -210,6 +210,9 @@ struct Breakable<'t> {
     continues: Vec<State<'t>>,
     /// Locks first taken inside this loop's body, with the state they were taken in.
     acquired: Vec<Held<'t>>,
+    /// Locks released in this loop's body so far: a later Lock of one of them re-takes what
+    /// the iteration itself let go (`Unlock(); work(); Lock()`), not a relock.
+    released: Vec<Place>,
 }
 
 struct Walker<'a, 't> {
@@ -363,6 +366,7 @@ impl<'t> Walker<'_, 't> {
             breaks: Vec::new(),
             continues: Vec::new(),
             acquired: Vec::new(),
+            released: Vec::new(),
         });
         let end = self.block(body, state.clone());
         let frame = self.breakables.pop().unwrap_or(Breakable {
@@ -370,17 +374,24 @@ impl<'t> Walker<'_, 't> {
             breaks: Vec::new(),
             continues: Vec::new(),
             acquired: Vec::new(),
+            released: Vec::new(),
         });
-        let mut back = frame.continues.clone();
-        back.push(end);
-        let back = State::merge(back);
+        let mut back_states = frame.continues.clone();
+        back_states.push(end);
+        let live: Vec<&State<'t>> = back_states.iter().filter(|s| !s.terminated).collect();
+        let back = State::merge(back_states.clone());
         if !back.terminated {
-            // The next iteration takes again a lock the previous one may still hold.
+            // The next iteration takes again a lock that some path back to the loop head
+            // holds on all of its ways (a `continue` that skips the unlock); a lock held only
+            // on some ways there is usually correlated with a flag the walk cannot see.
             for taken in &frame.acquired {
                 if rebound_in(stmt, &taken.place, self.model, self.file) {
                     continue;
                 }
-                if let Some(still) = back.holds_may(&taken.place) {
+                let Some(path) = live.iter().find(|s| s.holds_must(&taken.place).is_some()) else {
+                    continue;
+                };
+                if let Some(still) = path.holds_must(&taken.place) {
                     let certain = back.holds_must(&taken.place).is_some();
                     let via = still.at;
                     self.facts.double_locks.push(DoubleLock {
@@ -418,6 +429,7 @@ impl<'t> Walker<'_, 't> {
             breaks: Vec::new(),
             continues: Vec::new(),
             acquired: Vec::new(),
+            released: Vec::new(),
         });
         let mut outs = Vec::new();
         self.cond_depth += 1;
@@ -446,6 +458,7 @@ impl<'t> Walker<'_, 't> {
             breaks: Vec::new(),
             continues: Vec::new(),
             acquired: Vec::new(),
+            released: Vec::new(),
         });
         let mut outs = Vec::new();
         self.cond_depth += usize::from(cases.len() > 1);
@@ -587,6 +600,9 @@ impl<'t> Walker<'_, 't> {
                     self.acquire(acquire, state);
                 }
                 OpKind::Unlock | OpKind::RUnlock => {
+                    for frame in self.breakables.iter_mut().filter(|b| b.is_loop) {
+                        frame.released.push(place.clone());
+                    }
                     if !state.release(&place)
                         && !self.summary.released_first.contains(&place)
                         && self.summary.released_first.len() < MAX_SUMMARY
@@ -624,6 +640,9 @@ impl<'t> Walker<'_, 't> {
         };
         for released in &summary.released_first {
             if let Some(p) = translate(released) {
+                for frame in self.breakables.iter_mut().filter(|b| b.is_loop) {
+                    frame.released.push(p.clone());
+                }
                 state.release(&p);
             }
         }
@@ -716,7 +735,13 @@ impl<'t> Walker<'_, 't> {
                 .first()
                 .unwrap_or(&(self.file, self.model.funcs[self.func].node)),
         };
-        if let Some(frame) = self.breakables.iter_mut().rev().find(|b| b.is_loop) {
+        if let Some(frame) = self
+            .breakables
+            .iter_mut()
+            .rev()
+            .find(|b| b.is_loop)
+            .filter(|f| !f.released.contains(&acquire.place))
+        {
             frame.acquired.push(Held {
                 at: *acquire.chain.last().unwrap_or(&held.at),
                 ..held.clone()

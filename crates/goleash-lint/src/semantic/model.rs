@@ -1361,7 +1361,10 @@ impl<'t> PackageModel<'t> {
             // `pkg.Name` and method values are not field uses; an operand of unknown type may
             // be any struct, so remember the name.
             let is_call = node.parent().is_some_and(|p| p.kind() == "call_expression");
+            // Only an import name makes `x.f` a package member; any other unknown name (a
+            // `case v := <-ch:` variable, a type-switch binding) is a value of unknown type.
             let is_pkg = operand.kind() == "identifier"
+                && self.cx(file).imports.is_alias(self.text(file, operand))
                 && self.lookup_name(func, self.text(file, operand)).is_none();
             if !is_call && !is_pkg {
                 let kind = untyped_kind(node, self.src(file));
@@ -1531,6 +1534,17 @@ impl<'t> PackageModel<'t> {
         let names = named_list(left);
         let values = named_list(right);
         if names.len() != values.len() {
+            // `s.ch, err = subscribe()`: channels stored from a call's results.
+            for target in names {
+                if let Some(Resolved {
+                    ty: Ty::Chan | Ty::Cond,
+                    key: Some(key),
+                    ..
+                }) = self.resolve(func, target)
+                {
+                    escapes.push((key, stmt));
+                }
+            }
             return;
         }
         for (target, value) in names.into_iter().zip(values) {
@@ -1680,8 +1694,16 @@ fn is_operation_operand(node: Node<'_>, src: &str) -> bool {
             .is_some_and(|o| matches!(text(o, src), "<-" | "*")),
         "range_clause" => is_field("right"),
         "selector_expression" => {
-            // `x.mu.Lock` — a method selected from it.
+            // `x.mu.Lock()` — a method called on it; `x.wg.Done` as a value escapes.
             is_field("operand")
+                && (parent
+                    .child_by_field_name("field")
+                    .is_some_and(|f| text(f, src) == "L")
+                    || parent.parent().is_some_and(|call| {
+                        call.kind() == "call_expression"
+                            && call.child_by_field_name("function").map(|f| f.id())
+                                == Some(parent.id())
+                    }))
         }
         "argument_list" => {
             let call = parent.parent();

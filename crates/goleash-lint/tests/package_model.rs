@@ -1,0 +1,101 @@
+//! Package rules see every file of a package: partners in other files (test files included,
+//! even when tests are not linted), and labels pointing into other files.
+
+use std::path::PathBuf;
+
+use goleash_lint::{lint_paths, LintOptions};
+
+fn write(dir: &std::path::Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).expect("write fixture file");
+}
+
+const WATCHER: &str = "package w\n\ntype watcher struct{ events chan int }\n\nfunc newWatcher() *watcher { return &watcher{events: make(chan int)} }\n\nfunc (w *watcher) emit(v int) {\n\tw.events <- v\n}\n";
+
+fn codes(dir: &std::path::Path, include_tests: bool) -> Vec<(String, String, usize)> {
+    let options = LintOptions {
+        include_tests,
+        threads: 1,
+        ..LintOptions::default()
+    };
+    let run = lint_paths(&[PathBuf::from(dir)], &options);
+    assert!(run.errors.is_empty(), "{:?}", run.errors);
+    run.diagnostics
+        .iter()
+        .map(|d| {
+            let file = d.path.rsplit('/').next().unwrap_or("").to_string();
+            (d.code.to_string(), file, d.span.line)
+        })
+        .collect()
+}
+
+#[test]
+fn a_send_without_any_receiver_in_the_package_is_reported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "watcher.go", WATCHER);
+    assert_eq!(
+        codes(dir.path(), false),
+        vec![("GL033".to_string(), "watcher.go".to_string(), 8)]
+    );
+}
+
+#[test]
+fn a_receiver_in_a_test_file_counts_even_when_tests_are_not_linted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "watcher.go", WATCHER);
+    write(
+        dir.path(),
+        "watcher_test.go",
+        "package w\n\nimport \"testing\"\n\nfunc TestEmit(t *testing.T) {\n\tw := newWatcher()\n\tgo w.emit(1)\n\tif <-w.events != 1 {\n\t\tt.Fatal(\"lost\")\n\t}\n}\n",
+    );
+    assert!(codes(dir.path(), false).is_empty());
+    assert!(codes(dir.path(), true).is_empty());
+}
+
+#[test]
+fn a_double_lock_through_a_call_in_another_file_names_both_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "a.go",
+        "package m\n\nimport \"sync\"\n\ntype M struct{ mu sync.Mutex }\n\nfunc (m *M) Clear() {\n\tm.mu.Lock()\n\tdefer m.mu.Unlock()\n\tm.notify()\n}\n",
+    );
+    write(
+        dir.path(),
+        "b.go",
+        "package m\n\nfunc (m *M) notify() {\n\tm.mu.Lock()\n\tm.mu.Unlock()\n}\n",
+    );
+    let options = LintOptions {
+        threads: 1,
+        ..LintOptions::default()
+    };
+    let run = lint_paths(&[dir.path().to_path_buf()], &options);
+    let d = run
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "GL030")
+        .expect("GL030 reported");
+    assert!(d.path.ends_with("b.go"), "{}", d.path);
+    assert_eq!(d.span.line, 4);
+    let other: Vec<_> = d.labels.iter().filter_map(|l| l.path.as_deref()).collect();
+    assert!(other.iter().all(|p| p.ends_with("a.go")), "{other:?}");
+    assert_eq!(other.len(), 2, "{:?}", d.labels);
+}
+
+#[test]
+fn a_call_cycle_and_deep_call_chains_terminate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut src =
+        String::from("package c\n\nimport \"sync\"\n\ntype T struct{ mu sync.Mutex }\n\n");
+    // A 2,000-function chain ending in a cycle back to its start.
+    for i in 0..2000 {
+        let next = (i + 1) % 2000;
+        src.push_str(&format!("func (t *T) f{i}() {{ t.f{next}() }}\n"));
+    }
+    src.push_str("func (t *T) g() {\n\tt.mu.Lock()\n\tdefer t.mu.Unlock()\n\tt.f0()\n}\n");
+    write(dir.path(), "cycle.go", &src);
+    let found = codes(dir.path(), false);
+    assert!(
+        found.iter().all(|(code, _, _)| code != "GL030"),
+        "{found:?}"
+    );
+}

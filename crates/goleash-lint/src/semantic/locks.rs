@@ -646,10 +646,10 @@ impl<'t> Walker<'_, 't> {
                 state.release(&p);
             }
         }
-        let leaked_here: Vec<Place> = summary
+        let leaked_here: Vec<(Place, bool)> = summary
             .leaked
             .iter()
-            .filter_map(|(l, _)| translate(&l.place))
+            .filter_map(|(l, must)| translate(&l.place).map(|p| (p, *must)))
             .collect();
         for acquire in &summary.acquires {
             let Some(place) = translate(&acquire.place) else {
@@ -669,9 +669,16 @@ impl<'t> Walker<'_, 't> {
                 },
                 state,
             );
-            // The callee released it again before returning, unless it also leaks it.
-            if added && !leaked_here.contains(&place) {
-                state.release(&place);
+            // The callee released it again before returning, unless it also leaks it (on
+            // every path, or on some: then it is only maybe held here).
+            if added {
+                match leaked_here.iter().find(|(p, _)| p == &place) {
+                    Some((_, true)) => {}
+                    Some((_, false)) => state.must.retain(|h| h.place != place),
+                    None => {
+                        state.release(&place);
+                    }
+                }
             }
         }
         for (leaked, must) in &summary.leaked {
@@ -740,7 +747,7 @@ impl<'t> Walker<'_, 't> {
             .iter_mut()
             .rev()
             .find(|b| b.is_loop)
-            .filter(|f| !f.released.contains(&acquire.place))
+            .filter(|f| !f.released.contains(&acquire.place) && !acquire.conditional)
         {
             frame.acquired.push(Held {
                 at: *acquire.chain.last().unwrap_or(&held.at),

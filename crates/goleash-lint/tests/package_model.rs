@@ -99,3 +99,33 @@ fn a_call_cycle_and_deep_call_chains_terminate() {
         "{found:?}"
     );
 }
+
+#[test]
+fn a_ten_thousand_file_package_is_one_model() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "types.go",
+        "package big\n\nimport \"sync\"\n\ntype S struct {\n\tmu sync.Mutex\n\tch chan int\n}\n\nfunc New() *S { return &S{ch: make(chan int)} }\n",
+    );
+    for i in 0..10_000 {
+        write(
+            dir.path(),
+            &format!("f{i}.go"),
+            &format!("package big\n\nfunc (s *S) m{i}() {{\n\ts.mu.Lock()\n\tdefer s.mu.Unlock()\n\ts.m{}()\n}}\n", (i + 1) % 10_000),
+        );
+    }
+    // The only receive is in the last file: every send in between has its partner.
+    write(dir.path(), "recv.go", "package big\n\nfunc (s *S) recv() int { return <-s.ch }\n\nfunc (s *S) send() { s.ch <- 1 }\n");
+    let found = codes(dir.path(), false);
+    // Each method locks s.mu and calls the next, which locks it again. The call chain closes
+    // a cycle through 10,000 files: summaries cut at the cycle and at the depth limit, so not
+    // every call is judged, but every report is that double lock, once per file at most.
+    assert!(found.len() > 9_000, "{}", found.len());
+    assert!(found
+        .iter()
+        .all(|(c, f, line)| c == "GL030" && f.starts_with('f') && *line == 4));
+    let mut files: Vec<&String> = found.iter().map(|(_, f, _)| f).collect();
+    files.dedup();
+    assert_eq!(files.len(), found.len());
+}

@@ -543,7 +543,9 @@ pub fn lint_units(units: &[SourceUnit], selection: &RuleSelection) -> Vec<Diagno
         .map(|(u, w)| {
             if u.src.len() > MAX_PARSED_BYTES {
                 None
-            } else if *w || (package_pass && !is_generated(&u.src) && package_relevant(&u.src)) {
+            } else if *w
+                || (package_pass && u.report && !is_generated(&u.src) && package_relevant(&u.src))
+            {
                 let tree = parse(&u.src)?;
                 if tree.root_node().has_error() {
                     if let Some(reparsed) = reparse_new_expr(&u.src, &tree) {
@@ -582,44 +584,49 @@ pub fn lint_units(units: &[SourceUnit], selection: &RuleSelection) -> Vec<Diagno
                 }
             }
         }
-        for members in by_package.values() {
-            let files: Vec<PkgFile<'_>> = members
+        // Unreported files (tests, when tests are not linted) are parsed only when the
+        // package's own files give findings: their partners may answer them.
+        let mut extra_trees: Option<Vec<(usize, tree_sitter::Tree)>> = None;
+        for (package, members) in &by_package {
+            let own: Vec<(usize, &FileCx<'_>)> = members
                 .iter()
-                .filter_map(|i| {
-                    cxs[*i].as_ref().map(|cx| PkgFile {
-                        path: units[*i].display.as_str(),
-                        cx,
-                    })
-                })
+                .filter_map(|i| cxs[*i].as_ref().map(|cx| (*i, cx)))
                 .collect();
-            let pcx = PackageCx::new(PackageModel::build(files));
-            for rule in &package_rules {
-                let mut local = Vec::new();
-                // A rule bug must cost one rule on one package, not the whole run.
-                if catch_unwind(AssertUnwindSafe(|| (rule.check)(&pcx, &mut local))).is_err() {
-                    continue;
-                }
-                for pf in local {
-                    let file = members[pf.file];
-                    // A finding that involves a file not reported (a test file when tests are
-                    // not linted) is about that file's code.
-                    if !units[file].report
-                        || pf
-                            .finding
-                            .foreign_labels
-                            .iter()
-                            .any(|(f, _, _)| !units[members[*f]].report)
-                    {
-                        continue;
-                    }
-                    let mut finding = pf.finding;
-                    finding.foreign_labels = finding
-                        .foreign_labels
-                        .into_iter()
-                        .map(|(f, range, message)| (members[f], range, message))
-                        .collect();
-                    findings[file].push(finding);
-                }
+            let mut found = package_findings(&own, units, &package_rules);
+            if found.is_empty() {
+                continue;
+            }
+            let extra = extra_trees.get_or_insert_with(|| {
+                units
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, u)| {
+                        !u.report
+                            && u.src.len() <= MAX_PARSED_BYTES
+                            && !is_generated(&u.src)
+                            && package_relevant(&u.src)
+                    })
+                    .filter_map(|(i, u)| parse(&u.src).map(|t| (i, t)))
+                    .collect()
+            });
+            let extra_cxs: Vec<(usize, FileCx<'_>)> = extra
+                .iter()
+                .map(|(i, t)| {
+                    let u = &units[*i];
+                    (
+                        *i,
+                        FileCx::new(&u.src, t.root_node(), u.is_test, u.go_version),
+                    )
+                })
+                .filter(|(_, cx)| cx.package == *package)
+                .collect();
+            if !extra_cxs.is_empty() {
+                let mut all = own.clone();
+                all.extend(extra_cxs.iter().map(|(i, cx)| (*i, cx)));
+                found = package_findings(&all, units, &package_rules);
+            }
+            for (file, finding) in found {
+                findings[file].push(finding);
             }
         }
     }
@@ -653,6 +660,56 @@ pub fn lint_units(units: &[SourceUnit], selection: &RuleSelection) -> Vec<Diagno
             continue;
         };
         out.extend(finish_file(unit, cx, file_findings, units, selection));
+    }
+    out
+}
+
+/// Package rules on one package's files (unit index, parsed file): findings by unit index,
+/// leaving out those that involve an unreported file.
+fn package_findings(
+    files: &[(usize, &FileCx<'_>)],
+    units: &[SourceUnit],
+    package_rules: &[&rules::PackageRule],
+) -> Vec<(usize, Finding)> {
+    let members: Vec<usize> = files.iter().map(|(i, _)| *i).collect();
+    let model = PackageModel::build(
+        files
+            .iter()
+            .map(|(i, cx)| PkgFile {
+                path: units[*i].display.as_str(),
+                cx,
+            })
+            .collect(),
+    );
+    let pcx = PackageCx::new(model);
+    let mut out = Vec::new();
+    for rule in package_rules {
+        let mut local = Vec::new();
+        // A rule bug must cost one rule on one package, not the whole run.
+        if catch_unwind(AssertUnwindSafe(|| (rule.check)(&pcx, &mut local))).is_err() {
+            continue;
+        }
+        for pf in local {
+            let file = members[pf.file];
+            // A finding that involves a file not reported (a test file when tests are not
+            // linted) is about that file's code.
+            if !units[file].report
+                || pf
+                    .finding
+                    .foreign_labels
+                    .iter()
+                    .any(|(f, _, _)| !units[members[*f]].report)
+            {
+                continue;
+            }
+            let mut finding = pf.finding;
+            finding.foreign_labels = finding
+                .foreign_labels
+                .into_iter()
+                .map(|(f, range, message)| (members[f], range, message))
+                .collect();
+            out.push((file, finding));
+        }
     }
     out
 }

@@ -164,9 +164,8 @@ fn unlocked_by_other_goroutine(
         }
     };
     let mine = goroutine(d.func);
-    model.ops.iter().any(|op| {
+    model.ops_on(key).any(|op| {
         matches!(op.kind, OpKind::Unlock | OpKind::RUnlock)
-            && op.target.key.as_ref() == Some(key)
             && outermost(op.func) == home
             && goroutine(op.func) != mine
     })

@@ -193,10 +193,8 @@ fn partner_needs<'t>(
             after.get_or_insert(site);
         }
     };
-    for l in model.ops.iter().filter(|l| {
-        l.func == func
-            && matches!(l.kind, OpKind::Lock | OpKind::RLock)
-            && l.target.key.as_ref() == Some(lock)
+    for l in model.ops_in(func).filter(|l| {
+        matches!(l.kind, OpKind::Lock | OpKind::RLock) && l.target.key.as_ref() == Some(lock)
     }) {
         note(l.node.start_byte(), (file, l.node));
     }

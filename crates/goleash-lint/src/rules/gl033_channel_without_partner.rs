@@ -140,10 +140,11 @@ fn is_only_exit(
     select: tree_sitter::Node<'_>,
 ) -> bool {
     let src = pcx.model.src(file);
-    let Some(case) = syntax::select_case_of(op.node) else {
+    let cx = pcx.model.cx(file);
+    let Some(case) = syntax::select_case_via(op.node, |n| cx.parent(n)) else {
         return false;
     };
-    let Some(for_stmt) = syntax::enclosing_loop(select) else {
+    let Some(for_stmt) = cx.enclosing_loop(select) else {
         return false;
     };
     if !syntax::is_infinite_loop(for_stmt) || crate::flow::has_break_out(for_stmt) {

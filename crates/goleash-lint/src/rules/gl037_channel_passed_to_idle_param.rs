@@ -128,10 +128,11 @@ fn idle_callee<'t>(
     }
     let body = info.body?;
     let src = model.src(info.file);
+    let callee_cx = model.cx(info.file);
     let idle = syntax::descendants(body)
         .filter(|n| n.kind() == "identifier" && text(*n, src) == name)
         .all(|n| {
-            let Some(parent) = n.parent() else {
+            let Some(parent) = callee_cx.parent(n) else {
                 return false;
             };
             match parent.kind() {

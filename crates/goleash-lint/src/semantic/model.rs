@@ -175,6 +175,9 @@ pub struct PackageModel<'t> {
     pub global_funcs: FxHashMap<String, FuncId>,
     func_of_node: FxHashMap<(usize, usize), FuncId>,
     pub ops: Vec<Op<'t>>,
+    /// `ops` indices per object and per function, so rules never scan every operation.
+    ops_by_key: FxHashMap<ObjKey, Vec<usize>>,
+    ops_by_func: FxHashMap<FuncId, Vec<usize>>,
     /// Uses of a keyed object that are not operations: handed out, stored, aliased. An object
     /// with escapes may have partners this package cannot see.
     pub escapes: FxHashMap<ObjKey, Vec<(FuncId, Node<'t>)>>,
@@ -215,6 +218,8 @@ impl<'t> PackageModel<'t> {
             global_funcs: FxHashMap::default(),
             func_of_node: FxHashMap::default(),
             ops: Vec::new(),
+            ops_by_key: FxHashMap::default(),
+            ops_by_func: FxHashMap::default(),
             escapes: FxHashMap::default(),
             untyped_field_uses: FxHashMap::default(),
             ambiguous: Default::default(),
@@ -239,6 +244,12 @@ impl<'t> PackageModel<'t> {
         }
         for func in 0..model.funcs.len() {
             model.collect_ops(func);
+        }
+        for (i, op) in model.ops.iter().enumerate() {
+            if let Some(key) = &op.target.key {
+                model.ops_by_key.entry(key.clone()).or_default().push(i);
+            }
+            model.ops_by_func.entry(op.func).or_default().push(i);
         }
         model
     }
@@ -779,7 +790,7 @@ impl<'t> PackageModel<'t> {
         for (name, key, source) in candidates {
             let only_operations = syntax::descendants(body)
                 .filter(|n| n.kind() == "identifier" && text(*n, src) == name)
-                .all(|n| alias_use_ok(n, src));
+                .all(|n| alias_use_ok(n, self.cx(file)));
             if only_operations {
                 self.funcs[func].aliases.insert(name, key);
                 self.alias_sources.insert((file, source.id()));
@@ -1360,14 +1371,17 @@ impl<'t> PackageModel<'t> {
         let Some(resolved) = resolved else {
             // `pkg.Name` and method values are not field uses; an operand of unknown type may
             // be any struct, so remember the name.
-            let is_call = node.parent().is_some_and(|p| p.kind() == "call_expression");
+            let is_call = self
+                .cx(file)
+                .parent(node)
+                .is_some_and(|p| p.kind() == "call_expression");
             // Only an import name makes `x.f` a package member; any other unknown name (a
             // `case v := <-ch:` variable, a type-switch binding) is a value of unknown type.
             let is_pkg = operand.kind() == "identifier"
                 && self.cx(file).imports.is_alias(self.text(file, operand))
                 && self.lookup_name(func, self.text(file, operand)).is_none();
             if !is_call && !is_pkg {
-                let kind = untyped_kind(node, self.src(file));
+                let kind = untyped_kind(node, self.cx(file));
                 untyped.push((self.text(file, field).to_string(), kind));
             }
             return;
@@ -1384,7 +1398,7 @@ impl<'t> PackageModel<'t> {
         if self.alias_sources.contains(&(file, node.id())) {
             return;
         }
-        if is_operation_operand(node, self.src(file)) {
+        if is_operation_operand(node, self.cx(file)) {
             return;
         }
         if self.returned_receive_only(func, node) {
@@ -1398,11 +1412,12 @@ impl<'t> PackageModel<'t> {
 
     /// `node` is returned from a function whose result is spelled `<-chan T`.
     fn returned_receive_only(&self, func: FuncId, node: Node<'_>) -> bool {
-        let Some(mut parent) = node.parent() else {
+        let cx = self.cx(self.funcs[func].file);
+        let Some(mut parent) = cx.parent(node) else {
             return false;
         };
         if parent.kind() == "expression_list" {
-            match parent.parent() {
+            match cx.parent(parent) {
                 Some(p) => parent = p,
                 None => return false,
             }
@@ -1425,7 +1440,8 @@ impl<'t> PackageModel<'t> {
         if key_ident.kind() != "identifier" && key_ident.kind() != "field_identifier" {
             return None;
         }
-        let literal = element.parent()?.parent()?;
+        let cx = self.cx(file);
+        let literal = cx.parent(cx.parent(element)?)?;
         if literal.kind() != "composite_literal" {
             return None;
         }
@@ -1487,7 +1503,7 @@ impl<'t> PackageModel<'t> {
         escapes: &mut Vec<(ObjKey, Node<'t>)>,
     ) {
         let file = self.funcs[func].file;
-        let Some(literal) = literal_value.parent() else {
+        let Some(literal) = self.cx(file).parent(literal_value) else {
             return;
         };
         if literal.kind() != "composite_literal" {
@@ -1600,9 +1616,19 @@ impl<'t> PackageModel<'t> {
     }
 
     pub fn ops_on<'a>(&'a self, key: &'a ObjKey) -> impl Iterator<Item = &'a Op<'t>> + 'a {
-        self.ops
-            .iter()
-            .filter(move |op| op.target.key.as_ref() == Some(key))
+        self.ops_by_key
+            .get(key)
+            .into_iter()
+            .flatten()
+            .map(|i| &self.ops[*i])
+    }
+
+    pub fn ops_in<'a>(&'a self, func: FuncId) -> impl Iterator<Item = &'a Op<'t>> + 'a {
+        self.ops_by_func
+            .get(&func)
+            .into_iter()
+            .flatten()
+            .map(|i| &self.ops[*i])
     }
 
     /// The object may be used where this package cannot see: exported, handed out, stored,
@@ -1653,8 +1679,9 @@ enum UntypedKind {
     Other,
 }
 
-fn untyped_kind(node: Node<'_>, src: &str) -> UntypedKind {
-    let Some(parent) = node.parent() else {
+fn untyped_kind<'t>(node: Node<'t>, cx: &FileCx<'t>) -> UntypedKind {
+    let src = cx.src;
+    let Some(parent) = cx.parent(node) else {
         return UntypedKind::Other;
     };
     let is_field =
@@ -1669,7 +1696,7 @@ fn untyped_kind(node: Node<'_>, src: &str) -> UntypedKind {
             UntypedKind::Recv
         }
         "range_clause" if is_field("right") => UntypedKind::Recv,
-        "argument_list" => match parent.parent().and_then(|c| syntax::call_target(c, src)) {
+        "argument_list" => match cx.parent(parent).and_then(|c| syntax::call_target(c, src)) {
             Some((None, "close")) => UntypedKind::Close,
             Some((None, "len" | "cap")) => UntypedKind::Inspect,
             _ => UntypedKind::Other,
@@ -1681,8 +1708,9 @@ fn untyped_kind(node: Node<'_>, src: &str) -> UntypedKind {
 
 /// Is this selector the operand of a send, receive, range, close, len/cap, a method call, or
 /// the target of an assignment (writes are recorded as `Make` or escapes separately)?
-fn is_operation_operand(node: Node<'_>, src: &str) -> bool {
-    let Some(parent) = node.parent() else {
+fn is_operation_operand<'t>(node: Node<'t>, cx: &FileCx<'t>) -> bool {
+    let src = cx.src;
+    let Some(parent) = cx.parent(node) else {
         return false;
     };
     let is_field =
@@ -1699,14 +1727,14 @@ fn is_operation_operand(node: Node<'_>, src: &str) -> bool {
                 && (parent
                     .child_by_field_name("field")
                     .is_some_and(|f| text(f, src) == "L")
-                    || parent.parent().is_some_and(|call| {
+                    || cx.parent(parent).is_some_and(|call| {
                         call.kind() == "call_expression"
                             && call.child_by_field_name("function").map(|f| f.id())
                                 == Some(parent.id())
                     }))
         }
         "argument_list" => {
-            let call = parent.parent();
+            let call = cx.parent(parent);
             matches!(
                 call.and_then(|c| syntax::call_target(c, src)),
                 Some((None, "close" | "len" | "cap"))
@@ -1727,8 +1755,9 @@ fn is_operation_operand(node: Node<'_>, src: &str) -> bool {
 
 /// A use of an alias local that keeps it an alias: its declaration, a channel operation on it,
 /// a nil comparison, or assigning it.
-fn alias_use_ok(ident: Node<'_>, src: &str) -> bool {
-    let Some(parent) = ident.parent() else {
+fn alias_use_ok<'t>(ident: Node<'t>, cx: &FileCx<'t>) -> bool {
+    let src = cx.src;
+    let Some(parent) = cx.parent(ident) else {
         return false;
     };
     let is_field =
@@ -1741,7 +1770,7 @@ fn alias_use_ok(ident: Node<'_>, src: &str) -> bool {
         "range_clause" => is_field("right"),
         "binary_expression" => true,
         "argument_list" => matches!(
-            parent.parent().and_then(|c| syntax::call_target(c, src)),
+            cx.parent(parent).and_then(|c| syntax::call_target(c, src)),
             Some((None, "close" | "len" | "cap"))
         ),
         "expression_list" => parent.parent().is_some_and(|stmt| {

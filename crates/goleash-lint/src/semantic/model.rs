@@ -185,6 +185,10 @@ pub struct PackageModel<'t> {
     /// name may be used there.
     pub untyped_field_uses: FxHashMap<String, UntypedUses>,
     ambiguous: rustc_hash::FxHashSet<String>,
+    /// Interface types declared in the package.
+    interfaces: rustc_hash::FxHashSet<String>,
+    /// Method name → the package types that have a method of that name.
+    implementers: FxHashMap<String, Vec<String>>,
     /// Objects handed out only as `<-chan`: others may receive from them, never send or close.
     pub receive_only_escapes: rustc_hash::FxHashSet<ObjKey>,
     /// Selectors that initialise an alias local (`ch := s.ch`): not escapes.
@@ -223,6 +227,8 @@ impl<'t> PackageModel<'t> {
             escapes: FxHashMap::default(),
             untyped_field_uses: FxHashMap::default(),
             ambiguous: Default::default(),
+            interfaces: Default::default(),
+            implementers: FxHashMap::default(),
             alias_sources: Default::default(),
             receive_only_escapes: Default::default(),
             ambiguous_methods: Default::default(),
@@ -238,6 +244,13 @@ impl<'t> PackageModel<'t> {
         }
         for key in std::mem::take(&mut model.ambiguous_methods) {
             model.methods.remove(&key);
+        }
+        for (ty, method) in model.methods.keys() {
+            model
+                .implementers
+                .entry(method.clone())
+                .or_default()
+                .push(ty.clone());
         }
         for func in 0..model.funcs.len() {
             model.collect_locals(func);
@@ -297,6 +310,9 @@ impl<'t> PackageModel<'t> {
                             continue;
                         };
                         let name = text(name, cx.src).to_string();
+                        if ty.kind() == "interface_type" {
+                            self.interfaces.insert(name.clone());
+                        }
                         let decl = self.struct_decl(file, ty);
                         self.types.insert(name, decl);
                     }
@@ -1172,6 +1188,21 @@ impl<'t> PackageModel<'t> {
                 };
                 if let Some(id) = self.methods.get(&(t.clone(), method.to_string())) {
                     return Some((*id, Some(base)));
+                }
+                // A call through an interface of this package that exactly one package type
+                // implements (by method name): that type's method runs, on the same value.
+                if self.interfaces.contains(t) {
+                    let [only] = self.implementers.get(method)?.as_slice() else {
+                        return None;
+                    };
+                    let id = *self.methods.get(&(only.clone(), method.to_string()))?;
+                    return Some((
+                        id,
+                        Some(Resolved {
+                            ty: Ty::Named(only.clone()),
+                            ..base
+                        }),
+                    ));
                 }
                 // A method promoted from an embedded struct.
                 let decl = self.types.get(t)?;

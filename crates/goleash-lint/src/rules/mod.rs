@@ -36,6 +36,7 @@ pub mod gl034_cond_never_signalled;
 pub mod gl035_waitgroup_never_released;
 pub mod gl036_send_to_stopped_receiver;
 pub mod gl037_channel_passed_to_idle_param;
+pub mod gl038_goroutine_without_recover;
 
 /// Everything about a rule that does not depend on the code it looks at.
 #[derive(Debug)]
@@ -123,6 +124,7 @@ pub static PACKAGE_RULES: &[PackageRule] = package_registry![
     gl035_waitgroup_never_released,
     gl036_send_to_stopped_receiver,
     gl037_channel_passed_to_idle_param,
+    gl038_goroutine_without_recover,
 ];
 
 /// Diagnostics the engine itself emits; they have codes so they can be selected and suppressed.

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 secs=${1:-240}
-for target in parse_any traceback legacy proto; do
+for target in parse_any traceback legacy proto lint_package; do
 	mkdir -p "corpus/$target"
 	cp -n seeds/"$target"/* "corpus/$target/" 2>/dev/null || true
 	echo "fuzz: $target for ${secs}s" >&2

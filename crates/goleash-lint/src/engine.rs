@@ -672,16 +672,21 @@ fn package_findings(
     package_rules: &[&rules::PackageRule],
 ) -> Vec<(usize, Finding)> {
     let members: Vec<usize> = files.iter().map(|(i, _)| *i).collect();
-    let model = PackageModel::build(
-        files
-            .iter()
-            .map(|(i, cx)| PkgFile {
-                path: units[*i].display.as_str(),
-                cx,
-            })
-            .collect(),
-    );
-    let pcx = PackageCx::new(model);
+    // A bug in the model must cost this package's package rules, not the run.
+    let built = catch_unwind(AssertUnwindSafe(|| {
+        PackageCx::new(PackageModel::build(
+            files
+                .iter()
+                .map(|(i, cx)| PkgFile {
+                    path: units[*i].display.as_str(),
+                    cx,
+                })
+                .collect(),
+        ))
+    }));
+    let Ok(pcx) = built else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for rule in package_rules {
         let mut local = Vec::new();

@@ -129,3 +129,28 @@ fn a_ten_thousand_file_package_is_one_model() {
     files.dedup();
     assert_eq!(files.len(), found.len());
 }
+
+#[test]
+fn deeply_nested_anonymous_structs_are_bounded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let depth = 5_000;
+    let mut src = String::from("package d\n\nimport \"sync\"\n\ntype T struct {\n");
+    for i in 0..depth {
+        src.push_str(&format!("f{i} struct {{\n"));
+    }
+    src.push_str("mu sync.Mutex\n");
+    for _ in 0..depth {
+        src.push_str("}\n");
+    }
+    src.push_str("}\n\nfunc (t *T) m() {\n\tt.f0.f1.mu.Lock()\n\tt.f0.f1.mu.Unlock()\n}\n");
+    write(dir.path(), "deep.go", &src);
+    let handle = std::thread::Builder::new()
+        .stack_size(16 * 1024 * 1024)
+        .spawn({
+            let path = dir.path().to_path_buf();
+            move || codes(&path, false)
+        })
+        .expect("thread");
+    let found = handle.join().expect("no panic on deep anonymous structs");
+    assert!(found.iter().all(|(c, _, _)| c == "GL900"), "{found:?}");
+}

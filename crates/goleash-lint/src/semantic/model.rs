@@ -313,8 +313,10 @@ impl<'t> PackageModel<'t> {
                         if ty.kind() == "interface_type" {
                             self.interfaces.insert(name.clone());
                         }
-                        let decl = self.struct_decl(file, ty);
+                        let mut nested = Vec::new();
+                        let decl = self.struct_decl(file, ty, &name, &mut nested);
                         self.types.insert(name, decl);
+                        self.types.extend(nested);
                     }
                 }
                 "var_declaration" => {
@@ -330,7 +332,15 @@ impl<'t> PackageModel<'t> {
         }
     }
 
-    fn struct_decl(&self, file: usize, ty: Node<'_>) -> TypeDecl {
+    /// The fields of a struct type. A field of an anonymous struct type (`mu struct {
+    /// sync.Mutex; m map[K]V }`) gets a type of its own, named `Owner.field`, in `nested`.
+    fn struct_decl(
+        &self,
+        file: usize,
+        ty: Node<'_>,
+        owner: &str,
+        nested: &mut Vec<(String, TypeDecl)>,
+    ) -> TypeDecl {
         let mut out = TypeDecl::default();
         if ty.kind() != "struct_type" {
             return out;
@@ -346,11 +356,25 @@ impl<'t> PackageModel<'t> {
             let Some(fty) = field.child_by_field_name("type") else {
                 continue;
             };
-            let resolved = self.type_of_spelling(file, fty);
+            let mut resolved = self.type_of_spelling(file, fty);
             let mut names = Vec::new();
             let mut c = field.walk();
             for child in field.children_by_field_name("name", &mut c) {
                 names.push(self.text(file, child).to_string());
+            }
+            let inline = match fty.kind() {
+                "pointer_type" => fty.named_child(0).filter(|t| t.kind() == "struct_type"),
+                "struct_type" => Some(fty),
+                _ => None,
+            };
+            if let (Some(inline), [name]) = (inline, names.as_slice()) {
+                // Bounded: hostile input may nest anonymous structs thousands deep.
+                if nested.len() < 1024 && owner.matches('.').count() < 16 {
+                    let synthetic = format!("{owner}.{name}");
+                    let decl = self.struct_decl(file, inline, &synthetic, nested);
+                    nested.push((synthetic.clone(), decl));
+                    resolved = Ty::Named(synthetic);
+                }
             }
             if names.is_empty() {
                 // Embedded: the field's name is the type's own name.

@@ -110,7 +110,9 @@ pub struct LintArgs {
     #[arg(long, value_delimiter = ',', value_name = "RULE")]
     pub ignore: Vec<String>,
 
-    /// Also lint `_test.go` files found in directories. Example: `--include-tests`.
+    /// Also report findings in `_test.go` files found in directories. Without it, test files are
+    /// still read by the package rules (GL030–GL038) when a package's own code gives package
+    /// findings, because partners often live in tests. Example: `--include-tests`.
     #[arg(long)]
     pub include_tests: bool,
 

@@ -6,6 +6,12 @@ secs=${1:-240}
 for target in parse_any traceback legacy proto lint_package; do
 	mkdir -p "corpus/$target"
 	cp -n seeds/"$target"/* "corpus/$target/" 2>/dev/null || true
+	if [ "$target" = lint_package ]; then
+		# The lint rules' own fixtures are the seeds: one Go file per rule directory.
+		for f in ../crates/goleash-lint/fixtures/GL*/*.go; do
+			cp -n "$f" "corpus/$target/$(basename "$(dirname "$f")")-$(basename "$f")"
+		done
+	fi
 	echo "fuzz: $target for ${secs}s" >&2
 	# -fork keeps going after a crash (each is saved under artifacts/); one job per core.
 	cargo +nightly fuzz run "$target" "corpus/$target" -- \

@@ -56,15 +56,10 @@ A partner reached through reflection or `unsafe` is invisible here.
 
 pub fn check(pcx: &PackageCx<'_>, out: &mut Vec<PkgFinding>) {
     let model = &pcx.model;
-    let mut keys: Vec<&ObjKey> = model
-        .ops
-        .iter()
-        .filter(|op| op.target.ty == Ty::Chan)
-        .filter_map(|op| op.target.key.as_ref())
-        .filter(|k| matches!(k, ObjKey::Field(..) | ObjKey::Global(_)))
-        .collect();
-    keys.sort();
-    keys.dedup();
+    let keys = model.keys_where(|op| {
+        op.target.ty == Ty::Chan
+            && matches!(op.target.key, Some(ObjKey::Field(..) | ObjKey::Global(_)))
+    });
     for key in keys {
         let hidden_receiver = model.may_have_hidden_receiver(key);
         let hidden_sender = model.may_have_hidden_sender(key);

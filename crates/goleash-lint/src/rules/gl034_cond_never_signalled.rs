@@ -3,7 +3,7 @@
 
 use crate::diagnostic::{Confidence, Severity};
 use crate::rules::RuleMeta;
-use crate::semantic::model::{ObjKey, OpKind};
+use crate::semantic::model::OpKind;
 use crate::semantic::{PackageCx, PkgFinding};
 
 pub static RULE: RuleMeta = RuleMeta {
@@ -50,15 +50,7 @@ elsewhere only when this rule stays quiet.
 
 pub fn check(pcx: &PackageCx<'_>, out: &mut Vec<PkgFinding>) {
     let model = &pcx.model;
-    let mut keys: Vec<&ObjKey> = model
-        .ops
-        .iter()
-        .filter(|op| op.kind == OpKind::CondWait)
-        .filter_map(|op| op.target.key.as_ref())
-        .collect();
-    keys.sort();
-    keys.dedup();
-    for key in keys {
+    for key in model.keys_where(|op| op.kind == OpKind::CondWait) {
         if model.may_escape(key) {
             continue;
         }

@@ -55,15 +55,7 @@ there.
 
 pub fn check(pcx: &PackageCx<'_>, out: &mut Vec<PkgFinding>) {
     let model = &pcx.model;
-    let mut keys: Vec<&ObjKey> = model
-        .ops
-        .iter()
-        .filter(|op| op.kind == OpKind::WgWait)
-        .filter_map(|op| op.target.key.as_ref())
-        .collect();
-    keys.sort();
-    keys.dedup();
-    for key in keys {
+    for key in model.keys_where(|op| op.kind == OpKind::WgWait) {
         let ops: Vec<&Op<'_>> = model.ops_on(key).collect();
         let adds = ops.iter().any(|o| o.kind == OpKind::WgAdd);
         let dones = ops.iter().any(|o| o.kind == OpKind::WgDone);

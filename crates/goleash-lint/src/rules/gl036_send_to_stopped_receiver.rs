@@ -65,15 +65,11 @@ only after all callers are gone), the plain send is safe; suppress it with that 
 
 pub fn check(pcx: &PackageCx<'_>, out: &mut Vec<PkgFinding>) {
     let model = &pcx.model;
-    let mut keys: Vec<&ObjKey> = model
-        .ops
-        .iter()
-        .filter(|op| op.kind == OpKind::Send && op.target.ty == Ty::Chan)
-        .filter_map(|op| op.target.key.as_ref())
-        .filter(|k| matches!(k, ObjKey::Field(..) | ObjKey::Global(_)))
-        .collect();
-    keys.sort();
-    keys.dedup();
+    let keys = model.keys_where(|op| {
+        op.kind == OpKind::Send
+            && op.target.ty == Ty::Chan
+            && matches!(op.target.key, Some(ObjKey::Field(..) | ObjKey::Global(_)))
+    });
     for key in keys {
         if model.may_have_hidden_receiver(key) {
             continue;

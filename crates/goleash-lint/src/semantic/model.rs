@@ -1678,6 +1678,19 @@ impl<'t> PackageModel<'t> {
             .map(|i| &self.ops[*i])
     }
 
+    /// The objects some operation accepted by `wanted` acts on, each once, in a stable order.
+    pub fn keys_where(&self, wanted: impl Fn(&Op<'t>) -> bool) -> Vec<&ObjKey> {
+        let mut keys: Vec<&ObjKey> = self
+            .ops
+            .iter()
+            .filter(|op| wanted(op))
+            .filter_map(|op| op.target.key.as_ref())
+            .collect();
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+
     pub fn ops_in<'a>(&'a self, func: FuncId) -> impl Iterator<Item = &'a Op<'t>> + 'a {
         self.ops_by_func
             .get(&func)
@@ -1725,6 +1738,79 @@ impl<'t> PackageModel<'t> {
     }
 }
 
+/// What the expression around a use does with a value (a selector or an identifier).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Send,
+    Recv,
+    Range,
+    Close,
+    /// `len`, `cap`, a comparison (`x.ch == nil`), a condition or a bare statement.
+    Inspect,
+    /// `*x`: dereferenced where it stands.
+    Deref,
+    /// A method called on it (`x.mu.Lock()`), or Cond's `L` selected from it.
+    MethodCall,
+    /// Assigned to, or the name a `var` declares.
+    Written,
+    /// Passed, returned, stored, aliased, used as a method value: out of sight.
+    Other,
+}
+
+fn role<'t>(node: Node<'t>, cx: &FileCx<'t>) -> Role {
+    let src = cx.src;
+    let Some(parent) = cx.parent(node) else {
+        return Role::Other;
+    };
+    let is_field =
+        |field: &str| parent.child_by_field_name(field).map(|n| n.id()) == Some(node.id());
+    match parent.kind() {
+        "send_statement" if is_field("channel") => Role::Send,
+        "unary_expression" => match parent.child_by_field_name("operator").map(|o| text(o, src)) {
+            Some("<-") => Role::Recv,
+            Some("*") => Role::Deref,
+            _ => Role::Other,
+        },
+        "range_clause" if is_field("right") => Role::Range,
+        "selector_expression" if is_field("operand") => {
+            let cond_locker = parent
+                .child_by_field_name("field")
+                .is_some_and(|f| text(f, src) == "L");
+            let called = cx.parent(parent).is_some_and(|call| {
+                call.kind() == "call_expression"
+                    && call.child_by_field_name("function").map(|f| f.id()) == Some(parent.id())
+            });
+            if cond_locker || called {
+                Role::MethodCall
+            } else {
+                Role::Other
+            }
+        }
+        "argument_list" => match cx.parent(parent).and_then(|c| syntax::call_target(c, src)) {
+            Some((None, "close")) => Role::Close,
+            Some((None, "len" | "cap")) => Role::Inspect,
+            _ => Role::Other,
+        },
+        "expression_list" => {
+            let written = cx.parent(parent).is_some_and(|stmt| {
+                matches!(
+                    stmt.kind(),
+                    "assignment_statement" | "short_var_declaration"
+                ) && stmt.child_by_field_name("left").map(|l| l.id()) == Some(parent.id())
+            });
+            if written {
+                Role::Written
+            } else {
+                Role::Other
+            }
+        }
+        "assignment_statement" if is_field("left") => Role::Written,
+        "var_spec" if is_field("name") => Role::Written,
+        "binary_expression" | "if_statement" | "expression_statement" => Role::Inspect,
+        _ => Role::Other,
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 enum UntypedKind {
     Send,
@@ -1735,108 +1821,28 @@ enum UntypedKind {
 }
 
 fn untyped_kind<'t>(node: Node<'t>, cx: &FileCx<'t>) -> UntypedKind {
-    let src = cx.src;
-    let Some(parent) = cx.parent(node) else {
-        return UntypedKind::Other;
-    };
-    let is_field =
-        |field: &str| parent.child_by_field_name(field).map(|n| n.id()) == Some(node.id());
-    match parent.kind() {
-        "send_statement" if is_field("channel") => UntypedKind::Send,
-        "unary_expression"
-            if parent
-                .child_by_field_name("operator")
-                .is_some_and(|o| text(o, src) == "<-") =>
-        {
-            UntypedKind::Recv
-        }
-        "range_clause" if is_field("right") => UntypedKind::Recv,
-        "argument_list" => match cx.parent(parent).and_then(|c| syntax::call_target(c, src)) {
-            Some((None, "close")) => UntypedKind::Close,
-            Some((None, "len" | "cap")) => UntypedKind::Inspect,
-            _ => UntypedKind::Other,
-        },
-        "binary_expression" => UntypedKind::Inspect,
+    match role(node, cx) {
+        Role::Send => UntypedKind::Send,
+        Role::Recv | Role::Range => UntypedKind::Recv,
+        Role::Close => UntypedKind::Close,
+        Role::Inspect => UntypedKind::Inspect,
         _ => UntypedKind::Other,
     }
 }
 
-/// Is this selector the operand of a send, receive, range, close, len/cap, a method call, or
-/// the target of an assignment (writes are recorded as `Make` or escapes separately)?
+/// The selector is the operand of an operation, a method call or a write (writes are
+/// recorded as `Make` or escapes separately): not an escape.
 fn is_operation_operand<'t>(node: Node<'t>, cx: &FileCx<'t>) -> bool {
-    let src = cx.src;
-    let Some(parent) = cx.parent(node) else {
-        return false;
-    };
-    let is_field =
-        |field: &str| parent.child_by_field_name(field).map(|n| n.id()) == Some(node.id());
-    match parent.kind() {
-        "send_statement" => is_field("channel"),
-        "unary_expression" => parent
-            .child_by_field_name("operator")
-            .is_some_and(|o| matches!(text(o, src), "<-" | "*")),
-        "range_clause" => is_field("right"),
-        "selector_expression" => {
-            // `x.mu.Lock()` — a method called on it; `x.wg.Done` as a value escapes.
-            is_field("operand")
-                && (parent
-                    .child_by_field_name("field")
-                    .is_some_and(|f| text(f, src) == "L")
-                    || cx.parent(parent).is_some_and(|call| {
-                        call.kind() == "call_expression"
-                            && call.child_by_field_name("function").map(|f| f.id())
-                                == Some(parent.id())
-                    }))
-        }
-        "argument_list" => {
-            let call = cx.parent(parent);
-            matches!(
-                call.and_then(|c| syntax::call_target(c, src)),
-                Some((None, "close" | "len" | "cap"))
-            )
-        }
-        "expression_list" => parent.parent().is_some_and(|stmt| {
-            matches!(
-                stmt.kind(),
-                "assignment_statement" | "short_var_declaration"
-            ) && stmt.child_by_field_name("left").map(|l| l.id()) == Some(parent.id())
-        }),
-        "assignment_statement" => is_field("left"),
-        "binary_expression" => true, // `x.ch == nil`
-        "if_statement" | "expression_statement" => true,
-        _ => false,
-    }
+    role(node, cx) != Role::Other
 }
 
 /// A use of an alias local that keeps it an alias: its declaration, a channel operation on it,
 /// a nil comparison, or assigning it.
 fn alias_use_ok<'t>(ident: Node<'t>, cx: &FileCx<'t>) -> bool {
-    let src = cx.src;
-    let Some(parent) = cx.parent(ident) else {
-        return false;
-    };
-    let is_field =
-        |field: &str| parent.child_by_field_name(field).map(|n| n.id()) == Some(ident.id());
-    match parent.kind() {
-        "send_statement" => is_field("channel"),
-        "unary_expression" => parent
-            .child_by_field_name("operator")
-            .is_some_and(|o| text(o, src) == "<-"),
-        "range_clause" => is_field("right"),
-        "binary_expression" => true,
-        "argument_list" => matches!(
-            cx.parent(parent).and_then(|c| syntax::call_target(c, src)),
-            Some((None, "close" | "len" | "cap"))
-        ),
-        "expression_list" => parent.parent().is_some_and(|stmt| {
-            matches!(
-                stmt.kind(),
-                "assignment_statement" | "short_var_declaration"
-            ) && stmt.child_by_field_name("left").map(|l| l.id()) == Some(parent.id())
-        }),
-        "var_spec" => is_field("name"),
-        _ => false,
-    }
+    matches!(
+        role(ident, cx),
+        Role::Send | Role::Recv | Role::Range | Role::Close | Role::Inspect | Role::Written
+    )
 }
 
 pub fn named_list(list: Node<'_>) -> Vec<Node<'_>> {

@@ -144,6 +144,25 @@ pub struct RuleSelection {
 }
 
 impl RuleSelection {
+    /// The `[lint]` table's selection with command-line flags applied: `--select` replaces
+    /// the table's `select`, `--extend-select` and `--ignore` add to theirs.
+    pub fn from_config_and_flags(
+        config: &LintConfig,
+        select: &[String],
+        extend_select: &[String],
+        ignore: &[String],
+    ) -> Self {
+        let mut selection = RuleSelection::from_config(config);
+        if !select.is_empty() {
+            selection.select = Some(select.to_vec());
+        }
+        selection
+            .extend_select
+            .extend(extend_select.iter().cloned());
+        selection.ignore.extend(ignore.iter().cloned());
+        selection
+    }
+
     pub fn from_config(config: &LintConfig) -> Self {
         RuleSelection {
             select: config.select.clone(),

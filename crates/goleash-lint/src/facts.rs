@@ -832,7 +832,8 @@ impl<'t> FileCx<'t> {
     }
 }
 
-fn named_list(list: Node<'_>) -> Vec<Node<'_>> {
+/// The expressions of an `expression_list`, or the one expression given.
+pub fn named_list(list: Node<'_>) -> Vec<Node<'_>> {
     if list.kind() != "expression_list" {
         return vec![list];
     }

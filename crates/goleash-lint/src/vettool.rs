@@ -602,14 +602,12 @@ impl Settings {
                 return Err(format!("unknown rule `{selector}` (see `goleash rules`)"));
             }
         }
-        let mut selection = RuleSelection::from_config(&config);
-        if !args.select.is_empty() {
-            selection.select = Some(args.select.clone());
-        }
-        selection
-            .extend_select
-            .extend(args.extend_select.iter().cloned());
-        selection.ignore.extend(args.ignore.iter().cloned());
+        let selection = RuleSelection::from_config_and_flags(
+            &config,
+            &args.select,
+            &args.extend_select,
+            &args.ignore,
+        );
 
         // go vet fails on every diagnostic it is handed, so fail-on decides what is reported:
         // below it, a finding would fail the build just like one above it.

@@ -827,7 +827,7 @@ fn rebound_in(for_stmt: Node<'_>, place: &Place, model: &PackageModel<'_>, file:
             _ => None,
         };
         left.is_some_and(|l| {
-            super::model::named_list(l)
+            crate::facts::named_list(l)
                 .iter()
                 .any(|x| x.kind() == "identifier" && text(*x, src) == name)
         })

@@ -9,7 +9,7 @@
 use rustc_hash::FxHashMap;
 use tree_sitter::Node;
 
-use crate::facts::{FileCx, SYNC, TIME};
+use crate::facts::{named_list, FileCx, SYNC, TIME};
 use crate::syntax::{self, descendants_same_func, text, unparen};
 
 pub type FuncId = usize;
@@ -1843,16 +1843,6 @@ fn alias_use_ok<'t>(ident: Node<'t>, cx: &FileCx<'t>) -> bool {
         role(ident, cx),
         Role::Send | Role::Recv | Role::Range | Role::Close | Role::Inspect | Role::Written
     )
-}
-
-pub fn named_list(list: Node<'_>) -> Vec<Node<'_>> {
-    if list.kind() != "expression_list" {
-        return vec![list];
-    }
-    let mut cursor = list.walk();
-    list.named_children(&mut cursor)
-        .filter(|n| n.kind() != "comment")
-        .collect()
 }
 
 /// `var f = func(){…}` or `f := func(){…}`: the name the literal is bound to.

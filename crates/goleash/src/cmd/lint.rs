@@ -250,14 +250,12 @@ pub fn run_lint(args: LintArgs) -> ExitCode {
             return fail(e);
         }
     }
-    let mut selection = RuleSelection::from_config(&config);
-    if !args.select.is_empty() {
-        selection.select = Some(args.select.clone());
-    }
-    selection
-        .extend_select
-        .extend(args.extend_select.iter().cloned());
-    selection.ignore.extend(args.ignore.iter().cloned());
+    let selection = RuleSelection::from_config_and_flags(
+        &config,
+        &args.select,
+        &args.extend_select,
+        &args.ignore,
+    );
 
     let go_version = match args.go_version.as_ref().or(config.go_version.as_ref()) {
         Some(v) => match GoVersion::parse(v) {

@@ -358,6 +358,14 @@ fn started_from_main(creator: Option<&Frame>) -> bool {
 
 fn judge<U: Fn(&str) -> bool>(facts: &Facts<'_, U>) -> (Verdict, String) {
     let category = facts.category;
+    // A goroutine caught starting or exiting (only `runtime.goexit` in its stack), or running on
+    // another thread when a crash dump was taken: there is no wait to judge.
+    if facts.frames.is_empty() && !facts.leaked {
+        return (
+            Verdict::Expected,
+            "no stack: the goroutine was starting, exiting, or running on another thread when the dump was taken".into(),
+        );
+    }
     if facts.leaked {
         return (
             Verdict::Proven,

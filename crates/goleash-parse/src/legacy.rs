@@ -213,6 +213,8 @@ struct Record {
     count: u64,
     labels: Option<LabelsId>,
     frames: Vec<FrameId>,
+    /// Some `#` frame line was read (all of them may have been `runtime.goexit`).
+    saw_frame_line: bool,
 }
 
 struct Parser<'a> {
@@ -296,6 +298,7 @@ impl Parser<'_> {
             count,
             labels: None,
             frames: Vec::new(),
+            saw_frame_line: false,
         });
         Ok(())
     }
@@ -358,8 +361,11 @@ impl Parser<'_> {
                 id
             }
         };
-        if let (Some(id), Some(record)) = (id, &mut self.record) {
-            record.frames.push(id);
+        if let Some(record) = &mut self.record {
+            record.saw_frame_line = true;
+            if let Some(id) = id {
+                record.frames.push(id);
+            }
         }
         Ok(())
     }
@@ -369,7 +375,10 @@ impl Parser<'_> {
         let Some(record) = self.record.take() else {
             return Ok(());
         };
-        if record.frames.is_empty() {
+        // A goroutine starting or exiting has no frames but `runtime.goexit` (or none at all):
+        // a busy service's profile nearly always holds one. Only a record cut off by the end
+        // of the input without any frame line is a damaged profile.
+        if record.frames.is_empty() && !record.saw_frame_line && by == "the input ends" {
             return Err(self.error(
                 n,
                 format!(
@@ -586,6 +595,22 @@ fn parse_hex(text: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn goroutines_starting_or_exiting_are_a_group_without_frames() {
+        // A busy service's profile: one goroutine caught with only runtime.goexit (Go prints
+        // its frame line; the stack has nothing else), and the rest of the profile.
+        let text = "goroutine profile: total 3\n1 @ 0x4711c1\n#\t0x4711c0\truntime.goexit+0x0\t/usr/local/go/src/runtime/asm_amd64.s:1700\n\n2 @ 0x43e1ae 0x4711c1\n#\t0x43e1ad\tmain.worker+0x2d\t/app/main.go:20\n\n";
+        let snapshot = crate::parse("busy.txt", text.as_bytes(), crate::Limits::default())
+            .expect("a goexit-only record is read");
+        assert_eq!(snapshot.total(), 3);
+        assert_eq!(snapshot.groups.len(), 2);
+        // A record cut off by the end of the input before any frame line is still damage.
+        let cut = "goroutine profile: total 1\n1 @ 0x4711c1\n";
+        let err = crate::parse("cut.txt", cut.as_bytes(), crate::Limits::default())
+            .expect_err("a record with no frame line at the end of the input");
+        assert!(err.to_string().contains("no frame lines"), "{err}");
+    }
 
     #[test]
     fn labels_decode_go_quoting() {

@@ -844,7 +844,10 @@ fn parse_block(data: &[u8], is_last: bool) -> BlockResult {
                 }
                 continue;
             }
-            if line == b"goroutine running on other thread; stack unavailable" {
+            // The runtime prints it indented (`\tgoroutine running on other thread; …`).
+            if line.strip_prefix(b"\t").unwrap_or(line)
+                == b"goroutine running on other thread; stack unavailable"
+            {
                 current.stack_unavailable = true;
                 continue;
             }
@@ -1253,6 +1256,15 @@ fn read_label_token(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_goroutine_running_on_another_thread_has_no_stack() {
+        // As runtime/traceback.go prints it: indented with a tab, then the creator.
+        let text = "goroutine 1 [running]:\nmain.main()\n\t/app/main.go:10 +0x1d\n\ngoroutine 7 [running]:\n\tgoroutine running on other thread; stack unavailable\ncreated by main.main in goroutine 1\n\t/app/main.go:8 +0x25\n";
+        let snapshot = crate::parse("crash.txt", text.as_bytes(), crate::Limits::default())
+            .expect("a stack-unavailable goroutine is read");
+        assert_eq!(snapshot.total(), 2);
+    }
 
     /// A dump of `n` goroutines over a few stacks, larger than one block for large `n`.
     fn synthetic_dump(n: usize) -> Vec<u8> {

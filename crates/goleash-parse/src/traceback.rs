@@ -771,7 +771,7 @@ fn parse_block(data: &[u8], is_last: bool) -> BlockResult {
         let mut line = &data[pos..end];
         pos = end + 1;
         line_no += 1;
-        if end == data.len() && is_last && !data.ends_with(b"\n") {
+        if end == data.len() && is_last && !data.ends_with(b"\n") && !is_complete_file_line(line) {
             // A final line without its newline was cut: judged below, never interpreted.
             break;
         }
@@ -919,7 +919,12 @@ fn parse_block(data: &[u8], is_last: bool) -> BlockResult {
 
     // Go's own /debug/pprof/goroutine?debug=2 stops writing at 64 MiB, mid-goroutine: a cut
     // at the very end is reported and the cut goroutine left out, so the rest is still read.
-    let partial_last_line = is_last && !data.ends_with(b"\n") && !data.is_empty();
+    // A dump saved or pasted without its final newline ends in a complete `\tfile.go:LINE
+    // +0xOFF` line: that is not a cut.
+    let partial_last_line = is_last
+        && !data.ends_with(b"\n")
+        && !data.is_empty()
+        && !is_complete_file_line(data.rsplit(|b| *b == b'\n').next().unwrap_or(b""));
     if let Some(current) = record.take() {
         let cut = current.pending.is_some()
             || partial_last_line
@@ -952,6 +957,31 @@ fn parse_block(data: &[u8], is_last: bool) -> BlockResult {
     result.has_content = seen_content;
     result.trailing_separator = separator_seen;
     result
+}
+
+/// `\t/path/file.go:123 +0x1d`, whole.
+fn is_complete_file_line(line: &[u8]) -> bool {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let Some(rest) = line.strip_prefix(b"\t") else {
+        return false;
+    };
+    let (place, offset) = match rest.iter().rposition(|b| *b == b' ') {
+        Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+        None => (rest, None),
+    };
+    // Go prints ` +0xOFF` after every frame's place: without it the line may be cut short.
+    let offset_ok = offset.is_some_and(|o| {
+        o.strip_prefix(b"+0x")
+            .is_some_and(|hex| !hex.is_empty() && hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    let Some(colon) = place.iter().rposition(|b| *b == b':') else {
+        return false;
+    };
+    let (file, number) = (&place[..colon], &place[colon + 1..]);
+    offset_ok
+        && (file.ends_with(b".go") || file.ends_with(b".s"))
+        && !number.is_empty()
+        && number.iter().all(u8::is_ascii_digit)
 }
 
 fn close_run(run: &mut Option<Run>, result: &mut BlockResult) {
@@ -1256,6 +1286,30 @@ fn read_label_token(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dump_without_its_final_newline_is_complete() {
+        // Saved by an editor or a paste that dropped the last newline: nothing is cut.
+        let text = "goroutine 1 [running]:\nmain.main()\n\t/app/main.go:10 +0x1d\n\ngoroutine 7 [chan receive]:\nmain.worker()\n\t/app/main.go:20 +0x2d";
+        let snapshot =
+            crate::parse("nonl.txt", text.as_bytes(), crate::Limits::default()).expect("reads");
+        assert_eq!(snapshot.total(), 2);
+        assert!(
+            snapshot.notes.iter().all(|n| !n.contains("truncated")),
+            "{:?}",
+            snapshot.notes
+        );
+        // Cut inside the last line: still a cut, the cut goroutine left out and noted.
+        let cut = &text[..text.len() - 6];
+        let snapshot = crate::parse("cut.txt", cut.as_bytes(), crate::Limits::default())
+            .expect("reads up to the cut");
+        assert_eq!(snapshot.total(), 1);
+        assert!(
+            snapshot.notes.iter().any(|n| n.contains("truncated")),
+            "{:?}",
+            snapshot.notes
+        );
+    }
 
     #[test]
     fn a_goroutine_running_on_another_thread_has_no_stack() {

@@ -644,6 +644,12 @@ struct Record<'a> {
 }
 
 impl<'a> Record<'a> {
+    /// A goroutine running on another thread (`stack unavailable`), or a thread's system
+    /// goroutine (`goroutine 0`, printed by SIGQUIT and crash dumps, often with no frames).
+    fn may_lack_frames(&self) -> bool {
+        self.stack_unavailable || self.id == 0
+    }
+
     /// `frames` is an empty vector to reuse, so that a goroutine does not allocate.
     fn new(header: Header<'a>, line: u64, frames: Vec<RawFrame<'a>>) -> Self {
         debug_assert!(frames.is_empty());
@@ -928,7 +934,7 @@ fn parse_block(data: &[u8], is_last: bool) -> BlockResult {
     if let Some(current) = record.take() {
         let cut = current.pending.is_some()
             || partial_last_line
-            || (current.frames.is_empty() && !current.stack_unavailable);
+            || (current.frames.is_empty() && !current.may_lack_frames());
         if cut && is_last {
             result.truncated = Some(Truncation {
                 line: current.header_line,
@@ -1004,7 +1010,7 @@ fn finish_record(
     signature: &mut Vec<u8>,
     run: &mut Option<Run>,
 ) -> Result<(), String> {
-    if record.frames.is_empty() && !record.stack_unavailable {
+    if record.frames.is_empty() && !record.may_lack_frames() {
         return Err(format!(
             "goroutine {} has no stack frames; expected `function(args)` and `\tfile.go:LINE` lines after its header (truncated dump?)",
             record.id
@@ -1309,6 +1315,15 @@ mod tests {
             "{:?}",
             snapshot.notes
         );
+    }
+
+    #[test]
+    fn a_system_goroutine_without_frames_is_read() {
+        // SIGQUIT under load prints a thread's `goroutine 0` with nothing under its header.
+        let text = "goroutine 0 gp=0x5a2b00 m=0 mp=0x5a3ce0 [idle]:\n\ngoroutine 1 gp=0xc000002380 m=nil [chan receive]:\nmain.main()\n\t/app/main.go:10 +0x1d\n";
+        let snapshot = crate::parse("sigquit.txt", text.as_bytes(), crate::Limits::default())
+            .expect("a frameless goroutine 0 is read");
+        assert_eq!(snapshot.total(), 2);
     }
 
     #[test]

@@ -772,6 +772,26 @@ fn parse_block(data: &[u8], is_last: bool) -> BlockResult {
         };
     }
 
+    // Goroutine ids of the current run: one seen again starts a new dump (`curl … >> g.txt`
+    // appends a whole second dump right after the first). `goroutine 0` is every thread's
+    // system goroutine and repeats within one dump.
+    let mut run_ids: rustc_hash::FxHashSet<u64> = rustc_hash::FxHashSet::default();
+    macro_rules! repeats {
+        ($header:expr) => {{
+            if run.is_none() {
+                run_ids.clear();
+            }
+            let id = $header.id;
+            if id != 0 && !run_ids.insert(id) {
+                run_ids.clear();
+                run_ids.insert(id);
+                true
+            } else {
+                false
+            }
+        }};
+    }
+
     while pos < data.len() {
         let end = memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i);
         let mut line = &data[pos..end];
@@ -873,6 +893,15 @@ fn parse_block(data: &[u8], is_last: bool) -> BlockResult {
             }
             if let Some(header) = parse_header(line) {
                 finish!();
+                if repeats!(header) {
+                    close_run(&mut run, &mut result);
+                    run = Some(Run {
+                        continues: false,
+                        first_line: line_no,
+                        last_line: line_no,
+                        groups: Aggregator::default(),
+                    });
+                }
                 record = Some(Record::new(
                     header,
                     line_no,
@@ -898,6 +927,9 @@ fn parse_block(data: &[u8], is_last: bool) -> BlockResult {
                 result.starts_with_goroutine = true;
             }
             seen_content = true;
+            if repeats!(header) {
+                close_run(&mut run, &mut result);
+            }
             if run.is_none() {
                 run = Some(Run {
                     continues: std::mem::take(&mut separator_seen),
@@ -1324,6 +1356,18 @@ mod tests {
         let snapshot = crate::parse("sigquit.txt", text.as_bytes(), crate::Limits::default())
             .expect("a frameless goroutine 0 is read");
         assert_eq!(snapshot.total(), 2);
+    }
+
+    #[test]
+    fn appended_dumps_are_separate_dumps() {
+        // `curl …?debug=2 >> g.txt` twice: the second dump starts right after the first.
+        let one = "goroutine 1 [running]:\nmain.main()\n\t/app/main.go:10 +0x1d\n\ngoroutine 7 [chan receive]:\nmain.worker()\n\t/app/main.go:20 +0x2d\n\n";
+        let two = "goroutine 1 [running]:\nmain.main()\n\t/app/main.go:10 +0x1d\n\ngoroutine 7 [chan receive]:\nmain.worker()\n\t/app/main.go:20 +0x2d\n\ngoroutine 9 [chan receive]:\nmain.worker()\n\t/app/main.go:20 +0x2d\n";
+        let text = format!("{one}{two}");
+        let dumps = crate::parse_dumps("appended.txt", text.as_bytes(), crate::Limits::default())
+            .expect("reads");
+        let totals: Vec<u64> = dumps.iter().map(|d| d.total()).collect();
+        assert_eq!(totals, vec![2, 3]);
     }
 
     #[test]

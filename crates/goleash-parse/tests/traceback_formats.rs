@@ -176,13 +176,25 @@ fn trimpath_and_absolute_paths_give_the_same_shape() {
 #[test]
 fn the_same_dump_split_across_many_blocks_gives_the_same_groups() {
     // Repeating a real dump makes an input far larger than one 4 MiB block, so it is cut at
-    // goroutine headers and parsed on several threads; the counts must simply multiply.
+    // goroutine headers and parsed on several threads; the counts must simply multiply. Each
+    // copy gets goroutine ids of its own: a repeated id would start a new dump (appended
+    // dumps), which is not what this checks.
     let (name, bytes) = fixture("waitgroup_missed_done/goroutine.debug2.txt");
     let one = parse(&name, &bytes[..], Limits::default()).unwrap();
+    let text = String::from_utf8(bytes.clone()).unwrap();
     let times = (9 << 20) / bytes.len() + 1;
     let mut big = Vec::with_capacity(bytes.len() * times);
-    for _ in 0..times {
-        big.extend_from_slice(&bytes);
+    for copy in 0..times {
+        for line in text.split_inclusive('\n') {
+            let renumbered = line
+                .strip_prefix("goroutine ")
+                .and_then(|rest| rest.split_once(' '))
+                .and_then(|(id, rest)| {
+                    let id: u64 = id.parse().ok()?;
+                    Some(format!("goroutine {} {rest}", id + copy as u64 * 1_000_000))
+                });
+            big.extend_from_slice(renumbered.as_deref().unwrap_or(line).as_bytes());
+        }
         big.push(b'\n');
     }
     let many = parse(&name, &big[..], Limits::default()).unwrap();

@@ -67,8 +67,17 @@ pub(crate) fn parse(
         bytes: 0,
         unterminated: false,
     };
-    let header = lines.next()?.map_or(&[][..], |(_, text)| text);
-    let (kind, total) = parse_header(header).map_err(|why| lines.error(why))?;
+    // Blank lines (and a byte-order mark) before the header, as a paste or an editor leaves
+    // them, are not part of the profile.
+    let mut header: Vec<u8> = Vec::new();
+    while let Some((_, text)) = lines.next()? {
+        let text = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text);
+        if !text.iter().all(u8::is_ascii_whitespace) {
+            header = text.to_vec();
+            break;
+        }
+    }
+    let (kind, total) = parse_header(&header).map_err(|why| lines.error(why))?;
     let mut parser = Parser {
         name,
         kind,
@@ -595,6 +604,18 @@ fn parse_hex(text: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blank_lines_and_a_bom_before_the_header_are_skipped() {
+        let text = "\u{feff}\n\n  \ngoroutine profile: total 2\n2 @ 0x43e1ae 0x4711c1\n#\t0x43e1ad\tmain.worker+0x2d\t/app/main.go:20\n\n";
+        let snapshot = crate::parse("pasted.txt", text.as_bytes(), crate::Limits::default())
+            .expect("a pasted profile is read");
+        assert_eq!(snapshot.total(), 2);
+        assert_eq!(
+            crate::detect_format(text.as_bytes()),
+            Some(goleash_model::DumpFormat::LegacyText)
+        );
+    }
 
     #[test]
     fn goroutines_starting_or_exiting_are_a_group_without_frames() {

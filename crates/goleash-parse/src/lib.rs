@@ -88,7 +88,13 @@ fn sniff(head: &[u8]) -> Sniffed {
     if (head[0] == 0x0a || head[0] == 0x5a) && head.len() > 2 && head[2] == 0x08 {
         return Sniffed::Proto;
     }
-    let first_line = head.split(|&b| b == b'\n').next().unwrap_or(head);
+    // A saved or pasted profile may start with a byte-order mark or blank lines.
+    let first_line = head
+        .strip_prefix(b"\xef\xbb\xbf")
+        .unwrap_or(head)
+        .split(|&b| b == b'\n')
+        .find(|line| !line.iter().all(u8::is_ascii_whitespace))
+        .unwrap_or(head);
     if first_line.starts_with(b"goroutine profile: total ")
         || first_line.starts_with(b"goroutineleak profile: total ")
     {

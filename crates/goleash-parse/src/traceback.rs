@@ -782,7 +782,10 @@ fn parse_block(data: &[u8], is_last: bool) -> BlockResult {
                 run_ids.clear();
             }
             let id = $header.id;
-            if id != 0 && !run_ids.insert(id) {
+            // Crash and SIGQUIT tracebacks (`gp=… m=…` headers) may print a goroutine twice
+            // within one dump; only the plain format of `?debug=2` and runtime.Stack repeats
+            // an id because a second dump was appended.
+            if id != 0 && !$header.thread_words && !run_ids.insert(id) {
                 run_ids.clear();
                 run_ids.insert(id);
                 true
@@ -1062,6 +1065,8 @@ fn finish_record(
 #[derive(Debug, PartialEq, Eq)]
 struct Header<'a> {
     id: u64,
+    /// `gp=… m=…` words: a SIGQUIT or crash traceback, which may print a goroutine twice.
+    thread_words: bool,
     state: &'a [u8],
     leaked: bool,
     locked: bool,
@@ -1087,6 +1092,7 @@ fn parse_header(line: &[u8]) -> Option<Header<'_>> {
     {
         return None;
     }
+    let thread_words = memchr(b'=', &rest[..open]).is_some();
     let inside_and_after = &rest[open + 1..];
     let close = memchr(b']', inside_and_after)?;
     let status = &inside_and_after[..close];
@@ -1125,6 +1131,7 @@ fn parse_header(line: &[u8]) -> Option<Header<'_>> {
         // Other parts (`synctest bubble N`, future additions) do not change grouping.
     }
     Some(Header {
+        thread_words,
         id,
         state,
         leaked,
@@ -1368,6 +1375,17 @@ mod tests {
             .expect("reads");
         let totals: Vec<u64> = dumps.iter().map(|d| d.total()).collect();
         assert_eq!(totals, vec![2, 3]);
+    }
+
+    #[test]
+    fn a_crash_dump_printing_a_goroutine_twice_stays_one_dump() {
+        // SIGQUIT/crash tracebacks (`gp=… m=…` headers) can print the running goroutine again
+        // in the list of all goroutines: that is one dump, not an appended second one.
+        let text = "goroutine 5 gp=0xc000007c00 m=3 mp=0xc000100008 [running]:\nmain.spin()\n\t/app/main.go:30 +0x11\n\ngoroutine 1 gp=0xc000002380 m=nil [chan receive]:\nmain.main()\n\t/app/main.go:10 +0x1d\n\ngoroutine 5 gp=0xc000007c00 m=3 mp=0xc000100008 [running]:\nmain.spin()\n\t/app/main.go:30 +0x11\n";
+        let dumps = crate::parse_dumps("crash.txt", text.as_bytes(), crate::Limits::default())
+            .expect("reads");
+        assert_eq!(dumps.len(), 1);
+        assert_eq!(dumps[0].total(), 3);
     }
 
     #[test]

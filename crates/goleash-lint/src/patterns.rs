@@ -3,7 +3,7 @@
 
 use tree_sitter::Node;
 
-use crate::facts::{go_literal, FileCx, CONTEXT, HTTP, TIME};
+use crate::facts::{go_literal, FileCx, CONTEXT, HTTP, SYNC, TIME};
 use crate::syntax::{self, call_target, descendants, receive_operand, unparen};
 
 /// A send or receive that is not a `select` communication: it blocks until a partner comes.
@@ -137,4 +137,39 @@ pub fn method_calls<'t>(
             _ => false,
         })
         .collect()
+}
+
+/// The declaration of `name` in `body` as a value of one of the `sync` types `types`:
+/// `var name sync.T` or `name := sync.T{}` / `&sync.T{}`.
+pub fn local_sync_value<'t>(
+    cx: &FileCx<'t>,
+    body: Node<'t>,
+    name: &str,
+    types: &[&str],
+) -> Option<Node<'t>> {
+    let wanted = |t: Node<'_>| cx.pkg_type(t, SYNC).is_some_and(|n| types.contains(&n));
+    syntax::descendants_same_func(body).find(|n| match n.kind() {
+        "var_spec" => {
+            n.child_by_field_name("name").map(|id| cx.text(id)) == Some(name)
+                && n.child_by_field_name("type").is_some_and(wanted)
+        }
+        "short_var_declaration" => {
+            let left = n.child_by_field_name("left").and_then(|l| l.named_child(0));
+            let right = n
+                .child_by_field_name("right")
+                .and_then(|r| r.named_child(0));
+            left.map(|l| cx.text(l)) == Some(name)
+                && right.is_some_and(|r| {
+                    let literal = match r.kind() {
+                        "unary_expression" => r.child_by_field_name("operand"),
+                        _ => Some(r),
+                    };
+                    literal
+                        .filter(|l| l.kind() == "composite_literal")
+                        .and_then(|l| l.child_by_field_name("type"))
+                        .is_some_and(wanted)
+                })
+        }
+        _ => false,
+    })
 }

@@ -120,21 +120,23 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         if receive.kind != UseKind::Receive || !same_activation(cx, receive.op, channel.func) {
             continue;
         }
+        // The receive can be skipped at `why`: the sender then blocks forever.
+        let report = |why: Node<'_>, message: &str| {
+            Finding::new(
+                RULE.code,
+                send.op,
+                format!(
+                    "goroutine may block forever sending on unbuffered `{}`",
+                    channel.name
+                ),
+            )
+            .label(channel.decl, "unbuffered channel made here")
+            .label(why, message)
+            .label(*go, "goroutine started here")
+        };
         let Some(case) = syntax::select_case_via(receive.op, |n| cx.parent(n)) else {
             if let Some(exit) = early_exit(cx, *go, receive.op) {
-                out.push(
-                    Finding::new(
-                        RULE.code,
-                        send.op,
-                        format!(
-                            "goroutine may block forever sending on unbuffered `{}`",
-                            channel.name
-                        ),
-                    )
-                    .label(channel.decl, "unbuffered channel made here")
-                    .label(exit, "leaving here skips the only receive")
-                    .label(*go, "goroutine started here"),
-                );
+                out.push(report(exit, "leaving here skips the only receive"));
             }
             continue;
         };
@@ -155,18 +157,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         let Some(give_up) = give_up else {
             continue;
         };
-        let finding = Finding::new(
-            RULE.code,
-            send.op,
-            format!(
-                "goroutine may block forever sending on unbuffered `{}`",
-                channel.name
-            ),
-        )
-        .label(channel.decl, "unbuffered channel made here")
-        .label(give_up, "when this case wins, nobody receives")
-        .label(*go, "goroutine started here");
-        out.push(finding);
+        out.push(report(give_up, "when this case wins, nobody receives"));
     }
 }
 

@@ -3,7 +3,7 @@
 use tree_sitter::Node;
 
 use crate::diagnostic::{Confidence, Finding, Severity};
-use crate::facts::{go_literal, FileCx, SYNC};
+use crate::facts::{go_literal, FileCx};
 use crate::flow::{Exit, PathCheck};
 use crate::patterns::method_calls;
 use crate::rules::RuleMeta;
@@ -172,28 +172,5 @@ fn never_done(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
 
 /// The declaration of `name` as a `sync.WaitGroup` value in `body`.
 fn local_wait_group<'t>(cx: &FileCx<'t>, body: Node<'t>, name: &str) -> Option<Node<'t>> {
-    syntax::descendants_same_func(body).find(|n| match n.kind() {
-        "var_spec" => {
-            n.child_by_field_name("name").map(|id| cx.text(id)) == Some(name)
-                && n.child_by_field_name("type")
-                    .is_some_and(|t| cx.pkg_type(t, SYNC) == Some("WaitGroup"))
-        }
-        "short_var_declaration" => {
-            let left = n.child_by_field_name("left").and_then(|l| l.named_child(0));
-            let right = n
-                .child_by_field_name("right")
-                .and_then(|r| r.named_child(0));
-            left.map(|l| cx.text(l)) == Some(name)
-                && right.is_some_and(|r| {
-                    let lit = match r.kind() {
-                        "unary_expression" => r.child_by_field_name("operand"),
-                        _ => Some(r),
-                    };
-                    lit.filter(|l| l.kind() == "composite_literal")
-                        .and_then(|l| l.child_by_field_name("type"))
-                        .is_some_and(|t| cx.pkg_type(t, SYNC) == Some("WaitGroup"))
-                })
-        }
-        _ => false,
-    })
+    crate::patterns::local_sync_value(cx, body, name, &["WaitGroup"])
 }

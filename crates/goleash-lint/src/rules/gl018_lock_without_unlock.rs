@@ -3,7 +3,7 @@
 use tree_sitter::Node;
 
 use crate::diagnostic::{Confidence, Finding, Severity};
-use crate::facts::{FileCx, SYNC};
+use crate::facts::FileCx;
 use crate::flow::{Exit, PathCheck};
 use crate::patterns::method_calls;
 use crate::rules::RuleMeta;
@@ -247,29 +247,5 @@ fn private_mutex(cx: &FileCx<'_>, lock: Node<'_>, mutex: &str) -> bool {
 
 /// The declaration of `name` in `body` as a `sync.Mutex`/`sync.RWMutex` value or `&` literal.
 fn local_mutex<'t>(cx: &FileCx<'t>, body: Node<'t>, name: &str) -> Option<Node<'t>> {
-    let is_mutex = |t: Node<'_>| matches!(cx.pkg_type(t, SYNC), Some("Mutex" | "RWMutex"));
-    syntax::descendants_same_func(body).find(|n| match n.kind() {
-        "var_spec" => {
-            n.child_by_field_name("name").map(|id| cx.text(id)) == Some(name)
-                && n.child_by_field_name("type").is_some_and(is_mutex)
-        }
-        "short_var_declaration" => {
-            let left = n.child_by_field_name("left").and_then(|l| l.named_child(0));
-            let right = n
-                .child_by_field_name("right")
-                .and_then(|r| r.named_child(0));
-            left.map(|l| cx.text(l)) == Some(name)
-                && right.is_some_and(|r| {
-                    let literal = match r.kind() {
-                        "unary_expression" => r.child_by_field_name("operand"),
-                        _ => Some(r),
-                    };
-                    literal
-                        .filter(|l| l.kind() == "composite_literal")
-                        .and_then(|l| l.child_by_field_name("type"))
-                        .is_some_and(is_mutex)
-                })
-        }
-        _ => false,
-    })
+    crate::patterns::local_sync_value(cx, body, name, &["Mutex", "RWMutex"])
 }

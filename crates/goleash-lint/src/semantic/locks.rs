@@ -215,6 +215,18 @@ struct Breakable<'t> {
     released: Vec<Place>,
 }
 
+impl Breakable<'_> {
+    fn new(is_loop: bool) -> Self {
+        Breakable {
+            is_loop,
+            breaks: Vec::new(),
+            continues: Vec::new(),
+            acquired: Vec::new(),
+            released: Vec::new(),
+        }
+    }
+}
+
 struct Walker<'a, 't> {
     model: &'a PackageModel<'t>,
     ops: &'a FxHashMap<(usize, usize), usize>,
@@ -361,21 +373,12 @@ impl<'t> Walker<'_, 't> {
         let Some(body) = stmt.child_by_field_name("body") else {
             return state;
         };
-        self.breakables.push(Breakable {
-            is_loop: true,
-            breaks: Vec::new(),
-            continues: Vec::new(),
-            acquired: Vec::new(),
-            released: Vec::new(),
-        });
+        self.breakables.push(Breakable::new(true));
         let end = self.block(body, state.clone());
-        let frame = self.breakables.pop().unwrap_or(Breakable {
-            is_loop: true,
-            breaks: Vec::new(),
-            continues: Vec::new(),
-            acquired: Vec::new(),
-            released: Vec::new(),
-        });
+        let frame = self
+            .breakables
+            .pop()
+            .unwrap_or_else(|| Breakable::new(true));
         let mut back_states = frame.continues.clone();
         back_states.push(end);
         let live: Vec<&State<'t>> = back_states.iter().filter(|s| !s.terminated).collect();
@@ -424,13 +427,7 @@ impl<'t> Walker<'_, 't> {
             }
         }
         let has_default = cases.iter().any(|c| c.kind() == "default_case");
-        self.breakables.push(Breakable {
-            is_loop: false,
-            breaks: Vec::new(),
-            continues: Vec::new(),
-            acquired: Vec::new(),
-            released: Vec::new(),
-        });
+        self.breakables.push(Breakable::new(false));
         let mut outs = Vec::new();
         self.cond_depth += 1;
         for case in cases {
@@ -453,13 +450,7 @@ impl<'t> Walker<'_, 't> {
             .named_children(&mut cursor)
             .filter(|c| matches!(c.kind(), "communication_case" | "default_case"))
             .collect();
-        self.breakables.push(Breakable {
-            is_loop: false,
-            breaks: Vec::new(),
-            continues: Vec::new(),
-            acquired: Vec::new(),
-            released: Vec::new(),
-        });
+        self.breakables.push(Breakable::new(false));
         let mut outs = Vec::new();
         self.cond_depth += usize::from(cases.len() > 1);
         for case in &cases {

@@ -9,7 +9,7 @@
 use rustc_hash::FxHashMap;
 use tree_sitter::Node;
 
-use crate::facts::{named_list, FileCx, SYNC, TIME};
+use crate::facts::{named_list, FileCx, CONTEXT, SYNC, TIME};
 use crate::syntax::{self, descendants_same_func, text, unparen};
 
 pub type FuncId = usize;
@@ -27,6 +27,8 @@ pub enum Ty {
     Chan,
     Ticker,
     Timer,
+    /// `context.CancelFunc` (or `CancelCauseFunc`).
+    CancelFunc,
     /// A map, slice or array: indexing or ranging yields the element type.
     Container(Box<Ty>),
     Unknown,
@@ -124,6 +126,10 @@ pub enum OpKind {
     CondWait,
     Signal,
     Broadcast,
+    /// `t.Stop()` on a `time.Ticker` or `time.Timer`.
+    Stop,
+    /// Calling a `context.CancelFunc`.
+    Cancel,
 }
 
 #[derive(Debug, Clone)]
@@ -151,6 +157,9 @@ pub struct Func<'t> {
     pub parent: Option<FuncId>,
     /// Started by a `go` statement (`go func(){…}()` or `go f()` for a literal bound to `f`).
     pub launched_by_go: bool,
+    /// Every `go` statement of the package that starts this function, literal or named
+    /// (`go s.loop()`): the goroutine contexts it runs in.
+    pub started_by: Vec<(usize, Node<'t>)>,
     /// Locals declared in this function's own body (closures keep theirs).
     pub locals: FxHashMap<String, Ty>,
     /// `f := func(){…}` in this function's body.
@@ -257,6 +266,9 @@ impl<'t> PackageModel<'t> {
         }
         for func in 0..model.funcs.len() {
             model.collect_ops(func);
+        }
+        for file in 0..model.files.len() {
+            model.collect_goroutine_starts(file);
         }
         for (i, op) in model.ops.iter().enumerate() {
             if let Some(key) = &op.target.key {
@@ -446,6 +458,11 @@ impl<'t> PackageModel<'t> {
                         "Cond" => Ty::Cond,
                         _ => Ty::Unknown,
                     }
+                } else if let Some(name) = cx.pkg_type(base, CONTEXT) {
+                    match name {
+                        "CancelFunc" | "CancelCauseFunc" => Ty::CancelFunc,
+                        _ => Ty::Unknown,
+                    }
                 } else {
                     match cx.pkg_type(base, TIME) {
                         Some("Ticker") => Ty::Ticker,
@@ -625,6 +642,7 @@ impl<'t> PackageModel<'t> {
                 results,
                 parent,
                 launched_by_go,
+                started_by: Vec::new(),
                 locals: FxHashMap::default(),
                 local_funcs: FxHashMap::default(),
                 aliases: FxHashMap::default(),
@@ -899,6 +917,11 @@ impl<'t> PackageModel<'t> {
             return Vec::new();
         }
         let file = self.funcs[func].file;
+        if let Some(name) = self.cx(file).pkg_call(call, CONTEXT) {
+            if name.starts_with("With") && name != "WithValue" && name != "WithoutCancel" {
+                return vec![Ty::Unknown, Ty::CancelFunc];
+            }
+        }
         let Some(function) = call.child_by_field_name("function").map(unparen) else {
             return Vec::new();
         };
@@ -1254,6 +1277,21 @@ impl<'t> PackageModel<'t> {
 
     // ---- operations -----------------------------------------------------------------------
 
+    fn collect_goroutine_starts(&mut self, file: usize) {
+        let cx = self.cx(file);
+        for &go in &cx.go_statements {
+            let Some(call) = go.named_child(0) else {
+                continue;
+            };
+            let Some(caller) = self.enclosing_func(file, go) else {
+                continue;
+            };
+            if let Some((callee, _)) = self.callee(caller, call) {
+                self.funcs[callee].started_by.push((file, go));
+            }
+        }
+    }
+
     fn collect_ops(&mut self, func: FuncId) {
         let Some(body) = self.funcs[func].body else {
             return;
@@ -1363,7 +1401,17 @@ impl<'t> PackageModel<'t> {
             }
             return;
         }
+        // `cancel()` / `s.cancel()`: a call of a CancelFunc value.
+        if let Some(target) = call
+            .child_by_field_name("function")
+            .and_then(|f| self.resolve(func, f))
+            .filter(|r| r.ty == Ty::CancelFunc)
+        {
+            ops.push(self.op(OpKind::Cancel, func, call, target));
+            return;
+        }
         let kind = match name {
+            "Stop" => OpKind::Stop,
             "Lock" => OpKind::Lock,
             "RLock" => OpKind::RLock,
             "Unlock" => OpKind::Unlock,
@@ -1385,6 +1433,7 @@ impl<'t> PackageModel<'t> {
             return;
         };
         let wanted: &[Ty] = match kind {
+            OpKind::Stop => &[Ty::Ticker, Ty::Timer],
             OpKind::Lock | OpKind::Unlock => &[Ty::Mutex, Ty::RwMutex],
             OpKind::RLock | OpKind::RUnlock => &[Ty::RwMutex],
             OpKind::WgAdd | OpKind::WgDone => &[Ty::WaitGroup],
@@ -1857,4 +1906,49 @@ fn bound_name<'s>(literal: Node<'_>, src: &'s str) -> Option<&'s str> {
         return None;
     }
     holder.child_by_field_name("name").map(|n| text(n, src))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_model(src: &str, check: impl FnOnce(&PackageModel<'_>)) {
+        let mut parser = tree_sitter::Parser::new();
+        parser
+            .set_language(&tree_sitter_go::LANGUAGE.into())
+            .expect("tree-sitter-go");
+        let tree = parser.parse(src, None).expect("parse");
+        let cx = FileCx::new(src, tree.root_node(), false, None);
+        let model = PackageModel::build(vec![PkgFile {
+            path: "a.go",
+            cx: &cx,
+        }]);
+        check(&model);
+    }
+
+    #[test]
+    fn stops_cancels_and_goroutine_starts_are_indexed() {
+        let src = "package p\n\nimport (\n\t\"context\"\n\t\"time\"\n)\n\ntype S struct {\n\tcancel context.CancelFunc\n\ttick   *time.Ticker\n}\n\nfunc (s *S) loop() {}\n\nfunc (s *S) Start(parent context.Context) {\n\tctx, cancel := context.WithCancel(parent)\n\t_ = ctx\n\ts.cancel = cancel\n\ts.tick = time.NewTicker(time.Second)\n\tgo s.loop()\n}\n\nfunc (s *S) Stop() {\n\ts.tick.Stop()\n\ts.cancel()\n}\n\nfunc run(c context.Context) {\n\t_, cancel := context.WithTimeout(c, time.Second)\n\tdefer cancel()\n}\n";
+        with_model(src, |model| {
+            let kinds = |kind: OpKind| -> Vec<Option<ObjKey>> {
+                model
+                    .ops
+                    .iter()
+                    .filter(|o| o.kind == kind)
+                    .map(|o| o.target.key.clone())
+                    .collect()
+            };
+            assert_eq!(
+                kinds(OpKind::Stop),
+                vec![Some(ObjKey::Field("S".into(), "tick".into()))]
+            );
+            let cancels = kinds(OpKind::Cancel);
+            assert!(cancels.contains(&Some(ObjKey::Field("S".into(), "cancel".into()))));
+            assert_eq!(cancels.len(), 2, "{cancels:?}");
+            let loop_fn = model.methods[&("S".to_string(), "loop".to_string())];
+            assert_eq!(model.funcs[loop_fn].started_by.len(), 1);
+            let start = model.methods[&("S".to_string(), "Start".to_string())];
+            assert!(model.funcs[start].started_by.is_empty());
+        });
+    }
 }

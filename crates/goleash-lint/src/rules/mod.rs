@@ -37,6 +37,7 @@ pub mod gl035_waitgroup_never_released;
 pub mod gl036_send_to_stopped_receiver;
 pub mod gl037_channel_passed_to_idle_param;
 pub mod gl038_goroutine_without_recover;
+pub mod gl039_waitgroup_done_skipped_in_goroutine_func;
 
 /// Everything about a rule that does not depend on the code it looks at.
 #[derive(Debug)]
@@ -125,6 +126,7 @@ pub static PACKAGE_RULES: &[PackageRule] = package_registry![
     gl036_send_to_stopped_receiver,
     gl037_channel_passed_to_idle_param,
     gl038_goroutine_without_recover,
+    gl039_waitgroup_done_skipped_in_goroutine_func,
 ];
 
 /// Diagnostics the engine itself emits; they have codes so they can be selected and suppressed.

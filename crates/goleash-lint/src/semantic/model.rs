@@ -166,6 +166,20 @@ pub struct Func<'t> {
     pub local_funcs: FxHashMap<String, FuncId>,
     /// `ch := s.ch` used only for channel operations: the local is the field.
     pub aliases: FxHashMap<String, ObjKey>,
+    /// `f := s.handle` or `cb := e.Callback`, never reassigned: a call `f()` runs what the
+    /// selector names (a method value or a function stored in a field).
+    pub func_values: FxHashMap<String, Node<'t>>,
+}
+
+/// What the package stores in a function-typed struct field (`s.onClose = s.cleanup`,
+/// `&T{cb: func(){…}}`): a call through the field runs it when every store agrees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StoredFunc {
+    /// A function or closure; or a method with a receiver the store does not tie to the
+    /// field's owner (`self_bound` false).
+    Func { id: FuncId, self_bound: bool },
+    /// Stores disagree, or store something this model cannot name.
+    Unknown,
 }
 
 pub struct PkgFile<'t> {
@@ -203,6 +217,8 @@ pub struct PackageModel<'t> {
     /// Selectors that initialise an alias local (`ch := s.ch`): not escapes.
     alias_sources: rustc_hash::FxHashSet<(usize, usize)>,
     ambiguous_methods: rustc_hash::FxHashSet<(String, String)>,
+    /// Function-typed fields, keyed by (type, field): what the package stores in them.
+    stored_funcs: FxHashMap<(String, String), StoredFunc>,
 }
 
 /// What code did with `x.f` where `x`'s type could not be read: per field name.
@@ -241,6 +257,7 @@ impl<'t> PackageModel<'t> {
             alias_sources: Default::default(),
             receive_only_escapes: Default::default(),
             ambiguous_methods: Default::default(),
+            stored_funcs: FxHashMap::default(),
         };
         for file in 0..model.files.len() {
             model.collect_declarations(file);
@@ -263,6 +280,9 @@ impl<'t> PackageModel<'t> {
         }
         for func in 0..model.funcs.len() {
             model.collect_locals(func);
+        }
+        for func in 0..model.funcs.len() {
+            model.collect_stored_funcs(func);
         }
         for func in 0..model.funcs.len() {
             model.collect_ops(func);
@@ -646,6 +666,7 @@ impl<'t> PackageModel<'t> {
                 locals: FxHashMap::default(),
                 local_funcs: FxHashMap::default(),
                 aliases: FxHashMap::default(),
+                func_values: FxHashMap::default(),
             });
             self.func_of_node.insert((file, node.id()), id);
             match node.kind() {
@@ -725,12 +746,21 @@ impl<'t> PackageModel<'t> {
         let mut locals: FxHashMap<String, Ty> = FxHashMap::default();
         let mut local_funcs = FxHashMap::default();
         let mut candidates: Vec<(String, ObjKey, Node<'t>)> = Vec::new();
+        let mut func_values: FxHashMap<String, Node<'t>> = FxHashMap::default();
+        let mut reassigned: rustc_hash::FxHashSet<&'t str> = Default::default();
         for node in descendants_same_func(body) {
             match node.kind() {
                 "short_var_declaration" | "assignment_statement" => {
                     // `x = v` assigns a variable declared elsewhere (maybe a package
                     // variable); only `:=` declares one here.
                     if node.kind() != "short_var_declaration" {
+                        if let Some(left) = node.child_by_field_name("left") {
+                            for name in named_list(left) {
+                                if name.kind() == "identifier" {
+                                    reassigned.insert(text(name, self.src(file)));
+                                }
+                            }
+                        }
                         continue;
                     }
                     let (Some(left), Some(right)) = (
@@ -769,6 +799,9 @@ impl<'t> PackageModel<'t> {
                             if let Some(id) = self.func_of(file, value) {
                                 local_funcs.insert(name.clone(), id);
                             }
+                        }
+                        if value.kind() == "selector_expression" {
+                            func_values.entry(name.clone()).or_insert(value);
                         }
                         let ty = self.type_of_value(func, value, &locals);
                         if ty == Ty::Chan && value.kind() == "selector_expression" {
@@ -854,8 +887,225 @@ impl<'t> PackageModel<'t> {
                 self.alias_sources.insert((file, source.id()));
             }
         }
+        func_values.retain(|name, _| !reassigned.contains(name.as_str()));
         self.funcs[func].locals = locals;
         self.funcs[func].local_funcs = local_funcs;
+        self.funcs[func].func_values = func_values;
+    }
+
+    /// Records what each function-typed field is set to, from assignments (`s.cb = …`) and
+    /// keyed composite literals (`T{cb: …}`, `&T{cb: …}`).
+    fn collect_stored_funcs(&mut self, func: FuncId) {
+        let Some(body) = self.funcs[func].body else {
+            return;
+        };
+        let file = self.funcs[func].file;
+        let mut stores: Vec<((String, String), StoredFunc)> = Vec::new();
+        for node in descendants_same_func(body) {
+            match node.kind() {
+                "assignment_statement" => {
+                    let (Some(left), Some(right)) = (
+                        node.child_by_field_name("left"),
+                        node.child_by_field_name("right"),
+                    ) else {
+                        continue;
+                    };
+                    let (lefts, rights) = (named_list(left), named_list(right));
+                    if lefts.len() != rights.len() {
+                        continue;
+                    }
+                    for (target, value) in lefts.into_iter().zip(rights) {
+                        let target = unparen(target);
+                        if target.kind() != "selector_expression" {
+                            continue;
+                        }
+                        let Some(Resolved {
+                            key: Some(ObjKey::Field(ty, field)),
+                            place,
+                            ..
+                        }) = self.resolve(func, target)
+                        else {
+                            continue;
+                        };
+                        if let Some(stored) = self.stored_func(func, value, Some(&place)) {
+                            stores.push(((ty, field), stored));
+                        }
+                    }
+                }
+                "composite_literal" => {
+                    let Some(Ty::Named(ty)) = node
+                        .child_by_field_name("type")
+                        .map(|t| self.type_of_spelling(file, t))
+                    else {
+                        continue;
+                    };
+                    let Some(elements) = node.child_by_field_name("body") else {
+                        continue;
+                    };
+                    let mut c = elements.walk();
+                    for element in elements.named_children(&mut c) {
+                        if element.kind() != "keyed_element" {
+                            continue;
+                        }
+                        let (Some(key), Some(value)) = (
+                            element.child_by_field_name("key"),
+                            element.child_by_field_name("value"),
+                        ) else {
+                            continue;
+                        };
+                        let key = key.named_child(0).unwrap_or(key);
+                        if !matches!(key.kind(), "identifier" | "field_identifier") {
+                            continue;
+                        }
+                        let field = self.text(file, key).to_string();
+                        let value = value.named_child(0).unwrap_or(value);
+                        if let Some(stored) = self.stored_func(func, value, None) {
+                            stores.push(((ty.clone(), field), stored));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (key, stored) in stores {
+            self.stored_funcs
+                .entry(key)
+                .and_modify(|old| {
+                    if *old != stored {
+                        *old = StoredFunc::Unknown;
+                    }
+                })
+                .or_insert(stored);
+        }
+    }
+
+    /// What a value stored in a field runs when called; `None` for `nil` (stores nothing).
+    /// `owner` is the place of the struct whose field is set, when known.
+    fn stored_func(
+        &self,
+        func: FuncId,
+        value: Node<'_>,
+        owner: Option<&Place>,
+    ) -> Option<StoredFunc> {
+        let file = self.funcs[func].file;
+        let value = unparen(value);
+        let unknown = Some(StoredFunc::Unknown);
+        match value.kind() {
+            "nil" => None,
+            "func_literal" => Some(match self.func_of(file, value) {
+                Some(id) => StoredFunc::Func {
+                    id,
+                    self_bound: false,
+                },
+                None => StoredFunc::Unknown,
+            }),
+            "identifier" => {
+                let name = self.text(file, value);
+                if name == "nil" {
+                    return None;
+                }
+                let mut current = Some(func);
+                while let Some(f) = current {
+                    if let Some(id) = self.funcs[f].local_funcs.get(name) {
+                        return Some(StoredFunc::Func {
+                            id: *id,
+                            self_bound: false,
+                        });
+                    }
+                    if self.funcs[f].locals.contains_key(name)
+                        || self.funcs[f].params.iter().any(|(n, _)| n == name)
+                    {
+                        return unknown;
+                    }
+                    current = self.funcs[f].parent;
+                }
+                match self
+                    .functions_by_name
+                    .get(name)
+                    .or_else(|| self.global_funcs.get(name))
+                {
+                    Some(id) => Some(StoredFunc::Func {
+                        id: *id,
+                        self_bound: false,
+                    }),
+                    None => unknown,
+                }
+            }
+            "selector_expression" => {
+                let (Some(operand), Some(method)) = (
+                    value.child_by_field_name("operand"),
+                    value.child_by_field_name("field"),
+                ) else {
+                    return unknown;
+                };
+                let Some(base) = self.resolve(func, operand) else {
+                    return unknown;
+                };
+                let Ty::Named(t) = &base.ty else {
+                    return unknown;
+                };
+                match self
+                    .methods
+                    .get(&(t.clone(), self.text(file, method).to_string()))
+                {
+                    // `s.onStop = s.shutdown`: the method runs on the struct that holds the
+                    // field, whichever instance that is.
+                    Some(id) => Some(StoredFunc::Func {
+                        id: *id,
+                        self_bound: owner.is_some_and(|o| {
+                            o.root == base.place.root
+                                && o.fields.len() == base.place.fields.len() + 1
+                                && o.fields.starts_with(&base.place.fields)
+                        }),
+                    }),
+                    None => unknown,
+                }
+            }
+            _ => unknown,
+        }
+    }
+
+    /// What calling a selector value runs: a method value (`s.handle`) or a function stored
+    /// in a field (`s.onClose`), with the receiver the callee runs on when known.
+    fn selected_func(
+        &self,
+        func: FuncId,
+        selector: Node<'_>,
+    ) -> Option<(FuncId, Option<Resolved>)> {
+        let file = self.funcs[func].file;
+        let operand = selector.child_by_field_name("operand")?;
+        let name = self.text(file, selector.child_by_field_name("field")?);
+        let base = self.resolve(func, operand)?;
+        let Ty::Named(t) = &base.ty else {
+            return None;
+        };
+        if let Some(id) = self.methods.get(&(t.clone(), name.to_string())) {
+            return Some((*id, Some(base)));
+        }
+        let field = self.select_field(base.clone(), name)?;
+        let Some(ObjKey::Field(owner, field_name)) = &field.key else {
+            return None;
+        };
+        match self
+            .stored_funcs
+            .get(&(owner.clone(), field_name.clone()))?
+        {
+            StoredFunc::Func { id, self_bound } => {
+                let recv = if *self_bound {
+                    let mut place = field.place.clone();
+                    place.fields.pop();
+                    Some(Resolved {
+                        place,
+                        ty: Ty::Named(owner.clone()),
+                        key: None,
+                    })
+                } else {
+                    None
+                };
+                Some((*id, recv))
+            }
+            StoredFunc::Unknown => None,
+        }
     }
 
     /// A value's type with the function's bindings: shallow spelling, then `x`, `x.f`, `x.m()`.
@@ -1214,6 +1464,9 @@ impl<'t> PackageModel<'t> {
                     if let Some(id) = self.funcs[f].local_funcs.get(name) {
                         return Some((*id, None));
                     }
+                    if let Some(value) = self.funcs[f].func_values.get(name) {
+                        return self.selected_func(f, *value);
+                    }
                     if self.funcs[f].locals.contains_key(name)
                         || self.funcs[f].params.iter().any(|(n, _)| n == name)
                     {
@@ -1269,7 +1522,8 @@ impl<'t> PackageModel<'t> {
                         }
                     }
                 }
-                None
+                // A function stored in a field: `s.onClose()`.
+                self.selected_func(func, function)
             }
             _ => None,
         }

@@ -38,6 +38,7 @@ pub mod gl036_send_to_stopped_receiver;
 pub mod gl037_channel_passed_to_idle_param;
 pub mod gl038_goroutine_without_recover;
 pub mod gl039_waitgroup_done_skipped_in_goroutine_func;
+pub mod gl040_unlock_skipped_on_return;
 
 /// Everything about a rule that does not depend on the code it looks at.
 #[derive(Debug)]
@@ -127,6 +128,7 @@ pub static PACKAGE_RULES: &[PackageRule] = package_registry![
     gl037_channel_passed_to_idle_param,
     gl038_goroutine_without_recover,
     gl039_waitgroup_done_skipped_in_goroutine_func,
+    gl040_unlock_skipped_on_return,
 ];
 
 /// Diagnostics the engine itself emits; they have codes so they can be selected and suppressed.

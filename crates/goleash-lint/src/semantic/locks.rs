@@ -139,6 +139,22 @@ pub struct OrderEdge<'t> {
     pub chain: Vec<At<'t>>,
 }
 
+/// A return that leaves a lock held which the same function releases on another path, where
+/// the lock or its release goes through a call (what a per-function check cannot see).
+#[derive(Debug, Clone)]
+pub struct LeakingReturn<'t> {
+    pub func: FuncId,
+    /// The `return` statement.
+    pub ret: At<'t>,
+    pub held: Held<'t>,
+    /// Where the function releases it on another path.
+    pub released: At<'t>,
+    /// The lock was taken by a callee (else by the function itself).
+    pub acquired_in_callee: bool,
+    /// The release is a callee's (else the function's own Unlock).
+    pub released_in_callee: bool,
+}
+
 #[derive(Default)]
 pub struct LockFacts<'t> {
     pub summaries: Vec<Option<Summary<'t>>>,
@@ -146,6 +162,7 @@ pub struct LockFacts<'t> {
     pub order_edges: Vec<OrderEdge<'t>>,
     /// Locks held on every path to an operation node (channel ops, waits, Done, Signal).
     pub held_at: FxHashMap<(usize, usize), Vec<Held<'t>>>,
+    pub leaking_returns: Vec<LeakingReturn<'t>>,
     in_progress: FxHashSet<FuncId>,
 }
 
@@ -190,6 +207,8 @@ impl<'t> LockFacts<'t> {
             breakables: Vec::new(),
             stmt_depth: 0,
             cond_depth: 0,
+            early_exits: Vec::new(),
+            releases: Vec::new(),
         };
         if let Some(body) = model.funcs[func].body {
             let end = walker.block(body, State::default());
@@ -197,6 +216,7 @@ impl<'t> LockFacts<'t> {
                 walker.exit(&end);
             }
         }
+        walker.record_leaking_returns();
         let summary = walker.summary;
         self.in_progress.remove(&func);
         self.summaries[func] = Some(summary.clone());
@@ -239,6 +259,11 @@ struct Walker<'a, 't> {
     breakables: Vec<Breakable<'t>>,
     stmt_depth: usize,
     cond_depth: usize,
+    /// `return`s inside a branch or loop, with the locks held on every path to them that no
+    /// `defer` seen so far releases.
+    early_exits: Vec<(Node<'t>, Vec<Held<'t>>)>,
+    /// Releases of a held lock: the place, where, and whether a callee did it.
+    releases: Vec<(Place, At<'t>, bool)>,
 }
 
 impl<'t> Walker<'_, 't> {
@@ -276,6 +301,18 @@ impl<'t> Walker<'_, 't> {
             "return_statement" => {
                 self.scan(stmt, &mut state);
                 self.exit(&state);
+                let nested = self.cond_depth > 0 || self.breakables.iter().any(|b| b.is_loop);
+                if nested && self.early_exits.len() < MAX_SUMMARY {
+                    let held: Vec<Held<'t>> = state
+                        .must
+                        .iter()
+                        .filter(|h| !self.deferred_unlocks.contains(&h.place))
+                        .cloned()
+                        .collect();
+                    if !held.is_empty() {
+                        self.early_exits.push((stmt, held));
+                    }
+                }
                 state.terminated = true;
                 state
             }
@@ -520,6 +557,42 @@ impl<'t> Walker<'_, 't> {
         self.deferred_unlocks.extend(unlocks);
     }
 
+    /// Early returns that keep a lock the function releases elsewhere, when a call is
+    /// involved on either side (GL018 covers a function's own Lock and Unlock).
+    fn record_leaking_returns(&mut self) {
+        let own_lock = |at: At<'t>| {
+            self.ops
+                .get(&(at.0, at.1.id()))
+                .is_some_and(|i| self.model.ops[*i].func == self.func)
+        };
+        let mut reported: Vec<Place> = Vec::new();
+        for (ret, held) in &self.early_exits {
+            for h in held {
+                if reported.contains(&h.place) {
+                    continue;
+                }
+                let Some((_, released, released_in_callee)) =
+                    self.releases.iter().find(|(p, _, _)| p == &h.place)
+                else {
+                    continue;
+                };
+                let acquired_in_callee = !own_lock(h.at);
+                if !acquired_in_callee && !released_in_callee {
+                    continue;
+                }
+                reported.push(h.place.clone());
+                self.facts.leaking_returns.push(LeakingReturn {
+                    func: self.func,
+                    ret: (self.file, *ret),
+                    held: h.clone(),
+                    released: *released,
+                    acquired_in_callee,
+                    released_in_callee: *released_in_callee,
+                });
+            }
+        }
+    }
+
     /// The function is left with `state`.
     fn exit(&mut self, state: &State<'t>) {
         for h in &state.may {
@@ -594,6 +667,10 @@ impl<'t> Walker<'_, 't> {
                     for frame in self.breakables.iter_mut().filter(|b| b.is_loop) {
                         frame.released.push(place.clone());
                     }
+                    if state.holds_may(&place).is_some() && self.releases.len() < MAX_SUMMARY {
+                        self.releases
+                            .push((place.clone(), (self.file, call), false));
+                    }
                     if !state.release(&place)
                         && !self.summary.released_first.contains(&place)
                         && self.summary.released_first.len() < MAX_SUMMARY
@@ -634,7 +711,9 @@ impl<'t> Walker<'_, 't> {
                 for frame in self.breakables.iter_mut().filter(|b| b.is_loop) {
                     frame.released.push(p.clone());
                 }
-                state.release(&p);
+                if state.release(&p) && self.releases.len() < MAX_SUMMARY {
+                    self.releases.push((p, (self.file, call), true));
+                }
             }
         }
         let leaked_here: Vec<(Place, bool)> = summary

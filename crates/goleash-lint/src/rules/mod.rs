@@ -40,6 +40,7 @@ pub mod gl038_goroutine_without_recover;
 pub mod gl039_waitgroup_done_skipped_in_goroutine_func;
 pub mod gl040_unlock_skipped_on_return;
 pub mod gl041_cond_signal_before_wait;
+pub mod gl042_waitgroup_add_after_wait;
 
 /// Everything about a rule that does not depend on the code it looks at.
 #[derive(Debug)]
@@ -131,6 +132,7 @@ pub static PACKAGE_RULES: &[PackageRule] = package_registry![
     gl039_waitgroup_done_skipped_in_goroutine_func,
     gl040_unlock_skipped_on_return,
     gl041_cond_signal_before_wait,
+    gl042_waitgroup_add_after_wait,
 ];
 
 /// Diagnostics the engine itself emits; they have codes so they can be selected and suppressed.

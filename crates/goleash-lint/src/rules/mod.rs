@@ -41,6 +41,7 @@ pub mod gl039_waitgroup_done_skipped_in_goroutine_func;
 pub mod gl040_unlock_skipped_on_return;
 pub mod gl041_cond_signal_before_wait;
 pub mod gl042_waitgroup_add_after_wait;
+pub mod gl043_goroutine_blind_to_cancel;
 
 /// Everything about a rule that does not depend on the code it looks at.
 #[derive(Debug)]
@@ -133,6 +134,7 @@ pub static PACKAGE_RULES: &[PackageRule] = package_registry![
     gl040_unlock_skipped_on_return,
     gl041_cond_signal_before_wait,
     gl042_waitgroup_add_after_wait,
+    gl043_goroutine_blind_to_cancel,
 ];
 
 /// Diagnostics the engine itself emits; they have codes so they can be selected and suppressed.

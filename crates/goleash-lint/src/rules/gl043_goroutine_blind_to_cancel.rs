@@ -192,13 +192,13 @@ fn blind_loop<'t>(model: &PackageModel<'t>, child: FuncId, ctx: &str) -> Option<
                     return None;
                 }
             }
-            "range_clause" if !op_nodes.contains(&n.id()) => {
-                // Ranging over something unknown (a slice, or a channel we cannot name).
-                if n.child_by_field_name("right")
-                    .is_some_and(|r| !syntax::text(r, src).starts_with("time."))
-                {
-                    return None;
-                }
+            // Ranging over something unknown (a slice, or a channel we cannot name).
+            "range_clause"
+                if !op_nodes.contains(&n.id())
+                    && n.child_by_field_name("right")
+                        .is_some_and(|r| !syntax::text(r, src).starts_with("time.")) =>
+            {
+                return None;
             }
             _ => {}
         }

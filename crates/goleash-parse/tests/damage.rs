@@ -101,27 +101,25 @@ fn apply(records: &[(u64, String)], damage: &Damage) -> (String, usize, usize) {
         Damage::Truncate(_) => {}
     }
     let mut text = String::new();
-    let mut whole = 0;
     let mut ends = Vec::new();
     for (id, part) in &parts {
         text.push_str(part);
         text.push('\n');
         ends.push((*id, text.len()));
     }
-    if let Damage::Truncate(per_mille) = *damage {
+    let whole = if let Damage::Truncate(per_mille) = *damage {
         let mut cut = text.len() * usize::from(per_mille) / 1000;
         while !text.is_char_boundary(cut) {
             cut -= 1;
         }
         text.truncate(cut);
         // A record is whole when its final line (and the newline after it) survived.
-        whole = ends
-            .iter()
+        ends.iter()
             .filter(|(id, end)| id.is_some() && end - 1 <= cut)
-            .count();
+            .count()
     } else {
-        whole = parts.iter().filter(|(id, _)| id.is_some()).count();
-    }
+        parts.iter().filter(|(id, _)| id.is_some()).count()
+    };
     let held = text.matches("\ngoroutine ").count() + usize::from(text.starts_with("goroutine "));
     (text, whole, held)
 }

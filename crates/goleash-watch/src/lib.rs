@@ -7,6 +7,7 @@ pub mod clock;
 pub mod engine;
 pub mod fetch;
 pub mod history;
+pub mod metrics;
 pub mod pool;
 pub mod scrape;
 pub mod serve;

@@ -1,0 +1,331 @@
+//! The Prometheus text exposition of the watcher's state: one table of metric families, each
+//! with its help text and how its samples are read from the state.
+
+use std::fmt::Write as _;
+
+use crate::state::{GroupState, State, TargetState};
+
+/// How many groups per target get their own metric series, besides the suspects: enough to
+/// see what dominates, bounded so cardinality does not follow the number of stacks.
+const TOP_GROUPS: usize = 10;
+
+struct Family {
+    name: &'static str,
+    kind: &'static str,
+    help: &'static str,
+}
+
+/// One sample: a suffix of the family's name (`_sum`), the labels inside the braces (empty for
+/// none) and the value.
+type Sample = (&'static str, String, f64);
+
+enum Source {
+    /// Samples per target; the target's labels come first.
+    Target(fn(&TargetState) -> Vec<(&'static str, String, f64)>),
+    /// Samples per shown group (suspects and the top groups of each target).
+    Group(fn(&GroupState) -> f64),
+    /// One value for the whole watcher; `None` leaves the family out.
+    Process(fn(&State) -> Option<f64>),
+}
+
+const fn family(name: &'static str, kind: &'static str, help: &'static str) -> Family {
+    Family { name, kind, help }
+}
+
+fn one(value: f64) -> Vec<(&'static str, String, f64)> {
+    vec![("", String::new(), value)]
+}
+
+static FAMILIES: &[(Family, Source)] = &[
+    (
+        family("goleash_watch_target_up", "gauge", "1 when the last scrape of the target succeeded."),
+        Source::Target(|t| one(f64::from(u8::from(t.up())))),
+    ),
+    (
+        family("goleash_watch_target_goroutines", "gauge", "Goroutines in the target at the last successful scrape."),
+        Source::Target(|t| t.total().map(one).unwrap_or_default()),
+    ),
+    (
+        family("goleash_watch_target_growth_per_minute", "gauge", "Theil-Sen slope of the target's goroutine total over the window, per minute."),
+        Source::Target(|t| one(t.growth_per_min)),
+    ),
+    (
+        family("goleash_watch_target_suspects", "gauge", "Leak suspect groups in the target."),
+        Source::Target(|t| one(t.suspects().len() as f64)),
+    ),
+    (
+        family("goleash_watch_scrapes_total", "counter", "Scrapes attempted."),
+        Source::Target(|t| one(t.scrapes as f64)),
+    ),
+    (
+        family("goleash_watch_scrape_errors_total", "counter", "Failed scrapes by kind (down, timeout, status, html, too_large, garbage)."),
+        Source::Target(|t| {
+            t.errors
+                .iter()
+                .map(|(kind, n)| ("", format!("kind=\"{}\"", kind.name()), *n as f64))
+                .collect()
+        }),
+    ),
+    (
+        family("goleash_watch_scrape_duration_seconds", "summary", "Time per scrape: fetch, parse and analyze."),
+        Source::Target(|t| {
+            vec![
+                ("_sum", String::new(), t.duration_sum_s),
+                ("_count", String::new(), t.scrapes as f64),
+            ]
+        }),
+    ),
+    (
+        family("goleash_watch_analyze_seconds_total", "counter", "Time spent parsing and judging the target's profiles."),
+        Source::Target(|t| one(t.analyze_sum_s)),
+    ),
+    (
+        family("goleash_watch_group_goroutines", "gauge", "Goroutines in a group (stack) at the last scrape; suspects and the top groups per target."),
+        Source::Group(|g| g.last() as f64),
+    ),
+    (
+        family("goleash_watch_group_slope_per_minute", "gauge", "Theil-Sen slope of the group's count over the window, per minute."),
+        Source::Group(|g| g.trend.slope_per_min),
+    ),
+    (
+        family("goleash_watch_group_suspect", "gauge", "1 when the group is a leak suspect (growing and not expected, or proven)."),
+        Source::Group(|g| f64::from(u8::from(g.is_suspect()))),
+    ),
+    (
+        family("goleash_watch_rounds_total", "counter", "Rounds of scrapes done."),
+        Source::Process(|s| Some(s.round as f64)),
+    ),
+    (
+        family("goleash_watch_round_duration_seconds", "gauge", "Duration of the last round."),
+        Source::Process(|s| Some(s.last_round_s)),
+    ),
+    (
+        family("goleash_watch_rounds_overrun_total", "counter", "Rounds that took longer than the interval."),
+        Source::Process(|s| Some(s.rounds_overrun as f64)),
+    ),
+    (
+        family("goleash_watch_db_bytes", "gauge", "Size of the history DB and its WAL."),
+        Source::Process(|s| Some(s.db_bytes as f64)),
+    ),
+    (
+        family("goleash_watch_db_errors_total", "counter", "Failed writes to the history DB."),
+        Source::Process(|s| Some(s.db_errors as f64)),
+    ),
+    (
+        family("goleash_watch_webhook_sent_total", "counter", "Alert batches the webhook accepted."),
+        Source::Process(|s| Some(s.webhook_sent as f64)),
+    ),
+    (
+        family("goleash_watch_webhook_errors_total", "counter", "Alert batches the webhook refused or never got."),
+        Source::Process(|s| Some(s.webhook_errors as f64)),
+    ),
+    (
+        family("process_cpu_seconds_total", "counter", "User and system CPU time of goleash watch."),
+        Source::Process(|_| process_usage().map(|u| u.cpu_seconds)),
+    ),
+    (
+        family("process_resident_memory_bytes", "gauge", "Resident memory of goleash watch."),
+        Source::Process(|_| process_usage().map(|u| u.resident_bytes as f64)),
+    ),
+    (
+        family("process_start_time_seconds", "gauge", "Start time of goleash watch, seconds since the epoch."),
+        Source::Process(|s| Some(s.started_ms as f64 / 1000.0)),
+    ),
+];
+
+/// The Prometheus text exposition of the state.
+pub fn render(state: &State) -> String {
+    let mut out = String::with_capacity(4096 + state.targets.len() * 2048);
+    // Labels per target and the groups shown per target, computed once for every family.
+    let targets: Vec<(String, Vec<(String, &GroupState)>)> = state
+        .targets
+        .iter()
+        .map(|t| {
+            let labels = target_labels(t);
+            let groups = shown_groups(t)
+                .into_iter()
+                .map(|(hash, g)| (group_labels(&labels, hash, g), g))
+                .collect();
+            (labels, groups)
+        })
+        .collect();
+    for (family, source) in FAMILIES {
+        let samples: Vec<Sample> = match source {
+            Source::Target(read) => state
+                .targets
+                .iter()
+                .zip(&targets)
+                .flat_map(|(t, (labels, _))| {
+                    read(t).into_iter().map(move |(suffix, extra, v)| {
+                        let all = if extra.is_empty() {
+                            labels.clone()
+                        } else {
+                            format!("{labels},{extra}")
+                        };
+                        (suffix, all, v)
+                    })
+                })
+                .collect(),
+            Source::Group(read) => targets
+                .iter()
+                .flat_map(|(_, groups)| {
+                    groups
+                        .iter()
+                        .map(|(labels, g)| ("", labels.clone(), read(g)))
+                })
+                .collect(),
+            Source::Process(read) => match read(state) {
+                Some(v) => vec![("", String::new(), v)],
+                None => continue,
+            },
+        };
+        let _ = writeln!(
+            out,
+            "# HELP {0} {1}\n# TYPE {0} {2}",
+            family.name, family.help, family.kind
+        );
+        for (suffix, labels, value) in samples {
+            if labels.is_empty() {
+                let _ = writeln!(out, "{}{suffix} {value}", family.name);
+            } else {
+                let _ = writeln!(out, "{}{suffix}{{{labels}}} {value}", family.name);
+            }
+        }
+    }
+    out
+}
+
+fn shown_groups(t: &TargetState) -> Vec<(&u64, &GroupState)> {
+    let mut shown = t.suspects();
+    for g in t.top(TOP_GROUPS) {
+        if !shown.iter().any(|s| s.0 == g.0) {
+            shown.push(g);
+        }
+    }
+    shown
+}
+
+fn group_labels(target: &str, hash: &u64, g: &GroupState) -> String {
+    let site = escape(&g.info.site.as_ref().map_or_else(String::new, |s| s.short()));
+    format!(
+        "{target},group=\"{hash:016x}\",site=\"{site}\",verdict=\"{}\",trend=\"{}\"",
+        g.watch_verdict().name(),
+        g.trend.kind.name()
+    )
+}
+
+fn target_labels(t: &TargetState) -> String {
+    let mut out = format!("target=\"{}\"", escape(&t.target.url));
+    for (k, v) in &t.target.labels {
+        let valid = !k.is_empty()
+            && k != "target"
+            && !k.starts_with(|c: char| c.is_ascii_digit())
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if valid {
+            let _ = write!(out, ",{k}=\"{}\"", escape(v));
+        }
+    }
+    out
+}
+
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// This process's CPU time and resident memory.
+#[derive(Clone, Copy, Debug)]
+pub struct Usage {
+    pub cpu_seconds: f64,
+    pub resident_bytes: u64,
+}
+
+/// From /proc (Linux only). Resident memory is read from `status` in kB, so it does not depend
+/// on the page size (4 KiB on x86, 16 or 64 KiB on some arm64 and ppc64 kernels).
+pub fn process_usage() -> Option<Usage> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = 100.0; // USER_HZ is 100 on every Linux ABI Rust targets
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    Some(Usage {
+        cpu_seconds: (utime + stime) / ticks,
+        resident_bytes: resident_kib(&status)? * 1024,
+    })
+}
+
+/// `VmRSS:    12345 kB` from /proc/self/status.
+fn resident_kib(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let mut words = line["VmRSS:".len()..].split_whitespace();
+    let value = words.next()?.parse().ok()?;
+    (words.next() == Some("kB")).then_some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn metrics_carry_file_sd_labels_and_are_well_formed() {
+        let mut target = crate::targets::parse_url("127.0.0.1:1").unwrap();
+        target.labels.insert("job".into(), "api \"v2\"".into());
+        target.labels.insert("bad-name".into(), "x".into());
+        let mut t = TargetState::new(Arc::new(target));
+        t.push(1_000, 7, std::iter::empty());
+        let state = State {
+            targets: vec![t],
+            round: 3,
+            started_ms: 0,
+            interval_ms: 1000,
+            window_ms: 60_000,
+            last_round_s: 0.1,
+            rounds_overrun: 0,
+            db_errors: 0,
+            db_bytes: 0,
+            webhook_errors: 0,
+            webhook_sent: 0,
+            slo: None,
+        };
+        let text = render(&state);
+        assert!(text.contains(
+            "goleash_watch_target_goroutines{target=\"http://127.0.0.1:1/debug/pprof\",job=\"api \\\"v2\\\"\"} 7"
+        ), "{text}");
+        assert!(!text.contains("bad-name"));
+        assert!(text.contains("goleash_watch_rounds_total 3"));
+        assert!(text.contains("goleash_watch_scrape_duration_seconds_count{target="));
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let (series, value) = line.rsplit_once(' ').unwrap();
+            assert!(value.parse::<f64>().is_ok(), "{line}");
+            let name = series.split('{').next().unwrap();
+            assert!(
+                name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                "{line}"
+            );
+        }
+        // Every family is announced once, before its samples.
+        let announced: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .map(|l| l.split(' ').next().unwrap())
+            .collect();
+        let mut unique = announced.clone();
+        unique.dedup();
+        assert_eq!(announced, unique);
+    }
+
+    #[test]
+    fn resident_memory_is_read_in_kib_whatever_the_page_size() {
+        let status = "Name:\tgoleash\nVmPeak:\t  20000 kB\nVmRSS:\t   5120 kB\nThreads:\t3\n";
+        assert_eq!(resident_kib(status), Some(5120));
+        assert_eq!(resident_kib("VmRSS:\t12 MB\n"), None);
+        let usage = process_usage().expect("/proc is readable on Linux");
+        assert!(usage.resident_bytes > 0 && usage.resident_bytes.is_multiple_of(1024));
+    }
+}

@@ -585,6 +585,26 @@ fn kill_9_and_restart_keep_the_history() {
         "{csv}"
     );
     assert!(csv.lines().count() > 20);
+    // `| head -0`: the reader is gone before the first row; export stops quietly with 0.
+    let mut child = std::process::Command::new(goleash_path())
+        .args(["history", "--db", &db_arg, "--format", "csv", "export"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn history_scrapes(db: &str) -> u64 {

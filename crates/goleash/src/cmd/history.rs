@@ -288,33 +288,42 @@ fn run_inner(args: &HistoryArgs) -> Result<u8, StoreError> {
             let stdout = std::io::stdout();
             let mut w = std::io::BufWriter::new(stdout.lock());
             let json_format = args.format == Format::Json;
+            // `| head` closes the pipe: stop quietly. The store reports a failed row write as
+            // its own error, so the kind is remembered here where the write happens.
+            let pipe_closed = std::cell::Cell::new(false);
+            let closed = |e: std::io::Error| {
+                if e.kind() == std::io::ErrorKind::BrokenPipe {
+                    pipe_closed.set(true);
+                }
+                e
+            };
             let result = (|| {
                 if json_format {
-                    writeln!(w, "[").map_err(|e| StoreError(e.to_string()))?;
+                    writeln!(w, "[").map_err(|e| StoreError(closed(e).to_string()))?;
                 } else {
                     writeln!(w, "time,ts_ms,target,group,site,count,verdict")
-                        .map_err(|e| StoreError(e.to_string()))?;
+                        .map_err(|e| StoreError(closed(e).to_string()))?;
                 }
                 let mut first = true;
                 let n = store.export(id, since_ms(*since), i64::MAX, |ts, url, hash, site, count, verdict| {
                     if json_format {
                         let row = serde_json::json!({"ts_ms": ts, "target": url, "group": format!("{hash:016x}"), "site": site, "count": count, "verdict": verdict});
-                        write!(w, "{}{row}", if first { "  " } else { ",\n  " })?;
+                        write!(w, "{}{row}", if first { "  " } else { ",\n  " }).map_err(closed)?;
                     } else {
-                        writeln!(w, "{},{ts},{},{hash:016x},{},{count},{}", rfc3339(ts), csv_field(url), csv_field(site), verdict.name())?;
+                        writeln!(w, "{},{ts},{},{hash:016x},{},{count},{}", rfc3339(ts), csv_field(url), csv_field(site), verdict.name()).map_err(closed)?;
                     }
                     first = false;
                     Ok(())
                 })?;
                 if json_format {
-                    writeln!(w, "\n]").map_err(|e| StoreError(e.to_string()))?;
+                    writeln!(w, "\n]").map_err(|e| StoreError(closed(e).to_string()))?;
                 }
-                w.flush().map_err(|e| StoreError(e.to_string()))?;
+                w.flush().map_err(|e| StoreError(closed(e).to_string()))?;
                 Ok::<u64, StoreError>(n)
             })();
             match result {
                 Ok(_) => {}
-                Err(e) if e.0.contains("Broken pipe") => {}
+                Err(_) if pipe_closed.get() => {}
                 Err(e) => return Err(e),
             }
             return Ok(exit::CLEAN);

@@ -303,30 +303,53 @@ fn test_main_edits(source: &str) -> Result<Option<(usize, Vec<Edit>)>, String> {
     Ok(Some((runs, edits)))
 }
 
+/// Visits `root` and its descendants in source order with a cursor, not recursion (generated
+/// test files nest deeper than a thread's stack); `visit` returns false to skip a node's children.
+fn walk<'t>(root: Node<'t>, mut visit: impl FnMut(Node<'t>) -> bool) {
+    let mut cursor = root.walk();
+    let mut descend = visit(root);
+    loop {
+        if descend && cursor.goto_first_child() {
+            descend = visit(cursor.node());
+            continue;
+        }
+        loop {
+            if cursor.node().id() == root.id() {
+                return;
+            }
+            if cursor.goto_next_sibling() {
+                descend = visit(cursor.node());
+                break;
+            }
+            if !cursor.goto_parent() {
+                return;
+            }
+        }
+    }
+}
+
 fn collect_kind<'t>(node: Node<'t>, kind: &str, out: &mut Vec<Node<'t>>) {
-    if node.kind() == kind {
-        out.push(node);
-        return;
-    }
-    let mut cursor = node.walk();
-    for child in node.children(&mut cursor) {
-        collect_kind(child, kind, out);
-    }
+    walk(node, |n| {
+        if n.kind() == kind {
+            out.push(n);
+            return false;
+        }
+        true
+    });
 }
 
 /// Calls of the bare identifier `name(…)` under `node`; `found` gets the identifier.
 fn collect_bare_calls(node: Node, source: &str, name: &str, found: &mut impl FnMut(Node)) {
-    if node.kind() == "call_expression" {
-        if let Some(function) = node.child_by_field_name("function") {
-            if function.kind() == "identifier" && &source[function.byte_range()] == name {
-                found(function);
+    walk(node, |n| {
+        if n.kind() == "call_expression" {
+            if let Some(function) = n.child_by_field_name("function") {
+                if function.kind() == "identifier" && &source[function.byte_range()] == name {
+                    found(function);
+                }
             }
         }
-    }
-    let mut cursor = node.walk();
-    for child in node.children(&mut cursor) {
-        collect_bare_calls(child, source, name, found);
-    }
+        true
+    });
 }
 
 /// Calls `operand.field(…)` under `node`; `no_args`: only calls without arguments.
@@ -338,9 +361,12 @@ fn collect_calls(
     no_args: bool,
     found: &mut impl FnMut(Node),
 ) {
-    if node.kind() == "call_expression" {
-        let function = node.child_by_field_name("function");
-        let args = node.child_by_field_name("arguments");
+    walk(node, |n| {
+        if n.kind() != "call_expression" {
+            return true;
+        }
+        let function = n.child_by_field_name("function");
+        let args = n.child_by_field_name("arguments");
         if let (Some(function), Some(args)) = (function, args) {
             let o = function.child_by_field_name("operand");
             let f = function.child_by_field_name("field");
@@ -349,17 +375,13 @@ fn collect_calls(
                 && f.is_some_and(|f| &source[f.byte_range()] == field)
                 && (!no_args || args.named_child_count() == 0)
             {
-                found(node);
-                if no_args {
-                    return;
-                }
+                found(n);
+                // A matched argument-less call holds no other call.
+                return !no_args;
             }
         }
-    }
-    let mut cursor = node.walk();
-    for child in node.children(&mut cursor) {
-        collect_calls(child, source, operand, field, no_args, found);
-    }
+        true
+    });
 }
 
 /// Replaces the ranges; the replacements hold no newline, so line numbers in stacks and
@@ -418,6 +440,21 @@ mod tests {
                 .map(|(runs, _)| runs),
             Some(0)
         );
+    }
+
+    #[test]
+    fn deeply_nested_test_main_is_walked_without_recursion() {
+        // Generated tests nest deeply; a recursive walk overflowed the test thread's stack.
+        let depth = 50_000;
+        let src = format!(
+            "package p\n\nimport (\n\t\"os\"\n\t\"testing\"\n)\n\nfunc TestMain(m *testing.M) {{\n{}os.Exit(m.Run()){}\n}}\n",
+            "{".repeat(depth),
+            "}".repeat(depth)
+        );
+        let (runs, edits) = test_main_edits(&src).unwrap().unwrap();
+        assert_eq!(runs, 1);
+        let out = apply_edits(&src, &edits);
+        assert!(out.contains("goleashExit(goleashRun(m))"));
     }
 
     #[test]

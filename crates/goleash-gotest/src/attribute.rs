@@ -193,24 +193,23 @@ impl Attributor {
 }
 
 fn find_run_calls<'t>(node: Node<'t>, source: &str, f: &mut impl FnMut(Node<'t>, Node<'t>)) {
-    if node.kind() == "call_expression" {
-        let function = node.child_by_field_name("function");
-        let args = node.child_by_field_name("arguments");
-        if let (Some(function), Some(args)) = (function, args) {
-            if function.kind() == "selector_expression"
-                && function
-                    .child_by_field_name("field")
-                    .is_some_and(|f| &source[f.byte_range()] == "Run")
-                && args.named_child_count() == 2
-            {
-                f(node, args);
+    crate::syntax::walk(node, |n| {
+        if n.kind() == "call_expression" {
+            let function = n.child_by_field_name("function");
+            let args = n.child_by_field_name("arguments");
+            if let (Some(function), Some(args)) = (function, args) {
+                if function.kind() == "selector_expression"
+                    && function
+                        .child_by_field_name("field")
+                        .is_some_and(|f| &source[f.byte_range()] == "Run")
+                    && args.named_child_count() == 2
+                {
+                    f(n, args);
+                }
             }
         }
-    }
-    let mut cursor = node.walk();
-    for child in node.children(&mut cursor) {
-        find_run_calls(child, source, f);
-    }
+        true
+    });
 }
 
 fn string_literal(node: Node, source: &str) -> Option<String> {
@@ -279,6 +278,26 @@ fn split_package(function: &str) -> (&str, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_calls_are_found_in_deeply_nested_tests() {
+        let depth = 50_000;
+        let source = format!(
+            "package p\n\nfunc TestDeep(t *testing.T) {{\n{}t.Run(\"inner\", func(t *testing.T) {{}}){}\n}}\n",
+            "{".repeat(depth),
+            "}".repeat(depth)
+        );
+        let mut parser = Parser::new();
+        parser
+            .set_language(&tree_sitter_go::LANGUAGE.into())
+            .unwrap();
+        let tree = parser.parse(&source, None).unwrap();
+        let mut names = Vec::new();
+        find_run_calls(tree.root_node(), &source, &mut |_, args| {
+            names.push(string_literal(args.named_child(0).unwrap(), &source));
+        });
+        assert_eq!(names, vec![Some("inner".to_string())]);
+    }
 
     #[test]
     fn test_functions_are_recognised() {

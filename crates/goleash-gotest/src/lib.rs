@@ -16,6 +16,7 @@ mod ignore;
 mod output;
 mod overlay;
 mod settings;
+mod syntax;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

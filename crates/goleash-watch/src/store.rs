@@ -384,16 +384,6 @@ impl Store {
         Ok(n)
     }
 
-    /// The id of a known target URL.
-    pub fn find_target(&self, url: &str) -> Result<Option<i64>, StoreError> {
-        self.conn
-            .query_row("SELECT id FROM targets WHERE url = ?1", params![url], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(|e| self.err("reading targets", &e))
-    }
-
     /// A target's scrapes from `since_ms` on, oldest first, with their counts.
     pub fn load_window(
         &self,

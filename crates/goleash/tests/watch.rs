@@ -730,6 +730,43 @@ fn bad_usage_and_db_errors_are_clear() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+
+    // The trend flags are one definition: watch and history trend refuse the same values with
+    // the same words.
+    let db = dir.path().join("nothing.db");
+    for bad in [
+        &["--alpha", "2"][..],
+        &["--window", "1m", "--min-span", "5m"],
+        &["--max-giveback", "3"],
+        &["--window", "0s"],
+    ] {
+        let watch = goleash()
+            .arg("watch")
+            .args(bad)
+            .arg("http://127.0.0.1:1")
+            .output()
+            .unwrap();
+        let history = goleash()
+            .args(["history", "--db", db.to_str().unwrap(), "trend"])
+            .args(bad)
+            .output()
+            .unwrap();
+        assert_eq!(watch.status.code(), Some(2), "{bad:?}");
+        assert_eq!(history.status.code(), Some(2), "{bad:?}");
+        let strip = |out: &std::process::Output| {
+            String::from_utf8_lossy(&out.stderr)
+                .replace("goleash watch: ", "")
+                .replace("goleash history: ", "")
+                .replace("goleash watch", "goleash X")
+                .replace("goleash history trend", "goleash X")
+        };
+        let (w, h) = (strip(&watch), strip(&history));
+        assert!(
+            !w.contains("does not exist") && !h.contains("does not exist"),
+            "{h}"
+        );
+        assert_eq!(w.lines().next(), h.lines().next(), "{bad:?}");
+    }
 }
 
 #[test]

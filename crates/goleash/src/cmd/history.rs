@@ -8,12 +8,10 @@ use std::time::Duration;
 use clap::{Args, Subcommand, ValueEnum};
 use goleash_watch::clock::{now_ms, rfc3339};
 use goleash_watch::history::{rerun, resolve_target};
-use goleash_watch::state::SloRule;
 use goleash_watch::store::{Store, StoreError};
-use goleash_watch::trend::TrendParams;
 
 use super::exit;
-use super::watch::parse_duration;
+use super::flags::{parse_duration, TrendFlags};
 
 /// Query the history `goleash watch` keeps: targets, groups, series, exports, and the trend
 /// analysis re-run offline.
@@ -93,33 +91,11 @@ pub enum HistoryCommand {
 pub struct TrendArgs {
     /// Only this target (id or URL), e.g. `1`; default every target.
     pub target: Option<String>,
-    /// The window that ends at each target's last scrape, e.g. `--window 30m`.
-    #[arg(long, default_value = "30m", value_parser = parse_duration, value_name = "DURATION")]
-    pub window: Duration,
     /// End the window this long before now instead of at the last scrape, e.g. `--ago 2h`.
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub ago: Option<Duration>,
-    /// Scrapes needed in the window, e.g. `--min-samples 10`.
-    #[arg(long, default_value_t = 10, value_name = "N")]
-    pub min_samples: usize,
-    /// Time the window must span, e.g. `--min-span 5m`.
-    #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
-    pub min_span: Duration,
-    /// Goroutines a group must gain to count as growing, e.g. `--min-rise 5`.
-    #[arg(long, default_value_t = 5.0, value_name = "N")]
-    pub min_rise: f64,
-    /// Significance of the Mann–Kendall test, e.g. `--alpha 0.01`.
-    #[arg(long, default_value_t = 0.01, value_name = "P")]
-    pub alpha: f64,
-    /// Share of its rise a leak may give back, e.g. `--max-giveback 0.1`.
-    #[arg(long, default_value_t = 0.1, value_name = "FRACTION")]
-    pub max_giveback: f64,
-    /// SLO rule on each total: growth faster than N per minute, e.g. `--alert-growth 50`.
-    #[arg(long, value_name = "N")]
-    pub alert_growth: Option<f64>,
-    /// The span of --alert-growth in minutes, e.g. `--alert-for 10`.
-    #[arg(long, default_value_t = 10.0, value_name = "MINUTES")]
-    pub alert_for: f64,
+    #[command(flatten)]
+    pub trend: TrendFlags,
 }
 
 fn ms(d: Duration) -> i64 {
@@ -149,6 +125,10 @@ pub fn run(args: HistoryArgs) -> ExitCode {
 }
 
 fn run_inner(args: &HistoryArgs) -> Result<u8, StoreError> {
+    // The watcher's own checks, before the DB is opened: the same flags mean the same here.
+    if let HistoryCommand::Trend(t) = &args.command {
+        t.trend.check().map_err(StoreError)?;
+    }
     let store = Store::open_read_only(&args.db)?;
     let mut out = String::new();
     let mut code = exit::CLEAN;
@@ -333,19 +313,16 @@ fn run_inner(args: &HistoryArgs) -> Result<u8, StoreError> {
                 Some(spec) => vec![resolve_target(&store, spec)?],
                 None => store.targets()?,
             };
-            let params = TrendParams {
-                min_samples: t.min_samples.max(3),
-                min_span_ms: ms(t.min_span),
-                alpha: t.alpha,
-                min_rise: t.min_rise,
-                max_giveback: t.max_giveback,
-            };
-            let slo = t.alert_growth.map(|per_minute| SloRule {
-                per_minute,
-                minutes: t.alert_for,
-            });
+            let params = t.trend.params();
             let until = t.ago.map(|a| now_ms() - ms(a));
-            let state = rerun(&store, &rows, ms(t.window), until, &params, slo)?;
+            let state = rerun(
+                &store,
+                &rows,
+                ms(t.trend.window),
+                until,
+                &params,
+                t.trend.slo(),
+            )?;
             let report = goleash_watch::ui::report_json(&state, Duration::ZERO);
             let suspects = report["suspects"].as_u64().unwrap_or(0);
             if suspects > 0 {

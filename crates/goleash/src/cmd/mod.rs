@@ -1,6 +1,7 @@
 pub mod analyze;
 pub mod diff;
 pub mod exit;
+pub mod flags;
 pub mod history;
 pub mod input;
 pub mod lint;

@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 use goleash_gotest::{Ignore, IgnoreKind, Live, Options, TestSettings};
 
 use super::exit;
+use super::flags::parse_duration;
 use super::input::{self, CodeArgs, ColorArg};
 
 /// Run `go test` and report goroutines each test leaked, by test name.
@@ -146,27 +147,6 @@ pub enum TestFormat {
     Json,
     Junit,
     Sarif,
-}
-
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration; expected e.g. 500ms, 1s, 1.5s"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "s" | "" => value,
-        "m" => value * 60.0,
-        _ => return Err(format!("`{text}`: unknown unit `{unit}`; use ms, s or m")),
-    };
-    if !(0.0..=3600.0).contains(&seconds) {
-        return Err(format!("`{text}`: expected between 0 and 1h"));
-    }
-    Ok(Duration::from_secs_f64(seconds))
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {

@@ -10,12 +10,11 @@ use clap::{Args, ValueEnum};
 use goleash_analyze::{Config, ExpectedPattern, GroupBy};
 use goleash_watch::engine::{self, WatchConfig};
 use goleash_watch::scrape::ScrapeOptions;
-use goleash_watch::state::SloRule;
 use goleash_watch::targets::{self, Shard, Target};
-use goleash_watch::trend::TrendParams;
 use goleash_watch::ui::Display;
 
 use super::exit;
+use super::flags::{parse_duration, parse_positive_duration, TrendFlags};
 use super::input::{parse_size, ColorArg};
 
 /// Watch running services for goroutine leaks: which stack grows, how fast, since when.
@@ -55,11 +54,11 @@ pub struct WatchArgs {
     pub shard: Option<Shard>,
 
     /// Time between rounds of scrapes, e.g. `--interval 10s`, `500ms`, `1m`.
-    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "10s", value_parser = parse_positive_duration, value_name = "DURATION")]
     pub interval: Duration,
 
     /// Give up on a target that has not answered completely within this, e.g. `--timeout 5s`.
-    #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "5s", value_parser = parse_positive_duration, value_name = "DURATION")]
     pub timeout: Duration,
 
     /// Refuse profile bodies larger than this, e.g. `--max-body 64M`.
@@ -80,31 +79,8 @@ pub struct WatchArgs {
     #[arg(long)]
     pub leak_profile: bool,
 
-    /// The sliding window the trends are judged over, e.g. `--window 30m`.
-    #[arg(long, default_value = "30m", value_parser = parse_duration, value_name = "DURATION")]
-    pub window: Duration,
-
-    /// Scrapes needed in the window before a trend is judged, e.g. `--min-samples 10`.
-    #[arg(long, default_value_t = 10, value_name = "N")]
-    pub min_samples: usize,
-
-    /// Time the window must span before a trend is judged, e.g. `--min-span 5m`: growth seen
-    /// over a shorter span cannot be told from a load ramp.
-    #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
-    pub min_span: Duration,
-
-    /// Goroutines a group must gain over the window to count as growing, e.g. `--min-rise 5`.
-    #[arg(long, default_value_t = 5.0, value_name = "N")]
-    pub min_rise: f64,
-
-    /// Significance of the Mann–Kendall growth test, e.g. `--alpha 0.01`.
-    #[arg(long, default_value_t = 0.01, value_name = "P")]
-    pub alpha: f64,
-
-    /// The largest share of its rise a growing group may give back and still be a leak,
-    /// e.g. `--max-giveback 0.1`; more means it follows load.
-    #[arg(long, default_value_t = 0.1, value_name = "FRACTION")]
-    pub max_giveback: f64,
+    #[command(flatten)]
+    pub trend: TrendFlags,
 
     /// The SQLite history file (WAL mode; created if missing), e.g. `--db watch.db`.
     #[arg(long, default_value = "goleash-watch.db", value_name = "FILE")]
@@ -117,20 +93,6 @@ pub struct WatchArgs {
     /// Delete history older than this, e.g. `--retention 7d`.
     #[arg(long, default_value = "7d", value_parser = parse_duration, value_name = "DURATION")]
     pub retention: Duration,
-
-    /// SLO rule: alert when a target's goroutine total grows faster than N per minute over
-    /// --alert-for minutes, e.g. `--alert-growth 50`.
-    #[arg(long, value_name = "N")]
-    pub alert_growth: Option<f64>,
-
-    /// The span of the --alert-growth rule in minutes, e.g. `--alert-for 10`.
-    #[arg(
-        long,
-        default_value_t = 10.0,
-        value_name = "MINUTES",
-        requires = "alert_growth"
-    )]
-    pub alert_for: f64,
 
     /// POST alerts (new, resolved, and every 30 rounds while firing) in Alertmanager's JSON
     /// shape, e.g. `--webhook http://127.0.0.1:9093/api/v2/alerts`.
@@ -174,34 +136,6 @@ pub enum ReportFormat {
     Json,
 }
 
-/// `500ms`, `10s`, `5m`, `2h`, `7d`; a bare number is seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration; expected e.g. 500ms, 10s, 5m, 2h, 7d"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "" | "s" => value,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        "d" => value * 86_400.0,
-        _ => {
-            return Err(format!(
-                "`{text}`: unknown unit `{unit}`; expected ms, s, m, h or d"
-            ))
-        }
-    };
-    if !seconds.is_finite() || seconds <= 0.0 || seconds > 1e9 {
-        return Err(format!("`{text}` is out of range"));
-    }
-    Ok(Duration::from_secs_f64(seconds))
-}
-
 fn targets_of(args: &WatchArgs) -> Result<Vec<Target>, String> {
     let mut list = Vec::new();
     for url in &args.urls {
@@ -236,18 +170,8 @@ pub fn run(args: WatchArgs) -> ExitCode {
             return exit::code(exit::ERROR);
         }
     };
-    if !(0.0..1.0).contains(&args.alpha) || args.alpha == 0.0 {
-        eprintln!(
-            "goleash watch: --alpha {} must be between 0 and 1",
-            args.alpha
-        );
-        return exit::code(exit::ERROR);
-    }
-    if args.window < args.min_span {
-        eprintln!(
-            "goleash watch: --window {:?} is shorter than --min-span {:?}: no trend could ever be judged",
-            args.window, args.min_span
-        );
+    if let Err(e) = args.trend.check() {
+        eprintln!("goleash watch: {e}");
         return exit::code(exit::ERROR);
     }
     let rounds = if args.once { Some(1) } else { args.rounds };
@@ -279,20 +203,11 @@ pub fn run(args: WatchArgs) -> ExitCode {
                 ..Config::default()
             },
         },
-        trend: TrendParams {
-            min_samples: args.min_samples.max(3),
-            min_span_ms: i64::try_from(args.min_span.as_millis()).unwrap_or(i64::MAX),
-            alpha: args.alpha,
-            min_rise: args.min_rise,
-            max_giveback: args.max_giveback,
-        },
-        window: args.window,
+        trend: args.trend.params(),
+        window: args.trend.window,
         db: (!args.no_db).then(|| args.db.clone()),
         retention: args.retention,
-        slo: args.alert_growth.map(|per_minute| SloRule {
-            per_minute,
-            minutes: args.alert_for,
-        }),
+        slo: args.trend.slo(),
         webhook: args.webhook.clone(),
         listen: args.listen,
         display,

@@ -1,0 +1,152 @@
+//! Flags and value parsers that more than one command takes, defined once.
+
+use std::time::Duration;
+
+use clap::Args;
+use goleash_watch::state::SloRule;
+use goleash_watch::trend::TrendParams;
+
+/// `500ms`, `10s`, `5m`, `2h`, `7d`; a bare number is seconds. Zero is allowed (`--retry 0`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration; expected e.g. 500ms, 10s, 5m, 2h, 7d"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "" | "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        "d" => value * 86_400.0,
+        _ => {
+            return Err(format!(
+                "`{text}`: unknown unit `{unit}`; expected ms, s, m, h or d"
+            ))
+        }
+    };
+    if !seconds.is_finite() || seconds > 1e9 {
+        return Err(format!("`{text}` is out of range"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// A duration that must not be zero (an interval, a timeout, a window).
+pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    let d = parse_duration(text)?;
+    if d.is_zero() {
+        return Err(format!("`{text}` must be more than zero"));
+    }
+    Ok(d)
+}
+
+/// How growth is judged: the same flags for `watch` and `history trend`.
+#[derive(Args, Debug, Clone)]
+pub struct TrendFlags {
+    /// The sliding window the trends are judged over, e.g. `--window 30m`.
+    #[arg(long, default_value = "30m", value_parser = parse_positive_duration, value_name = "DURATION")]
+    pub window: Duration,
+
+    /// Scrapes needed in the window before a trend is judged, e.g. `--min-samples 10`.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub min_samples: usize,
+
+    /// Time the window must span before a trend is judged, e.g. `--min-span 5m`: growth seen
+    /// over a shorter span cannot be told from a load ramp.
+    #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
+    pub min_span: Duration,
+
+    /// Goroutines a group must gain over the window to count as growing, e.g. `--min-rise 5`.
+    #[arg(long, default_value_t = 5.0, value_name = "N")]
+    pub min_rise: f64,
+
+    /// Significance of the Mann–Kendall growth test, e.g. `--alpha 0.01`.
+    #[arg(long, default_value_t = 0.01, value_name = "P")]
+    pub alpha: f64,
+
+    /// The largest share of its rise a growing group may give back and still be a leak,
+    /// e.g. `--max-giveback 0.1`; more means it follows load.
+    #[arg(long, default_value_t = 0.1, value_name = "FRACTION")]
+    pub max_giveback: f64,
+
+    /// SLO rule: alert when a target's goroutine total grows faster than N per minute over
+    /// --alert-for minutes, e.g. `--alert-growth 50`.
+    #[arg(long, value_name = "N")]
+    pub alert_growth: Option<f64>,
+
+    /// The span of the --alert-growth rule in minutes, e.g. `--alert-for 10`.
+    #[arg(
+        long,
+        default_value_t = 10.0,
+        value_name = "MINUTES",
+        requires = "alert_growth"
+    )]
+    pub alert_for: f64,
+}
+
+impl TrendFlags {
+    /// Rejects settings under which no trend could ever be judged.
+    pub fn check(&self) -> Result<(), String> {
+        if !(self.alpha > 0.0 && self.alpha < 1.0) {
+            return Err(format!("--alpha {} must be between 0 and 1", self.alpha));
+        }
+        if self.window < self.min_span {
+            return Err(format!(
+                "--window {:?} is shorter than --min-span {:?}: no trend could ever be judged",
+                self.window, self.min_span
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.max_giveback) {
+            return Err(format!(
+                "--max-giveback {} must be between 0 and 1",
+                self.max_giveback
+            ));
+        }
+        if !(self.alert_for > 0.0 && self.alert_for.is_finite()) {
+            return Err(format!(
+                "--alert-for {} must be more than zero",
+                self.alert_for
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn params(&self) -> TrendParams {
+        TrendParams {
+            min_samples: self.min_samples.max(3),
+            min_span_ms: i64::try_from(self.min_span.as_millis()).unwrap_or(i64::MAX),
+            alpha: self.alpha,
+            min_rise: self.min_rise,
+            max_giveback: self.max_giveback,
+        }
+    }
+
+    pub fn slo(&self) -> Option<SloRule> {
+        self.alert_growth.map(|per_minute| SloRule {
+            per_minute,
+            minutes: self.alert_for,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_duration_grammar() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_positive_duration("0s").is_err());
+        assert!(parse_duration("5 minutes").is_err());
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("1e99s").is_err());
+    }
+}

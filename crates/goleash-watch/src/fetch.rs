@@ -181,7 +181,7 @@ fn too_large(url: &str, max_bytes: u64, announced: Option<u64>) -> Fault {
     Fault::new(
         FaultKind::TooLarge,
         format!(
-            "{url}: the body is larger than --max-body {max_bytes} bytes{size}; not read further"
+            "{url}: the body is larger than --max-bytes {max_bytes} bytes{size}; not read further"
         ),
     )
 }

@@ -416,8 +416,8 @@ fn faults_stay_with_their_target() {
         (&trickle, "timeout", "did not arrive completely"),
         (&html, "html", "HTML"),
         (&garbage, "garbage", "not a goroutine profile"),
-        (&huge, "too_large", "--max-body"),
-        (&endless, "too_large", "--max-body"),
+        (&huge, "too_large", "--max-bytes"),
+        (&endless, "too_large", "--max-bytes"),
     ] {
         let t = target(&report, &format!("{url}/debug/pprof"));
         assert_eq!(t["up"], false, "{t:#}");

@@ -36,8 +36,8 @@ pub struct HistoryArgs {
     )]
     pub db: PathBuf,
 
-    /// `text` for people, `json` or `csv` for tools, e.g. `--format csv`.
-    #[arg(long, value_enum, default_value_t = Format::Text, global = true)]
+    /// `terminal` for people, `json` or `csv` for tools, e.g. `--format csv`.
+    #[arg(long, value_enum, default_value_t = Format::Terminal, global = true)]
     pub format: Format,
 
     #[command(subcommand)]
@@ -46,7 +46,8 @@ pub struct HistoryArgs {
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum Format {
-    Text,
+    #[value(alias = "text")]
+    Terminal,
     Json,
     Csv,
 }
@@ -152,7 +153,7 @@ fn run_inner(args: &HistoryArgs) -> Result<u8, StoreError> {
                         ));
                     }
                 }
-                Format::Text => {
+                Format::Terminal => {
                     out.push_str(&format!(
                         "{:>3}  {:<44} {:>8} {:>7} {:>10}  {:<24} {:<24}\n",
                         "ID", "TARGET", "SCRAPES", "ERRORS", "GOROUTINES", "FIRST", "LAST"
@@ -191,7 +192,7 @@ fn run_inner(args: &HistoryArgs) -> Result<u8, StoreError> {
                         ));
                     }
                 }
-                Format::Text => {
+                Format::Terminal => {
                     out.push_str(&format!("{}\n", t.url));
                     out.push_str(&format!(
                         "{:<16}  {:>6} {:>6} {:>7}  {:<8}  SITE\n",
@@ -247,7 +248,7 @@ fn run_inner(args: &HistoryArgs) -> Result<u8, StoreError> {
                         .collect();
                     out = serde_json::to_string_pretty(&v).unwrap_or_default() + "\n";
                 }
-                Format::Csv | Format::Text => {
+                Format::Csv | Format::Terminal => {
                     out.push_str("time,count,error\n");
                     for (ts, v, e) in &points {
                         out.push_str(&format!(
@@ -350,7 +351,7 @@ fn run_inner(args: &HistoryArgs) -> Result<u8, StoreError> {
                         }
                     }
                 }
-                Format::Text => out.push_str(&goleash_watch::ui::render_table(&state, false)),
+                Format::Terminal => out.push_str(&goleash_watch::ui::render_table(&state, false)),
             }
         }
     }

@@ -13,8 +13,10 @@ use super::exit;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LintFormat {
-    /// rustc-style diagnostics with a code frame, the why and the fix.
-    Text,
+    /// rustc-style diagnostics with a code frame, the why and the fix (`text` is an old
+    /// spelling, kept for one release).
+    #[value(alias = "text")]
+    Terminal,
     /// One JSON document: diagnostics and a summary.
     Json,
     /// SARIF 2.1.0, for GitHub code scanning (`github/codeql-action/upload-sarif`).
@@ -89,7 +91,7 @@ pub struct LintArgs {
     pub paths: Vec<PathBuf>,
 
     /// Output format. Example: `--format sarif > goleash.sarif`.
-    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+    #[arg(long, value_enum, default_value_t = LintFormat::Terminal)]
     pub format: LintFormat,
 
     /// Exit 1 when a finding has at least this severity [default: warning, or the
@@ -170,13 +172,14 @@ pub struct LintArgs {
 #[command(verbatim_doc_comment)]
 pub struct RulesArgs {
     /// `text` (a table) or `json`. Example: `--format json`.
-    #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
+    #[arg(long, value_enum, default_value_t = RulesFormat::Terminal)]
     pub format: RulesFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RulesFormat {
-    Text,
+    #[value(alias = "text")]
+    Terminal,
     Json,
 }
 
@@ -329,7 +332,7 @@ pub fn run_lint(args: LintArgs) -> ExitCode {
         }
     };
     let text = match args.format {
-        LintFormat::Text => {
+        LintFormat::Terminal => {
             render::human(&summary, color, &|path| std::fs::read_to_string(path).ok())
         }
         LintFormat::Json => render::json(&summary) + "\n",
@@ -378,7 +381,7 @@ pub fn run_rules(args: RulesArgs) -> ExitCode {
                 .collect();
             serde_json::to_string_pretty(&rules).unwrap_or_default() + "\n"
         }
-        RulesFormat::Text => {
+        RulesFormat::Terminal => {
             let mut out = format!(
                 "{:<6} {:<30} {:<4} {:<8} {:<7} {}\n",
                 "CODE", "NAME", "ON", "SEVERITY", "CONF", "FINDS"

@@ -61,9 +61,16 @@ pub struct WatchArgs {
     #[arg(long, default_value = "5s", value_parser = parse_positive_duration, value_name = "DURATION")]
     pub timeout: Duration,
 
-    /// Refuse profile bodies larger than this, e.g. `--max-body 64M`.
-    #[arg(long, default_value = "64M", value_parser = parse_size, value_name = "SIZE")]
-    pub max_body: u64,
+    /// Refuse profile bodies larger than this, e.g. `--max-bytes 64M` (`--max-body` is an old
+    /// spelling, kept for one release).
+    #[arg(
+        long,
+        alias = "max-body",
+        default_value = "64M",
+        value_parser = parse_size,
+        value_name = "SIZE"
+    )]
+    pub max_bytes: u64,
 
     /// Scrape at most this many targets at once (worker threads), e.g. `--concurrency 32`.
     #[arg(long, default_value_t = 16, value_name = "N")]
@@ -193,7 +200,7 @@ pub fn run(args: WatchArgs) -> ExitCode {
         concurrency: args.concurrency,
         scrape: ScrapeOptions {
             timeout: args.timeout,
-            max_bytes: args.max_body,
+            max_bytes: args.max_bytes,
             full_every: args.full_every,
             leak_profile: args.leak_profile,
             config: Config {

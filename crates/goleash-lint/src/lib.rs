@@ -13,7 +13,6 @@ pub mod facts;
 pub mod flow;
 pub mod gomod;
 pub mod patterns;
-pub mod render;
 pub mod rules;
 pub mod semantic;
 pub mod suppress;

@@ -2,7 +2,9 @@
 
 pub mod gotest;
 mod json;
+pub mod lint;
 mod markdown;
+pub mod sarif;
 mod style;
 mod terminal;
 

@@ -1,11 +1,13 @@
 //! SARIF 2.1.0 for code-scanning UIs: one result per leaked group, located at the group's
 //! blocking site, with the creator as a related location.
 
-use serde_json::{json, Value};
+use serde_json::{json, Map};
 
 use goleash_analyze::{FrameView, Verdict};
 
 use goleash_gotest::{TestLeaks, TestRun};
+
+use crate::sarif::{self, Level, Location, Region, Text};
 
 const LEAK_RULE: &str = "goroutine-leak";
 const DEADLOCK_RULE: &str = "test-deadlock";
@@ -36,35 +38,36 @@ pub fn render(run: &TestRun) -> String {
             }
         }
     }
-    let doc = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "goleash",
-                "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://example.invalid/goleash",
-                "rules": [
-                    {
-                        "id": LEAK_RULE,
-                        "shortDescription": {"text": "A test left goroutines running after it ended"},
-                        "help": {"text": "Every goroutine a test starts should end before the test returns: close channels, cancel contexts, stop tickers, close connections."}
-                    },
-                    {
-                        "id": DEADLOCK_RULE,
-                        "shortDescription": {"text": "A test hung until go test's -timeout"},
-                        "help": {"text": "Goroutines of the test waited on each other (or on something that never happens) until the timeout panic."}
-                    }
-                ]
-            }},
-            "results": results,
-        }]
-    });
-    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+    let rule = |id: &str, short: &str, help: &str| sarif::Rule {
+        id: id.to_string(),
+        name: None,
+        short_description: Text::new(short),
+        full_description: None,
+        help: sarif::Help {
+            text: help.to_string(),
+            markdown: None,
+        },
+        default_configuration: None,
+        properties: Map::new(),
+    };
+    let rules = vec![
+        rule(
+            LEAK_RULE,
+            "A test left goroutines running after it ended",
+            "Every goroutine a test starts should end before the test returns: close channels, cancel contexts, stop tickers, close connections.",
+        ),
+        rule(
+            DEADLOCK_RULE,
+            "A test hung until go test's -timeout",
+            "Goroutines of the test waited on each other (or on something that never happens) until the timeout panic.",
+        ),
+    ];
+    let driver = sarif::Driver::goleash(env!("CARGO_PKG_VERSION"), rules);
+    sarif::Log::single(driver, None, results).to_json() + "\n"
 }
 
 fn for_test(
-    results: &mut Vec<Value>,
+    results: &mut Vec<sarif::Finding>,
     rule: &str,
     package: &str,
     test: &TestLeaks,
@@ -73,9 +76,9 @@ fn for_test(
 ) {
     for group in &test.groups {
         let level = if group.verdict >= fail_on {
-            "error"
+            Level::Error
         } else {
-            "warning"
+            Level::Warning
         };
         let mut text = format!(
             "{} {verb} {} goroutine{} blocked in a {} ({}): {}. Fix: {}",
@@ -90,53 +93,43 @@ fn for_test(
         if let Some(creator) = &group.creator {
             text.push_str(&format!(" Started by {}.", creator.function));
         }
-        let mut result = json!({
-            "ruleId": rule,
-            "level": level,
-            "message": {"text": text},
-            "properties": {
-                "package": package,
-                "test": test.display_name(),
-                "count": group.count,
-                "verdict": group.verdict.name(),
-                "category": group.category,
-            },
-        });
-        if let Some(site) = &group.site {
-            result["locations"] = json!([location(site)]);
-        }
+        let mut properties = Map::new();
+        properties.insert("package".into(), package.into());
+        properties.insert("test".into(), test.display_name().into());
+        properties.insert("count".into(), group.count.into());
+        properties.insert("verdict".into(), group.verdict.name().into());
+        properties.insert("category".into(), json!(group.category));
         let mut related = Vec::new();
         if let Some(creator) = &group.creator {
-            let mut r = location(creator);
-            r["id"] = json!(1);
-            r["message"] = json!({"text": "the go statement that started it"});
-            related.push(r);
+            related.push(location(creator).related(1, "the go statement that started it"));
         }
         if let Some(test) = &group.in_test {
-            let mut r = location(test);
-            r["id"] = json!(2);
-            r["message"] = json!({"text": "the line of the test that led to it"});
-            related.push(r);
+            related.push(location(test).related(2, "the line of the test that led to it"));
         }
-        if !related.is_empty() {
-            result["relatedLocations"] = json!(related);
-        }
-        results.push(result);
+        results.push(sarif::Finding {
+            rule_id: rule.to_string(),
+            rule_index: None,
+            level,
+            message: Text::new(text),
+            locations: group.site.iter().map(location).collect(),
+            related_locations: related,
+            partial_fingerprints: Map::new(),
+            properties,
+        });
     }
 }
 
-fn location(frame: &FrameView) -> Value {
-    let uri = super::terminal::short_path(&frame.file);
-    let uri = if uri.starts_with('/') {
-        format!("file://{uri}")
-    } else {
-        uri
-    };
-    json!({
-        "physicalLocation": {
-            "artifactLocation": {"uri": uri},
-            "region": {"startLine": frame.line.max(1)},
+fn location(frame: &FrameView) -> Location {
+    let mut at = Location::file(
+        &super::terminal::short_path(&frame.file),
+        Region {
+            start_line: frame.line.max(1) as usize,
+            ..Region::default()
         },
-        "logicalLocations": [{"fullyQualifiedName": frame.function, "kind": "function"}],
-    })
+    );
+    at.logical_locations = vec![sarif::LogicalLocation {
+        fully_qualified_name: frame.function.to_string(),
+        kind: "function",
+    }];
+    at
 }

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use goleash_lint::config::{self, RuleSelection};
-use goleash_lint::render::{self, Summary};
 use goleash_lint::{Baseline, GoVersion, LintOptions, RuleMeta, Severity};
+use goleash_report::lint::{self as render, Summary};
 
 use super::exit;
 

@@ -1,14 +1,15 @@
-//! Output formats: rustc-style text with code frames, JSON, SARIF 2.1.0 and GitHub workflow
-//! annotations.
+//! `goleash lint` reports: rustc-style text with code frames, JSON, SARIF 2.1.0 and GitHub
+//! workflow annotations.
 
 use std::fmt::Write as _;
 
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
-use serde_json::{json, Value};
+use serde_json::{json, Map};
 
-use crate::diagnostic::{Diagnostic, Severity};
-use crate::engine::LintRun;
-use crate::rules::{self, RuleMeta};
+use goleash_lint::rules::{self, RuleMeta};
+use goleash_lint::{Confidence, Diagnostic, LintRun, Severity, Span};
+
+use crate::sarif;
 
 /// What the summary line needs beyond the diagnostics themselves.
 pub struct Summary<'a> {
@@ -164,40 +165,47 @@ pub fn json(summary: &Summary<'_>) -> String {
     serde_json::to_string_pretty(&value).unwrap_or_else(|_| "{}".to_string())
 }
 
-fn sarif_level(severity: Severity) -> &'static str {
+fn sarif_level(severity: Severity) -> sarif::Level {
     match severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-        Severity::Info => "note",
+        Severity::Error => sarif::Level::Error,
+        Severity::Warning => sarif::Level::Warning,
+        Severity::Info => sarif::Level::Note,
     }
 }
 
-fn sarif_rule(meta: &RuleMeta) -> Value {
-    json!({
-        "id": meta.code,
-        "name": meta.name,
-        "shortDescription": { "text": meta.summary },
-        "fullDescription": { "text": meta.why },
-        "help": { "text": meta.docs, "markdown": meta.docs },
-        "defaultConfiguration": { "level": sarif_level(meta.severity), "enabled": meta.default_enabled },
-        "properties": {
-            "tags": ["goroutine-leak", "concurrency"],
-            "precision": match meta.confidence {
-                crate::Confidence::High => "high",
-                crate::Confidence::Medium => "medium",
-                crate::Confidence::Low => "low",
-            },
+fn sarif_rule(meta: &RuleMeta) -> sarif::Rule {
+    let mut properties = Map::new();
+    properties.insert("tags".into(), json!(["goroutine-leak", "concurrency"]));
+    let precision = match meta.confidence {
+        Confidence::High => "high",
+        Confidence::Medium => "medium",
+        Confidence::Low => "low",
+    };
+    properties.insert("precision".into(), precision.into());
+    sarif::Rule {
+        id: meta.code.to_string(),
+        name: Some(meta.name.to_string()),
+        short_description: sarif::Text::new(meta.summary),
+        full_description: Some(sarif::Text::new(meta.why)),
+        help: sarif::Help {
+            text: meta.docs.to_string(),
+            markdown: Some(meta.docs.to_string()),
         },
-    })
+        default_configuration: Some(sarif::Configuration {
+            level: sarif_level(meta.severity),
+            enabled: meta.default_enabled,
+        }),
+        properties,
+    }
 }
 
-fn sarif_region(span: &crate::Span) -> Value {
-    json!({
-        "startLine": span.line,
-        "startColumn": span.column,
-        "endLine": span.end_line,
-        "endColumn": span.end_column.max(1),
-    })
+fn sarif_region(span: &Span) -> sarif::Region {
+    sarif::Region {
+        start_line: span.line,
+        start_column: Some(span.column),
+        end_line: Some(span.end_line),
+        end_column: Some(span.end_column.max(1)),
+    }
 }
 
 /// SARIF 2.1.0 as GitHub code scanning accepts it: one run, every rule in the driver so that
@@ -205,67 +213,42 @@ fn sarif_region(span: &crate::Span) -> Value {
 /// fingerprint so alerts track code rather than line numbers.
 pub fn sarif(summary: &Summary<'_>, tool_version: &str) -> String {
     let all: Vec<&RuleMeta> = rules::all_meta().collect();
-    let results: Vec<Value> = summary
+    let results = summary
         .run
         .diagnostics
         .iter()
         .map(|d| {
-            let index = all.iter().position(|m| m.code == d.code).unwrap_or(0);
-            let related: Vec<Value> = d
+            let related = d
                 .labels
                 .iter()
                 .enumerate()
                 .map(|(i, l)| {
-                    json!({
-                        "id": i,
-                        "message": { "text": l.message },
-                        "physicalLocation": {
-                            "artifactLocation": {
-                                "uri": l.path.as_deref().unwrap_or(&d.path),
-                                "uriBaseId": "%SRCROOT%",
-                            },
-                            "region": sarif_region(&l.span),
-                        },
-                    })
+                    sarif::Location::file(
+                        l.path.as_deref().unwrap_or(&d.path),
+                        sarif_region(&l.span),
+                    )
+                    .related(i, l.message.clone())
                 })
                 .collect();
-            let mut result = json!({
-                "ruleId": d.code,
-                "ruleIndex": index,
-                "level": sarif_level(d.severity),
-                "message": { "text": format!("{} Why: {}. Fix: {}.", d.message, d.why, d.fix) },
-                "locations": [{
-                    "physicalLocation": {
-                        "artifactLocation": { "uri": d.path, "uriBaseId": "%SRCROOT%" },
-                        "region": sarif_region(&d.span),
-                    },
-                }],
-                "partialFingerprints": { "goleashFingerprint/v1": d.fingerprint },
-                "properties": { "confidence": d.confidence },
-            });
-            if !related.is_empty() {
-                result["relatedLocations"] = Value::Array(related);
+            let mut partial_fingerprints = Map::new();
+            partial_fingerprints
+                .insert("goleashFingerprint/v1".into(), d.fingerprint.clone().into());
+            let mut properties = Map::new();
+            properties.insert("confidence".into(), json!(d.confidence));
+            sarif::Finding {
+                rule_id: d.code.to_string(),
+                rule_index: Some(all.iter().position(|m| m.code == d.code).unwrap_or(0)),
+                level: sarif_level(d.severity),
+                message: sarif::Text::new(format!("{} Why: {}. Fix: {}.", d.message, d.why, d.fix)),
+                locations: vec![sarif::Location::file(&d.path, sarif_region(&d.span))],
+                related_locations: related,
+                partial_fingerprints,
+                properties,
             }
-            result
         })
         .collect();
-    let value = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {
-                "driver": {
-                    "name": "goleash",
-                    "semanticVersion": tool_version,
-                    "informationUri": "https://example.invalid/goleash",
-                    "rules": all.iter().map(|m| sarif_rule(m)).collect::<Vec<_>>(),
-                },
-            },
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-        }],
-    });
-    serde_json::to_string_pretty(&value).unwrap_or_else(|_| "{}".to_string())
+    let driver = sarif::Driver::goleash(tool_version, all.iter().map(|m| sarif_rule(m)).collect());
+    sarif::Log::single(driver, Some("unicodeCodePoints"), results).to_json()
 }
 
 /// GitHub Actions workflow commands: `::warning file=…,line=…::message`.

@@ -236,14 +236,40 @@ pub fn read_moment(specs: &[String], read: &ReadArgs) -> Result<Snapshot, InputE
         let opened = goleash_source::open(spec, &fetch).map_err(|e| InputError(e.to_string()))?;
         for input in opened {
             let progress = progress_bar(&input.name);
-            let reader = ProgressReader {
-                inner: input.reader,
-                bar: progress.clone(),
+            let counted = goleash_source::Opened {
+                reader: Box::new(ProgressReader {
+                    inner: input.reader,
+                    bar: progress.clone(),
+                }),
+                ..input
             };
-            let parsed = goleash_parse::parse_dumps(&input.name, reader, limits);
+            // Several pods or services in one log give one input each, each with its dumps.
+            let parts = goleash_source::unwrap(counted).map_err(|e| InputError(e.to_string()));
+            let parts = match parts {
+                Ok(parts) => parts,
+                Err(e) => {
+                    progress.finish_and_clear();
+                    return Err(e);
+                }
+            };
+            for part in parts {
+                let parsed = goleash_parse::parse_dumps(&part.name, part.reader, limits);
+                let dumps = parsed.map_err(|e| {
+                    progress.finish_and_clear();
+                    InputError(match &part.transport {
+                        Some(t) if matches!(e.location, goleash_parse::Location::Line(_)) => {
+                            format!("{e} (counting lines after undoing the {t})")
+                        }
+                        _ => e.to_string(),
+                    })
+                })?;
+                let mut snapshot = pick_dump(&part.name, dumps, &read.dump)?;
+                for source in &mut snapshot.sources {
+                    source.transport.clone_from(&part.transport);
+                }
+                snapshots.push(snapshot);
+            }
             progress.finish_and_clear();
-            let dumps = parsed.map_err(|e| InputError(e.to_string()))?;
-            snapshots.push(pick_dump(&input.name, dumps, &read.dump)?);
         }
     }
     Ok(merge_snapshots(snapshots))

@@ -864,3 +864,223 @@ impl<R: BufRead> Read for LineReader<R> {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn testdata(path: &str) -> Vec<u8> {
+        let path = format!("{}/../../testdata/{path}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn read_all(mut reader: impl Read) -> Vec<u8> {
+        let mut out = Vec::new();
+        reader.read_to_end(&mut out).unwrap();
+        out
+    }
+
+    fn layers_of(unwrapped: &Unwrapped<'_>) -> Vec<Layer> {
+        match unwrapped {
+            Unwrapped::Plain(_) => Vec::new(),
+            Unwrapped::Lines(layers, _) | Unwrapped::Sources(layers, _) => layers.clone(),
+        }
+    }
+
+    /// The one stream an input unwraps to.
+    fn unwrap_one(bytes: &[u8]) -> (Vec<Layer>, Vec<u8>) {
+        let unwrapped = unwrap("test", bytes).unwrap();
+        let layers = layers_of(&unwrapped);
+        let text = match unwrapped {
+            Unwrapped::Plain(r) | Unwrapped::Lines(_, r) => read_all(r),
+            Unwrapped::Sources(_, mut sources) => {
+                assert_eq!(sources.len(), 1);
+                sources.pop().unwrap().1
+            }
+        };
+        (layers, text)
+    }
+
+    #[test]
+    fn plain_dumps_and_profiles_pass_byte_identical() {
+        for path in [
+            "dumps/forgotten_sender/goroutine.debug2.txt",
+            "dumps/forgotten_sender/goroutine.debug1.txt",
+            "dumps/formats/embedded_log.txt",
+            "dumps/formats/sigquit_crash.txt",
+            "dumps/formats/test_timeout.txt",
+            "dumps/formats/labels.txt",
+        ] {
+            let bytes = testdata(path);
+            let (layers, text) = unwrap_one(&bytes);
+            assert_eq!(layers, [], "{path}");
+            assert!(text == bytes, "{path} changed");
+        }
+        // A decompressed protobuf profile is binary: never split into lines.
+        let gz = testdata("dumps/forgotten_sender/goroutine.pb.gz");
+        let proto = read_all(flate2::read::MultiGzDecoder::new(&gz[..]));
+        assert!(matches!(
+            unwrap("p", &proto[..]).unwrap(),
+            Unwrapped::Plain(_)
+        ));
+    }
+
+    #[test]
+    fn each_wrapped_capture_unwraps_to_the_capture() {
+        let debug2 = testdata("dumps/forgotten_sender/goroutine.debug2.txt");
+        let debug1 = testdata("dumps/forgotten_sender/goroutine.debug1.txt");
+        for (file, want, layers) in [
+            ("debug2.cri.log", &debug2, vec![Layer::Cri]),
+            ("debug2.docker.json.log", &debug2, vec![Layer::DockerJson]),
+            (
+                "debug2.kubectl-timestamps.log",
+                &debug2,
+                vec![Layer::Timestamp { ci: false }],
+            ),
+            ("debug2.journald.log", &debug2, vec![Layer::Syslog]),
+            (
+                "debug2.syslog.log",
+                &debug2,
+                vec![Layer::Syslog, Layer::SyslogEscapes],
+            ),
+            ("debug2.ansi.txt", &debug2, vec![Layer::Ansi]),
+            ("debug2.tabs-expanded.txt", &debug2, vec![Layer::TabDamage]),
+            (
+                "debug2.indented.md",
+                &debug2,
+                vec![Layer::Indent(4), Layer::TabDamage, Layer::Trailing],
+            ),
+            (
+                "debug1.tabs-expanded.txt",
+                &debug1,
+                vec![Layer::TabDamage, Layer::Trailing],
+            ),
+        ] {
+            let (got_layers, text) = unwrap_one(&testdata(&format!("transports/{file}")));
+            assert_eq!(got_layers, layers, "{file}");
+            // debug=1 aligns its columns with runs of tabs; one tab restored is what the
+            // profile's reader needs.
+            let collapse = |text: &[u8]| {
+                let mut out = text.to_vec();
+                out.dedup_by(|a, b| *a == b'\t' && *b == b'\t');
+                out
+            };
+            assert!(
+                collapse(&text) == collapse(want),
+                "{file}: unwrapped text differs from the capture"
+            );
+        }
+    }
+
+    #[test]
+    fn github_actions_log_keeps_its_markers_as_text() {
+        let (layers, text) = unwrap_one(&testdata("transports/debug2.github-actions.log"));
+        assert_eq!(layers, [Layer::Timestamp { ci: true }]);
+        let debug2 = testdata("dumps/forgotten_sender/goroutine.debug2.txt");
+        assert!(text.starts_with(b"##[group]Run go run ./cmd/api\n##[endgroup]\n"));
+        assert!(text.ends_with(&debug2));
+    }
+
+    #[test]
+    fn go_test_json_gives_the_output_of_the_run() {
+        let (layers, text) = unwrap_one(&testdata("transports/go-test.json"));
+        assert_eq!(layers, [Layer::GoTestJson]);
+        assert!(text == testdata("transports/go-test.plain.txt"));
+    }
+
+    #[test]
+    fn keyed_logs_split_by_source_in_order_of_appearance() {
+        let debug2 = testdata("dumps/forgotten_sender/goroutine.debug2.txt");
+        let other = testdata("dumps/nil_channel/goroutine.debug2.txt");
+        for (file, keys) in [
+            (
+                "two-pods.kubectl-prefix.log",
+                ["pod/api-7d9c5-x2k4q/api", "pod/api-7d9c5-m8r2z/api"],
+            ),
+            ("two-services.compose.log", ["api-1", "worker-1"]),
+        ] {
+            let bytes = testdata(&format!("transports/{file}"));
+            let Unwrapped::Sources(_, sources) = unwrap("t", &bytes[..]).unwrap() else {
+                panic!("{file}: not split");
+            };
+            let got: Vec<&str> = sources.iter().map(|(k, _)| k.as_str()).collect();
+            assert_eq!(got, keys, "{file}");
+            // The database's one line held no dump: it is left out.
+            assert!(sources[0].1.ends_with(&debug2), "{file}");
+            assert!(sources[1].1 == other, "{file}");
+        }
+    }
+
+    #[test]
+    fn cri_partial_lines_join_even_across_the_sample_and_at_the_end() {
+        let debug2 = testdata("dumps/forgotten_sender/goroutine.debug2.txt");
+        let cri = testdata("transports/debug2.cri.log");
+        // Repeat the log past the 64 KiB sample so that P parts straddle the sample's end.
+        let mut big = Vec::new();
+        let mut want = Vec::new();
+        while big.len() < 3 * SAMPLE_BYTES {
+            big.extend_from_slice(&cri);
+            want.extend_from_slice(&debug2);
+        }
+        let (_, text) = unwrap_one(&big);
+        assert!(text == want);
+        // A log cut after a P part hands the part on at the end instead of dropping it.
+        let cut = b"2026-12-04T13:00:00.1Z stderr F goroutine 1 [running]:\n2026-12-04T13:00:00.2Z stderr P main.ma\n2026-12-04T13:00:00.3Z stderr P in()";
+        let (_, text) = unwrap_one(cut);
+        assert_eq!(text, b"goroutine 1 [running]:\nmain.main()\n");
+    }
+
+    #[test]
+    fn matchers_recognise_shapes_and_refuse_near_misses() {
+        assert!(cri(b"2026-12-04T13:00:00.123456789Z stdout F hi").is_some());
+        assert!(cri(b"2026-12-04T13:00:00Z stdout X hi").is_none());
+        assert!(timestamp(b"2026-12-04T13:00:00.1234567Z x").is_some());
+        assert!(timestamp(b"2026-12-04T13:00:00+01:00 x").is_some());
+        assert!(timestamp(b"2026/12/04 13:00:00 log.Printf line").is_none());
+        assert_eq!(
+            compose(b"api-1  | text"),
+            Some(("api-1".to_string(), &b"text"[..]))
+        );
+        assert!(compose(b"goroutine 1 [running]:").is_none());
+        assert!(kubectl_prefix(b"[pod/a/b] x").is_some());
+        assert!(kubectl_prefix(b"[originating from goroutine 1]:").is_none());
+        assert_eq!(
+            syslog(b"<27>Dec  4 13:00:00 host api[1]: x").map(|(k, _)| k),
+            Some("api[1]".to_string())
+        );
+        assert!(syslog(b"2026-12-04T13:00:00Z goroutine 1 [running]:").is_none());
+        assert!(syslog(b"2026-12-04T13:00:00Z created by main.f in goroutine 1").is_none());
+        assert_eq!(
+            unescape_syslog(b"##0110x4e8d2a#011main"),
+            b"#\t0x4e8d2a\tmain"
+        );
+        assert_eq!(
+            strip_ansi(b"\x1b[1;33mgoroutine 1\x1b[0m \x1b]0;title\x07x"),
+            b"goroutine 1 x"
+        );
+        assert_eq!(unquote(b"> > > text"), b"text");
+        assert!(is_damaged_frame(b"        main.go:12 +0x1d"));
+        assert!(!is_damaged_frame(b"    main.f(0x1)"));
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let inputs: [&[u8]; 6] = [
+            b"\x1b",
+            b"{\"log\":",
+            b"{\"log\":\"x\"}\n{\"log\":\"y\"}\n",
+            b"2026-12-04T13:00:00Z stderr P \n2026-12-04T13:00:00Z stderr P",
+            b"<1>Dec  4 13:00:00 h p[",
+            b"> \n>\n>>\n```\n",
+        ];
+        for bytes in inputs {
+            let unwrapped = unwrap("g", bytes).unwrap();
+            match unwrapped {
+                Unwrapped::Plain(r) | Unwrapped::Lines(_, r) => {
+                    read_all(r);
+                }
+                Unwrapped::Sources(..) => {}
+            }
+        }
+    }
+}

@@ -1048,6 +1048,10 @@ mod tests {
             syslog(b"<27>Dec  4 13:00:00 host api[1]: x").map(|(k, _)| k),
             Some("api[1]".to_string())
         );
+        assert_eq!(
+            syslog(b"2026-12-04T13:00:00+0000 host api[7]: x").map(|(k, r)| (k, r.to_vec())),
+            Some(("api[7]".to_string(), b"x".to_vec()))
+        );
         assert!(syslog(b"2026-12-04T13:00:00Z goroutine 1 [running]:").is_none());
         assert!(syslog(b"2026-12-04T13:00:00Z created by main.f in goroutine 1").is_none());
         assert_eq!(

@@ -229,3 +229,33 @@ fn a_corrupt_compressed_stream_names_the_file_and_codec() {
         );
     }
 }
+
+#[test]
+fn diff_of_a_capture_against_its_wrapped_self_shows_no_change() {
+    let plain = root().join("testdata/dumps/forgotten_sender/goroutine.debug2.txt");
+    for file in [
+        "debug2.docker.json.log",
+        "debug2.utf16le.txt",
+        "debug2.quoted.md",
+    ] {
+        let wrapped = root().join("testdata/transports").join(file);
+        let out = goleash()
+            .args(["diff", "--format", "json"])
+            .arg(&plain)
+            .arg(&wrapped)
+            .output()
+            .unwrap();
+        let diff: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{file}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+        assert_eq!(diff["delta"], 0, "{file}");
+        assert_eq!(diff["base_total"], 13, "{file}");
+        let changes: Vec<&Value> = diff["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| &g["change"])
+            .collect();
+        assert!(!changes.is_empty(), "{file}");
+        assert!(changes.iter().all(|c| *c == "same"), "{file}: {changes:?}");
+    }
+}

@@ -575,10 +575,15 @@ fn syslog(line: &[u8]) -> Option<(String, &[u8])> {
                 .iter()
                 .enumerate()
                 .all(|(i, b)| i == 2 || i == 5 || b.is_ascii_digit());
-        if !(day_ok && rest[6] == b' ' && clock_ok && rest[15] == b' ') {
+        // journalctl -o short-precise adds microseconds: `13:00:00.123456`.
+        let fraction = match rest[15] {
+            b'.' => 1 + rest[16..].iter().take_while(|b| b.is_ascii_digit()).count(),
+            _ => 0,
+        };
+        if !(day_ok && rest[6] == b' ' && clock_ok && rest.get(15 + fraction) == Some(&b' ')) {
             return None;
         }
-        &rest[16..]
+        &rest[16 + fraction..]
     } else {
         // short-iso and rsyslog's RFC 3339 files: `2026-12-04T13:00:00+0000 `.
         let (_, after) = timestamp(rest)?;
@@ -1051,6 +1056,10 @@ mod tests {
         assert_eq!(
             syslog(b"2026-12-04T13:00:00+0000 host api[7]: x").map(|(k, r)| (k, r.to_vec())),
             Some(("api[7]".to_string(), b"x".to_vec()))
+        );
+        assert_eq!(
+            syslog(b"Dec 04 13:00:00.123456 host api[7]: x").map(|(k, _)| k),
+            Some("api[7]".to_string())
         );
         assert!(syslog(b"2026-12-04T13:00:00Z goroutine 1 [running]:").is_none());
         assert!(syslog(b"2026-12-04T13:00:00Z created by main.f in goroutine 1").is_none());

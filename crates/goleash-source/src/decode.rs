@@ -218,17 +218,19 @@ impl Encoding {
             [0xef, 0xbb, 0xbf, ..] => Some((Encoding::Utf8Bom, 3)),
             [0xff, 0xfe, ..] => Some((Encoding::Utf16Le, 2)),
             [0xfe, 0xff, ..] => Some((Encoding::Utf16Be, 2)),
-            // `go` of a dump or a log's first ASCII characters, with no mark (PowerShell 7's
-            // `Out-File -Encoding unicode` on some hosts, iconv -t UTF-16LE).
-            [a, 0, b, 0, ..] if a.is_ascii_graphic() && b.is_ascii() && *b != 0 => {
-                Some((Encoding::Utf16Le, 0))
-            }
-            [0, a, 0, b, ..] if a.is_ascii_graphic() && b.is_ascii() && *b != 0 => {
-                Some((Encoding::Utf16Be, 0))
-            }
+            // ASCII text with a zero byte after (or before) each character and no mark, as
+            // `iconv -t UTF-16LE` and .NET's `Encoding.Unicode.GetBytes` write it.
+            [a, 0, b, 0, ..] if a.is_ascii_graphic() && is_text(*b) => Some((Encoding::Utf16Le, 0)),
+            [0, a, 0, b, ..] if a.is_ascii_graphic() && is_text(*b) => Some((Encoding::Utf16Be, 0)),
             _ => None,
         }
     }
+}
+
+/// A byte of ASCII text. Control bytes are left out so that binary input (a protobuf profile
+/// whose first field is empty) is not taken for UTF-16.
+fn is_text(b: u8) -> bool {
+    b.is_ascii_graphic() || matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
 /// Converts to UTF-8 whatever encoding the first bytes announce, dropping a byte-order mark.
@@ -389,6 +391,15 @@ mod tests {
             assert_eq!(encoding, Some(want));
             assert_eq!(String::from_utf8(read_all(&mut reader)).unwrap(), text);
         }
+    }
+
+    #[test]
+    fn binary_with_zero_bytes_is_not_utf16() {
+        // An empty period_type, then a varint field: protobuf, not text.
+        let proto = [0x5a, 0x00, 0x08, 0x00, 0x10, 0x01];
+        let (mut reader, encoding) = decode_text(&proto[..]).unwrap();
+        assert_eq!(encoding, None);
+        assert_eq!(read_all(&mut reader), proto);
     }
 
     #[test]

@@ -116,10 +116,6 @@ impl Pipeline {
         }
     }
 
-    pub fn layers(&self) -> &[Layer] {
-        &self.layers
-    }
-
     /// Unwraps one line (without its newline) and hands each finished line to `emit`.
     pub fn push(&mut self, line: &[u8], emit: &mut dyn FnMut(Option<&str>, &[u8])) {
         self.run(0, line.to_vec(), emit);
@@ -330,7 +326,7 @@ fn detect_wrapper(lines: &[Vec<u8>], found: &[Layer]) -> Option<Layer> {
         hits * 2 > nonblank.len()
     };
     let not_yet = |layer: Layer| !found.contains(&layer);
-    if not_yet(Layer::Ansi) && nonblank.iter().any(|l| memchr_esc(l)) {
+    if not_yet(Layer::Ansi) && nonblank.iter().any(|l| has_escape(l)) {
         return Some(Layer::Ansi);
     }
     if not_yet(Layer::Cri) && most(&|l| cri(l).is_some()) {
@@ -376,7 +372,7 @@ fn is_blank(line: &[u8]) -> bool {
     line.iter().all(u8::is_ascii_whitespace)
 }
 
-fn memchr_esc(line: &[u8]) -> bool {
+fn has_escape(line: &[u8]) -> bool {
     line.contains(&0x1b)
 }
 

@@ -1072,6 +1072,43 @@ mod tests {
         assert!(!is_damaged_frame(b"    main.f(0x1)"));
     }
 
+    /// A pipe that hands over one byte per read.
+    struct OneByte<'a>(&'a [u8]);
+
+    impl Read for OneByte<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let Some((&first, rest)) = self.0.split_first() else {
+                return Ok(0);
+            };
+            if buf.is_empty() {
+                return Ok(0);
+            }
+            buf[0] = first;
+            self.0 = rest;
+            Ok(1)
+        }
+    }
+
+    #[test]
+    fn a_slow_pipe_unwraps_the_same() {
+        let debug2 = testdata("dumps/forgotten_sender/goroutine.debug2.txt");
+        for file in [
+            "debug2.cri.log",
+            "debug2.docker.json.log",
+            "debug2.ansi.txt",
+        ] {
+            let bytes = testdata(&format!("transports/{file}"));
+            let Unwrapped::Lines(_, reader) = unwrap("pipe", OneByte(&bytes)).unwrap() else {
+                panic!("{file}: not unwrapped line by line");
+            };
+            assert!(read_all(reader) == debug2, "{file}");
+        }
+        let Unwrapped::Plain(reader) = unwrap("pipe", OneByte(&debug2)).unwrap() else {
+            panic!("a plain dump was unwrapped");
+        };
+        assert!(read_all(reader) == debug2);
+    }
+
     #[test]
     fn garbage_never_panics() {
         let inputs: [&[u8]; 6] = [

@@ -77,7 +77,7 @@ pub fn unwrap_and_parse(bytes: &[u8]) {
         reader: Box::new(std::io::Cursor::new(bytes.to_vec())),
         transport: None,
     };
-    let Ok(parts) = goleash_source::unwrap(opened) else {
+    let Ok(parts) = goleash_source::unwrap(opened, limits().max_bytes) else {
         return;
     };
     for part in parts {

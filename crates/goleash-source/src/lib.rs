@@ -179,8 +179,9 @@ fn open_url(spec: &str, options: &FetchOptions) -> Result<Vec<Opened>, SourceErr
 /// Undoes compression (by magic bytes), a UTF-16 or byte-order-marked encoding, and line
 /// transports (logs, pastes) around one opened input. A keyed transport carrying several
 /// sources (`kubectl logs --prefix` over several pods) gives one input per source, named
-/// `name [source]`, so that each keeps its own dump.
-pub fn unwrap(opened: Opened) -> Result<Vec<Opened>, SourceError> {
+/// `name [source]`, so that each keeps its own dump; those are held in memory, at most
+/// `max_bytes` in all.
+pub fn unwrap(opened: Opened, max_bytes: u64) -> Result<Vec<Opened>, SourceError> {
     let name = opened.name;
     let mut names: Vec<&'static str> = Vec::new();
     let (reader, codec) =
@@ -189,7 +190,7 @@ pub fn unwrap(opened: Opened) -> Result<Vec<Opened>, SourceError> {
     let (reader, encoding) =
         decode::decode_text(reader).map_err(|e| error(&name, e.to_string()))?;
     names.extend(encoding.map(decode::Encoding::name));
-    let unwrapped = transport::unwrap(&name, reader).map_err(|e| {
+    let unwrapped = transport::unwrap(&name, reader, max_bytes).map_err(|e| {
         let message = e.to_string();
         let message = message
             .strip_prefix(&format!("{name}: "))

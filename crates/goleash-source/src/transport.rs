@@ -725,8 +725,13 @@ pub enum Unwrapped<'a> {
     Sources(Vec<Layer>, Vec<(String, Vec<u8>)>),
 }
 
-/// Looks at the start of `reader` and undoes the line transports found there.
-pub fn unwrap<'a>(name: &str, reader: impl Read + Send + 'a) -> io::Result<Unwrapped<'a>> {
+/// Looks at the start of `reader` and undoes the line transports found there. Sources of a
+/// keyed transport are held in memory until the end, at most `max_bytes` of them in all.
+pub fn unwrap<'a>(
+    name: &str,
+    reader: impl Read + Send + 'a,
+    max_bytes: u64,
+) -> io::Result<Unwrapped<'a>> {
     let (head, reader) = crate::decode::peek(reader, SAMPLE_BYTES)?;
     if looks_binary(&head) {
         return Ok(Unwrapped::Plain(Box::new(reader)));
@@ -754,7 +759,7 @@ pub fn unwrap<'a>(name: &str, reader: impl Read + Send + 'a) -> io::Result<Unwra
     if !layers.iter().any(|l| l.keyed()) {
         return Ok(Unwrapped::Lines(layers, Box::new(lines)));
     }
-    Ok(Unwrapped::Sources(layers, split_sources(lines)?))
+    Ok(Unwrapped::Sources(layers, split_sources(lines, max_bytes)?))
 }
 
 /// Binary input (a protobuf profile) is never split into lines.
@@ -766,13 +771,19 @@ fn looks_binary(head: &[u8]) -> bool {
 
 /// Reads every line, grouped by the source its keyed layer names, in order of first
 /// appearance. Lines before the first keyed line belong to the first source.
-fn split_sources(mut lines: LineReader<impl BufRead>) -> io::Result<Vec<(String, Vec<u8>)>> {
+fn split_sources(
+    mut lines: LineReader<impl BufRead>,
+    max_bytes: u64,
+) -> io::Result<Vec<(String, Vec<u8>)>> {
     let mut order: Vec<(String, Vec<u8>)> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut before: Vec<u8> = Vec::new();
     let mut line = Vec::new();
     let mut failure = None;
+    // Read by the loop between calls of `add`, which counts into it.
+    let held = std::cell::Cell::new(0u64);
     let mut add = |key: Option<&str>, text: &[u8]| {
+        held.set(held.get() + text.len() as u64 + 1);
         let Some(key) = key else {
             before.extend_from_slice(text);
             before.push(b'\n');
@@ -797,6 +808,12 @@ fn split_sources(mut lines: LineReader<impl BufRead>) -> io::Result<Vec<(String,
         }
         let text = line.strip_suffix(b"\n").unwrap_or(&line);
         lines.pipeline.push(text, &mut add);
+        if held.get() > max_bytes {
+            failure = Some(io::Error::other(format!(
+                "the sources in this log hold more than {max_bytes} bytes (--max-bytes)"
+            )));
+            break;
+        }
     }
     lines.pipeline.finish(&mut add);
     if let Some(e) = failure {
@@ -890,7 +907,7 @@ mod tests {
 
     /// The one stream an input unwraps to.
     fn unwrap_one(bytes: &[u8]) -> (Vec<Layer>, Vec<u8>) {
-        let unwrapped = unwrap("test", bytes).unwrap();
+        let unwrapped = unwrap("test", bytes, u64::MAX).unwrap();
         let layers = layers_of(&unwrapped);
         let text = match unwrapped {
             Unwrapped::Plain(r) | Unwrapped::Lines(_, r) => read_all(r),
@@ -921,7 +938,7 @@ mod tests {
         let gz = testdata("dumps/forgotten_sender/goroutine.pb.gz");
         let proto = read_all(flate2::read::MultiGzDecoder::new(&gz[..]));
         assert!(matches!(
-            unwrap("p", &proto[..]).unwrap(),
+            unwrap("p", &proto[..], u64::MAX).unwrap(),
             Unwrapped::Plain(_)
         ));
     }
@@ -1001,7 +1018,7 @@ mod tests {
             ("two-services.compose.log", ["api-1", "worker-1"]),
         ] {
             let bytes = testdata(&format!("transports/{file}"));
-            let Unwrapped::Sources(_, sources) = unwrap("t", &bytes[..]).unwrap() else {
+            let Unwrapped::Sources(_, sources) = unwrap("t", &bytes[..], u64::MAX).unwrap() else {
                 panic!("{file}: not split");
             };
             let got: Vec<&str> = sources.iter().map(|(k, _)| k.as_str()).collect();
@@ -1010,6 +1027,20 @@ mod tests {
             assert!(sources[0].1.ends_with(&debug2), "{file}");
             assert!(sources[1].1 == other, "{file}");
         }
+    }
+
+    #[test]
+    fn keyed_logs_held_in_memory_stop_at_max_bytes() {
+        let bytes = testdata("transports/two-pods.kubectl-prefix.log");
+        let Err(e) = unwrap("pods.log", &bytes[..], 4096) else {
+            panic!("a log over --max-bytes was read");
+        };
+        let message = e.to_string();
+        assert!(message.starts_with("pods.log: "), "{message}");
+        assert!(
+            message.contains("more than 4096 bytes (--max-bytes)"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -1098,12 +1129,13 @@ mod tests {
             "debug2.ansi.txt",
         ] {
             let bytes = testdata(&format!("transports/{file}"));
-            let Unwrapped::Lines(_, reader) = unwrap("pipe", OneByte(&bytes)).unwrap() else {
+            let Unwrapped::Lines(_, reader) = unwrap("pipe", OneByte(&bytes), u64::MAX).unwrap()
+            else {
                 panic!("{file}: not unwrapped line by line");
             };
             assert!(read_all(reader) == debug2, "{file}");
         }
-        let Unwrapped::Plain(reader) = unwrap("pipe", OneByte(&debug2)).unwrap() else {
+        let Unwrapped::Plain(reader) = unwrap("pipe", OneByte(&debug2), u64::MAX).unwrap() else {
             panic!("a plain dump was unwrapped");
         };
         assert!(read_all(reader) == debug2);
@@ -1120,7 +1152,7 @@ mod tests {
             b"> \n>\n>>\n```\n",
         ];
         for bytes in inputs {
-            let unwrapped = unwrap("g", bytes).unwrap();
+            let unwrapped = unwrap("g", bytes, u64::MAX).unwrap();
             match unwrapped {
                 Unwrapped::Plain(r) | Unwrapped::Lines(_, r) => {
                     read_all(r);

@@ -246,7 +246,8 @@ pub fn read_moment(specs: &[String], read: &ReadArgs) -> Result<Snapshot, InputE
                 ..input
             };
             // Several pods or services in one log give one input each, each with its dumps.
-            let parts = goleash_source::unwrap(counted).map_err(|e| InputError(e.to_string()));
+            let parts = goleash_source::unwrap(counted, limits.max_bytes)
+                .map_err(|e| InputError(e.to_string()));
             let parts = match parts {
                 Ok(parts) => parts,
                 Err(e) => {

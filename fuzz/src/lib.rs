@@ -21,10 +21,10 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
 
 /// Parses `bytes` and the same bytes gzipped. Neither may panic, and both must agree on
 /// whether the input parses and on how many goroutines each dump holds. (Input that is
-/// gzip already is only parsed as is: one layer of gzip is undone, not two.)
+/// compressed already is only parsed as is: one layer of compression is undone, not two.)
 pub fn parse_both(bytes: &[u8]) {
     let plain = parse_dumps("fuzz", bytes, limits());
-    if bytes.starts_with(&[0x1f, 0x8b]) {
+    if goleash_source::decode::Codec::sniff(bytes).is_some() {
         if let Ok(dumps) = &plain {
             dumps.iter().for_each(check);
         }
@@ -64,6 +64,39 @@ fn check(snapshot: &Snapshot) {
         let _ = snapshot.interner.labels(group.key.labels);
         for stack in snapshot.interner.ancestry(group.key.ancestry) {
             let _ = snapshot.interner.stack(stack);
+        }
+    }
+}
+
+/// Unwraps `bytes` as the source stage does and parses every source it gives. Nothing may
+/// panic; input with no transport must come out byte for byte as it went in.
+pub fn unwrap_and_parse(bytes: &[u8]) {
+    use std::io::Read;
+    let opened = goleash_source::Opened {
+        name: "fuzz".to_string(),
+        reader: Box::new(std::io::Cursor::new(bytes.to_vec())),
+        transport: None,
+    };
+    let Ok(parts) = goleash_source::unwrap(opened, limits().max_bytes) else {
+        return;
+    };
+    for part in parts {
+        let plain = part.transport.is_none();
+        let mut text = Vec::new();
+        // Bounded like the parser's limit: a decompression bomb must not exhaust memory.
+        if part
+            .reader
+            .take(limits().max_bytes)
+            .read_to_end(&mut text)
+            .is_err()
+        {
+            continue;
+        }
+        if plain {
+            assert!(text == bytes, "an input with no transport was changed");
+        }
+        if let Ok(dumps) = parse_dumps(&part.name, text.as_slice(), limits()) {
+            dumps.iter().for_each(check);
         }
     }
 }

@@ -210,6 +210,9 @@ pub struct SourceInfo {
     pub dumps: u32,
     /// Line ranges (1-based, inclusive) of text that was not part of any dump.
     pub skipped: Vec<(u64, u64)>,
+    /// What carried the dump and was undone before parsing, outermost first, e.g.
+    /// `zstd, CRI log`; `None` when the dump was read as it is.
+    pub transport: Option<String>,
 }
 
 /// The goroutines of one program at one moment, grouped at the finest level.

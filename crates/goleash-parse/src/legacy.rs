@@ -124,6 +124,7 @@ pub(crate) fn parse(
             bytes: lines.bytes,
             dumps: 1,
             skipped: Vec::new(),
+            transport: None,
         }],
         missing: Missing::of(DumpFormat::LegacyText),
         notes: Vec::new(),

@@ -1,6 +1,7 @@
 //! Parses every goroutine dump and profile format Go emits into one [`Snapshot`].
 //!
-//! Input is sniffed, not named: gzip is undone transparently, then the first bytes tell a
+//! Input is sniffed, not named: compression is undone transparently (by
+//! `goleash_source::decode`, the one place that knows the codecs), then the first bytes tell a
 //! protobuf profile from `debug=1` text from traceback text.
 
 mod error;
@@ -26,8 +27,6 @@ impl Default for Limits {
     }
 }
 
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
-
 /// Reads one source to the end and parses it, whatever its format. A text source may hold
 /// several dumps (a log with two SIGQUIT dumps): this returns the last, noting the others; see
 /// [`parse_dumps`] for all of them.
@@ -43,13 +42,9 @@ pub fn parse_dumps(
     reader: impl Read,
     limits: Limits,
 ) -> Result<Vec<Snapshot>, ParseError> {
-    let mut reader = BufReader::with_capacity(1 << 16, reader);
-    let head = reader.fill_buf().map_err(|e| ParseError::io(name, 0, &e))?;
-    if head.starts_with(&GZIP_MAGIC) {
-        let decoded = flate2::bufread::MultiGzDecoder::new(reader);
-        return parse_plain(name, BufReader::with_capacity(1 << 16, decoded), limits);
-    }
-    parse_plain(name, reader, limits)
+    let (decoded, _) =
+        goleash_source::decode::decompress(reader).map_err(|e| ParseError::io(name, 0, &e))?;
+    parse_plain(name, BufReader::with_capacity(1 << 16, decoded), limits)
 }
 
 fn parse_plain(

@@ -243,6 +243,7 @@ impl Converter<'_> {
                 bytes: self.data.len() as u64,
                 dumps: 1,
                 skipped: Vec::new(),
+                transport: None,
             }],
             missing: Missing::of(DumpFormat::Proto),
             notes: Vec::new(),

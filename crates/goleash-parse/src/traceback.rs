@@ -480,6 +480,7 @@ fn assemble(
                 bytes: total_bytes,
                 dumps: count,
                 skipped: skipped.clone(),
+                transport: None,
             });
             if let (true, Some(cut)) = (i + 1 == count as usize, truncated) {
                 snapshot.notes.push(format!(

@@ -14,7 +14,10 @@ pub fn analysis_markdown(analysis: &Analysis) -> String {
     let sources: Vec<String> = analysis
         .sources
         .iter()
-        .map(|s| format!("`{}`", s.name))
+        .map(|s| match &s.transport {
+            Some(t) => format!("`{}` (inside {})", s.name, cell(t)),
+            None => format!("`{}`", s.name),
+        })
         .collect();
     let _ = writeln!(
         out,

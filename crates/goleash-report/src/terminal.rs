@@ -144,7 +144,10 @@ pub fn analysis_terminal(analysis: &Analysis, options: TerminalOptions) -> Strin
     let sources: Vec<String> = analysis
         .sources
         .iter()
-        .map(|s| format!("{} ({})", s.name, s.format.describe()))
+        .map(|s| match &s.transport {
+            Some(t) => format!("{} ({}, inside {t})", s.name, s.format.describe()),
+            None => format!("{} ({})", s.name, s.format.describe()),
+        })
         .collect();
     let _ = writeln!(
         out,

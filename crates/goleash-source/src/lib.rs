@@ -4,6 +4,12 @@
 //! right after the other: the goroutineleak profile first (it runs the runtime's
 //! leak-detecting GC, which also marks leaked goroutines `(leaked)` in later dumps), then the
 //! full `goroutine?debug=2` dump.
+//!
+//! [`unwrap`] then undoes what carried the dump: compression, a text encoding, and the line
+//! wrappers of logs and pastes (see [`transport`]).
+
+pub mod decode;
+pub mod transport;
 
 use std::fmt;
 use std::fs::File;
@@ -15,6 +21,9 @@ pub struct Opened {
     /// A path, `-`, or the URL actually requested.
     pub name: String,
     pub reader: Box<dyn Read + Send>,
+    /// What was undone to reach the dump, outermost first (`zstd, CRI log`); `None` for a
+    /// dump read as it is.
+    pub transport: Option<String>,
 }
 
 /// Limits for live endpoints.
@@ -63,6 +72,7 @@ pub fn open(spec: &str, options: &FetchOptions) -> Result<Vec<Opened>, SourceErr
         return Ok(vec![Opened {
             name: "-".to_string(),
             reader: Box::new(std::io::stdin()),
+            transport: None,
         }]);
     }
     if spec.starts_with("http://") || spec.starts_with("https://") {
@@ -78,6 +88,7 @@ pub fn open(spec: &str, options: &FetchOptions) -> Result<Vec<Opened>, SourceErr
     Ok(vec![Opened {
         name: spec.to_string(),
         reader: Box::new(file),
+        transport: None,
     }])
 }
 
@@ -159,9 +170,67 @@ fn open_url(spec: &str, options: &FetchOptions) -> Result<Vec<Opened>, SourceErr
                 inner: reader,
                 url: url.clone(),
             }),
+            transport: None,
         });
     }
     Ok(opened)
+}
+
+/// Undoes compression (by magic bytes), a UTF-16 or byte-order-marked encoding, and line
+/// transports (logs, pastes) around one opened input. A keyed transport carrying several
+/// sources (`kubectl logs --prefix` over several pods) gives one input per source, named
+/// `name [source]`, so that each keeps its own dump; those are held in memory, at most
+/// `max_bytes` in all.
+pub fn unwrap(opened: Opened, max_bytes: u64) -> Result<Vec<Opened>, SourceError> {
+    let name = opened.name;
+    let mut names: Vec<&'static str> = Vec::new();
+    let (reader, codec) =
+        decode::decompress(opened.reader).map_err(|e| error(&name, e.to_string()))?;
+    names.extend(codec.map(decode::Codec::name));
+    let (reader, encoding) =
+        decode::decode_text(reader).map_err(|e| error(&name, e.to_string()))?;
+    names.extend(encoding.map(decode::Encoding::name));
+    let unwrapped = transport::unwrap(&name, reader, max_bytes).map_err(|e| {
+        let message = e.to_string();
+        let message = message
+            .strip_prefix(&format!("{name}: "))
+            .unwrap_or(&message)
+            .to_string();
+        error(&name, message)
+    })?;
+    let describe = |names: &[&str]| (!names.is_empty()).then(|| names.join(", "));
+    match unwrapped {
+        transport::Unwrapped::Plain(reader) => Ok(vec![Opened {
+            transport: describe(&names),
+            name,
+            reader,
+        }]),
+        transport::Unwrapped::Lines(layers, reader) => {
+            names.extend(layers.iter().map(|l| l.name()));
+            Ok(vec![Opened {
+                transport: describe(&names),
+                name,
+                reader,
+            }])
+        }
+        transport::Unwrapped::Sources(layers, sources) => {
+            names.extend(layers.iter().map(|l| l.name()));
+            let transport = describe(&names);
+            let several = sources.len() > 1;
+            Ok(sources
+                .into_iter()
+                .map(|(key, text)| Opened {
+                    name: if several {
+                        format!("{name} [{key}]")
+                    } else {
+                        name.clone()
+                    },
+                    reader: Box::new(std::io::Cursor::new(text)),
+                    transport: transport.clone(),
+                })
+                .collect())
+        }
+    }
 }
 
 /// Names the URL in body read errors (a body that stalls past the timeout, a reset).

@@ -8,11 +8,16 @@ use super::input::{self, Format, InputError, JudgeArgs, OutputArgs, ReadArgs};
 ///
 /// Reads goroutine traceback text (debug=2, panics, SIGQUIT, `go test -timeout`, even inside
 /// logs), debug=1 text and pprof protobuf (debug=0, gzipped or not) of the goroutine and
-/// goroutineleak profiles; the format is detected. Several inputs of one moment (a dump and
-/// the goroutineleak profile taken right after it) are merged so GC-proven leaks are marked.
+/// goroutineleak profiles; the format is detected. Whatever carried the dump is detected and
+/// undone too: gzip, zstd, xz, bzip2, UTF-16; CRI, Docker json-file, kubectl, compose,
+/// journald/syslog, CI and `go test -json` logs (one source per pod or service); ANSI colour;
+/// Markdown quotes and fences, indentation, tabs turned to spaces (docs/formats.md). Several
+/// inputs of one moment (a dump and the goroutineleak profile taken right after it) are
+/// merged so GC-proven leaks are marked.
 ///
 /// Examples:
 ///   goleash analyze dump.txt
+///   kubectl logs --prefix --timestamps -l app=api | goleash analyze -
 ///   curl -s localhost:6060/debug/pprof/goroutine?debug=2 | goleash analyze -
 ///   goleash analyze http://127.0.0.1:6060
 ///   goleash analyze dump.txt goroutineleak.pb.gz --format json

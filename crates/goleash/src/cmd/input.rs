@@ -236,17 +236,83 @@ pub fn read_moment(specs: &[String], read: &ReadArgs) -> Result<Snapshot, InputE
         let opened = goleash_source::open(spec, &fetch).map_err(|e| InputError(e.to_string()))?;
         for input in opened {
             let progress = progress_bar(&input.name);
-            let reader = ProgressReader {
-                inner: input.reader,
-                bar: progress.clone(),
+            let input_name = input.name.clone();
+            let mut per_source = Vec::new();
+            let counted = goleash_source::Opened {
+                reader: Box::new(ProgressReader {
+                    inner: input.reader,
+                    bar: progress.clone(),
+                }),
+                ..input
             };
-            let parsed = goleash_parse::parse_dumps(&input.name, reader, limits);
+            // Several pods or services in one log give one input each, each with its dumps.
+            let parts = goleash_source::unwrap(counted, limits.max_bytes)
+                .map_err(|e| InputError(e.to_string()));
+            let parts = match parts {
+                Ok(parts) => parts,
+                Err(e) => {
+                    progress.finish_and_clear();
+                    return Err(e);
+                }
+            };
+            for part in parts {
+                let parsed = goleash_parse::parse_dumps(&part.name, part.reader, limits);
+                let dumps = parsed.map_err(|e| {
+                    progress.finish_and_clear();
+                    InputError(match &part.transport {
+                        Some(t) if matches!(e.location, goleash_parse::Location::Line(_)) => {
+                            format!("{e} (counting lines after undoing the {t})")
+                        }
+                        _ => e.to_string(),
+                    })
+                })?;
+                let mut snapshot = pick_dump(&part.name, dumps, &read.dump)?;
+                for source in &mut snapshot.sources {
+                    source.transport.clone_from(&part.transport);
+                }
+                per_source.push(snapshot);
+            }
             progress.finish_and_clear();
-            let dumps = parsed.map_err(|e| InputError(e.to_string()))?;
-            snapshots.push(pick_dump(&input.name, dumps, &read.dump)?);
+            snapshots.push(count_sources_together(&input_name, per_source));
         }
     }
     Ok(merge_snapshots(snapshots))
+}
+
+/// The pods, services or processes of one log are different programs, not views of one
+/// moment of one program: their goroutines are added up, each source listed with its dump.
+fn count_sources_together(name: &str, mut per_source: Vec<Snapshot>) -> Snapshot {
+    if per_source.len() < 2 {
+        return per_source.pop().unwrap_or_default();
+    }
+    let counts: Vec<String> = per_source
+        .iter()
+        .map(|s| {
+            let source = s.sources.first().map_or("", |s| s.name.as_str());
+            let key = source.strip_prefix(name).unwrap_or(source).trim();
+            format!("{key} {}", s.total())
+        })
+        .collect();
+    let mut all = Snapshot::default();
+    for snapshot in &per_source {
+        all.absorb(snapshot);
+    }
+    all.missing = per_source
+        .iter()
+        .map(|s| s.missing)
+        .reduce(|a, b| goleash_model::Missing {
+            goroutine_ids: a.goroutine_ids || b.goroutine_ids,
+            states: a.states || b.states,
+            wait_times: a.wait_times || b.wait_times,
+            creators: a.creators || b.creators,
+        })
+        .unwrap_or_default();
+    all.notes.push(format!(
+        "{} sources in {name}, each with its own dump, counted together: {}",
+        per_source.len(),
+        counts.join(", ")
+    ));
+    all
 }
 
 /// Only large inputs get a bar, and only on a terminal: a 500 MB dump takes a second.

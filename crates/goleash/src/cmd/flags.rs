@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use goleash_watch::state::SloRule;
 use goleash_watch::trend::TrendParams;
 
@@ -41,6 +41,33 @@ pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
         return Err(format!("`{text}` must be more than zero"));
     }
     Ok(d)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// `--color`, the same for every command.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct ColorFlag {
+    /// Colour: `auto` (only when the report goes to a terminal and NO_COLOR is unset),
+    /// `always`, `never`. Example: `--color never`.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+impl ColorFlag {
+    /// Whether to colour a report written to a stream that is (or is not) a terminal.
+    pub fn enabled(self, to_terminal: bool) -> bool {
+        match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
+        }
+    }
 }
 
 /// How growth is judged: the same flags for `watch` and `history trend`.

@@ -4,6 +4,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use super::flags::ColorFlag;
 use clap::{Args, ValueEnum};
 use goleash_lint::config::{self, RuleSelection};
 use goleash_lint::{Baseline, GoVersion, LintOptions, RuleMeta, Severity};
@@ -47,13 +48,6 @@ impl FailOn {
     fn parse(value: &str) -> Option<Self> {
         <FailOn as ValueEnum>::from_str(value, true).ok()
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
 }
 
 /// Find goroutine-leak patterns in Go source: forgotten senders, loops that never exit,
@@ -153,10 +147,8 @@ pub struct LintArgs {
     #[arg(long, value_name = "VERSION")]
     pub go_version: Option<String>,
 
-    /// Colour the text output: auto means only when stdout is a terminal and NO_COLOR is unset.
-    /// Example: `--color never`.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    #[command(flatten)]
+    pub color: ColorFlag,
 
     /// Worker threads (0 = one per core). Example: `-j 1` for a reproducible timing baseline.
     #[arg(short = 'j', long, default_value_t = 0)]
@@ -324,13 +316,7 @@ pub fn run_lint(args: LintArgs) -> ExitCode {
         run: &run,
         baselined,
     };
-    let color = match args.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-        }
-    };
+    let color = args.color.enabled(std::io::stdout().is_terminal());
     let text = match args.format {
         LintFormat::Terminal => {
             render::human(&summary, color, &|path| std::fs::read_to_string(path).ok())

@@ -9,8 +9,8 @@ use clap::{Args, ValueEnum};
 use goleash_gotest::{Ignore, IgnoreKind, Live, Options, TestSettings};
 
 use super::exit;
-use super::flags::parse_duration;
-use super::input::{self, CodeArgs, ColorArg};
+use super::flags::{parse_duration, ColorFlag};
+use super::input::{self, CodeArgs};
 
 /// Run `go test` and report goroutines each test leaked, by test name.
 ///
@@ -121,9 +121,8 @@ pub struct TestArgs {
     #[arg(long)]
     pub full: bool,
 
-    /// Colour: `auto` (only on a terminal), `always`, `never`. Example: `--color never`.
-    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
-    pub color: ColorArg,
+    #[command(flatten)]
+    pub color: ColorFlag,
 
     /// The go command to run. Example: `--go /usr/local/go/bin/go`.
     #[arg(long, default_value = "go", value_name = "PATH")]
@@ -241,16 +240,14 @@ pub fn run(args: TestArgs) -> ExitCode {
         Err(e) => return fail(e),
     };
 
-    let color = match args.color {
-        ColorArg::Always => true,
-        ColorArg::Never => false,
-        ColorArg::Auto => {
-            args.output.is_none()
-                && (report_to_stderr || std::io::IsTerminal::is_terminal(&std::io::stdout()))
-                && (!report_to_stderr || std::io::IsTerminal::is_terminal(&std::io::stderr()))
-                && std::env::var_os("NO_COLOR").is_none()
-        }
-    };
+    let color = args.color.enabled(
+        args.output.is_none()
+            && if report_to_stderr {
+                std::io::IsTerminal::is_terminal(&std::io::stderr())
+            } else {
+                std::io::IsTerminal::is_terminal(&std::io::stdout())
+            },
+    );
     let text = match args.format {
         TestFormat::Terminal => goleash_report::gotest::terminal::render(
             &report,

@@ -747,6 +747,8 @@ struct Record<'a> {
     id: u64,
     /// `gp=… m=…` on the header: a SIGQUIT or crash traceback.
     thread_words: bool,
+    /// A compiler wrapper of user code was dropped from the stack.
+    user_wrapper: bool,
     state: &'a [u8],
     leaked: bool,
     locked: bool,
@@ -778,6 +780,7 @@ impl<'a> Record<'a> {
             header_line: line,
             id: header.id,
             thread_words: header.thread_words,
+            user_wrapper: false,
             state: header.state,
             leaked: header.leaked,
             locked: header.locked,
@@ -799,6 +802,9 @@ impl<'a> Record<'a> {
         // debug=2 and the profiles hide the compiler's wrappers; SIGQUIT and crash tracebacks
         // print every frame. Dropping them lets one stack group alike in every format.
         if is_wrapper(frame.function, frame.file) {
+            // `main.main.gowrap1` is the start function of a user goroutine that has not run
+            // yet: with the wrapper gone only runtime frames remain, yet it is no system one.
+            self.user_wrapper |= !frame.function.starts_with(b"runtime.");
             return;
         }
         match self.section {
@@ -813,6 +819,7 @@ impl<'a> Record<'a> {
     /// aside, which becomes the main goroutine). Only SIGQUIT and crash tracebacks print them.
     fn is_system(&self) -> bool {
         self.thread_words
+            && !self.user_wrapper
             && !self.frames.is_empty()
             && self
                 .frames

@@ -13,11 +13,13 @@ import (
 	"net/http"
 	_ "net/http/pprof"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -139,8 +141,35 @@ func garbageTail() {
 	os.Stdout.WriteString("2026/12/04 12:00:00 shutting down: closing listen")
 }
 
+// moment writes the goroutineleak profile, a debug=2 dump and the goroutine profile of one
+// moment into dir, prints the goroutine count, then sends itself SIGQUIT: four views of the
+// same goroutines.
+func moment(dir string) {
+	leak(3)
+	time.Sleep(50 * time.Millisecond)
+	for _, c := range []struct {
+		file, profile string
+		debug         int
+	}{
+		{"leak.pb.gz", "goroutineleak", 0},
+		{"dump.txt", "goroutine", 2},
+		{"goroutine.pb.gz", "goroutine", 0},
+	} {
+		f, err := os.Create(filepath.Join(dir, c.file))
+		if err != nil {
+			log.Fatal(err)
+		}
+		pprof.Lookup(c.profile).WriteTo(f, c.debug)
+		f.Close()
+	}
+	fmt.Printf("goroutines %d\n", runtime.NumGoroutine())
+	syscall.Kill(os.Getpid(), syscall.SIGQUIT)
+	select {}
+}
+
 func main() {
-	mode := flag.String("mode", "serve", "serve | sigquit | panic-serving | empty-label | small-buffer | garbage-tail")
+	out := flag.String("out", ".", "moment: directory for the profiles")
+	mode := flag.String("mode", "serve", "serve | sigquit | moment | panic-serving | empty-label | small-buffer | garbage-tail")
 	many := flag.Int("many", 0, "serve: extra goroutines blocked at the bottom of a deep stack")
 	depth := flag.Int("depth", 30, "serve: recursion depth of those goroutines")
 	hangLeak := flag.Duration("hang-leak", 0, "serve: the goroutineleak endpoint sleeps this long first")
@@ -156,8 +185,10 @@ func main() {
 			go spinner()
 		}
 		time.Sleep(50 * time.Millisecond)
-		fmt.Println("ready")
+		fmt.Printf("ready %d\n", runtime.NumGoroutine())
 		select {}
+	case "moment":
+		moment(*out)
 	case "panic-serving":
 		panicServing()
 	case "empty-label":

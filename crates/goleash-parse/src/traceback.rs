@@ -599,7 +599,7 @@ pub(crate) const PPROF_DEBUG2_CAP: u64 = 64 << 20;
 fn why_cut(total_bytes: u64) -> String {
     if total_bytes == PPROF_DEBUG2_CAP {
         "exactly 64 MiB: Go's /debug/pprof/goroutine?debug=2 stops writing there; the protobuf profile (debug=0) counts every goroutine, and `goleash analyze http://host:port` takes it first".to_string()
-    } else if total_bytes.is_power_of_two() || total_bytes % 1024 == 0 {
+    } else if total_bytes.is_power_of_two() || total_bytes.is_multiple_of(1024) {
         format!(
             "exactly {total_bytes} bytes, a buffer's size: runtime.Stack(buf, true) stops when buf is full; call it with a larger buffer (grow it while the returned length equals len(buf))"
         )
@@ -1311,7 +1311,8 @@ fn finish_record(
     if record.thread_words {
         if let Some(&(at, group, was_frameless)) = crash_ids.get(&record.id) {
             current.groups.uncounted.duplicates += 1;
-            if !(was_frameless && !frameless) {
+            // Only a stack where the first printing had none is worth the swap.
+            if !was_frameless || frameless {
                 return Ok(());
             }
             // The second printing has the stack the first could not show: count that one.

@@ -282,7 +282,7 @@ fn a_dump_cut_at_the_end_is_read_up_to_the_cut_and_says_so() {
             .unwrap_or_else(|| panic!("cut at byte {cut}: {:?}", snapshot.notes));
         assert!(note.contains(expected.as_str()), "{note}");
         // Not 64 MiB and not a buffer's size: the note does not blame Go's debug=2 cap.
-        if cut % 1024 != 0 {
+        if !cut.is_multiple_of(1024) {
             assert!(note.contains("cut while being written or copied"), "{note}");
         }
     }

@@ -404,3 +404,89 @@ fn truncation_notes_say_what_cut_the_dump() {
         "{notes:?}"
     );
 }
+
+/// `goleash analyze URL ARGS --format json` against a live target.
+fn analyze_live(url: &str, args: &[&str]) -> (i32, Value) {
+    let mut all = vec!["analyze", url];
+    all.extend_from_slice(args);
+    goleash_json(&all)
+}
+
+#[test]
+fn a_live_target_too_big_for_debug2_is_counted_by_the_proto() {
+    let (_keep, dir) = build(&["./probe"]);
+    // 30,000 goroutines 40 frames deep print about 100 MiB of debug=2 text: Go stops at 64.
+    let service = support::LoopbackProcess::start(
+        &dir.join("probe"),
+        &["-mode", "serve", "-many", "30000", "-depth", "40"],
+    );
+    let (_, dump_alone) = analyze_live(
+        &format!("{}/debug/pprof/goroutine?debug=2", service.base),
+        &[],
+    );
+    let (_, proto_alone) = analyze_live(
+        &format!("{}/debug/pprof/goroutine?debug=0", service.base),
+        &[],
+    );
+    let proto_total = proto_alone["total"].as_u64().unwrap();
+    let dump_total = dump_alone["total"].as_u64().unwrap();
+    assert!(proto_total > 30_000, "{proto_total}");
+    assert_eq!(dump_alone["sources"][0]["bytes"].as_u64(), Some(64 << 20));
+    assert!(dump_total < proto_total, "{dump_total} of {proto_total}");
+
+    let (code, report) = analyze_live(&service.base, &["--no-leak-profile", "--timeout", "60"]);
+    assert_ne!(code, 2, "{report}");
+    assert_eq!(
+        report["total"].as_u64(),
+        Some(proto_total),
+        "{:?}",
+        notes(&report)
+    );
+    let notes = notes(&report);
+    assert!(
+        notes.iter().any(|n| n.contains("64 MiB cap holding")),
+        "{notes:?}"
+    );
+    assert!(
+        notes.iter().all(|n| !n.contains("looks truncated")),
+        "{notes:?}"
+    );
+    assert!(
+        notes.iter().all(|n| !n.contains("different moments")),
+        "{notes:?}"
+    );
+    // The dump's details survive for the goroutines it held: wait reasons and ids.
+    let deep = site("probe", "main.go", "deep");
+    let group = groups(&report)
+        .iter()
+        .find(|g| site_of(g) == deep)
+        .unwrap_or_else(|| panic!("no group at {deep:?}"));
+    assert_eq!(group["count"].as_u64(), Some(30_000));
+    assert_eq!(group["state"], "chan receive");
+    assert!(!group["goroutine_ids"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn a_leak_profile_that_does_not_answer_in_time_is_left_out_and_said_so() {
+    let (_keep, dir) = build(&["./probe"]);
+    let service = support::LoopbackProcess::start(
+        &dir.join("probe"),
+        &["-mode", "serve", "-hang-leak", "10m"],
+    );
+    let (code, report) = analyze_live(&service.base, &["--timeout", "3"]);
+    assert_ne!(code, 2, "{report}");
+    let notes = notes(&report);
+    assert!(
+        notes.iter().any(|n| n.contains("no goroutineleak profile")
+            && n.contains("no complete answer within 3s")),
+        "{notes:?}"
+    );
+    // The dump is still read: the leaks are there, judged without the runtime's proof.
+    let receive = site("probe", "main.go", "receive");
+    let group = groups(&report)
+        .iter()
+        .find(|g| site_of(g) == receive)
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(group["count"].as_u64(), Some(3));
+    assert_ne!(group["verdict"], "proven");
+}

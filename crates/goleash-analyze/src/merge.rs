@@ -136,7 +136,9 @@ fn mark_leaked(base: &mut Snapshot, profile: &Snapshot) {
         by_stack.entry(key).or_default().push(i);
     }
     let mut unmatched = 0u64;
-    let mut differing = 0u64;
+    // Stacks the dump holds fewer goroutines of than the leak profile (taken at different
+    // moments), and more of (some goroutines of the stack are still reachable, not leaked).
+    let (mut fewer, mut more) = (0u64, 0u64);
     let mut unmatched_stacks = rustc_hash::FxHashSet::default();
     for group in &profile.groups {
         let key: Vec<(String, String, u32)> = comparable(profile, group.key.stack)
@@ -146,9 +148,8 @@ fn mark_leaked(base: &mut Snapshot, profile: &Snapshot) {
         match by_stack.get(&key) {
             Some(indexes) => {
                 let dumped: u64 = indexes.iter().map(|&i| base.groups[i].stats.count).sum();
-                if dumped != group.stats.count {
-                    differing += 1;
-                }
+                fewer += u64::from(dumped < group.stats.count);
+                more += u64::from(dumped > group.stats.count);
                 for &i in indexes {
                     base.groups[i].key.leaked = true;
                 }
@@ -159,9 +160,14 @@ fn mark_leaked(base: &mut Snapshot, profile: &Snapshot) {
             }
         }
     }
-    if differing > 0 {
+    if fewer > 0 {
         base.notes.push(format!(
-            "{differing} leaked stack(s) have a different goroutine count in the dump than in the leak profile: they were taken at different moments"
+            "{fewer} leaked stack(s) have fewer goroutines in the dump than in the leak profile: they were taken at different moments"
+        ));
+    }
+    if more > 0 {
+        base.notes.push(format!(
+            "{more} leaked stack(s) have more goroutines in the dump than the leak profile proved leaked: the others of that stack are still reachable (the group is marked leaked as a whole)"
         ));
     }
     if unmatched > 0 {

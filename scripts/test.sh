@@ -17,6 +17,7 @@ echo "== go vet (Go fixtures compile)"
 (cd testdata/scenarios && go vet ./...)
 (cd testdata/watch && go vet ./...)
 (cd testdata/vettool && go vet ./...)
+(cd testdata/fidelity && go vet ./...)
 
 echo "== scripts/goker: go vet, go test (the goker recall harness; runs a few micro-pattern kernels)"
 (cd scripts/goker && go vet ./... && go test -count=1 ./...)

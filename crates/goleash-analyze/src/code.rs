@@ -78,9 +78,26 @@ pub fn is_stdlib_function(function: &str) -> bool {
 }
 
 /// Frames of package `runtime` itself: tracebacks hide them, profiles keep them, so they are
-/// left out when stacks of different formats are compared.
+/// left out when stacks of different formats are compared. Tracebacks print
+/// `runtime.gopanic` as a bare `panic`.
 pub fn is_runtime_frame(function: &str) -> bool {
-    function.starts_with("runtime.")
+    function.starts_with("runtime.") || is_panic_frame(function)
+}
+
+/// The runtime's panic, as tracebacks (`panic`) and profiles (`runtime.gopanic`) name it.
+/// Frames above it in a stack are deferred code run by the panic, not where it happened.
+pub fn is_panic_frame(function: &str) -> bool {
+    function == "panic" || function == "runtime.gopanic"
+}
+
+/// cgo's generated stubs (`main._Cfunc_read` in `_cgo_gotypes.go`): the Go line that called C
+/// is the next frame.
+pub fn is_cgo_stub(function: &str, file: &str) -> bool {
+    let last = function.rsplit('.').next().unwrap_or(function);
+    file.ends_with("_cgo_gotypes.go")
+        || ["_Cfunc_", "_C2func_", "_cgo_", "_Cmacro_"]
+            .iter()
+            .any(|prefix| last.starts_with(prefix))
 }
 
 /// True when `function` belongs to the user's code under the given prefixes (or, with none,
@@ -121,6 +138,14 @@ mod tests {
         assert!(!is_stdlib_function("github.com/x/y.F"));
         assert!(!is_stdlib_function("probe/internal.F"));
         assert!(is_runtime_frame("runtime.gopark"));
+        assert!(is_runtime_frame("panic"));
+        assert!(!is_runtime_frame("main.panicky"));
+        assert!(is_cgo_stub("main._Cfunc_block_read", "_cgo_gotypes.go"));
+        assert!(is_cgo_stub(
+            "example.com/x/c._Cfunc_sleep",
+            "x/_cgo_gotypes.go"
+        ));
+        assert!(!is_cgo_stub("main.reader", "main.go"));
         assert!(!is_runtime_frame("runtime/pprof.writeGoroutine"));
         assert!(is_user_function(
             "example.com/app/db.Open",

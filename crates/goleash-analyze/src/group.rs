@@ -2,12 +2,14 @@
 
 use std::collections::BTreeMap;
 
-use goleash_model::{Frame, FrameId, ProfileKind, RawGroup, Snapshot, SourceInfo, SAMPLE_IDS};
+use goleash_model::{
+    Frame, FrameId, ProfileKind, RawGroup, RuntimeProof, Snapshot, SourceInfo, SAMPLE_IDS,
+};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::classify::{classify, Category};
-use crate::code::{is_runtime_frame, is_user_function};
+use crate::code::{is_cgo_stub, is_panic_frame, is_runtime_frame, is_user_function};
 use crate::expected::expected_reason;
 use crate::verdict::Verdict;
 use crate::Config;
@@ -128,6 +130,8 @@ enum Key {
 struct Pending {
     raws: Vec<usize>,
     visible: Vec<FrameId>,
+    /// How many visible frames precede the outermost panic: deferred code the panic ran.
+    above_panic: usize,
     category: Category,
     inferred: bool,
 }
@@ -142,6 +146,7 @@ pub fn analyze(snapshot: &Snapshot, config: &Config) -> Analysis {
     for (raw_index, raw) in snapshot.groups.iter().enumerate() {
         let stack = interner.stack(raw.key.stack);
         let visible = visible_frames(stack, |id| &interner.frame(id).function);
+        let above_panic = frames_above_panic(stack, &visible, |id| &interner.frame(id).function);
         let state = raw.key.state.map(|s| interner.state(s));
         let (category, inferred) = classify(state, stack.iter().map(|&f| interner.frame(f)));
         let key = match config.group_by {
@@ -153,7 +158,7 @@ pub fn analyze(snapshot: &Snapshot, config: &Config) -> Analysis {
                 leaked: raw.key.leaked,
             },
             GroupBy::Site => Key::Site {
-                site: site_of(&visible, |id| &interner.frame(id).function, &user),
+                site: site_of(&visible, above_panic, |id| interner.frame(id), &user),
                 category,
                 creator_function: raw.key.creator.map(|c| interner.frame(c).function.clone()),
                 leaked: raw.key.leaked,
@@ -166,6 +171,7 @@ pub fn analyze(snapshot: &Snapshot, config: &Config) -> Analysis {
                 pending.push(Pending {
                     raws: vec![raw_index],
                     visible,
+                    above_panic,
                     category,
                     inferred,
                 });
@@ -223,16 +229,47 @@ fn visible_frames<'a>(stack: &[FrameId], function: impl Fn(FrameId) -> &'a str) 
     }
 }
 
-fn site_of<'a>(
+/// The number of visible frames that come before the outermost panic frame of `stack`
+/// (deferred functions and the code they call), or 0 without a panic.
+fn frames_above_panic<'a>(
+    stack: &[FrameId],
     visible: &[FrameId],
     function: impl Fn(FrameId) -> &'a str,
+) -> usize {
+    let Some(panic_at) = stack.iter().rposition(|&f| is_panic_frame(function(f))) else {
+        return 0;
+    };
+    // Visible frames are the stack's non-runtime frames, in order.
+    let count = stack[..panic_at]
+        .iter()
+        .filter(|&&f| !is_runtime_frame(function(f)))
+        .count();
+    // Everything visible is above the panic (a stack cut after it): keep the whole stack.
+    if count >= visible.len() {
+        0
+    } else {
+        count
+    }
+}
+
+/// Where the fix most likely goes: the first user frame below any panic that is not a cgo
+/// stub; without one, the goroutine's own function (the outermost frame).
+fn site_of<'a>(
+    visible: &[FrameId],
+    above_panic: usize,
+    frame: impl Fn(FrameId) -> &'a Frame,
     user: &impl Fn(&str) -> bool,
 ) -> Option<FrameId> {
-    visible
+    let candidate = |f: &FrameId| {
+        let frame = frame(*f);
+        user(&frame.function) && !is_cgo_stub(&frame.function, &frame.file)
+    };
+    visible[above_panic.min(visible.len())..]
         .iter()
+        .find(|f| candidate(f))
+        .or_else(|| visible.iter().find(|f| candidate(f)))
+        .or_else(|| visible.last())
         .copied()
-        .find(|&f| user(function(f)))
-        .or_else(|| visible.last().copied())
 }
 
 fn view(frame: &Frame, user: &impl Fn(&str) -> bool) -> FrameView {
@@ -273,12 +310,13 @@ fn build_group(
     labels.sort();
 
     let frames: Vec<&Frame> = pending.visible.iter().map(|&f| interner.frame(f)).collect();
-    // Without user code, the goroutine's own function (the outermost frame) names it best.
-    let site = frames
-        .iter()
-        .copied()
-        .find(|f| user(&f.function))
-        .or_else(|| frames.last().copied());
+    let site = site_of(
+        &pending.visible,
+        pending.above_panic,
+        |id| interner.frame(id),
+        user,
+    )
+    .map(|id| interner.frame(id));
     // Creators differ within a site-level group only by line; show the first.
     let creator = first.key.creator.map(|c| interner.frame(c));
     let state = first.key.state.map(|s| interner.state(s).to_string());
@@ -305,6 +343,7 @@ fn build_group(
         wait_max: stats.wait_max,
         wait_times_missing: snapshot.missing.wait_times,
         leak_checked,
+        proof: snapshot.proof,
         frames: &frames,
         creator,
         user,
@@ -341,6 +380,8 @@ struct Facts<'a, U: Fn(&str) -> bool> {
     wait_max: Option<u32>,
     wait_times_missing: bool,
     leak_checked: bool,
+    /// The runtime's own deadlock verdict printed with the dump.
+    proof: Option<RuntimeProof>,
     frames: &'a [&'a Frame],
     creator: Option<&'a Frame>,
     user: &'a U,
@@ -374,6 +415,30 @@ fn judge<U: Fn(&str) -> bool>(facts: &Facts<'_, U>) -> (Verdict, String) {
                 category.name()
             ),
         );
+    }
+    // Before the main-goroutine and daemon rules: in a deadlock those wait forever too.
+    match (facts.proof, category) {
+        (_, Category::Running | Category::Runtime) | (None, _) => {}
+        (Some(RuntimeProof::AllAsleep), _) => {
+            return (
+                Verdict::Proven,
+                format!(
+                    "the runtime proved a deadlock (`{}`): no goroutine is left to end this {}",
+                    RuntimeProof::AllAsleep.message(),
+                    category.name()
+                ),
+            )
+        }
+        (Some(RuntimeProof::BubbleBlocked), Category::Synctest) => {
+            return (
+                Verdict::Proven,
+                format!(
+                    "the runtime proved it (`{}`): durably blocked in a testing/synctest bubble that is over, nothing can wake it",
+                    RuntimeProof::BubbleBlocked.message()
+                ),
+            )
+        }
+        (Some(RuntimeProof::BubbleBlocked), _) => {}
     }
     if let Some(reason) = expected_reason(
         facts.frames,
@@ -490,4 +555,132 @@ fn judge<U: Fn(&str) -> bool>(facts: &Facts<'_, U>) -> (Verdict, String) {
         ),
     };
     (Verdict::Possible, reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use goleash_model::{AncestryId, GroupKey, GroupStats, LabelsId};
+
+    use super::*;
+
+    /// One goroutine of `state` blocked in `frames` (leaf first), created by `creator`.
+    fn snapshot(
+        state: &str,
+        frames: &[(&str, &str)],
+        creator: Option<&str>,
+        proof: Option<RuntimeProof>,
+    ) -> Snapshot {
+        let mut snap = Snapshot::default();
+        let frame = |snap: &mut Snapshot, function: &str, file: &str| {
+            snap.interner.intern_frame(Frame {
+                function: function.into(),
+                file: file.into(),
+                line: 7,
+            })
+        };
+        let ids: Vec<FrameId> = frames
+            .iter()
+            .map(|(function, file)| frame(&mut snap, function, file))
+            .collect();
+        let creator = creator.map(|c| frame(&mut snap, c, "main.go"));
+        let stack = snap.interner.intern_stack(&ids);
+        let state = snap.interner.intern_state(state);
+        let mut stats = GroupStats::default();
+        stats.add_goroutine(Some(5), None, Some(1));
+        snap.groups.push(RawGroup {
+            key: GroupKey {
+                stack,
+                state: Some(state),
+                creator,
+                labels: LabelsId(0),
+                ancestry: AncestryId(0),
+                leaked: false,
+                locked_to_thread: false,
+            },
+            stats,
+        });
+        snap.proof = proof;
+        snap
+    }
+
+    fn only_group(snap: &Snapshot) -> Group {
+        let analysis = analyze(snap, &Config::default());
+        assert_eq!(analysis.groups.len(), 1);
+        analysis.groups.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn the_runtimes_deadlock_message_proves_every_blocked_goroutine() {
+        let main_wait = [
+            ("sync.(*WaitGroup).Wait", "sync/waitgroup.go"),
+            ("main.main", "main.go"),
+        ];
+        // Without the message the main goroutine is a daemon by design.
+        let plain = only_group(&snapshot("sync.WaitGroup.Wait", &main_wait, None, None));
+        assert_eq!(plain.verdict, Verdict::Expected, "{}", plain.reason);
+        let proven = only_group(&snapshot(
+            "sync.WaitGroup.Wait",
+            &main_wait,
+            None,
+            Some(RuntimeProof::AllAsleep),
+        ));
+        assert_eq!(proven.verdict, Verdict::Proven, "{}", proven.reason);
+        assert!(proven.reason.contains("all goroutines are asleep"));
+        // A running goroutine is not part of anybody's deadlock.
+        let running = only_group(&snapshot(
+            "running",
+            &[("main.spin", "main.go")],
+            Some("main.main"),
+            Some(RuntimeProof::AllAsleep),
+        ));
+        assert_ne!(running.verdict, Verdict::Proven);
+    }
+
+    #[test]
+    fn a_bubble_that_ended_with_goroutines_blocked_proves_them() {
+        let bubbled = [("example.com/x.wait", "x_test.go")];
+        let durable = "chan receive (durable)";
+        let plain = only_group(&snapshot(durable, &bubbled, Some("example.com/x.T"), None));
+        assert_eq!(plain.verdict, Verdict::Expected, "{}", plain.reason);
+        let proven = only_group(&snapshot(
+            durable,
+            &bubbled,
+            Some("example.com/x.T"),
+            Some(RuntimeProof::BubbleBlocked),
+        ));
+        assert_eq!(proven.verdict, Verdict::Proven, "{}", proven.reason);
+        // The bubble's message proves nothing about goroutines outside it.
+        let outside = only_group(&snapshot(
+            "chan receive",
+            &bubbled,
+            Some("example.com/x.T"),
+            Some(RuntimeProof::BubbleBlocked),
+        ));
+        assert_ne!(outside.verdict, Verdict::Proven, "{}", outside.reason);
+    }
+
+    #[test]
+    fn the_site_skips_deferred_code_above_a_panic_and_cgo_stubs() {
+        let panicked = only_group(&snapshot(
+            "running",
+            &[
+                ("example.com/x.recoverer", "x.go"),
+                ("panic", "runtime/panic.go"),
+                ("example.com/x.handler", "x.go"),
+            ],
+            None,
+            None,
+        ));
+        assert_eq!(panicked.site.unwrap().function, "example.com/x.handler");
+        let cgo = only_group(&snapshot(
+            "syscall",
+            &[
+                ("main._Cfunc_read", "_cgo_gotypes.go"),
+                ("main.reader", "main.go"),
+            ],
+            Some("main.main"),
+            None,
+        ));
+        assert_eq!(cgo.site.unwrap().function, "main.reader");
+    }
 }

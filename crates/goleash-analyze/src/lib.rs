@@ -15,7 +15,7 @@ pub use code::{is_runtime_frame, is_stdlib_function, package_of};
 pub use diff::{diff, Change, Diff, DiffGroup};
 pub use expected::ExpectedPattern;
 pub use group::{analyze, Analysis, FrameView, Group, GroupBy, LabelSet};
-pub use merge::merge_snapshots;
+pub use merge::{fill_counts_from_profile, merge_snapshots};
 pub use settings::{Expect, Settings};
 pub use verdict::Verdict;
 

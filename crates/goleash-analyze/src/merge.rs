@@ -57,6 +57,75 @@ fn comparable(snapshot: &Snapshot, stack: goleash_model::StackId) -> Vec<(&str, 
         .collect()
 }
 
+/// Gives a dump that holds only part of the goroutines (Go's debug=2 stops at 64 MiB) the
+/// counts of a goroutine profile of the same moment, so that totals are the profile's: each
+/// stack gets the profile's count, the goroutines the dump lacks joining the largest dump group
+/// of that stack (the dump's details stand for them); stacks the dump never reached are added
+/// from the profile, and dump stacks the profile lacks (the goroutine writing the dump, one
+/// that came or went between the two requests) are dropped. Returns the dump's and the
+/// profile's totals.
+pub fn fill_counts_from_profile(base: &mut Snapshot, profile: &Snapshot) -> (u64, u64) {
+    let dumped = base.total();
+    let mut by_stack: FxHashMap<Vec<(String, String, u32)>, Vec<usize>> = FxHashMap::default();
+    for (i, group) in base.groups.iter().enumerate() {
+        by_stack
+            .entry(owned(comparable(base, group.key.stack)))
+            .or_default()
+            .push(i);
+    }
+    // The profile splits one stack by labels; the dump's groups are matched to its sum.
+    let mut wanted: FxHashMap<Vec<(String, String, u32)>, u64> = FxHashMap::default();
+    for group in &profile.groups {
+        *wanted
+            .entry(owned(comparable(profile, group.key.stack)))
+            .or_default() += group.stats.count;
+    }
+    let mut counted = vec![false; base.groups.len()];
+    let mut unmatched = rustc_hash::FxHashSet::default();
+    for group in &profile.groups {
+        if !by_stack.contains_key(&owned(comparable(profile, group.key.stack))) {
+            unmatched.insert(group.key.stack);
+        }
+    }
+    for (key, want) in wanted {
+        let Some(indexes) = by_stack.get(&key) else {
+            continue;
+        };
+        let mut indexes = indexes.clone();
+        // Largest first: it takes the goroutines the dump lacks, or gives up the surplus.
+        indexes.sort_by_key(|&i| std::cmp::Reverse(base.groups[i].stats.count));
+        let have: u64 = indexes.iter().map(|&i| base.groups[i].stats.count).sum();
+        if have < want {
+            base.groups[indexes[0]].stats.count += want - have;
+        } else {
+            let mut surplus = have - want;
+            for &i in indexes.iter().rev() {
+                let take = surplus.min(base.groups[i].stats.count);
+                base.groups[i].stats.count -= take;
+                surplus -= take;
+            }
+        }
+        for &i in &indexes {
+            counted[i] = true;
+        }
+    }
+    let mut keep = counted.into_iter();
+    base.groups
+        .retain(|g| keep.next().unwrap_or(false) && g.stats.count > 0);
+    let notes = base.notes.clone();
+    base.absorb_where(profile, |g| unmatched.contains(&g.key.stack));
+    // The profile's counts are used, not its notes ("has no wait times": the dump has them).
+    base.notes = notes;
+    (dumped, profile.total())
+}
+
+fn owned(stack: Vec<(&str, &str, u32)>) -> Vec<(String, String, u32)> {
+    stack
+        .into_iter()
+        .map(|(f, file, l)| (f.to_string(), file.to_string(), l))
+        .collect()
+}
+
 fn mark_leaked(base: &mut Snapshot, profile: &Snapshot) {
     let mut by_stack: FxHashMap<Vec<(String, String, u32)>, Vec<usize>> = FxHashMap::default();
     for (i, group) in base.groups.iter().enumerate() {
@@ -67,7 +136,9 @@ fn mark_leaked(base: &mut Snapshot, profile: &Snapshot) {
         by_stack.entry(key).or_default().push(i);
     }
     let mut unmatched = 0u64;
-    let mut differing = 0u64;
+    // Stacks the dump holds fewer goroutines of than the leak profile (taken at different
+    // moments), and more of (some goroutines of the stack are still reachable, not leaked).
+    let (mut fewer, mut more) = (0u64, 0u64);
     let mut unmatched_stacks = rustc_hash::FxHashSet::default();
     for group in &profile.groups {
         let key: Vec<(String, String, u32)> = comparable(profile, group.key.stack)
@@ -77,9 +148,8 @@ fn mark_leaked(base: &mut Snapshot, profile: &Snapshot) {
         match by_stack.get(&key) {
             Some(indexes) => {
                 let dumped: u64 = indexes.iter().map(|&i| base.groups[i].stats.count).sum();
-                if dumped != group.stats.count {
-                    differing += 1;
-                }
+                fewer += u64::from(dumped < group.stats.count);
+                more += u64::from(dumped > group.stats.count);
                 for &i in indexes {
                     base.groups[i].key.leaked = true;
                 }
@@ -90,9 +160,14 @@ fn mark_leaked(base: &mut Snapshot, profile: &Snapshot) {
             }
         }
     }
-    if differing > 0 {
+    if fewer > 0 {
         base.notes.push(format!(
-            "{differing} leaked stack(s) have a different goroutine count in the dump than in the leak profile: they were taken at different moments"
+            "{fewer} leaked stack(s) have fewer goroutines in the dump than in the leak profile: they were taken at different moments"
+        ));
+    }
+    if more > 0 {
+        base.notes.push(format!(
+            "{more} leaked stack(s) have more goroutines in the dump than the leak profile proved leaked: the others of that stack are still reachable (the group is marked leaked as a whole)"
         ));
     }
     if unmatched > 0 {

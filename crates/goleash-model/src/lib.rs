@@ -9,6 +9,6 @@ mod snapshot;
 
 pub use intern::{AncestryId, FrameId, Interner, Label, LabelsId, StackId, StateId};
 pub use snapshot::{
-    DumpFormat, Frame, GroupKey, GroupStats, Missing, ProfileKind, RawGroup, Snapshot, SourceInfo,
-    SAMPLE_IDS,
+    DumpFormat, Frame, GroupKey, GroupStats, Missing, ProfileKind, RawGroup, RuntimeProof,
+    Snapshot, SourceInfo, SAMPLE_IDS,
 };

@@ -215,6 +215,30 @@ pub struct SourceInfo {
     pub transport: Option<String>,
 }
 
+/// What the runtime itself printed about a dump's goroutines: its own proof that they can
+/// never run again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuntimeProof {
+    /// `fatal error: all goroutines are asleep - deadlock!`: no goroutine can wake another.
+    AllAsleep,
+    /// A testing/synctest bubble ended (`… blocked goroutines remain`) or deadlocked with its
+    /// goroutines durably blocked: nothing outside the bubble may wake them.
+    BubbleBlocked,
+}
+
+impl RuntimeProof {
+    /// The runtime's message, as reports quote it.
+    pub fn message(self) -> &'static str {
+        match self {
+            RuntimeProof::AllAsleep => "fatal error: all goroutines are asleep - deadlock!",
+            RuntimeProof::BubbleBlocked => {
+                "deadlock: main bubble goroutine has exited but blocked goroutines remain"
+            }
+        }
+    }
+}
+
 /// The goroutines of one program at one moment, grouped at the finest level.
 #[derive(Debug, Default)]
 pub struct Snapshot {
@@ -224,6 +248,8 @@ pub struct Snapshot {
     pub missing: Missing,
     /// Goroutines the leak profile proved leaked but no dump group matched.
     pub notes: Vec<String>,
+    /// The runtime's own verdict printed with the dump, if any.
+    pub proof: Option<RuntimeProof>,
 }
 
 impl Snapshot {
@@ -266,6 +292,7 @@ impl Snapshot {
         }
         self.sources.extend(other.sources.iter().cloned());
         self.notes.extend(other.notes.iter().cloned());
+        self.proof = self.proof.or(other.proof);
     }
 
     fn import_key(&mut self, other: &Interner, key: &GroupKey) -> GroupKey {

@@ -128,6 +128,7 @@ pub(crate) fn parse(
         }],
         missing: Missing::of(DumpFormat::LegacyText),
         notes: Vec::new(),
+        proof: None,
     })
 }
 

@@ -247,6 +247,7 @@ impl Converter<'_> {
             }],
             missing: Missing::of(DumpFormat::Proto),
             notes: Vec::new(),
+            proof: None,
         })
     }
 

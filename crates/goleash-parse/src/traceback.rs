@@ -12,7 +12,7 @@ use std::sync::{mpsc, Mutex};
 
 use goleash_model::{
     AncestryId, DumpFormat, Frame, FrameId, GroupKey, GroupStats, Interner, Label, LabelsId,
-    Missing, ProfileKind, RawGroup, Snapshot, SourceInfo, StackId,
+    Missing, ProfileKind, RawGroup, RuntimeProof, Snapshot, SourceInfo, StackId,
 };
 use memchr::{memchr, memmem};
 use rustc_hash::FxHashMap;
@@ -332,6 +332,8 @@ impl Truncation {
 struct Run {
     /// Text with a `-----` separator came before it: another thread of the same crash.
     continues: bool,
+    /// The runtime's message just before the run proved its goroutines blocked for good.
+    proof: Option<RuntimeProof>,
     first_line: u64,
     last_line: u64,
     groups: Aggregator,
@@ -342,7 +344,7 @@ struct Run {
 struct Assembler<'n> {
     name: &'n str,
     base_line: u64,
-    dumps: Vec<(Snapshot, u64, u64)>,
+    dumps: Vec<Dump>,
     skipped: Vec<(u64, u64)>,
     previous_ends_in_dump: bool,
     previous_separator: bool,
@@ -403,14 +405,26 @@ impl<'n> Assembler<'n> {
                     || (i == 0
                         && result.starts_with_goroutine
                         && (self.previous_ends_in_dump || self.previous_separator)));
-            let snapshot = run.groups.into_snapshot();
+            let mut uncounted = run.groups.uncounted;
+            uncounted.garbage_tail = uncounted.garbage_tail.map(|line| base_line + line);
+            if run.groups.groups.is_empty() && !continues {
+                continue;
+            }
+            let mut snapshot = run.groups.into_snapshot();
+            snapshot.proof = run.proof;
             let (first, last) = (base_line + run.first_line, base_line + run.last_line);
             match self.dumps.last_mut() {
                 Some(current) if continues => {
-                    current.0.absorb(&snapshot);
-                    current.2 = last;
+                    current.snapshot.absorb(&snapshot);
+                    current.last = last;
+                    current.uncounted.add(uncounted);
                 }
-                _ => self.dumps.push((snapshot, first, last)),
+                _ => self.dumps.push(Dump {
+                    snapshot,
+                    first,
+                    last,
+                    uncounted,
+                }),
             }
         }
         if let Some(cut) = result.truncated {
@@ -440,10 +454,73 @@ impl<'n> Assembler<'n> {
     }
 }
 
+/// One dump being assembled from runs: its goroutines, its lines, and what was left uncounted.
+struct Dump {
+    snapshot: Snapshot,
+    first: u64,
+    last: u64,
+    uncounted: Uncounted,
+}
+
+/// Stacks a SIGQUIT or crash traceback prints that are not goroutines of the program, or
+/// print one a second time: counting them would disagree with runtime.NumGoroutine and with
+/// the goroutine profile of the same moment.
+#[derive(Clone, Copy, Debug, Default)]
+struct Uncounted {
+    /// `goroutine 0`: a thread's system stack (g0, gsignal), one per thread in crash dumps.
+    threads: u64,
+    /// Goroutines the runtime runs for itself (GC workers, sweeper, scavenger, finalizer
+    /// waiting), printed only at GOTRACEBACK=system or crash.
+    system: u64,
+    /// GOTRACEBACK=crash prints a running goroutine once as `stack unavailable` and again
+    /// under its thread.
+    duplicates: u64,
+    /// The text after the last goroutine is not dump text and has no newline: a log line or
+    /// garbage, not a cut dump.
+    garbage_tail: Option<u64>,
+}
+
+impl Uncounted {
+    fn add(&mut self, other: Uncounted) {
+        self.threads += other.threads;
+        self.system += other.system;
+        self.duplicates += other.duplicates;
+        self.garbage_tail = self.garbage_tail.or(other.garbage_tail);
+    }
+
+    fn notes(&self, name: &str) -> Vec<String> {
+        let mut notes = Vec::new();
+        if self.threads > 0 {
+            notes.push(format!(
+                "{} thread stack(s) (`goroutine 0`, a thread's system stack) in {name} are not goroutines and were not counted",
+                self.threads
+            ));
+        }
+        if self.system > 0 {
+            notes.push(format!(
+                "{} runtime system goroutine(s) (GC, sweeper, finalizers; printed only at GOTRACEBACK=system or crash) were not counted, as runtime.NumGoroutine and the goroutine profile leave them out",
+                self.system
+            ));
+        }
+        if self.duplicates > 0 {
+            notes.push(format!(
+                "{} goroutine(s) printed twice by GOTRACEBACK=crash (once as `stack unavailable`, again under its thread) were counted once, with the stack from its thread",
+                self.duplicates
+            ));
+        }
+        if let Some(line) = self.garbage_tail {
+            notes.push(format!(
+                "line {line} of {name}, after the last goroutine, is other text cut without a newline (a log line or garbage); the dump before it is complete"
+            ));
+        }
+        notes
+    }
+}
+
 fn assemble(
     name: &str,
     total_bytes: u64,
-    dumps: Vec<(Snapshot, u64, u64)>,
+    dumps: Vec<Dump>,
     skipped: Vec<(u64, u64)>,
     truncated: Option<Truncation>,
 ) -> Result<Vec<Snapshot>, ParseError> {
@@ -465,11 +542,17 @@ fn assemble(
         ));
     }
     let count = dumps.len() as u32;
-    let spans: Vec<(u64, u64)> = dumps.iter().map(|d| (d.1, d.2)).collect();
+    let spans: Vec<(u64, u64)> = dumps.iter().map(|d| (d.first, d.last)).collect();
     Ok(dumps
         .into_iter()
         .enumerate()
-        .map(|(i, (mut snapshot, first, last))| {
+        .map(|(i, dump)| {
+            let Dump {
+                mut snapshot,
+                first,
+                last,
+                uncounted,
+            } = dump;
             sort_groups(&mut snapshot);
             snapshot.missing = Missing::of(DumpFormat::Traceback);
             snapshot.sources.clear();
@@ -484,8 +567,9 @@ fn assemble(
             });
             if let (true, Some(cut)) = (i + 1 == count as usize, truncated) {
                 snapshot.notes.push(format!(
-                    "{name} looks truncated: {}; everything before it was read (Go's /debug/pprof/goroutine?debug=2 stops writing at 64 MiB: take the dump with runtime.Stack or SIGQUIT, or use the protobuf profile)",
-                    cut.describe()
+                    "{name} looks truncated: {}; everything before it was read ({})",
+                    cut.describe(),
+                    why_cut(total_bytes)
                 ));
             }
             if count > 1 {
@@ -502,9 +586,29 @@ fn assemble(
                         .join(", ")
                 ));
             }
+            snapshot.notes.extend(uncounted.notes(name));
             snapshot
         })
         .collect())
+}
+
+/// Go's net/http/pprof handler writes at most this much of a debug=2 dump, then stops
+/// mid-goroutine (runtime/pprof writeGoroutineStacks).
+pub(crate) const PPROF_DEBUG2_CAP: u64 = 64 << 20;
+
+/// What most likely cut a dump of this size, and what to do about it.
+fn why_cut(total_bytes: u64) -> String {
+    if total_bytes == PPROF_DEBUG2_CAP {
+        "exactly 64 MiB: Go's /debug/pprof/goroutine?debug=2 stops writing there; the protobuf profile (debug=0) counts every goroutine, and `goleash analyze http://host:port` takes it first".to_string()
+    } else if total_bytes.is_power_of_two() || total_bytes.is_multiple_of(1024) {
+        format!(
+            "exactly {total_bytes} bytes, a buffer's size: runtime.Stack(buf, true) stops when buf is full; call it with a larger buffer (grow it while the returned length equals len(buf))"
+        )
+    } else {
+        format!(
+            "{total_bytes} bytes, not a buffer's size: the file was cut while being written or copied (a killed process, a full disk, a log size limit)"
+        )
+    }
 }
 
 /// Orders groups by their lowest goroutine id so output does not depend on thread timing.
@@ -521,18 +625,33 @@ struct Aggregator {
     groups: Vec<RawGroup>,
     by_signature: FxHashMap<Box<[u8]>, usize>,
     by_key: FxHashMap<GroupKey, usize>,
+    uncounted: Uncounted,
 }
 
 impl Aggregator {
     fn into_snapshot(self) -> Snapshot {
         Snapshot {
             interner: self.interner,
-            groups: self.groups,
+            // A group emptied by removing a crash duplicate is no group.
+            groups: self
+                .groups
+                .into_iter()
+                .filter(|g| g.stats.count > 0)
+                .collect(),
             ..Snapshot::default()
         }
     }
 
-    fn add(&mut self, record: &Record<'_>, signature: &[u8]) -> Result<(), String> {
+    /// Takes one goroutine back out of a group: a crash dump printed it again, with a stack.
+    fn remove_one(&mut self, index: usize, id: u64) {
+        if let Some(group) = self.groups.get_mut(index) {
+            let stats = &mut group.stats;
+            stats.count = stats.count.saturating_sub(1);
+            stats.ids.retain(|&i| i != id);
+        }
+    }
+
+    fn add(&mut self, record: &Record<'_>, signature: &[u8]) -> Result<usize, String> {
         let index = match self.by_signature.get(signature) {
             Some(&index) => index,
             None => {
@@ -555,7 +674,7 @@ impl Aggregator {
         let stats = &mut self.groups[index].stats;
         stats.add_goroutine(Some(record.id), record.wait_minutes, record.creator_id);
         stats.elided |= record.elided;
-        Ok(())
+        Ok(index)
     }
 
     fn intern_key(&mut self, record: &Record<'_>) -> Result<GroupKey, String> {
@@ -627,6 +746,10 @@ enum Section {
 struct Record<'a> {
     header_line: u64,
     id: u64,
+    /// `gp=… m=…` on the header: a SIGQUIT or crash traceback.
+    thread_words: bool,
+    /// A compiler wrapper of user code was dropped from the stack.
+    user_wrapper: bool,
     state: &'a [u8],
     leaked: bool,
     locked: bool,
@@ -657,6 +780,8 @@ impl<'a> Record<'a> {
         Record {
             header_line: line,
             id: header.id,
+            thread_words: header.thread_words,
+            user_wrapper: false,
             state: header.state,
             leaked: header.leaked,
             locked: header.locked,
@@ -675,12 +800,32 @@ impl<'a> Record<'a> {
     }
 
     fn push_frame(&mut self, frame: RawFrame<'a>) {
+        // debug=2 and the profiles hide the compiler's wrappers; SIGQUIT and crash tracebacks
+        // print every frame. Dropping them lets one stack group alike in every format.
+        if is_wrapper(frame.function, frame.file) {
+            // `main.main.gowrap1` is the start function of a user goroutine that has not run
+            // yet: with the wrapper gone only runtime frames remain, yet it is no system one.
+            self.user_wrapper |= !frame.function.starts_with(b"runtime.");
+            return;
+        }
         match self.section {
             Section::Stack => self.frames.push(frame),
             Section::Creator => self.creator = Some(frame),
             Section::Ancestor => self.ancestor_frames.push(frame),
             Section::AncestorCreator => {}
         }
+    }
+
+    /// A goroutine the runtime runs for itself: every frame is the runtime's (`runtime.main`
+    /// aside, which becomes the main goroutine). Only SIGQUIT and crash tracebacks print them.
+    fn is_system(&self) -> bool {
+        self.thread_words
+            && !self.user_wrapper
+            && !self.frames.is_empty()
+            && self
+                .frames
+                .iter()
+                .all(|f| f.function.starts_with(b"runtime.") && f.function != b"runtime.main")
     }
 
     fn start_ancestor(&mut self) {
@@ -751,6 +896,13 @@ fn parse_block(data: &[u8], is_last: bool) -> BlockResult {
     let mut seen_content = false;
     let mut pos = 0;
     let mut line_no = 0u64;
+    // The runtime's deadlock message, waiting for the dump it introduces.
+    let mut pending_proof: Option<RuntimeProof> = None;
+    // Goroutines of the current crash dump (`gp=… m=…` headers) by id: where each was counted
+    // and whether without frames, so that a second printing replaces a `stack unavailable`
+    // one. A crash dump split across blocks (over 4 MiB) may still count a goroutine twice.
+    let mut crash_ids: CrashIds = FxHashMap::default();
+    let mut garbage_tail: Option<u64> = None;
 
     macro_rules! fail {
         ($line:expr, $msg:expr) => {{
@@ -763,7 +915,13 @@ fn parse_block(data: &[u8], is_last: bool) -> BlockResult {
         () => {
             if let Some(mut done) = record.take() {
                 let header_line = done.header_line;
-                let finished = finish_record(&mut done, &mut signature, &mut run);
+                let finished = finish_record(
+                    &mut done,
+                    &mut signature,
+                    &mut run,
+                    &mut result.runs,
+                    &mut crash_ids,
+                );
                 spare_frames = std::mem::take(&mut done.frames);
                 spare_frames.clear();
                 if let Err(message) = finished {
@@ -802,6 +960,17 @@ fn parse_block(data: &[u8], is_last: bool) -> BlockResult {
         pos = end + 1;
         line_no += 1;
         if end == data.len() && is_last && !data.ends_with(b"\n") && !is_complete_file_line(line) {
+            if !could_be_cut_dump_line(line) && record.as_ref().is_none_or(|r| r.pending.is_none())
+            {
+                // Other text after the dump (a log line cut short), not a cut goroutine.
+                finish!();
+                garbage_tail = Some(line_no);
+                push_skipped(&mut result.skipped, line_no);
+                seen_content = true;
+                result.ends_in_dump = false;
+                close_run(&mut run, &mut result);
+                break;
+            }
             // A final line without its newline was cut: judged below, never interpreted.
             break;
         }
@@ -899,8 +1068,10 @@ fn parse_block(data: &[u8], is_last: bool) -> BlockResult {
                 finish!();
                 if repeats!(header) {
                     close_run(&mut run, &mut result);
+                    crash_ids.clear();
                     run = Some(Run {
                         continues: false,
+                        proof: pending_proof.take(),
                         first_line: line_no,
                         last_line: line_no,
                         groups: Aggregator::default(),
@@ -918,6 +1089,7 @@ fn parse_block(data: &[u8], is_last: bool) -> BlockResult {
             result.ends_in_dump = false;
             close_run(&mut run, &mut result);
             push_skipped(&mut result.skipped, line_no);
+            pending_proof = runtime_proof(line).or(pending_proof);
             separator_seen |= line == b"-----";
             seen_content = true;
             continue;
@@ -935,8 +1107,13 @@ fn parse_block(data: &[u8], is_last: bool) -> BlockResult {
                 close_run(&mut run, &mut result);
             }
             if run.is_none() {
+                let continues = std::mem::take(&mut separator_seen);
+                if !continues {
+                    crash_ids.clear();
+                }
                 run = Some(Run {
-                    continues: std::mem::take(&mut separator_seen),
+                    continues,
+                    proof: pending_proof.take(),
                     first_line: line_no,
                     last_line: line_no,
                     groups: Aggregator::default(),
@@ -957,13 +1134,15 @@ fn parse_block(data: &[u8], is_last: bool) -> BlockResult {
         }
         push_skipped(&mut result.skipped, line_no);
         separator_seen |= line == b"-----";
+        pending_proof = runtime_proof(line).or(pending_proof);
     }
 
     // Go's own /debug/pprof/goroutine?debug=2 stops writing at 64 MiB, mid-goroutine: a cut
     // at the very end is reported and the cut goroutine left out, so the rest is still read.
     // A dump saved or pasted without its final newline ends in a complete `\tfile.go:LINE
     // +0xOFF` line: that is not a cut.
-    let partial_last_line = is_last
+    let partial_last_line = garbage_tail.is_none()
+        && is_last
         && !data.ends_with(b"\n")
         && !data.is_empty()
         && !is_complete_file_line(data.rsplit(|b| *b == b'\n').next().unwrap_or(b""));
@@ -995,10 +1174,64 @@ fn parse_block(data: &[u8], is_last: bool) -> BlockResult {
     }
     finish!();
     close_run(&mut run, &mut result);
+    if let (Some(line), Some(last)) = (garbage_tail, result.runs.last_mut()) {
+        last.groups.uncounted.garbage_tail = Some(line);
+    }
     result.lines = line_no;
     result.has_content = seen_content;
     result.trailing_separator = separator_seen;
     result
+}
+
+/// A function the compiler generated around another: `go f(x)` and `defer f(x)` wrappers
+/// (`main.main.gowrap1`, `….deferwrap2`), method values (`(*T).run-fm`), and promoted or
+/// interface-method wrappers (file `<autogenerated>`).
+fn is_wrapper(function: &[u8], file: &[u8]) -> bool {
+    if function.ends_with(b"-fm") || file == b"<autogenerated>" {
+        return true;
+    }
+    let last = match memchr::memrchr(b'.', function) {
+        Some(dot) => &function[dot + 1..],
+        None => return false,
+    };
+    [&b"gowrap"[..], &b"deferwrap"[..]].iter().any(|prefix| {
+        last.strip_prefix(*prefix)
+            .is_some_and(|n| !n.is_empty() && n.iter().all(u8::is_ascii_digit))
+    })
+}
+
+/// The runtime's messages that prove every goroutine of the dump that follows is blocked for
+/// good (proc.go checkdead, synctest.go).
+fn runtime_proof(line: &[u8]) -> Option<RuntimeProof> {
+    if line.starts_with(b"fatal error: all goroutines are asleep - deadlock!") {
+        return Some(RuntimeProof::AllAsleep);
+    }
+    let bubble = [
+        &b"deadlock: main bubble goroutine has exited but blocked goroutines remain"[..],
+        &b"deadlock: all goroutines in bubble are blocked"[..],
+    ];
+    bubble
+        .iter()
+        .any(|message| memmem::find(line, message).is_some())
+        .then_some(RuntimeProof::BubbleBlocked)
+}
+
+/// Whether a last line cut without its newline can be the start of a dump line (a header, a
+/// frame, its location, `created by`, an elision or ancestry marker). Anything else is other
+/// text after the dump, not a cut goroutine.
+fn could_be_cut_dump_line(line: &[u8]) -> bool {
+    if line.starts_with(b"\t") || line.starts_with(b"...") || line.starts_with(b"[") {
+        return true;
+    }
+    for word in [&b"goroutine "[..], &b"created by "[..]] {
+        let n = line.len().min(word.len());
+        if line[..n] == word[..n] {
+            return true;
+        }
+    }
+    // A frame's function: no space before its argument list.
+    let name_end = memchr(b'(', line).unwrap_or(line.len());
+    !line.is_empty() && memchr(b' ', &line[..name_end]).is_none()
 }
 
 /// `\t/path/file.go:123 +0x1d`, whole.
@@ -1028,7 +1261,11 @@ fn is_complete_file_line(line: &[u8]) -> bool {
 
 fn close_run(run: &mut Option<Run>, result: &mut BlockResult) {
     if let Some(done) = run.take() {
-        if !done.groups.groups.is_empty() {
+        // A crash dump's thread section may hold only uncounted stacks (`goroutine 0`); it
+        // still belongs to the dump for its notes.
+        let uncounted = done.groups.uncounted;
+        let noted = uncounted.threads + uncounted.system + uncounted.duplicates > 0;
+        if !done.groups.groups.is_empty() || (done.continues && noted) {
             result.runs.push(done);
         }
     }
@@ -1041,10 +1278,16 @@ fn push_skipped(skipped: &mut Vec<(u64, u64)>, line: u64) {
     }
 }
 
+/// Where a crash dump's goroutine was counted: the run (its index in the block's runs once
+/// closed), its group, and whether it had no frames.
+type CrashIds = FxHashMap<u64, (usize, usize, bool)>;
+
 fn finish_record(
     record: &mut Record<'_>,
     signature: &mut Vec<u8>,
     run: &mut Option<Run>,
+    closed: &mut [Run],
+    crash_ids: &mut CrashIds,
 ) -> Result<(), String> {
     if record.frames.is_empty() && !record.may_lack_frames() {
         return Err(format!(
@@ -1052,14 +1295,42 @@ fn finish_record(
             record.id
         ));
     }
-    let Some(run) = run.as_mut() else {
+    let Some(current) = run.as_mut() else {
         return Err("internal: goroutine outside a dump run".to_string());
     };
+    current.last_line = record.header_line;
+    if record.id == 0 {
+        current.groups.uncounted.threads += 1;
+        return Ok(());
+    }
+    if record.is_system() {
+        current.groups.uncounted.system += 1;
+        return Ok(());
+    }
+    let frameless = record.frames.is_empty();
+    let here = closed.len();
+    if record.thread_words {
+        if let Some(&(at, group, was_frameless)) = crash_ids.get(&record.id) {
+            current.groups.uncounted.duplicates += 1;
+            // Only a stack where the first printing had none is worth the swap.
+            if !was_frameless || frameless {
+                return Ok(());
+            }
+            // The second printing has the stack the first could not show: count that one.
+            match closed.get_mut(at) {
+                Some(earlier) => earlier.groups.remove_one(group, record.id),
+                None => current.groups.remove_one(group, record.id),
+            }
+        }
+    }
     // The last ancestor block has no following marker to close it.
     record.close_ancestor();
     record.signature(signature);
-    run.last_line = record.header_line;
-    run.groups.add(record, signature)
+    let group = current.groups.add(record, signature)?;
+    if record.thread_words {
+        crash_ids.insert(record.id, (here, group, frameless));
+    }
+    Ok(())
 }
 
 /// A parsed goroutine header line.
@@ -1322,11 +1593,8 @@ fn read_label_token(
         out.push(c);
         chars.next();
     }
-    let trimmed = out.trim_end().to_string();
-    if trimmed.is_empty() && stop == ':' {
-        return None;
-    }
-    Some(trimmed)
+    // An empty key is legal: pprof.Labels("", "v") prints `{: v}`.
+    Some(out.trim_end().to_string())
 }
 
 #[cfg(test)]
@@ -1363,7 +1631,9 @@ mod tests {
         let text = "goroutine 0 gp=0x5a2b00 m=0 mp=0x5a3ce0 [idle]:\n\ngoroutine 1 gp=0xc000002380 m=nil [chan receive]:\nmain.main()\n\t/app/main.go:10 +0x1d\n";
         let snapshot = crate::parse("sigquit.txt", text.as_bytes(), crate::Limits::default())
             .expect("a frameless goroutine 0 is read");
-        assert_eq!(snapshot.total(), 2);
+        // A thread's stack, not a goroutine: read, noted, not counted.
+        assert_eq!(snapshot.total(), 1);
+        assert!(snapshot.notes.iter().any(|n| n.contains("goroutine 0")));
     }
 
     #[test]
@@ -1386,7 +1656,8 @@ mod tests {
         let dumps = crate::parse_dumps("crash.txt", text.as_bytes(), crate::Limits::default())
             .expect("reads");
         assert_eq!(dumps.len(), 1);
-        assert_eq!(dumps[0].total(), 3);
+        // Goroutine 5 printed twice is one goroutine.
+        assert_eq!(dumps[0].total(), 2);
     }
 
     #[test]

@@ -21,6 +21,45 @@ fn headers(bytes: &[u8]) -> usize {
         .count()
 }
 
+/// Goroutines of the program as runtime.NumGoroutine counts them: headers, less the threads'
+/// `goroutine 0` stacks and, in SIGQUIT/crash tracebacks (`gp=` headers), the runtime's own
+/// goroutines (only `runtime.` frames) and second printings of one id.
+fn program_goroutines(bytes: &[u8]) -> usize {
+    let text = String::from_utf8_lossy(bytes);
+    let mut count = 0;
+    let mut seen = std::collections::HashSet::new();
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        if !(line.starts_with("goroutine ") && line.ends_with(':')) {
+            continue;
+        }
+        let id = line.split(' ').nth(1).unwrap_or("");
+        let crash = line.contains(" gp=");
+        let mut functions = Vec::new();
+        while let Some(next) = lines.peek() {
+            if next.is_empty() || next.starts_with("goroutine ") {
+                break;
+            }
+            if !next.starts_with('\t') && !next.starts_with("created by ") {
+                functions.push(next.to_string());
+            }
+            lines.next();
+        }
+        let system = crash
+            && !functions.is_empty()
+            && functions
+                .iter()
+                .all(|f| f.starts_with("runtime.") && !f.starts_with("runtime.main("));
+        if id == "1" && !crash {
+            seen.clear();
+        }
+        if id != "0" && !system && (!crash || seen.insert(id.to_string())) {
+            count += 1;
+        }
+    }
+    count
+}
+
 fn functions(snapshot: &Snapshot) -> Vec<String> {
     snapshot
         .groups
@@ -42,7 +81,11 @@ fn every_header_of_every_format_fixture_is_counted() {
     ] {
         let (name, bytes) = fixture(name);
         let snapshot = parse(&name, &bytes[..], Limits::default()).unwrap();
-        assert_eq!(snapshot.total(), headers(&bytes) as u64, "{name}");
+        assert_eq!(
+            snapshot.total(),
+            program_goroutines(&bytes) as u64,
+            "{name}"
+        );
     }
 }
 
@@ -55,8 +98,19 @@ fn sigquit_crash_headers_with_gp_and_m_and_runtime_frames() {
         .iter()
         .filter_map(|g| g.key.state.map(|s| snapshot.interner.state(s)))
         .collect();
-    assert!(states.contains(&"idle"), "{states:?}");
-    assert!(states.contains(&"GC sweep wait"), "{states:?}");
+    // Threads' `goroutine 0` stacks ([idle]) and the runtime's own goroutines are not counted,
+    // only noted.
+    assert!(!states.contains(&"idle"), "{states:?}");
+    assert!(!states.contains(&"GC sweep wait"), "{states:?}");
+    assert!(
+        snapshot.notes.iter().any(|n| n.contains("goroutine 0"))
+            && snapshot
+                .notes
+                .iter()
+                .any(|n| n.contains("system goroutine")),
+        "{:?}",
+        snapshot.notes
+    );
     // GOTRACEBACK=crash shows the runtime's own frames, with fp=/sp=/pc= after the offset.
     assert!(functions(&snapshot).iter().any(|f| f == "runtime.gopark"));
     // The `SIGQUIT: quit` / `PC=…` preamble is skipped and said so.
@@ -143,7 +197,7 @@ fn two_dumps_inside_a_log_are_read_separately() {
     let dumps = parse_dumps(&name, &bytes[..], Limits::default()).unwrap();
     assert_eq!(dumps.len(), 2);
     let total: u64 = dumps.iter().map(Snapshot::total).sum();
-    assert_eq!(total, headers(&bytes) as u64);
+    assert_eq!(total, program_goroutines(&bytes) as u64);
     assert_eq!(dumps[0].sources[0].dumps, 2);
     assert!(!dumps[0].sources[0].skipped.is_empty());
     assert!(dumps[1].notes[0].starts_with("dump 2 of 2"));
@@ -227,7 +281,10 @@ fn a_dump_cut_at_the_end_is_read_up_to_the_cut_and_says_so() {
             .find(|n| n.contains("looks truncated"))
             .unwrap_or_else(|| panic!("cut at byte {cut}: {:?}", snapshot.notes));
         assert!(note.contains(expected.as_str()), "{note}");
-        assert!(note.contains("64 MiB"), "{note}");
+        // Not 64 MiB and not a buffer's size: the note does not blame Go's debug=2 cap.
+        if !cut.is_multiple_of(1024) {
+            assert!(note.contains("cut while being written or copied"), "{note}");
+        }
     }
     // A complete dump carries no such note.
     assert!(whole.notes.iter().all(|n| !n.contains("truncated")));

@@ -1,9 +1,10 @@
 //! Opens the inputs `goleash` reads: a file, `-` for stdin, or a URL of a live process.
 //!
-//! A bare URL (`http://127.0.0.1:6060` or `…/debug/pprof/`) expands to two requests taken one
-//! right after the other: the goroutineleak profile first (it runs the runtime's
-//! leak-detecting GC, which also marks leaked goroutines `(leaked)` in later dumps), then the
-//! full `goroutine?debug=2` dump.
+//! A bare URL (`http://127.0.0.1:6060` or `…/debug/pprof/`) expands to three requests taken
+//! one right after the other (see [`live_requests`]): the goroutineleak profile (it runs the
+//! runtime's leak-detecting GC, which also marks leaked goroutines `(leaked)` in later dumps),
+//! the goroutine profile as protobuf (every goroutine, fast at any size), then the
+//! `goroutine?debug=2` dump (states, wait times, ids; Go stops writing it at 64 MiB).
 //!
 //! [`unwrap`] then undoes what carried the dump: compression, a text encoding, and the line
 //! wrappers of logs and pastes (see [`transport`]).
@@ -92,10 +93,52 @@ pub fn open(spec: &str, options: &FetchOptions) -> Result<Vec<Opened>, SourceErr
     }])
 }
 
-/// The profile endpoints to request for a URL. Only a bare host (`http://127.0.0.1:6060`) or
-/// the pprof index (`…/debug/pprof/`) expands; any other path is a profile URL used as given
-/// (pprof mounted elsewhere, a proxy).
-pub fn expand_url(url: &str, leak_profile: bool) -> Vec<String> {
+/// What one request of a live target is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LiveRole {
+    /// `/debug/pprof/goroutineleak?debug=0`: the runtime's proof; optional (Go ≥ 1.26, and it
+    /// runs a full GC that may take long on a huge heap).
+    LeakProfile,
+    /// `/debug/pprof/goroutine?debug=0`: every goroutine's stack and count, whatever the size.
+    Profile,
+    /// `/debug/pprof/goroutine?debug=2`: the details, cut by Go at 64 MiB.
+    Dump,
+}
+
+/// One request of a live target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveRequest {
+    pub url: String,
+    pub role: LiveRole,
+}
+
+/// The requests for a bare live-target URL (`http://127.0.0.1:6060`, `…/debug/pprof/`), in
+/// the order to take them; `None` for a profile URL, which is used as given.
+pub fn live_requests(url: &str, leak_profile: bool) -> Option<Vec<LiveRequest>> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return None;
+    }
+    let base = index_base(url)?;
+    let mut requests = Vec::new();
+    if leak_profile {
+        requests.push(LiveRequest {
+            url: format!("{base}/debug/pprof/goroutineleak?debug=0"),
+            role: LiveRole::LeakProfile,
+        });
+    }
+    requests.push(LiveRequest {
+        url: format!("{base}/debug/pprof/goroutine?debug=0"),
+        role: LiveRole::Profile,
+    });
+    requests.push(LiveRequest {
+        url: format!("{base}/debug/pprof/goroutine?debug=2"),
+        role: LiveRole::Dump,
+    });
+    Some(requests)
+}
+
+/// `http://host:port` of a bare host or pprof index URL; `None` for any other URL.
+fn index_base(url: &str) -> Option<String> {
     let (before_query, query) = url.split_once('?').unwrap_or((url, ""));
     let after_scheme = before_query
         .split_once("://")
@@ -104,10 +147,23 @@ pub fn expand_url(url: &str, leak_profile: bool) -> Vec<String> {
     let trimmed = path.trim_end_matches('/');
     let is_index = trimmed.is_empty() || trimmed.ends_with("/debug/pprof");
     if !is_index || !query.is_empty() {
-        return vec![url.to_string()];
+        return None;
     }
     let base = before_query.trim_end_matches('/');
-    let base = base.strip_suffix("/debug/pprof").unwrap_or(base);
+    Some(
+        base.strip_suffix("/debug/pprof")
+            .unwrap_or(base)
+            .to_string(),
+    )
+}
+
+/// The profile endpoints to request for a URL. Only a bare host (`http://127.0.0.1:6060`) or
+/// the pprof index (`…/debug/pprof/`) expands; any other path is a profile URL used as given
+/// (pprof mounted elsewhere, a proxy).
+pub fn expand_url(url: &str, leak_profile: bool) -> Vec<String> {
+    let Some(base) = index_base(url) else {
+        return vec![url.to_string()];
+    };
     let mut urls = Vec::new();
     if leak_profile {
         urls.push(format!("{base}/debug/pprof/goroutineleak?debug=0"));
@@ -117,63 +173,73 @@ pub fn expand_url(url: &str, leak_profile: bool) -> Vec<String> {
 }
 
 fn open_url(spec: &str, options: &FetchOptions) -> Result<Vec<Opened>, SourceError> {
+    let urls = expand_url(spec, options.leak_profile);
+    let optional_leak = urls.len() > 1;
+    let mut opened = Vec::new();
+    for (i, url) in urls.iter().enumerate() {
+        match fetch_url(url, options)? {
+            Some(input) => opened.push(input),
+            // Go before 1.26 has no goroutineleak profile: analyze the dump alone.
+            None if optional_leak && i == 0 => {}
+            None => return Err(error(url, "HTTP status 404; expected 200 with a goroutine dump (is net/http/pprof registered?)")),
+        }
+    }
+    Ok(opened)
+}
+
+/// Requests one profile URL; `None` when the server has no such profile (404). The body is
+/// read as the parser pulls it, within the same timeout.
+pub fn fetch_url(url: &str, options: &FetchOptions) -> Result<Option<Opened>, SourceError> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(options.timeout))
         .http_status_as_error(false)
         .build()
         .into();
-    let urls = expand_url(spec, options.leak_profile);
-    let optional_leak = urls.len() > 1;
-    let mut opened = Vec::new();
-    for (i, url) in urls.iter().enumerate() {
-        let response = agent.get(url).call().map_err(|e| {
-            let message = match e {
-                ureq::Error::Timeout(_) => format!(
-                    "no complete answer within {:?} (--timeout); expected a goroutine dump",
-                    options.timeout
-                ),
-                other => format!("request failed: {other}"),
-            };
-            error(url, message)
-        })?;
-        let status = response.status().as_u16();
-        if status == 404 && optional_leak && i == 0 {
-            // Go before 1.26 has no goroutineleak profile: analyze the dump alone.
-            continue;
-        }
-        if status != 200 {
-            return Err(error(
-                url,
-                format!("HTTP status {status}; expected 200 with a goroutine dump (is net/http/pprof registered?)"),
-            ));
-        }
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        if content_type.starts_with("text/html") {
-            return Err(error(
-                url,
-                format!("the server answered with an HTML page ({content_type}); expected a goroutine dump or profile"),
-            ));
-        }
-        let reader = response
-            .into_body()
-            .into_with_config()
-            .limit(u64::MAX)
-            .reader();
-        opened.push(Opened {
-            name: url.clone(),
-            reader: Box::new(TimeoutReader {
-                inner: reader,
-                url: url.clone(),
-            }),
-            transport: None,
-        });
+    let response = agent.get(url).call().map_err(|e| {
+        let message = match e {
+            ureq::Error::Timeout(_) => format!(
+                "no complete answer within {:?} (--timeout); expected a goroutine dump",
+                options.timeout
+            ),
+            other => format!("request failed: {other}"),
+        };
+        error(url, message)
+    })?;
+    let status = response.status().as_u16();
+    if status == 404 {
+        return Ok(None);
     }
-    Ok(opened)
+    if status != 200 {
+        return Err(error(
+            url,
+            format!("HTTP status {status}; expected 200 with a goroutine dump (is net/http/pprof registered?)"),
+        ));
+    }
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    if content_type.starts_with("text/html") {
+        return Err(error(
+            url,
+            format!("the server answered with an HTML page ({content_type}); expected a goroutine dump or profile"),
+        ));
+    }
+    let reader = response
+        .into_body()
+        .into_with_config()
+        .limit(u64::MAX)
+        .reader();
+    Ok(Some(Opened {
+        name: url.to_string(),
+        reader: Box::new(TimeoutReader {
+            inner: reader,
+            url: url.to_string(),
+        }),
+        transport: None,
+    }))
 }
 
 /// Undoes compression (by magic bytes), a UTF-16 or byte-order-marked encoding, and line
@@ -282,6 +348,38 @@ mod tests {
         ] {
             assert_eq!(expand_url(exact, true), vec![exact.to_string()]);
         }
+    }
+
+    #[test]
+    fn a_live_target_is_asked_for_the_proto_before_the_dump() {
+        let roles = |leak| {
+            live_requests("http://127.0.0.1:6060/debug/pprof/", leak)
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.role, r.url))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            roles(true),
+            vec![
+                (
+                    LiveRole::LeakProfile,
+                    "http://127.0.0.1:6060/debug/pprof/goroutineleak?debug=0".to_string()
+                ),
+                (
+                    LiveRole::Profile,
+                    "http://127.0.0.1:6060/debug/pprof/goroutine?debug=0".to_string()
+                ),
+                (
+                    LiveRole::Dump,
+                    "http://127.0.0.1:6060/debug/pprof/goroutine?debug=2".to_string()
+                ),
+            ]
+        );
+        assert_eq!(roles(false).len(), 2);
+        assert!(
+            live_requests("http://127.0.0.1:6060/debug/pprof/goroutine?debug=1", true).is_none()
+        );
     }
 
     #[test]

@@ -387,8 +387,9 @@ fn a_dump_cut_at_64_mib_style_is_analyzed_up_to_the_cut_with_a_warning() {
     let out = goleash().arg("analyze").arg(&path).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "the rest is judged as usual");
     let text = String::from_utf8(out.stdout).unwrap();
+    // Cut at no buffer's size and not at 64 MiB: the note does not blame Go's debug=2 cap.
     assert!(
-        text.contains("looks truncated") && text.contains("64 MiB"),
+        text.contains("looks truncated") && text.contains("cut while being written or copied"),
         "{text}"
     );
 }

@@ -27,7 +27,9 @@ use super::input::{self, Format, InputError, JudgeArgs, OutputArgs, ReadArgs};
 #[command(verbatim_doc_comment)]
 pub struct AnalyzeArgs {
     /// Dump or profile files, `-` for stdin, or the URL of a process serving net/http/pprof
-    /// (http://127.0.0.1:6060 fetches the goroutineleak profile and the debug=2 dump).
+    /// (http://127.0.0.1:6060 fetches the goroutineleak profile, the goroutine profile as
+    /// protobuf, then the debug=2 dump; a dump cut at Go's 64 MiB cap gets the profile's
+    /// counts, and a leak profile or dump that times out is left out with a note).
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<String>,
 

@@ -5,10 +5,12 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use goleash_analyze::{merge_snapshots, Config, ExpectedPattern, GroupBy, Settings, Verdict};
+use goleash_analyze::{
+    fill_counts_from_profile, merge_snapshots, Config, ExpectedPattern, GroupBy, Settings, Verdict,
+};
 use goleash_model::Snapshot;
 use goleash_parse::Limits;
-use goleash_source::FetchOptions;
+use goleash_source::{FetchOptions, LiveRole};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// How inputs are read.
@@ -233,6 +235,10 @@ pub fn read_moment(specs: &[String], read: &ReadArgs) -> Result<Snapshot, InputE
     };
     let mut snapshots = Vec::new();
     for spec in specs {
+        if let Some(requests) = goleash_source::live_requests(spec, fetch.leak_profile) {
+            snapshots.extend(read_live(requests, &fetch, limits)?);
+            continue;
+        }
         let opened = goleash_source::open(spec, &fetch).map_err(|e| InputError(e.to_string()))?;
         for input in opened {
             let progress = progress_bar(&input.name);
@@ -313,6 +319,103 @@ fn count_sources_together(name: &str, mut per_source: Vec<Snapshot>) -> Snapshot
         counts.join(", ")
     ));
     all
+}
+
+/// Fetches and parses one request of a live target.
+fn fetch_one(
+    url: &str,
+    fetch: &FetchOptions,
+    limits: Limits,
+) -> Result<Option<Snapshot>, InputError> {
+    let Some(input) =
+        goleash_source::fetch_url(url, fetch).map_err(|e| InputError(e.to_string()))?
+    else {
+        return Ok(None);
+    };
+    let progress = progress_bar(&input.name);
+    let reader = ProgressReader {
+        inner: input.reader,
+        bar: progress.clone(),
+    };
+    let parsed = goleash_parse::parse(&input.name, reader, limits);
+    progress.finish_and_clear();
+    parsed.map(Some).map_err(|e| InputError(e.to_string()))
+}
+
+/// Go's net/http/pprof writes at most this much of a debug=2 dump.
+const DEBUG2_CAP: u64 = 64 << 20;
+
+/// Reads a live target: the protobuf goroutine profile counts every goroutine at any size; the
+/// debug=2 dump adds states, wait times and ids when it fits Go's 64 MiB cap, and otherwise
+/// lends its details to the goroutines it holds; the leak profile adds the runtime's proof.
+/// The leak profile and the dump are optional: on a timeout or an error the rest is used, and
+/// a note says what is missing.
+fn read_live(
+    requests: Vec<goleash_source::LiveRequest>,
+    fetch: &FetchOptions,
+    limits: Limits,
+) -> Result<Vec<Snapshot>, InputError> {
+    let (mut leak, mut profile, mut dump) = (None, None, None);
+    let mut failed: Vec<(LiveRole, String)> = Vec::new();
+    for request in &requests {
+        match fetch_one(&request.url, fetch, limits) {
+            Ok(Some(snapshot)) => match request.role {
+                LiveRole::LeakProfile => leak = Some(snapshot),
+                LiveRole::Profile => profile = Some(snapshot),
+                LiveRole::Dump => dump = Some(snapshot),
+            },
+            // Go before 1.26 has no goroutineleak profile: nothing to say.
+            Ok(None) if request.role == LiveRole::LeakProfile => {}
+            Ok(None) => failed.push((
+                request.role,
+                format!(
+                    "{}: HTTP status 404 (is net/http/pprof registered?)",
+                    request.url
+                ),
+            )),
+            Err(e) => failed.push((request.role, e.0)),
+        }
+    }
+    let why = |role: LiveRole| {
+        failed
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map(|(_, message)| message.clone())
+    };
+    let mut base = match (dump, profile) {
+        (Some(mut dump), Some(profile)) => {
+            let capped = dump.sources.first().is_some_and(|s| s.bytes >= DEBUG2_CAP);
+            if capped {
+                dump.notes.retain(|n| !n.contains("looks truncated"));
+                let (dumped, counted) = fill_counts_from_profile(&mut dump, &profile);
+                dump.notes.push(format!(
+                    "the debug=2 dump stopped at Go's 64 MiB cap holding {dumped} of the {counted} goroutines the protobuf profile counts: counts are the profile's; wait reasons, wait times and ids come from the {dumped} the dump holds"
+                ));
+            }
+            dump
+        }
+        (None, Some(mut profile)) => {
+            if let Some(message) = why(LiveRole::Dump) {
+                profile.notes.push(format!(
+                    "no debug=2 dump ({message}): counts and stacks are the protobuf profile's alone, without wait reasons, wait times or ids"
+                ));
+            }
+            profile
+        }
+        (Some(dump), None) => dump,
+        (None, None) => {
+            let message = why(LiveRole::Profile)
+                .or_else(|| why(LiveRole::Dump))
+                .unwrap_or_else(|| "no goroutine profile or dump".to_string());
+            return Err(InputError(message));
+        }
+    };
+    if let Some(message) = why(LiveRole::LeakProfile) {
+        base.notes.push(format!(
+            "no goroutineleak profile ({message}): nothing is proven by the runtime's leak-detecting GC; raise --timeout, or pass --no-leak-profile"
+        ));
+    }
+    Ok(std::iter::once(base).chain(leak).collect())
 }
 
 /// Only large inputs get a bar, and only on a terminal: a 500 MB dump takes a second.

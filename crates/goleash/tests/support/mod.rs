@@ -71,3 +71,39 @@ impl Drop for LoopbackProcess {
         let _ = self.child.wait();
     }
 }
+
+/// Goroutines of the program in a traceback dump as runtime.NumGoroutine counts them: headers,
+/// less the threads' `goroutine 0` stacks and, in SIGQUIT/crash tracebacks (`gp=` headers),
+/// the runtime's own goroutines (only `runtime.` frames) and second printings of one id.
+pub fn program_goroutines(text: &str) -> u64 {
+    let mut count = 0;
+    let mut seen = std::collections::HashSet::new();
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        if !(line.starts_with("goroutine ") && line.ends_with(':')) {
+            continue;
+        }
+        let id = line.split(' ').nth(1).unwrap_or("").to_string();
+        let crash = line.contains(" gp=");
+        let mut functions = Vec::new();
+        while let Some(next) = lines.peek() {
+            if next.is_empty() || next.starts_with("goroutine ") {
+                break;
+            }
+            if !next.starts_with('\t') && !next.starts_with("created by ") {
+                functions.push(next.to_string());
+            }
+            lines.next();
+        }
+        // A wrapper of user code (`main.main.gowrap1`) starts a user goroutine.
+        let system = crash
+            && !functions.is_empty()
+            && functions
+                .iter()
+                .all(|f| f.starts_with("runtime.") && !f.starts_with("runtime.main("));
+        if id != "0" && !system && (!crash || seen.insert(id)) {
+            count += 1;
+        }
+    }
+    count
+}

@@ -1,0 +1,3 @@
+module goleash.test/fidelity
+
+go 1.27

@@ -174,6 +174,40 @@ fn sigquit_counts_goroutines_as_the_runtime_does_at_every_traceback_level() {
     assert!(duplicates_seen, "no crash dump printed a goroutine twice");
 }
 
+/// A SIGQUIT of a `-race` build: the race runtime adds its own threads and frames; the count
+/// is still runtime.NumGoroutine's and the sites are the same as without it.
+#[test]
+fn sigquit_of_a_race_build_counts_like_the_runtime() {
+    let out = tempfile::tempdir().unwrap();
+    let status = Command::new("go")
+        .args(["build", "-race", "-trimpath", "-o"])
+        .arg(out.path())
+        .arg("./probe")
+        .current_dir(root().join(MODULE))
+        .env("GOTOOLCHAIN", "local")
+        .env("CGO_ENABLED", "1")
+        .status()
+        .expect("`go` on PATH");
+    assert!(status.success(), "go build -race (needs gcc)");
+    let probe = out.path().join("probe");
+    let (count, text) = sigquit(&probe, "all", &[]);
+    let file = write(out.path(), "sigquit-race.txt", &text);
+    let (_, report) = goleash_json(&["analyze", &file]);
+    assert_eq!(
+        report["total"].as_u64(),
+        Some(count),
+        "runtime.NumGoroutine said {count}; {:?}",
+        notes(&report)
+    );
+    let method = site("probe", "main.go", "method");
+    let at_method: u64 = groups(&report)
+        .iter()
+        .filter(|g| site_of(g) == method)
+        .map(|g| g["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(at_method, 6);
+}
+
 #[test]
 fn sigquit_debug2_and_proto_of_one_moment_group_alike() {
     let (_keep, dir) = build(&["./probe"]);

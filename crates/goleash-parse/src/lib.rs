@@ -98,6 +98,12 @@ fn sniff(head: &[u8]) -> Sniffed {
     Sniffed::Text
 }
 
+/// How the note that places dump `index` (0-based) of `count` in a source begins: one
+/// definition for the parser that writes it and for `--dump all`, which replaces it.
+pub fn position_note_prefix(name: &str, index: usize, count: usize) -> String {
+    format!("dump {} of {count} in {name}, lines ", index + 1)
+}
+
 /// The format a source would be parsed as, for reports and `--help`-style listings.
 pub fn detect_format(head: &[u8]) -> Option<DumpFormat> {
     match sniff(head) {

@@ -574,9 +574,8 @@ fn assemble(
             }
             if count > 1 {
                 snapshot.notes.push(format!(
-                    "dump {} of {} in {name}, lines {first}-{last} (other dumps at lines {})",
-                    i + 1,
-                    count,
+                    "{}{first}-{last} (other dumps at lines {})",
+                    crate::position_note_prefix(name, i, count as usize),
                     spans
                         .iter()
                         .enumerate()

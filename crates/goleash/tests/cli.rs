@@ -236,6 +236,59 @@ fn help_explains_every_flag_with_an_example() {
     }
 }
 
+#[test]
+fn dump_choice_and_timeout_are_checked_before_any_input_is_read() {
+    // `--dump foo` is refused while the arguments are read: the missing file is never opened.
+    let out = goleash()
+        .args(["analyze", "no-such-file.txt", "--dump", "foo"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--dump") && err.contains("expected last, first, all"),
+        "{err}"
+    );
+    assert!(!err.contains("cannot open"), "{err}");
+    // Durations read like everywhere else.
+    let log = "../../testdata/dumps/formats/embedded_log.txt";
+    let out = goleash()
+        .args(["analyze", log, "--timeout", "5s", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code() != Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn dump_all_counts_together_without_each_dumps_position_note() {
+    let log = "../../testdata/dumps/formats/embedded_log.txt";
+    let out = goleash()
+        .args(["analyze", log, "--dump", "all", "--format", "json"])
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let notes: Vec<&str> = json["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("dumps in") && n.contains("counted together")),
+        "{notes:?}"
+    );
+    assert!(!notes.iter().any(|n| n.contains(" of 2 in ")), "{notes:?}");
+    let mut unique = notes.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), notes.len(), "{notes:?}");
+}
+
 /// The pprofserver of testdata/scenarios: net/http/pprof on 127.0.0.1 with five forgotten
 /// senders leaked at start-up.
 fn start_pprof_server() -> LoopbackProcess {

@@ -13,21 +13,24 @@ use goleash_parse::Limits;
 use goleash_source::{FetchOptions, LiveRole};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::flags::parse_positive_duration;
+
 /// How inputs are read.
 #[derive(Args, Clone, Debug)]
 pub struct ReadArgs {
     /// Which dump to use when a file holds several (a log with two SIGQUIT dumps):
     /// `last`, `first`, `all` (counted together) or a 1-based number.
-    #[arg(long, default_value = "last", value_name = "WHICH")]
-    pub dump: String,
+    #[arg(long, default_value = "last", value_parser = DumpChoice::parse, value_name = "WHICH")]
+    pub dump: DumpChoice,
 
     /// Refuse inputs larger than this many bytes (after decompression), e.g. `--max-bytes 1G`.
     #[arg(long, default_value = "4G", value_parser = parse_size, value_name = "SIZE")]
     pub max_bytes: u64,
 
-    /// Give up on a live endpoint that has not answered completely in this many seconds.
-    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
-    pub timeout: u64,
+    /// Give up on a live endpoint that has not answered completely within this, e.g.
+    /// `--timeout 5s` (a bare number is seconds).
+    #[arg(long, default_value = "30s", value_parser = parse_positive_duration, value_name = "DURATION")]
+    pub timeout: Duration,
 
     /// With a URL, do not request /debug/pprof/goroutineleak (which runs a full GC in the
     /// target; Go ≥ 1.26). Without it, nothing is `proven` by the runtime.
@@ -227,7 +230,7 @@ pub fn finish(outcome: Result<(String, bool), InputError>) -> std::process::Exit
 /// Reads one or more inputs of one moment and merges them into one snapshot.
 pub fn read_moment(specs: &[String], read: &ReadArgs) -> Result<Snapshot, InputError> {
     let fetch = FetchOptions {
-        timeout: Duration::from_secs(read.timeout),
+        timeout: read.timeout,
         leak_profile: !read.no_leak_profile,
     };
     let limits = Limits {
@@ -272,7 +275,7 @@ pub fn read_moment(specs: &[String], read: &ReadArgs) -> Result<Snapshot, InputE
                         _ => e.to_string(),
                     })
                 })?;
-                let mut snapshot = pick_dump(&part.name, dumps, &read.dump)?;
+                let mut snapshot = pick_dump(&part.name, dumps, read.dump)?;
                 for source in &mut snapshot.sources {
                     source.transport.clone_from(&part.transport);
                 }
@@ -458,19 +461,59 @@ impl<R: std::io::Read> std::io::Read for ProgressReader<R> {
     }
 }
 
-fn pick_dump(name: &str, mut dumps: Vec<Snapshot>, which: &str) -> Result<Snapshot, InputError> {
+/// `--dump`: which of several dumps in one source to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DumpChoice {
+    Last,
+    First,
+    All,
+    /// 1-based.
+    Number(usize),
+}
+
+impl DumpChoice {
+    /// Checked when the arguments are read, before any input is.
+    fn parse(text: &str) -> Result<DumpChoice, String> {
+        match text {
+            "last" => Ok(DumpChoice::Last),
+            "first" => Ok(DumpChoice::First),
+            "all" => Ok(DumpChoice::All),
+            number => match number.parse::<usize>() {
+                Ok(n) if n > 0 => Ok(DumpChoice::Number(n)),
+                _ => Err(format!(
+                    "`{text}`: expected last, first, all or a dump number from 1"
+                )),
+            },
+        }
+    }
+}
+
+fn pick_dump(
+    name: &str,
+    mut dumps: Vec<Snapshot>,
+    which: DumpChoice,
+) -> Result<Snapshot, InputError> {
     let count = dumps.len();
     match which {
-        "last" => Ok(dumps.pop().unwrap_or_default()),
-        "first" => Ok(dumps.swap_remove(0)),
-        "all" => {
+        DumpChoice::Last => Ok(dumps.pop().unwrap_or_default()),
+        DumpChoice::First => Ok(dumps.swap_remove(0)),
+        DumpChoice::All => {
+            // Each dump's notes stay, once each, except the one placing it among the others.
+            let mut notes: Vec<String> = Vec::new();
+            for (i, dump) in dumps.iter_mut().enumerate() {
+                let position = goleash_parse::position_note_prefix(name, i, count);
+                for note in std::mem::take(&mut dump.notes) {
+                    if !note.starts_with(&position) && !notes.contains(&note) {
+                        notes.push(note);
+                    }
+                }
+            }
             let mut all = dumps.swap_remove(0);
-            let rest = std::mem::take(&mut dumps);
-            all.notes.clear();
-            for dump in &rest {
+            for dump in &dumps {
                 all.absorb(dump);
             }
             all.sources.truncate(1);
+            all.notes = notes;
             if count > 1 {
                 all.notes.push(format!(
                     "{count} dumps in {name} counted together (--dump all)"
@@ -478,13 +521,8 @@ fn pick_dump(name: &str, mut dumps: Vec<Snapshot>, which: &str) -> Result<Snapsh
             }
             Ok(all)
         }
-        number => {
-            let n: usize = number.parse().map_err(|_| {
-                InputError(format!(
-                    "--dump {number}: expected last, first, all or a number"
-                ))
-            })?;
-            if n == 0 || n > count {
+        DumpChoice::Number(n) => {
+            if n > count {
                 return Err(InputError(format!(
                     "{name}: --dump {n}, but it holds {}",
                     if count == 1 {

@@ -289,6 +289,40 @@ fn dump_all_counts_together_without_each_dumps_position_note() {
     assert_eq!(unique.len(), notes.len(), "{notes:?}");
 }
 
+/// The flags several commands share are one definition: the same help line and the same
+/// refusal everywhere.
+#[test]
+fn shared_flags_are_the_same_in_every_command() {
+    let commands: &[&[&str]] = &[&["analyze"], &["diff"], &["lint"], &["test"]];
+    let mut refusals = Vec::new();
+    for command in commands {
+        let help = goleash().args(*command).arg("--help").output().unwrap();
+        let text = String::from_utf8_lossy(&help.stdout);
+        assert!(text.contains("--color <WHEN>"), "{command:?}: {text}");
+        let out = goleash()
+            .args(*command)
+            .args(["--color", "sometimes"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{command:?}");
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        refusals.push(err.lines().next().unwrap_or_default().to_string());
+    }
+    refusals.dedup();
+    assert_eq!(refusals.len(), 1, "{refusals:#?}");
+    // `terminal` names the human format wherever there is one.
+    for command in [
+        &["analyze"][..],
+        &["lint"],
+        &["test"],
+        &["history", "trend"],
+    ] {
+        let help = goleash().args(command).arg("--help").output().unwrap();
+        let text = String::from_utf8_lossy(&help.stdout);
+        assert!(text.contains("terminal"), "{command:?}");
+    }
+}
+
 /// The pprofserver of testdata/scenarios: net/http/pprof on 127.0.0.1 with five forgotten
 /// senders leaked at start-up.
 fn start_pprof_server() -> LoopbackProcess {

@@ -13,7 +13,7 @@ use goleash_parse::Limits;
 use goleash_source::{FetchOptions, LiveRole};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::flags::parse_positive_duration;
+use super::flags::{parse_positive_duration, ColorFlag};
 
 /// How inputs are read.
 #[derive(Args, Clone, Debug)]
@@ -112,9 +112,8 @@ pub struct OutputArgs {
     #[arg(long)]
     pub full: bool,
 
-    /// Colour: `auto` (only when writing to a terminal), `always`, `never`.
-    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
-    pub color: ColorArg,
+    #[command(flatten)]
+    pub color: ColorFlag,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -145,12 +144,8 @@ pub enum Format {
     Markdown,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum ColorArg {
-    Auto,
-    Always,
-    Never,
-}
+/// The old name, for the commands not yet on [`ColorFlag`].
+pub use super::flags::ColorChoice as ColorArg;
 
 impl OutputArgs {
     pub fn terminal_options(&self) -> goleash_report::TerminalOptions {
@@ -164,13 +159,7 @@ impl OutputArgs {
     }
 
     pub fn color(&self) -> bool {
-        match self.color {
-            ColorArg::Always => true,
-            ColorArg::Never => false,
-            ColorArg::Auto => {
-                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-            }
-        }
+        self.color.enabled(std::io::stdout().is_terminal())
     }
 }
 

@@ -2,16 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use goleash_model::{
-    Frame, FrameId, ProfileKind, RawGroup, RuntimeProof, Snapshot, SourceInfo, SAMPLE_IDS,
-};
+use goleash_model::{Frame, FrameId, ProfileKind, RawGroup, Snapshot, SourceInfo, SAMPLE_IDS};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::classify::{classify, Category};
 use crate::code::{is_cgo_stub, is_panic_frame, is_runtime_frame, is_user_function};
-use crate::expected::expected_reason;
-use crate::verdict::Verdict;
+use crate::verdict::{judge, Facts, Verdict};
 use crate::Config;
 
 /// How coarsely goroutines are grouped.
@@ -373,193 +370,9 @@ fn build_group(
     }
 }
 
-struct Facts<'a, U: Fn(&str) -> bool> {
-    category: Category,
-    leaked: bool,
-    count: u64,
-    wait_max: Option<u32>,
-    wait_times_missing: bool,
-    leak_checked: bool,
-    /// The runtime's own deadlock verdict printed with the dump.
-    proof: Option<RuntimeProof>,
-    frames: &'a [&'a Frame],
-    creator: Option<&'a Frame>,
-    user: &'a U,
-    config: &'a Config,
-}
-
-/// Goroutines started straight from `main` or `init` are usually daemons meant to live as
-/// long as the program; a long wait alone does not make them leaks.
-fn started_from_main(creator: Option<&Frame>) -> bool {
-    creator.is_some_and(|c| {
-        let f = &*c.function;
-        f == "main.main" || f == "main.init" || f.starts_with("main.init.")
-    })
-}
-
-fn judge<U: Fn(&str) -> bool>(facts: &Facts<'_, U>) -> (Verdict, String) {
-    let category = facts.category;
-    // A goroutine caught starting or exiting (only `runtime.goexit` in its stack), or running on
-    // another thread when a crash dump was taken: there is no wait to judge.
-    if facts.frames.is_empty() && !facts.leaked {
-        return (
-            Verdict::Expected,
-            "no stack: the goroutine was starting, exiting, or running on another thread when the dump was taken".into(),
-        );
-    }
-    if facts.leaked {
-        return (
-            Verdict::Proven,
-            format!(
-                "the runtime's leak-detecting GC proved it: no live goroutine or global can reach the {} it waits on",
-                category.name()
-            ),
-        );
-    }
-    // Before the main-goroutine and daemon rules: in a deadlock those wait forever too.
-    match (facts.proof, category) {
-        (_, Category::Running | Category::Runtime) | (None, _) => {}
-        (Some(RuntimeProof::AllAsleep), _) => {
-            return (
-                Verdict::Proven,
-                format!(
-                    "the runtime proved a deadlock (`{}`): no goroutine is left to end this {}",
-                    RuntimeProof::AllAsleep.message(),
-                    category.name()
-                ),
-            )
-        }
-        (Some(RuntimeProof::BubbleBlocked), Category::Synctest) => {
-            return (
-                Verdict::Proven,
-                format!(
-                    "the runtime proved it (`{}`): durably blocked in a testing/synctest bubble that is over, nothing can wake it",
-                    RuntimeProof::BubbleBlocked.message()
-                ),
-            )
-        }
-        (Some(RuntimeProof::BubbleBlocked), _) => {}
-    }
-    if let Some(reason) = expected_reason(
-        facts.frames,
-        facts.creator,
-        facts.user,
-        &facts.config.expected,
-    ) {
-        return (Verdict::Expected, reason);
-    }
-    match category {
-        Category::Runtime => return (Verdict::Expected, "a runtime-internal goroutine".into()),
-        Category::Synctest => {
-            return (
-                Verdict::Expected,
-                "a durable wait inside a testing/synctest bubble".into(),
-            )
-        }
-        Category::Running => {
-            return (
-                Verdict::Possible,
-                "not blocked: a leak only if it never returns (compare two snapshots with goleash diff)".into(),
-            )
-        }
-        Category::NilChan => {
-            return (
-                Verdict::Proven,
-                "an operation on a nil channel can never proceed".into(),
-            )
-        }
-        Category::SelectNoCases => {
-            return (
-                Verdict::Proven,
-                "`select {}` outside the main goroutine can never proceed".into(),
-            )
-        }
-        Category::Sleep | Category::Syscall => {
-            return (
-                Verdict::Possible,
-                format!(
-                    "a {} ends by itself; a leak only if the loop around it has no exit (watch it grow with goleash diff)",
-                    category.name()
-                ),
-            )
-        }
-        _ => {}
-    }
-    let threshold = facts.config.likely_after_minutes;
-    if facts.leak_checked && category.checked_by_leak_gc() {
-        let waited = facts
-            .wait_max
-            .map_or(String::new(), |m| format!("blocked {m} min, but "));
-        return (
-            Verdict::Possible,
-            format!(
-                "{waited}the runtime's leak-detecting GC found the {} reachable from a live goroutine or a global: something can still wake it (a leak only if that owner never will)",
-                category.name()
-            ),
-        );
-    }
-    if let Some(minutes) = facts.wait_max {
-        if minutes >= threshold && category.can_leak() {
-            if started_from_main(facts.creator)
-                && matches!(
-                    category,
-                    Category::Select | Category::ChanReceive | Category::Cond | Category::IoWait
-                )
-            {
-                return (
-                    Verdict::Possible,
-                    format!(
-                        "blocked {minutes} min on a {}, but started from main: a daemon is meant to wait; the goroutineleak profile can prove it",
-                        category.name()
-                    ),
-                );
-            }
-            return (
-                Verdict::Likely,
-                format!(
-                    "blocked {minutes} min on a {} (threshold {threshold} min)",
-                    category.name()
-                ),
-            );
-        }
-    }
-    let channel_like = matches!(
-        category,
-        Category::ChanReceive | Category::ChanSend | Category::Select | Category::Unknown
-    );
-    if facts.wait_max.is_none()
-        && facts.wait_times_missing
-        && channel_like
-        && facts.count >= facts.config.crowd_threshold
-    {
-        return (
-            Verdict::Likely,
-            format!(
-                "{} goroutines blocked at one channel site (crowd threshold {}); this format has no wait times",
-                facts.count, facts.config.crowd_threshold
-            ),
-        );
-    }
-    let reason = match facts.wait_max {
-        Some(minutes) => format!(
-            "blocked {minutes} min on a {}, under the {threshold} min threshold",
-            category.name()
-        ),
-        None if facts.wait_times_missing => format!(
-            "blocked on a {}; this format has no wait times, so how long is unknown",
-            category.name()
-        ),
-        None => format!(
-            "blocked less than a minute on a {} (or no GC has run since it blocked)",
-            category.name()
-        ),
-    };
-    (Verdict::Possible, reason)
-}
-
 #[cfg(test)]
 mod tests {
-    use goleash_model::{AncestryId, GroupKey, GroupStats, LabelsId};
+    use goleash_model::{AncestryId, GroupKey, GroupStats, LabelsId, RuntimeProof};
 
     use super::*;
 

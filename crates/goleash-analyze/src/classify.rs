@@ -75,11 +75,6 @@ impl Category {
         )
     }
 
-    /// Waits that no other goroutine can ever end: a nil channel, `select {}`.
-    pub fn never_wakes(self) -> bool {
-        matches!(self, Category::NilChan | Category::SelectNoCases)
-    }
-
     /// The lifecycle edge to fix, in words.
     pub fn hint(self) -> &'static str {
         match self {

@@ -105,10 +105,6 @@ impl Interner {
         self.ancestries[id.index()].iter().map(|a| a.stack)
     }
 
-    pub fn frame_count(&self) -> usize {
-        self.frames.len()
-    }
-
     pub fn stack_count(&self) -> usize {
         self.stacks.len()
     }

@@ -12,7 +12,7 @@ mod traceback;
 use std::io::{BufRead, BufReader, Read};
 
 pub use error::{Location, ParseError};
-use goleash_model::{DumpFormat, Snapshot};
+use goleash_model::Snapshot;
 
 /// Limits that keep a hostile or mistaken input from exhausting memory.
 #[derive(Clone, Copy, Debug)]
@@ -104,8 +104,10 @@ pub fn position_note_prefix(name: &str, index: usize, count: usize) -> String {
     format!("dump {} of {count} in {name}, lines ", index + 1)
 }
 
-/// The format a source would be parsed as, for reports and `--help`-style listings.
-pub fn detect_format(head: &[u8]) -> Option<DumpFormat> {
+/// The format a source would be parsed as.
+#[cfg(test)]
+fn detect_format(head: &[u8]) -> Option<goleash_model::DumpFormat> {
+    use goleash_model::DumpFormat;
     match sniff(head) {
         Sniffed::Empty => None,
         Sniffed::Proto => Some(DumpFormat::Proto),

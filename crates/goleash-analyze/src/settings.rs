@@ -5,12 +5,6 @@ use serde::Deserialize;
 
 use crate::{Config, ExpectedPattern, Verdict};
 
-#[derive(Debug, Default, Deserialize)]
-struct File {
-    #[serde(default)]
-    analyze: Settings,
-}
-
 /// What `goleash.toml` may say about analysis; command-line flags override it.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -24,7 +18,7 @@ pub struct Settings {
     pub expect: Vec<Expect>,
     pub likely_after: Option<u32>,
     pub crowd: Option<u64>,
-    pub fail_on: Option<String>,
+    pub fail_on: Option<Verdict>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -35,20 +29,6 @@ pub enum Expect {
 }
 
 impl Settings {
-    /// Reads the `[analyze]` table; other tables belong to other subcommands.
-    pub fn from_toml(text: &str) -> Result<Settings, String> {
-        let file: File = toml::from_str(text).map_err(|e| e.to_string().trim().to_string())?;
-        let settings = file.analyze;
-        if let Some(fail_on) = &settings.fail_on {
-            if Verdict::parse(fail_on).is_none() {
-                return Err(format!(
-                    "[analyze] fail-on = {fail_on:?}: expected proven, likely, possible or expected"
-                ));
-            }
-        }
-        Ok(settings)
-    }
-
     /// Applies the settings under the command line's own values.
     pub fn apply(&self, config: &mut Config) {
         for module in &self.modules {
@@ -68,7 +48,7 @@ impl Settings {
     }
 
     pub fn fail_on(&self) -> Option<Verdict> {
-        self.fail_on.as_deref().and_then(Verdict::parse)
+        self.fail_on
     }
 }
 
@@ -77,13 +57,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_the_analyze_table_and_leaves_others_alone() {
-        let settings = Settings::from_toml(
+    fn reads_the_analyze_table() {
+        let settings: Settings = toml::from_str(
             r#"
-            [lint]
-            select = ["ALL"]
-
-            [analyze]
             modules = ["github.com/acme/api"]
             likely-after = 30
             fail-on = "proven"
@@ -108,9 +84,13 @@ mod tests {
 
     #[test]
     fn mistakes_are_named() {
-        let err = Settings::from_toml("[analyze]\nlikely_afterr = 3\n").unwrap_err();
+        let err = toml::from_str::<Settings>("likely_afterr = 3\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("likely_afterr"), "{err}");
-        let err = Settings::from_toml("[analyze]\nfail-on = \"often\"\n").unwrap_err();
-        assert!(err.contains("often"), "{err}");
+        let err = toml::from_str::<Settings>("fail-on = \"often\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("often") && err.contains("proven"), "{err}");
     }
 }

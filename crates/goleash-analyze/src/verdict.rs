@@ -1,12 +1,12 @@
 use goleash_model::{Frame, RuntimeProof};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::classify::Category;
 use crate::expected::expected_reason;
 use crate::Config;
 
 /// How sure goleash is that a group has no reason to live. Ordered from least to most sure.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// A goroutine known to live long by design (runtime workers, servers, pools, main).

@@ -5,12 +5,6 @@ use serde::Deserialize;
 
 use crate::ignore::{Ignore, IgnoreKind};
 
-#[derive(Debug, Default, Deserialize)]
-struct File {
-    #[serde(default)]
-    test: TestSettings,
-}
-
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct TestSettings {
@@ -26,16 +20,10 @@ pub struct TestSettings {
     /// `"1s"`, `"500ms"`.
     pub retry: Option<String>,
     pub ancestors: Option<u32>,
-    pub fail_on: Option<String>,
+    pub fail_on: Option<goleash_analyze::Verdict>,
 }
 
 impl TestSettings {
-    /// Reads the `[test]` table; other tables belong to other subcommands.
-    pub fn from_toml(text: &str) -> Result<TestSettings, String> {
-        let file: File = toml::from_str(text).map_err(|e| e.to_string().trim().to_string())?;
-        Ok(file.test)
-    }
-
     pub fn ignores(&self) -> Vec<Ignore> {
         let mut out = Vec::new();
         out.extend(
@@ -62,13 +50,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_the_test_table_only() {
-        let s = TestSettings::from_toml(
-            "[lint]\nselect = [\"ALL\"]\n[test]\nignore-top = [\"a.b\"]\nignore-created-by = [\"x.*\"]\nretry = \"2s\"\n",
+    fn reads_the_test_table() {
+        let s: TestSettings = toml::from_str(
+            "ignore-top = [\"a.b\"]\nignore-created-by = [\"x.*\"]\nretry = \"2s\"\n",
         )
         .unwrap();
         assert_eq!(s.retry.as_deref(), Some("2s"));
         assert_eq!(s.ignores().len(), 2);
-        assert!(TestSettings::from_toml("[test]\nretyr = \"1s\"\n").is_err());
+        assert!(toml::from_str::<TestSettings>("retyr = \"1s\"\n").is_err());
     }
 }

@@ -32,14 +32,47 @@ pub struct LintConfig {
     pub ignore: Vec<String>,
     /// `GL007 = "error"`.
     #[serde(default)]
-    pub severity: BTreeMap<String, String>,
+    pub severity: BTreeMap<String, Severity>,
     /// gitignore-style globs of paths to skip.
     #[serde(default)]
     pub exclude: Vec<String>,
     pub include_tests: Option<bool>,
-    pub fail_on: Option<String>,
+    pub fail_on: Option<FailOn>,
     /// Overrides go.mod's `go` directive for the timer rules.
     pub go_version: Option<String>,
+}
+
+/// The least severe finding that fails the run, or `never`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+    Never,
+}
+
+impl FailOn {
+    /// `error`, `warning`, `info` (with the severity's other spellings) or `never`.
+    pub fn parse(text: &str) -> Option<FailOn> {
+        if text.eq_ignore_ascii_case("never") {
+            return Some(FailOn::Never);
+        }
+        Severity::parse(text).map(|s| match s {
+            Severity::Error => FailOn::Error,
+            Severity::Warning => FailOn::Warning,
+            Severity::Info => FailOn::Info,
+        })
+    }
+
+    pub fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Error => Some(Severity::Error),
+            FailOn::Warning => Some(Severity::Warning),
+            FailOn::Info => Some(Severity::Info),
+            FailOn::Never => None,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -84,7 +117,9 @@ pub fn parse(text: &str) -> Result<LintConfig, String> {
 }
 
 impl LintConfig {
-    fn validate(&self) -> Result<(), String> {
+    /// What the types cannot say: rule selectors and codes must name rules, the Go version
+    /// must parse.
+    pub fn validate(&self) -> Result<(), String> {
         let selectors = self
             .select
             .iter()
@@ -96,21 +131,9 @@ impl LintConfig {
                 return Err(format!("unknown rule selector `{selector}`"));
             }
         }
-        for (code, severity) in &self.severity {
+        for code in self.severity.keys() {
             if rules::find_meta(code).is_none() {
                 return Err(format!("unknown rule `{code}` in [lint.severity]"));
-            }
-            if Severity::parse(severity).is_none() {
-                return Err(format!(
-                    "severity `{severity}` for {code}: expected error, warning or info"
-                ));
-            }
-        }
-        if let Some(fail_on) = &self.fail_on {
-            if Severity::parse(fail_on).is_none() && fail_on != "never" {
-                return Err(format!(
-                    "fail-on `{fail_on}`: expected error, warning, info or never"
-                ));
             }
         }
         if let Some(version) = &self.go_version {
@@ -173,7 +196,7 @@ impl RuleSelection {
                 .iter()
                 .filter_map(|(code, sev)| {
                     let meta = rules::find_meta(code)?;
-                    Some((meta.code.to_string(), Severity::parse(sev)?))
+                    Some((meta.code.to_string(), *sev))
                 })
                 .collect(),
         }

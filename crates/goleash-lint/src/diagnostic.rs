@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// A hint: worth reading, never a leak on its own.
+    #[serde(alias = "note", alias = "hint")]
     Info,
+    #[serde(alias = "warn")]
     Warning,
     Error,
 }

@@ -611,18 +611,13 @@ impl Settings {
 
         // go vet fails on every diagnostic it is handed, so fail-on decides what is reported:
         // below it, a finding would fail the build just like one above it.
-        let fail_on = args
-            .fail_on
-            .as_deref()
-            .or(config.fail_on.as_deref())
-            .unwrap_or("warning");
-        let threshold = if fail_on.eq_ignore_ascii_case("never") {
-            None
-        } else {
-            Some(Severity::parse(fail_on).ok_or_else(|| {
-                format!("bad fail-on `{fail_on}`: expected error, warning, info or never")
-            })?)
+        let fail_on = match args.fail_on.as_deref() {
+            Some(text) => config::FailOn::parse(text).ok_or_else(|| {
+                format!("bad fail-on `{text}`: expected error, warning, info or never")
+            })?,
+            None => config.fail_on.unwrap_or(config::FailOn::Warning),
         };
+        let threshold = fail_on.threshold();
 
         let go_version = match &config.go_version {
             Some(v) => Some(

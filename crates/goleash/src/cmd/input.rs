@@ -13,6 +13,7 @@ use goleash_parse::Limits;
 use goleash_source::{FetchOptions, LiveRole};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::config::GoleashToml;
 use super::flags::{parse_positive_duration, ColorFlag};
 
 /// How inputs are read.
@@ -531,31 +532,25 @@ pub fn resolve(
     judge: &JudgeArgs,
     fail_on: Option<Verdict>,
 ) -> Result<(Config, Verdict), InputError> {
-    resolve_parts(&judge.code, judge.likely_after, judge.crowd, fail_on)
+    let file = GoleashToml::for_cwd(judge.code.config.as_deref()).map_err(InputError)?;
+    Ok(resolve_parts(
+        &judge.code,
+        &file.analyze,
+        judge.likely_after,
+        judge.crowd,
+        fail_on,
+    ))
 }
 
-/// [`resolve`] for commands without wait-time thresholds of their own (`goleash test`).
+/// [`resolve`] with `goleash.toml`'s `[analyze]` table already read (`goleash test` reads the
+/// file once for its own table too).
 pub fn resolve_parts(
     code: &CodeArgs,
+    settings: &Settings,
     likely_after: Option<u32>,
     crowd: Option<u64>,
     fail_on: Option<Verdict>,
-) -> Result<(Config, Verdict), InputError> {
-    let file = match &code.config {
-        Some(path) => Some(path.clone()),
-        None => std::env::current_dir()
-            .ok()
-            .and_then(|dir| goleash_lint::config::find_upward(&dir)),
-    };
-    let settings = match &file {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| InputError(format!("{}: cannot read: {e}", path.display())))?;
-            Settings::from_toml(&text)
-                .map_err(|e| InputError(format!("{}: {e}", path.display())))?
-        }
-        None => Settings::default(),
-    };
+) -> (Config, Verdict) {
     let defaults = Config::default();
     let mut config = Config {
         likely_after_minutes: likely_after
@@ -572,5 +567,5 @@ pub fn resolve_parts(
     };
     settings.apply(&mut config);
     let fail_on = fail_on.or(settings.fail_on()).unwrap_or(Verdict::Likely);
-    Ok((config, fail_on))
+    (config, fail_on)
 }

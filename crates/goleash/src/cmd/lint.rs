@@ -6,10 +6,11 @@ use std::process::ExitCode;
 
 use super::flags::ColorFlag;
 use clap::{Args, ValueEnum};
-use goleash_lint::config::{self, RuleSelection};
-use goleash_lint::{Baseline, GoVersion, LintOptions, RuleMeta, Severity};
+use goleash_lint::config::{self, FailOn, RuleSelection};
+use goleash_lint::{Baseline, GoVersion, LintOptions, RuleMeta};
 use goleash_report::lint::{self as render, Summary};
 
+use super::config::GoleashToml;
 use super::exit;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -24,30 +25,6 @@ pub enum LintFormat {
     Sarif,
     /// GitHub Actions workflow annotations (`::warning file=…`).
     Github,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
-    Error,
-    Warning,
-    Info,
-    /// Always exit 0 on findings (errors reading input still exit 2).
-    Never,
-}
-
-impl FailOn {
-    fn threshold(self) -> Option<Severity> {
-        match self {
-            FailOn::Error => Some(Severity::Error),
-            FailOn::Warning => Some(Severity::Warning),
-            FailOn::Info => Some(Severity::Info),
-            FailOn::Never => None,
-        }
-    }
-
-    fn parse(value: &str) -> Option<Self> {
-        <FailOn as ValueEnum>::from_str(value, true).ok()
-    }
 }
 
 /// Find goroutine-leak patterns in Go source: forgotten senders, loops that never exit,
@@ -88,9 +65,10 @@ pub struct LintArgs {
     #[arg(long, value_enum, default_value_t = LintFormat::Terminal)]
     pub format: LintFormat,
 
-    /// Exit 1 when a finding has at least this severity [default: warning, or the
-    /// config's fail-on]. Example: `--fail-on error` to gate only on errors.
-    #[arg(long, value_enum)]
+    /// Exit 1 when a finding has at least this severity: error, warning, info, or never
+    /// [default: warning, or the config's fail-on]. Example: `--fail-on error` to gate only on
+    /// errors.
+    #[arg(long, value_parser = parse_fail_on, value_name = "SEVERITY")]
     pub fail_on: Option<FailOn>,
 
     /// Run only these rules (codes, code prefixes, names, or ALL), replacing the default
@@ -194,25 +172,20 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
     exit::code(exit::ERROR)
 }
 
+fn parse_fail_on(text: &str) -> Result<FailOn, String> {
+    FailOn::parse(text).ok_or_else(|| format!("`{text}`: expected error, warning, info or never"))
+}
+
 fn load_config(args: &LintArgs) -> Result<config::LintConfig, String> {
     if args.no_config {
         return Ok(config::LintConfig::default());
     }
-    let path = match &args.config {
-        Some(path) => Some(path.clone()),
-        None => {
-            let start = args
-                .paths
-                .first()
-                .map(|p| strip_go_pattern(p))
-                .unwrap_or_else(|| PathBuf::from("."));
-            config::find_upward(&start)
-        }
-    };
-    match path {
-        Some(path) => config::load(&path).map_err(|e| e.to_string()),
-        None => Ok(config::LintConfig::default()),
-    }
+    let start = args
+        .paths
+        .first()
+        .map(|p| strip_go_pattern(p))
+        .unwrap_or_else(|| PathBuf::from("."));
+    GoleashToml::find_and_load(args.config.as_deref(), &start).map(|file| file.lint)
 }
 
 fn strip_go_pattern(path: &Path) -> PathBuf {
@@ -259,14 +232,7 @@ pub fn run_lint(args: LintArgs) -> ExitCode {
         },
         None => None,
     };
-    let fail_on = match (args.fail_on, config.fail_on.as_deref()) {
-        (Some(f), _) => f,
-        (None, Some(f)) => match FailOn::parse(f) {
-            Some(f) => f,
-            None => return fail(format!("bad fail-on `{f}` in goleash.toml")),
-        },
-        (None, None) => FailOn::Warning,
-    };
+    let fail_on = args.fail_on.or(config.fail_on).unwrap_or(FailOn::Warning);
     let baseline = match &args.baseline {
         Some(path) => match Baseline::load(path) {
             Ok(b) => Some(b),

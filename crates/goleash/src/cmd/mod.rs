@@ -1,4 +1,5 @@
 pub mod analyze;
+pub mod config;
 pub mod diff;
 pub mod exit;
 pub mod flags;

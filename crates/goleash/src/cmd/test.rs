@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use goleash_gotest::{Ignore, IgnoreKind, Live, Options, TestSettings};
+use goleash_gotest::{Ignore, IgnoreKind, Live, Options};
 
+use super::config::GoleashToml;
 use super::exit;
 use super::flags::{parse_duration, ColorFlag};
 use super::input::{self, CodeArgs};
@@ -158,38 +159,15 @@ fn write_file(path: &PathBuf, text: &str) -> Result<(), String> {
 }
 
 pub fn run(args: TestArgs) -> ExitCode {
-    let (config, analyze_fail_on) = match input::resolve_parts(&args.code, None, None, None) {
-        Ok(resolved) => resolved,
-        Err(e) => return fail(e.0),
+    // goleash.toml is read once: its [analyze] table for judging, its [test] table here.
+    let file = match GoleashToml::for_cwd(args.code.config.as_deref()) {
+        Ok(file) => file,
+        Err(e) => return fail(e),
     };
-    let settings_file = match &args.code.config {
-        Some(path) => Some(path.clone()),
-        None => std::env::current_dir()
-            .ok()
-            .and_then(|dir| goleash_lint::config::find_upward(&dir)),
-    };
-    let settings = match &settings_file {
-        Some(path) => match std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
-            .and_then(|text| TestSettings::from_toml(&text))
-        {
-            Ok(settings) => settings,
-            Err(e) => return fail(format!("{}: {e}", path.display())),
-        },
-        None => TestSettings::default(),
-    };
-    let fail_on = match (args.fail_on, &settings.fail_on) {
-        (Some(v), _) => v,
-        (None, Some(text)) => match goleash_analyze::Verdict::parse(text) {
-            Some(v) => v,
-            None => {
-                return fail(format!(
-                    "[test] fail-on = {text:?}: expected proven, likely or possible"
-                ))
-            }
-        },
-        (None, None) => analyze_fail_on,
-    };
+    let (config, analyze_fail_on) =
+        input::resolve_parts(&args.code, &file.analyze, None, None, None);
+    let settings = file.test;
+    let fail_on = args.fail_on.or(settings.fail_on).unwrap_or(analyze_fail_on);
     let retry = match (args.retry, &settings.retry) {
         (Some(d), _) => d,
         (None, Some(text)) => match parse_duration(text) {

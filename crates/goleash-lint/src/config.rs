@@ -1,5 +1,5 @@
-//! `goleash.toml`: found upward from the linted path; its `[lint]` table selects rules,
-//! overrides severities and excludes paths. Other tables belong to other subcommands.
+//! The `[lint]` table of `goleash.toml` (the binary reads the file once, every table), the
+//! upward search for the file, and rule selection from the table and the flags.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,13 +12,6 @@ use crate::gomod::GoVersion;
 use crate::rules::{self, RuleMeta};
 
 pub const FILE_NAME: &str = "goleash.toml";
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct ConfigFile {
-    #[serde(default)]
-    pub lint: LintConfig,
-}
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -75,17 +68,6 @@ impl FailOn {
     }
 }
 
-#[derive(Debug)]
-pub struct ConfigError(pub String);
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
 /// The nearest `goleash.toml` at or above `start` (a file or directory).
 pub fn find_upward(start: &Path) -> Option<PathBuf> {
     let absolute = std::path::absolute(start).ok()?;
@@ -102,18 +84,6 @@ pub fn find_upward(start: &Path) -> Option<PathBuf> {
         dir = d.parent();
     }
     None
-}
-
-pub fn load(path: &Path) -> Result<LintConfig, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
-    parse(&text).map_err(|e| ConfigError(format!("{}: {e}", path.display())))
-}
-
-pub fn parse(text: &str) -> Result<LintConfig, String> {
-    let file: ConfigFile = toml::from_str(text).map_err(|e| e.to_string())?;
-    file.lint.validate()?;
-    Ok(file.lint)
 }
 
 impl LintConfig {
@@ -222,10 +192,14 @@ mod tests {
 
     #[test]
     fn parses_and_validates() {
-        let config = parse(
-            "[lint]\nselect = [\"GL0\"]\nignore = [\"GL007\"]\nseverity = { GL001 = \"warning\" }\n",
-        )
-        .expect("valid config");
+        let parse = |text: &str| -> Result<LintConfig, String> {
+            let config: LintConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+            config.validate()?;
+            Ok(config)
+        };
+        let config =
+            parse("select = [\"GL0\"]\nignore = [\"GL007\"]\nseverity = { GL001 = \"warning\" }\n")
+                .expect("valid config");
         let selection = RuleSelection::from_config(&config);
         let gl007 = rules::find_meta("GL007").expect("rule exists");
         let gl001 = rules::find_meta("GL001").expect("rule exists");
@@ -235,8 +209,7 @@ mod tests {
             selection.severity_override("GL001"),
             Some(Severity::Warning)
         );
-        assert!(parse("[lint]\nselect = [\"GL999\"]\n").is_err());
-        assert!(parse("[lint]\nbogus = 1\n").is_err());
-        assert!(parse("[analyze]\nwhatever = 1\n").is_ok());
+        assert!(parse("select = [\"GL999\"]\n").is_err());
+        assert!(parse("bogus = 1\n").is_err());
     }
 }

@@ -483,10 +483,20 @@ impl VetConfig {
     }
 }
 
+/// Finds and reads goleash.toml for a package directory: its `[lint]` table and the directory
+/// the file is in (exclude globs are relative to it). The binary passes its one loader, so the
+/// vet tool reads the file exactly as `goleash lint` does.
+pub type ConfigLoader<'a> = &'a dyn Fn(&Path) -> Result<Option<(LintConfig, PathBuf)>, String>;
+
 /// Runs one `vet.cfg`. `stdout` receives the JSON when the config names no `Stdout` file,
 /// `stderr` the text report and errors. Returns the exit code.
-pub fn run(args: &RunArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8 {
-    match run_inner(args, stdout, stderr) {
+pub fn run(
+    args: &RunArgs,
+    load_config: ConfigLoader<'_>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> u8 {
+    match run_inner(args, load_config, stdout, stderr) {
         Ok(code) => code,
         Err(message) => {
             let _ = writeln!(stderr, "goleash: {message}");
@@ -495,7 +505,12 @@ pub fn run(args: &RunArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8
     }
 }
 
-fn run_inner(args: &RunArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u8, String> {
+fn run_inner(
+    args: &RunArgs,
+    load_config: ConfigLoader<'_>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<u8, String> {
     let cfg = VetConfig::load(&args.config)?;
     // goleash keeps no facts across packages; the empty file still has to exist, or the go
     // command caches nothing for this package.
@@ -514,7 +529,7 @@ fn run_inner(args: &RunArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
         return Ok(EXIT_CLEAN);
     }
 
-    let settings = Settings::resolve(args, &cfg)?;
+    let settings = Settings::resolve(args, &cfg, load_config)?;
     let files = settings.files(&cfg);
     let options = LintOptions {
         include_tests: true,
@@ -582,14 +597,13 @@ struct Settings {
 }
 
 impl Settings {
-    fn resolve(args: &RunArgs, cfg: &VetConfig) -> Result<Settings, String> {
-        let dir = cfg.package_dir();
-        let (config, config_dir) = match config::find_upward(&dir) {
-            Some(path) => {
-                let loaded = config::load(&path).map_err(|e| e.to_string())?;
-                let parent = path.parent().map(Path::to_path_buf).unwrap_or_default();
-                (loaded, Some(parent))
-            }
+    fn resolve(
+        args: &RunArgs,
+        cfg: &VetConfig,
+        load_config: ConfigLoader<'_>,
+    ) -> Result<Settings, String> {
+        let (config, config_dir) = match load_config(&cfg.package_dir())? {
+            Some((config, dir)) => (config, Some(dir)),
             None => (LintConfig::default(), None),
         };
         for selector in args
@@ -875,6 +889,23 @@ fn text_report(
 mod tests {
     use super::*;
 
+    /// The `[lint]` table of the nearest goleash.toml (the binary's loader reads every table).
+    fn lint_table(dir: &Path) -> Result<Option<(LintConfig, PathBuf)>, String> {
+        #[derive(serde::Deserialize)]
+        struct File {
+            #[serde(default)]
+            lint: LintConfig,
+        }
+        let Some(path) = config::find_upward(dir) else {
+            return Ok(None);
+        };
+        let named = |e: String| format!("{}: {e}", path.display());
+        let text = std::fs::read_to_string(&path).map_err(|e| named(e.to_string()))?;
+        let file: File = toml::from_str(&text).map_err(|e| named(e.to_string()))?;
+        file.lint.validate().map_err(named)?;
+        Ok(Some((file.lint, path.parent().unwrap().to_path_buf())))
+    }
+
     fn os(args: &[&str]) -> Vec<OsString> {
         args.iter().map(OsString::from).collect()
     }
@@ -1096,7 +1127,7 @@ mod tests {
             json: true,
             ..RunArgs::default()
         };
-        assert_eq!(run(&args, &mut out, &mut err), EXIT_ERROR);
+        assert_eq!(run(&args, &lint_table, &mut out, &mut err), EXIT_ERROR);
         let err = String::from_utf8(err).expect("utf8");
         assert!(out.is_empty());
         assert_eq!(err.lines().count(), 1, "{err}");
@@ -1159,7 +1190,7 @@ func f() int { ch := make(chan int); go func() { /* caf\u{e9} */ ch <- 1 }(); se
             ..args
         };
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let code = run(&args, &mut out, &mut err);
+        let code = run(&args, &lint_table, &mut out, &mut err);
         (
             code,
             String::from_utf8(out).expect("utf8"),

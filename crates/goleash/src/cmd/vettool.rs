@@ -31,8 +31,17 @@ pub fn run(args: &[OsString]) -> ExitCode {
         }
         Request::Flags => print_or_fail(&(vettool::flags_json() + "\n")),
         Request::Run(run) => {
+            let load = |dir: &std::path::Path| {
+                let Some(path) = goleash_lint::config::find_upward(dir) else {
+                    return Ok(None);
+                };
+                let file = super::config::GoleashToml::load(&path)?;
+                let parent = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+                Ok(Some((file.lint, parent)))
+            };
             let code = vettool::run(
                 &run,
+                &load,
                 &mut std::io::stdout().lock(),
                 &mut std::io::stderr().lock(),
             );

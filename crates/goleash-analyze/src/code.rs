@@ -86,13 +86,13 @@ pub fn is_runtime_frame(function: &str) -> bool {
 
 /// The runtime's panic, as tracebacks (`panic`) and profiles (`runtime.gopanic`) name it.
 /// Frames above it in a stack are deferred code run by the panic, not where it happened.
-pub fn is_panic_frame(function: &str) -> bool {
+pub(crate) fn is_panic_frame(function: &str) -> bool {
     function == "panic" || function == "runtime.gopanic"
 }
 
 /// cgo's generated stubs (`main._Cfunc_read` in `_cgo_gotypes.go`): the Go line that called C
 /// is the next frame.
-pub fn is_cgo_stub(function: &str, file: &str) -> bool {
+pub(crate) fn is_cgo_stub(function: &str, file: &str) -> bool {
     let last = function.rsplit('.').next().unwrap_or(function);
     file.ends_with("_cgo_gotypes.go")
         || ["_Cfunc_", "_C2func_", "_cgo_", "_Cmacro_"]
@@ -102,7 +102,7 @@ pub fn is_cgo_stub(function: &str, file: &str) -> bool {
 
 /// True when `function` belongs to the user's code under the given prefixes (or, with none,
 /// to anything outside the standard library).
-pub fn is_user_function(function: &str, user_prefixes: &[String]) -> bool {
+pub(crate) fn is_user_function(function: &str, user_prefixes: &[String]) -> bool {
     if user_prefixes.is_empty() {
         return !is_stdlib_function(function);
     }

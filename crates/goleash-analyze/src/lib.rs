@@ -1,6 +1,8 @@
 //! Turns a [`Snapshot`](goleash_model::Snapshot) into judged groups: where each group is
 //! blocked, who started it, what kind of wait it is, whether it is a leak, and what to fix.
 
+#![warn(unreachable_pub)]
+
 mod classify;
 mod code;
 mod diff;

@@ -26,7 +26,7 @@ pub struct TestName {
 
 /// Reads test files on demand to name subtests; one parse per file.
 #[derive(Default)]
-pub struct Attributor {
+pub(crate) struct Attributor {
     /// Import path → directory, to find files of a -trimpath build.
     dirs: Vec<(String, PathBuf)>,
     files: HashMap<PathBuf, Option<(String, Tree)>>,
@@ -36,7 +36,7 @@ pub struct Attributor {
 type Stack<'a> = Vec<&'a Frame>;
 
 impl Attributor {
-    pub fn new(dirs: Vec<(String, PathBuf)>) -> Attributor {
+    pub(crate) fn new(dirs: Vec<(String, PathBuf)>) -> Attributor {
         Attributor {
             dirs,
             files: HashMap::new(),
@@ -44,7 +44,7 @@ impl Attributor {
     }
 
     /// The test that (transitively) started the goroutines of `raw`, if any.
-    pub fn attribute(&mut self, snapshot: &Snapshot, raw: &RawGroup) -> Option<TestName> {
+    pub(crate) fn attribute(&mut self, snapshot: &Snapshot, raw: &RawGroup) -> Option<TestName> {
         let interner = &snapshot.interner;
         let visible = |stack: goleash_model::StackId| -> Stack<'_> {
             interner
@@ -248,7 +248,7 @@ fn is_plain_test(function: &str) -> bool {
 }
 
 /// `TestX` from `import/path.TestX`, `import/path.TestX.func1.2`, `import/path_test.TestX`.
-pub fn top_level_test(function: &str) -> Option<&str> {
+pub(crate) fn top_level_test(function: &str) -> Option<&str> {
     let (_, rest) = split_package(function);
     let first = rest.split('.').next()?;
     ["Test", "Benchmark", "Fuzz"]

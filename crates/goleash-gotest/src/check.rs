@@ -15,7 +15,7 @@ use crate::output::{Outcome, PackageOutput};
 use crate::overlay::{Hook, Prepared};
 use crate::{CheckTimes, Deadlock, PackageReport, Status, TestLeaks};
 
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     pub out_dir: &'a Path,
     pub config: &'a Config,
     pub ignores: &'a [Ignore],
@@ -25,7 +25,7 @@ pub struct Context<'a> {
     pub file_args: bool,
 }
 
-pub fn package(
+pub(crate) fn package(
     cx: &Context,
     listed: &ListedPackage,
     prepared: Option<&Prepared>,

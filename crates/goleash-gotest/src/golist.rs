@@ -12,7 +12,7 @@ use crate::Error;
 /// A package as `go list -json` describes it (only the fields goleash reads).
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct ListedPackage {
+pub(crate) struct ListedPackage {
     pub import_path: String,
     #[serde(default)]
     pub name: String,
@@ -30,20 +30,20 @@ pub struct ListedPackage {
 
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct ListError {
+pub(crate) struct ListError {
     #[serde(default)]
     pub err: String,
 }
 
 impl ListedPackage {
-    pub fn has_tests(&self) -> bool {
+    pub(crate) fn has_tests(&self) -> bool {
         !self.test_go_files.is_empty() || !self.x_test_go_files.is_empty()
     }
 }
 
 /// Lists the packages a `go test` command line names. `-e` keeps packages with errors in the
 /// list (go test reports those itself), so only a failure of `go list` as a whole is an error.
-pub fn list(
+pub(crate) fn list(
     go: &Path,
     args: &GoTestArgs,
     env: &[(String, String)],
@@ -81,7 +81,7 @@ pub fn list(
 }
 
 /// `go list -json` prints one JSON object per package, concatenated.
-pub fn decode(stdout: &[u8]) -> Result<Vec<ListedPackage>, Error> {
+pub(crate) fn decode(stdout: &[u8]) -> Result<Vec<ListedPackage>, Error> {
     serde_json::Deserializer::from_slice(stdout)
         .into_iter::<ListedPackage>()
         .collect::<Result<Vec<_>, _>>()

@@ -93,7 +93,7 @@ impl Ignore {
 }
 
 /// The rules as the generated check reads them from GOLEASH_TEST_IGNORE.
-pub fn encode(ignores: &[Ignore]) -> String {
+pub(crate) fn encode(ignores: &[Ignore]) -> String {
     ignores
         .iter()
         .map(|i| format!("{} {}", i.kind.word(), i.function))

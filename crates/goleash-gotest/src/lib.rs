@@ -8,6 +8,8 @@
 //! The user's tree is never written: the overlay lives in a temporary directory that is
 //! removed when the run ends.
 
+#![warn(unreachable_pub)]
+
 mod args;
 mod attribute;
 mod check;

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 /// How `go test` says a package ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Passed,
     Failed,
     BuildFailed,
@@ -17,7 +17,7 @@ pub enum Outcome {
 
 /// One package's share of the output.
 #[derive(Clone, Debug, Default)]
-pub struct PackageOutput {
+pub(crate) struct PackageOutput {
     pub text: String,
     pub outcome: Option<Outcome>,
     /// Compiler messages for a package that did not build.
@@ -25,10 +25,10 @@ pub struct PackageOutput {
 }
 
 /// Per import path.
-pub type Outputs = BTreeMap<String, PackageOutput>;
+pub(crate) type Outputs = BTreeMap<String, PackageOutput>;
 
 /// Reads the captured stdout (and stderr, where the compiler's messages go) of a `go test` run.
-pub fn split(stdout: &[u8], stderr: &[u8], json: bool) -> Outputs {
+pub(crate) fn split(stdout: &[u8], stderr: &[u8], json: bool) -> Outputs {
     let mut outputs = if json {
         split_json(stdout)
     } else {

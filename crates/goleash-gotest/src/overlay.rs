@@ -31,7 +31,7 @@ pub enum Hook {
 
 /// One package under test and where its check writes.
 #[derive(Clone, Debug)]
-pub struct Prepared {
+pub(crate) struct Prepared {
     pub import_path: String,
     /// The base name of the files the check writes in the output directory.
     pub key: String,
@@ -49,7 +49,7 @@ struct OverlayJson {
 
 /// Writes the overlay into `work` (a temporary directory) and returns its path with the
 /// prepared packages. `user_overlay` is the user's own `-overlay` file, kept in the result.
-pub fn prepare(
+pub(crate) fn prepare(
     packages: &[ListedPackage],
     work: &Path,
     user_overlay: Option<&Path>,
@@ -192,7 +192,7 @@ fn hook_package(
 
 /// A stable, file-name-safe name per import path: the generated file's text, and so the build
 /// cache's key for the test binary, stays the same from run to run.
-pub fn file_key(import_path: &str) -> String {
+pub(crate) fn file_key(import_path: &str) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for b in import_path.bytes() {
         hash ^= u64::from(b);

@@ -59,7 +59,7 @@ pub struct Interner {
 
 /// One ancestor of a goroutine: the stack it had when it created its child.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Ancestor {
+pub(crate) struct Ancestor {
     pub stack: StackId,
 }
 

@@ -4,6 +4,8 @@
 //! and ancestry collapse into one [`RawGroup`] at parse time, so memory grows with the number
 //! of distinct stacks, not with the number of goroutines.
 
+#![warn(unreachable_pub)]
+
 mod intern;
 mod snapshot;
 

@@ -4,6 +4,8 @@
 //! `goleash_source::decode`, the one place that knows the codecs), then the first bytes tell a
 //! protobuf profile from `debug=1` text from traceback text.
 
+#![warn(unreachable_pub)]
+
 mod error;
 mod legacy;
 mod proto;

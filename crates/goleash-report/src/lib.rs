@@ -1,5 +1,7 @@
 //! Reports: a terminal view for people, stable JSON for machines, Markdown for tickets.
 
+#![warn(unreachable_pub)]
+
 pub mod gotest;
 mod json;
 pub mod lint;

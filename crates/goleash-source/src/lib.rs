@@ -9,6 +9,8 @@
 //! [`unwrap`] then undoes what carried the dump: compression, a text encoding, and the line
 //! wrappers of logs and pastes (see [`transport`]).
 
+#![warn(unreachable_pub)]
+
 pub mod decode;
 pub mod transport;
 

@@ -463,6 +463,18 @@ impl<'t> FileCx<'t> {
         self.scopes.function_around(node).and_then(|s| s.context)
     }
 
+    /// Each `x, y := value, …` with its left side and its first value (parentheses undone):
+    /// the shape of `t := time.NewTicker(d)` and `ctx, cancel := context.WithCancel(p)`.
+    pub fn short_var_first_values(
+        &self,
+    ) -> impl Iterator<Item = (Node<'t>, Node<'t>, Node<'t>)> + '_ {
+        self.short_vars.iter().filter_map(|&decl| {
+            let left = decl.child_by_field_name("left")?;
+            let value = decl.child_by_field_name("right")?.named_child(0)?;
+            Some((decl, left, syntax::unparen(value)))
+        })
+    }
+
     pub fn text(&self, node: Node<'_>) -> &'t str {
         text(node, self.src)
     }

@@ -3,7 +3,7 @@
 use crate::diagnostic::{Confidence, Finding, Severity};
 use crate::facts::{FileCx, UseKind, TIME};
 use crate::rules::RuleMeta;
-use crate::syntax::{self, unparen};
+use crate::syntax;
 
 pub static RULE: RuleMeta = RuleMeta {
     code: "GL009",
@@ -50,20 +50,14 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
     if cx.new_timer_semantics() {
         return;
     }
-    for decl in &cx.short_vars {
-        let (Some(left), Some(right)) = (
-            decl.child_by_field_name("left"),
-            decl.child_by_field_name("right"),
-        ) else {
+    for (decl, left, value) in cx.short_var_first_values() {
+        let Some(name) = left.named_child(0) else {
             continue;
         };
-        let (Some(name), Some(value)) = (left.named_child(0), right.named_child(0)) else {
-            continue;
-        };
-        if cx.pkg_call(unparen(value), TIME) != Some("NewTicker") || name.kind() != "identifier" {
+        if cx.pkg_call(value, TIME) != Some("NewTicker") || name.kind() != "identifier" {
             continue;
         }
-        let Some(func) = cx.enclosing_function(*decl) else {
+        let Some(func) = cx.enclosing_function(decl) else {
             continue;
         };
         let Some(body) = syntax::function_body(func) else {

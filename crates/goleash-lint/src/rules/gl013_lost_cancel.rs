@@ -61,16 +61,7 @@ const CONSTRUCTORS: &[&str] = &[
 ];
 
 pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
-    for decl in &cx.short_vars {
-        let (Some(left), Some(right)) = (
-            decl.child_by_field_name("left"),
-            decl.child_by_field_name("right"),
-        ) else {
-            continue;
-        };
-        let Some(call) = right.named_child(0).map(unparen) else {
-            continue;
-        };
+    for (decl, left, call) in cx.short_var_first_values() {
         let Some(constructor) = cx.pkg_call(call, CONTEXT) else {
             continue;
         };
@@ -89,7 +80,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
             ));
             continue;
         }
-        if let Some(decl_fn) = cx.enclosing_declaration(*decl) {
+        if let Some(decl_fn) = cx.enclosing_declaration(decl) {
             if cx.is_main_package() && syntax::function_name(decl_fn, cx.src) == Some("main") {
                 continue;
             }
@@ -114,7 +105,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
             src: cx.src,
             is_use: &is_use,
         };
-        if let Some(exit) = check.exit_without_use(*decl) {
+        if let Some(exit) = check.exit_without_use(decl) {
             let label = match exit {
                 Exit::Return(_) => "this return is reached without calling it",
                 Exit::EndOfFunction(_) => "the function ends here without calling it",

@@ -6,7 +6,7 @@ use tree_sitter::Node;
 use crate::diagnostic::{Confidence, Finding, Severity};
 use crate::facts::{FileCx, UseKind, HTTP};
 use crate::rules::RuleMeta;
-use crate::syntax::{self, call_target, unparen};
+use crate::syntax::{self, call_target};
 
 pub static RULE: RuleMeta = RuleMeta {
     code: "GL015",
@@ -67,16 +67,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         return;
     }
     let clients = client_names(cx);
-    for decl in &cx.short_vars {
-        let (Some(left), Some(right)) = (
-            decl.child_by_field_name("left"),
-            decl.child_by_field_name("right"),
-        ) else {
-            continue;
-        };
-        let Some(call) = right.named_child(0).map(unparen) else {
-            continue;
-        };
+    for (decl, left, call) in cx.short_var_first_values() {
         if !is_request(cx, call, &clients) || left.named_child_count() != 2 {
             continue;
         }
@@ -84,7 +75,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
             continue;
         };
         let name = cx.text(resp);
-        let Some(func) = cx.enclosing_function(*decl) else {
+        let Some(func) = cx.enclosing_function(decl) else {
             continue;
         };
         let Some(body) = syntax::function_body(func) else {

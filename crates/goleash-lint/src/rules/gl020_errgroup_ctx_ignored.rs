@@ -6,7 +6,7 @@ use crate::diagnostic::{Confidence, Finding, Severity};
 use crate::facts::{FileCx, ERRGROUP};
 use crate::patterns::method_calls;
 use crate::rules::RuleMeta;
-use crate::syntax::{self, unparen};
+use crate::syntax;
 
 pub static RULE: RuleMeta = RuleMeta {
     code: "GL020",
@@ -53,16 +53,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
     if !cx.imports.has(ERRGROUP) {
         return;
     }
-    for decl in &cx.short_vars {
-        let (Some(left), Some(right)) = (
-            decl.child_by_field_name("left"),
-            decl.child_by_field_name("right"),
-        ) else {
-            continue;
-        };
-        let Some(call) = right.named_child(0).map(unparen) else {
-            continue;
-        };
+    for (decl, left, call) in cx.short_var_first_values() {
         if cx.pkg_call(call, ERRGROUP) != Some("WithContext") || left.named_child_count() != 2 {
             continue;
         }
@@ -81,7 +72,7 @@ pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
         let Some(group) = left.named_child(0) else {
             continue;
         };
-        let Some(body) = cx.enclosing_function(*decl).and_then(syntax::function_body) else {
+        let Some(body) = cx.enclosing_function(decl).and_then(syntax::function_body) else {
             continue;
         };
         let go_calls: Vec<_> = method_calls(cx, body, cx.text(group), &["Go"])

@@ -232,24 +232,37 @@ fn leaks(
                 );
             }
         }
-        report.expected += groups
-            .iter()
-            .filter(|g| g.verdict == Verdict::Expected)
-            .map(|g| g.count)
-            .sum::<u64>();
-        groups.retain(|g| g.verdict > Verdict::Expected);
-        if groups.is_empty() {
-            continue;
-        }
-        sort_groups(&mut groups);
-        let leaked = count_at_least(&groups, cx.fail_on);
-        report.tests.push(TestLeaks {
-            test,
-            leaked,
-            groups: groups.into_iter().map(crate::LeakGroup::new).collect(),
-        });
+        let (expected, leaks) = split_expected(test, groups, cx.fail_on);
+        report.expected += expected;
+        report.tests.extend(leaks);
     }
     order_tests(&mut report.tests);
+}
+
+/// A test's groups without the expected ones: how many goroutines those were, and the
+/// test's leaks when any group is left.
+fn split_expected(
+    test: Option<TestName>,
+    mut groups: Vec<goleash_analyze::Group>,
+    fail_on: Verdict,
+) -> (u64, Option<TestLeaks>) {
+    let expected = groups
+        .iter()
+        .filter(|g| g.verdict == Verdict::Expected)
+        .map(|g| g.count)
+        .sum::<u64>();
+    groups.retain(|g| g.verdict > Verdict::Expected);
+    if groups.is_empty() {
+        return (expected, None);
+    }
+    sort_groups(&mut groups);
+    let leaked = count_at_least(&groups, fail_on);
+    let leaks = TestLeaks {
+        test,
+        leaked,
+        groups: groups.into_iter().map(crate::LeakGroup::new).collect(),
+    };
+    (expected, Some(leaks))
 }
 
 fn count_at_least(groups: &[goleash_analyze::Group], verdict: Verdict) -> u64 {
@@ -333,22 +346,9 @@ fn deadlock(
                 );
             }
         }
-        other += groups
-            .iter()
-            .filter(|g| g.verdict == Verdict::Expected)
-            .map(|g| g.count)
-            .sum::<u64>();
-        groups.retain(|g| g.verdict > Verdict::Expected);
-        if groups.is_empty() {
-            continue;
-        }
-        sort_groups(&mut groups);
-        let leaked = count_at_least(&groups, cx.fail_on);
-        tests.push(TestLeaks {
-            test,
-            leaked,
-            groups: groups.into_iter().map(crate::LeakGroup::new).collect(),
-        });
+        let (expected, leaks) = split_expected(test, groups, cx.fail_on);
+        other += expected;
+        tests.extend(leaks);
     }
     order_tests(&mut tests);
     Some(Deadlock {

@@ -120,57 +120,62 @@ pub fn live_requests(url: &str, leak_profile: bool) -> Option<Vec<LiveRequest>> 
     if !(url.starts_with("http://") || url.starts_with("https://")) {
         return None;
     }
-    let base = index_base(url)?;
+    let root = pprof_root(url)?;
     let mut requests = Vec::new();
     if leak_profile {
         requests.push(LiveRequest {
-            url: format!("{base}/debug/pprof/goroutineleak?debug=0"),
+            url: format!("{root}/goroutineleak?debug=0"),
             role: LiveRole::LeakProfile,
         });
     }
     requests.push(LiveRequest {
-        url: format!("{base}/debug/pprof/goroutine?debug=0"),
+        url: format!("{root}/goroutine?debug=0"),
         role: LiveRole::Profile,
     });
     requests.push(LiveRequest {
-        url: format!("{base}/debug/pprof/goroutine?debug=2"),
+        url: format!("{root}/goroutine?debug=2"),
         role: LiveRole::Dump,
     });
     Some(requests)
 }
 
-/// `http://host:port` of a bare host or pprof index URL; `None` for any other URL.
-fn index_base(url: &str) -> Option<String> {
+/// The pprof root (`http://host:port/debug/pprof`, or wherever pprof is mounted:
+/// `http://host/admin/pprof`) that a URL names: a bare host (Go's default mount) or a path
+/// whose last segment is `pprof`. `None` for anything else, a profile URL to use as given.
+/// `goleash analyze` and `goleash watch` both read URLs through this.
+pub fn pprof_root(url: &str) -> Option<String> {
     let (before_query, query) = url.split_once('?').unwrap_or((url, ""));
-    let after_scheme = before_query
-        .split_once("://")
-        .map_or(before_query, |(_, rest)| rest);
-    let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
-    let trimmed = path.trim_end_matches('/');
-    let is_index = trimmed.is_empty() || trimmed.ends_with("/debug/pprof");
-    if !is_index || !query.is_empty() {
+    if !query.is_empty() {
         return None;
     }
-    let base = before_query.trim_end_matches('/');
-    Some(
-        base.strip_suffix("/debug/pprof")
-            .unwrap_or(base)
-            .to_string(),
-    )
+    let (scheme, rest) = before_query.split_once("://")?;
+    let (host, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    if host.is_empty() {
+        return None;
+    }
+    let path = path.trim_end_matches('/');
+    if path.is_empty() {
+        return Some(format!("{scheme}://{host}/debug/pprof"));
+    }
+    path.ends_with("/pprof")
+        .then(|| format!("{scheme}://{host}{path}"))
 }
 
 /// The profile endpoints to request for a URL. Only a bare host (`http://127.0.0.1:6060`) or
 /// the pprof index (`…/debug/pprof/`) expands; any other path is a profile URL used as given
 /// (pprof mounted elsewhere, a proxy).
 pub fn expand_url(url: &str, leak_profile: bool) -> Vec<String> {
-    let Some(base) = index_base(url) else {
+    let Some(root) = pprof_root(url) else {
         return vec![url.to_string()];
     };
     let mut urls = Vec::new();
     if leak_profile {
-        urls.push(format!("{base}/debug/pprof/goroutineleak?debug=0"));
+        urls.push(format!("{root}/goroutineleak?debug=0"));
     }
-    urls.push(format!("{base}/debug/pprof/goroutine?debug=2"));
+    urls.push(format!("{root}/goroutine?debug=2"));
     urls
 }
 
@@ -381,6 +386,38 @@ mod tests {
         assert_eq!(roles(false).len(), 2);
         assert!(
             live_requests("http://127.0.0.1:6060/debug/pprof/goroutine?debug=1", true).is_none()
+        );
+    }
+
+    #[test]
+    fn one_reading_of_pprof_urls() {
+        let root = |u: &str| pprof_root(u);
+        assert_eq!(
+            root("http://h:1").as_deref(),
+            Some("http://h:1/debug/pprof")
+        );
+        assert_eq!(
+            root("http://h:1/").as_deref(),
+            Some("http://h:1/debug/pprof")
+        );
+        assert_eq!(
+            root("http://h:1/debug/pprof/").as_deref(),
+            Some("http://h:1/debug/pprof")
+        );
+        assert_eq!(
+            root("https://h/admin/pprof").as_deref(),
+            Some("https://h/admin/pprof")
+        );
+        assert_eq!(root("http://h:1/admin/pprof/goroutine"), None);
+        assert_eq!(root("http://h:1/debug/pprof/goroutine?debug=2"), None);
+        assert_eq!(root("http://h:1/dumps/latest.txt"), None);
+        let urls = expand_url("http://h/admin/pprof", true);
+        assert_eq!(
+            urls,
+            [
+                "http://h/admin/pprof/goroutineleak?debug=0",
+                "http://h/admin/pprof/goroutine?debug=2"
+            ]
         );
     }
 

@@ -52,17 +52,18 @@ pub fn parse_url(spec: &str) -> Result<Target, String> {
             "`{spec}`: give the service (http://host:port) or its pprof root, not a profile URL with a query"
         ));
     }
-    let mut path = path.trim_end_matches('/').to_string();
+    // The reading `goleash analyze` uses; a path it would take for a profile is, for a watch
+    // target, pprof mounted under a prefix of its own.
+    let mut path = path.trim_end_matches('/');
+    // A goroutine profile URL names the service whose pprof root is above it.
     for profile in ["/goroutine", "/goroutineleak"] {
-        if let Some(root) = path.strip_suffix(profile) {
-            path = root.to_string();
-        }
+        path = path.strip_suffix(profile).unwrap_or(path);
     }
-    if path.is_empty() {
-        path = "/debug/pprof".to_string();
-    }
+    let url = format!("{scheme}://{host}{path}");
+    let root =
+        goleash_source::pprof_root(&url).unwrap_or_else(|| url.trim_end_matches('/').to_string());
     Ok(Target {
-        url: format!("{scheme}://{host}{path}"),
+        url: root,
         labels: BTreeMap::new(),
     })
 }

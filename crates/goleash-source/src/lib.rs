@@ -12,6 +12,7 @@
 #![warn(unreachable_pub)]
 
 pub mod decode;
+pub mod http;
 pub mod transport;
 
 use std::fmt;
@@ -197,54 +198,18 @@ fn open_url(spec: &str, options: &FetchOptions) -> Result<Vec<Opened>, SourceErr
 /// Requests one profile URL; `None` when the server has no such profile (404). The body is
 /// read as the parser pulls it, within the same timeout.
 pub fn fetch_url(url: &str, options: &FetchOptions) -> Result<Option<Opened>, SourceError> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(options.timeout))
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let response = agent.get(url).call().map_err(|e| {
-        let message = match e {
-            ureq::Error::Timeout(_) => format!(
-                "no complete answer within {:?} (--timeout); expected a goroutine dump",
-                options.timeout
-            ),
-            other => format!("request failed: {other}"),
-        };
+    let agent = http::agent(options.timeout, 1);
+    let answer = http::get(&agent, url, options.timeout).map_err(|fault| {
+        let message = fault.message;
+        let message = message
+            .strip_prefix(&format!("{url}: "))
+            .unwrap_or(&message)
+            .to_string();
         error(url, message)
     })?;
-    let status = response.status().as_u16();
-    if status == 404 {
-        return Ok(None);
-    }
-    if status != 200 {
-        return Err(error(
-            url,
-            format!("HTTP status {status}; expected 200 with a goroutine dump (is net/http/pprof registered?)"),
-        ));
-    }
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    if content_type.starts_with("text/html") {
-        return Err(error(
-            url,
-            format!("the server answered with an HTML page ({content_type}); expected a goroutine dump or profile"),
-        ));
-    }
-    let reader = response
-        .into_body()
-        .into_with_config()
-        .limit(u64::MAX)
-        .reader();
-    Ok(Some(Opened {
+    Ok(answer.map(|answer| Opened {
         name: url.to_string(),
-        reader: Box::new(TimeoutReader {
-            inner: reader,
-            url: url.to_string(),
-        }),
+        reader: answer.body,
         transport: None,
     }))
 }
@@ -303,23 +268,6 @@ pub fn unwrap(opened: Opened, max_bytes: u64) -> Result<Vec<Opened>, SourceError
                 })
                 .collect())
         }
-    }
-}
-
-/// Names the URL in body read errors (a body that stalls past the timeout, a reset).
-struct TimeoutReader<R> {
-    inner: R,
-    url: String,
-}
-
-impl<R: Read> Read for TimeoutReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.inner.read(buf).map_err(|e| {
-            std::io::Error::new(
-                e.kind(),
-                format!("reading the body of {} failed: {e}", self.url),
-            )
-        })
     }
 }
 

@@ -1,0 +1,181 @@
+//! The one HTTP client of goleash: `analyze` on a live URL and `watch`'s scrapes fetch
+//! profiles through it. A deadline covers the whole exchange; failures are sorted into kinds
+//! that reports and metrics can count, each with a message that names the URL.
+
+use std::io::Read;
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// Why a fetch failed, coarse enough to be a metric label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// Connection refused, reset, no route.
+    Down,
+    /// No complete answer within the timeout.
+    Timeout,
+    /// An HTTP status other than 200.
+    Status,
+    /// An HTML page (a login page, a proxy's error page) instead of a profile.
+    Html,
+    /// The body is larger than the size cap.
+    TooLarge,
+    /// The body is not a goroutine profile or dump.
+    Garbage,
+}
+
+impl FaultKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::Down => "down",
+            FaultKind::Timeout => "timeout",
+            FaultKind::Status => "status",
+            FaultKind::Html => "html",
+            FaultKind::TooLarge => "too_large",
+            FaultKind::Garbage => "garbage",
+        }
+    }
+
+    pub const ALL: [FaultKind; 6] = [
+        FaultKind::Down,
+        FaultKind::Timeout,
+        FaultKind::Status,
+        FaultKind::Html,
+        FaultKind::TooLarge,
+        FaultKind::Garbage,
+    ];
+}
+
+/// A failed fetch: its kind and a message that starts with the URL.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Fault {
+    pub kind: FaultKind,
+    pub message: String,
+}
+
+impl Fault {
+    pub fn new(kind: FaultKind, message: impl Into<String>) -> Fault {
+        Fault {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Fault {}
+
+/// A client with one connection pool: a watcher's rounds reuse the keep-alive connections of
+/// the previous one instead of opening hundreds of sockets. `idle` bounds the pool.
+pub fn agent(timeout: Duration, idle: usize) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .max_idle_connections(idle.clamp(8, 4096))
+        .max_idle_connections_per_host(2)
+        // Every pooled connection keeps its buffers (128 KiB each way by default): with
+        // hundreds of targets that was most of the watcher's memory. Requests are tiny and
+        // bodies are read in a loop, so small buffers cost nothing in speed.
+        .input_buffer_size(16 * 1024)
+        .output_buffer_size(4 * 1024)
+        .user_agent(concat!("goleash/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into()
+}
+
+/// A 200 answer: its announced size and its body, read as the caller pulls it (read errors
+/// name the URL).
+pub struct Answer {
+    pub content_length: Option<u64>,
+    pub body: Box<dyn Read + Send>,
+}
+
+/// GETs `url`. `Ok(None)`: 404, the profile does not exist in this process (goroutineleak
+/// before Go 1.26). A status other than 200 or an HTML page is a [`Fault`].
+pub fn get(agent: &ureq::Agent, url: &str, timeout: Duration) -> Result<Option<Answer>, Fault> {
+    let response = agent
+        .get(url)
+        .call()
+        .map_err(|e| request_fault(url, timeout, e))?;
+    let status = response.status().as_u16();
+    if status == 404 {
+        return Ok(None);
+    }
+    if status != 200 {
+        return Err(Fault::new(
+            FaultKind::Status,
+            format!("{url}: HTTP status {status}; expected 200 with a goroutine profile (is net/http/pprof registered there?)"),
+        ));
+    }
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let content_type = header("content-type").unwrap_or_default();
+    if content_type.starts_with("text/html") {
+        return Err(Fault::new(
+            FaultKind::Html,
+            format!("{url}: the server answered with an HTML page ({content_type}); expected a goroutine profile (is net/http/pprof mounted there?)"),
+        ));
+    }
+    let content_length = header("content-length").and_then(|v| v.trim().parse::<u64>().ok());
+    let reader = response
+        .into_body()
+        .into_with_config()
+        .limit(u64::MAX)
+        .reader();
+    Ok(Some(Answer {
+        content_length,
+        body: Box::new(NamedBody {
+            inner: reader,
+            url: url.to_string(),
+        }),
+    }))
+}
+
+/// Whether a body read failed by running out of time (ureq reports the global deadline as an
+/// I/O error of kind TimedOut, or with "timeout" in it).
+pub fn is_timeout(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::TimedOut
+        || e.to_string().to_ascii_lowercase().contains("timeout")
+}
+
+fn request_fault(url: &str, timeout: Duration, e: ureq::Error) -> Fault {
+    match e {
+        ureq::Error::Timeout(_) => Fault::new(
+            FaultKind::Timeout,
+            format!("{url}: no complete answer within {timeout:?} (--timeout)"),
+        ),
+        ureq::Error::Io(io) => Fault::new(FaultKind::Down, format!("{url}: {io}")),
+        ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => {
+            Fault::new(FaultKind::Down, format!("{url}: {e}"))
+        }
+        other => Fault::new(FaultKind::Down, format!("{url}: request failed: {other}")),
+    }
+}
+
+/// Names the URL in body read errors (a body that stalls past the timeout, a reset).
+struct NamedBody<R> {
+    inner: R,
+    url: String,
+}
+
+impl<R: Read> Read for NamedBody<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("reading the body of {} failed: {e}", self.url),
+            )
+        })
+    }
+}

@@ -292,11 +292,6 @@ impl TestRun {
             0
         }
     }
-
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
-            + "\n"
-    }
 }
 
 /// Runs `go test` with the check and reads what it left behind.

@@ -235,7 +235,7 @@ pub fn run(args: TestArgs) -> ExitCode {
                 full: args.full,
             },
         ),
-        TestFormat::Json => report.to_json(),
+        TestFormat::Json => goleash_report::gotest::json(&report),
         TestFormat::Junit => goleash_report::gotest::junit::render(&report),
         TestFormat::Sarif => goleash_report::gotest::sarif::render(&report),
     };
@@ -256,7 +256,7 @@ pub fn run(args: TestArgs) -> ExitCode {
     for (path, render) in [
         (
             &args.json_file,
-            TestRun::to_json as fn(&goleash_gotest::TestRun) -> String,
+            goleash_report::gotest::json as fn(&goleash_gotest::TestRun) -> String,
         ),
         (&args.junit_file, goleash_report::gotest::junit::render),
         (&args.sarif_file, goleash_report::gotest::sarif::render),
@@ -273,5 +273,3 @@ pub fn run(args: TestArgs) -> ExitCode {
     let code = report.exit_code();
     exit::code(u8::try_from(code).unwrap_or(exit::ERROR))
 }
-
-use goleash_gotest::TestRun;

@@ -100,6 +100,83 @@ fn sniff(head: &[u8]) -> Sniffed {
     Sniffed::Text
 }
 
+/// `--dump`: which of several dumps in one source to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DumpChoice {
+    Last,
+    First,
+    All,
+    /// 1-based.
+    Number(usize),
+}
+
+impl DumpChoice {
+    /// Checked when the arguments are read, before any input is.
+    pub fn parse(text: &str) -> Result<DumpChoice, String> {
+        match text {
+            "last" => Ok(DumpChoice::Last),
+            "first" => Ok(DumpChoice::First),
+            "all" => Ok(DumpChoice::All),
+            number => match number.parse::<usize>() {
+                Ok(n) if n > 0 => Ok(DumpChoice::Number(n)),
+                _ => Err(format!(
+                    "`{text}`: expected last, first, all or a dump number from 1"
+                )),
+            },
+        }
+    }
+}
+
+/// The dump `which` picks among the dumps of one source (in input order, never empty).
+pub fn select_dump(
+    name: &str,
+    mut dumps: Vec<Snapshot>,
+    which: DumpChoice,
+) -> Result<Snapshot, String> {
+    let count = dumps.len();
+    match which {
+        DumpChoice::Last => Ok(dumps.pop().unwrap_or_default()),
+        DumpChoice::First => Ok(dumps.swap_remove(0)),
+        DumpChoice::All => {
+            // Each dump's notes stay, once each, except the one placing it among the others.
+            let mut notes: Vec<String> = Vec::new();
+            for (i, dump) in dumps.iter_mut().enumerate() {
+                let position = position_note_prefix(name, i, count);
+                for note in std::mem::take(&mut dump.notes) {
+                    if !note.starts_with(&position) && !notes.contains(&note) {
+                        notes.push(note);
+                    }
+                }
+            }
+            let mut all = dumps.swap_remove(0);
+            for dump in &dumps {
+                all.absorb(dump);
+            }
+            all.sources.truncate(1);
+            all.notes = notes;
+            if count > 1 {
+                all.notes.push(format!(
+                    "{count} dumps in {name} counted together (--dump all)"
+                ));
+            }
+            Ok(all)
+        }
+        DumpChoice::Number(n) => {
+            if n > count {
+                return Err(format!(
+                    "{name}: --dump {n}, but it holds {}",
+                    if count == 1 {
+                        "1 dump".to_string()
+                    } else {
+                        format!("{count} dumps")
+                    }
+                ));
+            }
+            Ok(dumps.swap_remove(n - 1))
+        }
+    }
+}
+
 /// How the note that places dump `index` (0-based) of `count` in a source begins: one
 /// definition for the parser that writes it and for `--dump all`, which replaces it.
 pub fn position_note_prefix(name: &str, index: usize, count: usize) -> String {

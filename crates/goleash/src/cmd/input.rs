@@ -9,7 +9,7 @@ use goleash_analyze::{
     fill_counts_from_profile, merge_snapshots, Config, ExpectedPattern, GroupBy, Settings, Verdict,
 };
 use goleash_model::Snapshot;
-use goleash_parse::Limits;
+use goleash_parse::{DumpChoice, Limits};
 use goleash_source::{FetchOptions, LiveRole};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -265,7 +265,8 @@ pub fn read_moment(specs: &[String], read: &ReadArgs) -> Result<Snapshot, InputE
                         _ => e.to_string(),
                     })
                 })?;
-                let mut snapshot = pick_dump(&part.name, dumps, read.dump)?;
+                let mut snapshot =
+                    goleash_parse::select_dump(&part.name, dumps, read.dump).map_err(InputError)?;
                 for source in &mut snapshot.sources {
                     source.transport.clone_from(&part.transport);
                 }
@@ -448,82 +449,6 @@ impl<R: std::io::Read> std::io::Read for ProgressReader<R> {
         let n = self.inner.read(buf)?;
         self.bar.inc(n as u64);
         Ok(n)
-    }
-}
-
-/// `--dump`: which of several dumps in one source to use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DumpChoice {
-    Last,
-    First,
-    All,
-    /// 1-based.
-    Number(usize),
-}
-
-impl DumpChoice {
-    /// Checked when the arguments are read, before any input is.
-    fn parse(text: &str) -> Result<DumpChoice, String> {
-        match text {
-            "last" => Ok(DumpChoice::Last),
-            "first" => Ok(DumpChoice::First),
-            "all" => Ok(DumpChoice::All),
-            number => match number.parse::<usize>() {
-                Ok(n) if n > 0 => Ok(DumpChoice::Number(n)),
-                _ => Err(format!(
-                    "`{text}`: expected last, first, all or a dump number from 1"
-                )),
-            },
-        }
-    }
-}
-
-fn pick_dump(
-    name: &str,
-    mut dumps: Vec<Snapshot>,
-    which: DumpChoice,
-) -> Result<Snapshot, InputError> {
-    let count = dumps.len();
-    match which {
-        DumpChoice::Last => Ok(dumps.pop().unwrap_or_default()),
-        DumpChoice::First => Ok(dumps.swap_remove(0)),
-        DumpChoice::All => {
-            // Each dump's notes stay, once each, except the one placing it among the others.
-            let mut notes: Vec<String> = Vec::new();
-            for (i, dump) in dumps.iter_mut().enumerate() {
-                let position = goleash_parse::position_note_prefix(name, i, count);
-                for note in std::mem::take(&mut dump.notes) {
-                    if !note.starts_with(&position) && !notes.contains(&note) {
-                        notes.push(note);
-                    }
-                }
-            }
-            let mut all = dumps.swap_remove(0);
-            for dump in &dumps {
-                all.absorb(dump);
-            }
-            all.sources.truncate(1);
-            all.notes = notes;
-            if count > 1 {
-                all.notes.push(format!(
-                    "{count} dumps in {name} counted together (--dump all)"
-                ));
-            }
-            Ok(all)
-        }
-        DumpChoice::Number(n) => {
-            if n > count {
-                return Err(InputError(format!(
-                    "{name}: --dump {n}, but it holds {}",
-                    if count == 1 {
-                        "1 dump".to_string()
-                    } else {
-                        format!("{count} dumps")
-                    }
-                )));
-            }
-            Ok(dumps.swap_remove(n - 1))
-        }
     }
 }
 

@@ -59,12 +59,58 @@ const BUILTIN: &[(&str, &str)] = &[
     ("go.opencensus.io/stats/view.(*worker).start", "OpenCensus's stats worker"),
 ];
 
+/// Builtin expectations for what a program opens and should close: servers, listeners,
+/// connection pools. In a process they live as long as it does; left by a test, they are
+/// that test's leak (goleak's rule), so [`Policy::Test`] does not expect them.
+const OWNED_BY_WHOEVER_OPENED_THEM: &[&str] = &[
+    "net/http.(*conn).serve",
+    "net/http.(*connReader).backgroundRead",
+    "net/http.(*persistConn).readLoop",
+    "net/http.(*persistConn).writeLoop",
+    "net/http.(*Server).Serve",
+    "net.(*TCPListener).Accept",
+    "net.(*UnixListener).Accept",
+    "net/http.(*http2serverConn).serve",
+    "net/http.(*http2ClientConn).readLoop",
+    "database/sql.(*DB).connectionOpener",
+    "database/sql.(*DB).connectionCleaner",
+    "database/sql.(*DB).connectionResetter",
+];
+
+/// Whose goroutines a dump shows, which decides what is expected to live long.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Policy {
+    /// A running program: servers, listeners and pools live as long as the process.
+    #[default]
+    Production,
+    /// After a test: only the runtime's and the testing harness's goroutines are expected;
+    /// anything the test opened and left open is its leak.
+    Test,
+}
+
+/// What a test left open, when the group is a server, listener or pool goroutine that
+/// [`Policy::Production`] would expect.
+pub(crate) fn left_open(frames: &[&Frame], user: impl Fn(&str) -> bool) -> Option<&'static str> {
+    for frame in frames {
+        if let Some((function, reason)) = BUILTIN.iter().find(|(f, _)| *f == &*frame.function) {
+            return OWNED_BY_WHOEVER_OPENED_THEM
+                .contains(function)
+                .then_some(*reason);
+        }
+        if user(&frame.function) {
+            break;
+        }
+    }
+    None
+}
+
 /// Why a group is expected to be long-lived, if it is.
 pub(crate) fn expected_reason(
     frames: &[&Frame],
     creator: Option<&Frame>,
     user: impl Fn(&str) -> bool,
     patterns: &[ExpectedPattern],
+    policy: Policy,
 ) -> Option<String> {
     for pattern in patterns {
         let hit = frames.iter().any(|f| pattern.matches(&f.function))
@@ -74,7 +120,10 @@ pub(crate) fn expected_reason(
         }
     }
     for frame in frames {
-        if let Some((_, reason)) = BUILTIN.iter().find(|(f, _)| *f == &*frame.function) {
+        if let Some((function, reason)) = BUILTIN.iter().find(|(f, _)| *f == &*frame.function) {
+            if policy == Policy::Test && OWNED_BY_WHOEVER_OPENED_THEM.contains(function) {
+                return None;
+            }
             return Some((*reason).to_string());
         }
         if user(&frame.function) {

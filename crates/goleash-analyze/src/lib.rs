@@ -15,7 +15,7 @@ mod verdict;
 pub use classify::{classify, Category};
 pub use code::{is_runtime_frame, is_stdlib_function, package_of};
 pub use diff::{diff, Change, Diff, DiffGroup};
-pub use expected::ExpectedPattern;
+pub use expected::{ExpectedPattern, Policy};
 pub use group::{analyze, Analysis, FrameView, Group, GroupBy, LabelSet};
 pub use merge::{fill_counts_from_profile, merge_snapshots};
 pub use settings::{Expect, Settings};
@@ -34,6 +34,8 @@ pub struct Config {
     /// Goroutines the user knows to be long-lived.
     pub expected: Vec<ExpectedPattern>,
     pub group_by: GroupBy,
+    /// Whose goroutines these are: a running program's, or what a test left behind.
+    pub policy: Policy,
 }
 
 impl Default for Config {
@@ -44,6 +46,7 @@ impl Default for Config {
             user_prefixes: Vec::new(),
             expected: Vec::new(),
             group_by: GroupBy::Stack,
+            policy: Policy::Production,
         }
     }
 }

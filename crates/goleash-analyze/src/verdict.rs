@@ -2,7 +2,7 @@ use goleash_model::{Frame, RuntimeProof};
 use serde::{Deserialize, Serialize};
 
 use crate::classify::Category;
-use crate::expected::expected_reason;
+use crate::expected::{expected_reason, left_open, Policy};
 use crate::Config;
 
 /// How sure goleash is that a group has no reason to live. Ordered from least to most sure.
@@ -115,8 +115,17 @@ pub(crate) fn judge<U: Fn(&str) -> bool>(facts: &Facts<'_, U>) -> (Verdict, Stri
         facts.creator,
         facts.user,
         &facts.config.expected,
+        facts.config.policy,
     ) {
         return (Verdict::Expected, reason);
+    }
+    if facts.config.policy == Policy::Test {
+        if let Some(what) = left_open(facts.frames, facts.user) {
+            return (
+                Verdict::Likely,
+                format!("{what}; left open by the test: close it before the test returns (Close, or t.Cleanup)"),
+            );
+        }
     }
     match category {
         Category::Runtime => return (Verdict::Expected, "a runtime-internal goroutine".into()),
@@ -256,6 +265,7 @@ mod tests {
         expect: &'static [&'static str],
         verdict: Verdict,
         reason: &'static str,
+        test_run: bool,
     }
 
     const BASE: Row = Row {
@@ -272,11 +282,42 @@ mod tests {
         expect: &[],
         verdict: Verdict::Possible,
         reason: "",
+        test_run: false,
     };
 
     #[test]
     fn every_verdict_path() {
+        let server: &[&str] = &[
+            "net/http.(*Server).Serve",
+            "net/http/httptest.(*Server).goServe.func1",
+        ];
         let rows = [
+            Row {
+                name: "a server in a running program",
+                category: Category::IoWait,
+                frames: server,
+                verdict: Verdict::Expected,
+                reason: "accept loop",
+                ..BASE
+            },
+            Row {
+                name: "a server a test left open",
+                category: Category::IoWait,
+                frames: server,
+                test_run: true,
+                verdict: Verdict::Likely,
+                reason: "left open by the test",
+                ..BASE
+            },
+            Row {
+                name: "the testing harness in a test run",
+                frames: &["testing.(*T).Run", "testing.runTests"],
+                creator: None,
+                test_run: true,
+                verdict: Verdict::Expected,
+                reason: "harness",
+                ..BASE
+            },
             Row {
                 name: "no stack",
                 frames: &[],
@@ -489,6 +530,11 @@ mod tests {
                     .iter()
                     .map(|e| ExpectedPattern::new(*e))
                     .collect(),
+                policy: if row.test_run {
+                    Policy::Test
+                } else {
+                    Policy::Production
+                },
                 ..Config::default()
             };
             let user = |f: &str| f.starts_with("example.com/") || f.starts_with("main.");

@@ -489,6 +489,7 @@ pub fn resolve_parts(
             GroupByArg::Stack => GroupBy::Stack,
             GroupByArg::Site => GroupBy::Site,
         },
+        ..defaults
     };
     settings.apply(&mut config);
     let fail_on = fail_on.or(settings.fail_on()).unwrap_or(Verdict::Likely);

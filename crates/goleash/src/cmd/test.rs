@@ -72,7 +72,7 @@ pub struct TestArgs {
     /// Exit 1 when goroutines at least this sure leaked: `proven` (the runtime's leak GC
     /// proved them unreachable), `likely` (also: still alive after the retry window), or
     /// `possible`. Default: likely, or fail-on in goleash.toml. Example: `--fail-on proven`.
-    #[arg(long, value_parser = input::parse_verdict, value_name = "VERDICT")]
+    #[arg(long, value_parser = parse_leak_verdict, value_name = "VERDICT")]
     pub fail_on: Option<goleash_analyze::Verdict>,
 
     /// How long the check waits, with backoff, for goroutines to end after the tests (proven
@@ -149,6 +149,15 @@ pub enum TestFormat {
     Sarif,
 }
 
+/// `proven`, `likely` or `possible`: `expected` goroutines are never reported by a test run,
+/// so failing on them would mean nothing.
+fn parse_leak_verdict(text: &str) -> Result<goleash_analyze::Verdict, String> {
+    match goleash_analyze::Verdict::parse(text) {
+        Some(v) if v > goleash_analyze::Verdict::Expected => Ok(v),
+        _ => Err(format!("`{text}`: expected proven, likely or possible")),
+    }
+}
+
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("goleash: {message}");
     exit::code(exit::ERROR)
@@ -164,9 +173,16 @@ pub fn run(args: TestArgs) -> ExitCode {
         Ok(file) => file,
         Err(e) => return fail(e),
     };
-    let (config, analyze_fail_on) =
+    let (mut config, analyze_fail_on) =
         input::resolve_parts(&args.code, &file.analyze, None, None, None);
+    // Servers, listeners and pools a test leaves open are its leaks (goleak's rule).
+    config.policy = goleash_analyze::Policy::Test;
     let settings = file.test;
+    if settings.fail_on == Some(goleash_analyze::Verdict::Expected) {
+        return fail(
+            "goleash.toml: [test] fail-on = \"expected\": expected proven, likely or possible",
+        );
+    }
     let fail_on = args.fail_on.or(settings.fail_on).unwrap_or(analyze_fail_on);
     let retry = match (args.retry, &settings.retry) {
         (Some(d), _) => d,

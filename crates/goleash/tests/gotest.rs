@@ -406,6 +406,20 @@ fn sarif_locates_each_leaked_group() {
     assert_eq!(location["artifactLocation"]["uri"], "leaky/leaky.go");
     assert_eq!(location["region"]["startLine"], 17);
     assert!(results.iter().any(|r| r["ruleId"] == "test-deadlock"));
+    // A site in the standard library (httptest's accept loop) is related, not primary: the
+    // test's own line leads, inside the repository.
+    let server = results
+        .iter()
+        .find(|r| r["properties"]["test"] == "TestLeavesServerOpen")
+        .unwrap();
+    let primary = &server["locations"][0]["physicalLocation"]["artifactLocation"];
+    assert_eq!(primary["uri"], "servers/servers_test.go", "{server:#}");
+    assert_eq!(primary["uriBaseId"], "%SRCROOT%");
+    assert!(server["relatedLocations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["message"]["text"] == "where it is blocked"));
 }
 
 #[test]

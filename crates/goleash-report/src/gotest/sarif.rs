@@ -99,7 +99,19 @@ fn for_test(
         properties.insert("count".into(), group.count.into());
         properties.insert("verdict".into(), group.verdict.name().into());
         properties.insert("category".into(), json!(group.category));
+        // Code scanning shows the primary location in the repository: a site in the standard
+        // library (a leftover server's accept loop) goes to the related locations, and the
+        // test's own line leads.
+        let site_is_users = group.site.as_ref().is_some_and(|s| s.user);
+        let primary = if site_is_users {
+            group.site.as_ref()
+        } else {
+            group.in_test.as_ref().or(group.creator.as_ref())
+        };
         let mut related = Vec::new();
+        if let (false, Some(site)) = (site_is_users, &group.site) {
+            related.push(location(site).related(0, "where it is blocked"));
+        }
         if let Some(creator) = &group.creator {
             related.push(location(creator).related(1, "the go statement that started it"));
         }
@@ -111,7 +123,7 @@ fn for_test(
             rule_index: None,
             level,
             message: Text::new(text),
-            locations: group.site.iter().map(location).collect(),
+            locations: primary.into_iter().map(location).collect(),
             related_locations: related,
             partial_fingerprints: Map::new(),
             properties,

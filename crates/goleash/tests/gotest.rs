@@ -269,6 +269,40 @@ fn servers_and_listeners_left_open_by_a_test_are_its_leaks() {
     assert!(!closed, "{pkg:#}");
 }
 
+/// With `go test -json`, the leaking tests and their package end in a `fail` event of
+/// test2json's format, so gotestsum and IDEs show them failed; the stream stays one JSON
+/// object per line.
+#[test]
+fn the_json_stream_marks_leaking_tests_failed() {
+    let run = goleash_test(&["--", "-json", "./servers", "./clean"]);
+    let mut last: std::collections::BTreeMap<(String, String), String> = Default::default();
+    for line in run.stdout.lines() {
+        let event: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not a test2json line ({e}): {line:?}"));
+        let package = event["Package"].as_str().unwrap_or_default().to_string();
+        let test = event["Test"].as_str().unwrap_or_default().to_string();
+        let action = event["Action"].as_str().unwrap().to_string();
+        if matches!(action.as_str(), "pass" | "fail" | "skip") {
+            last.insert((package, test), action);
+        }
+    }
+    let outcome = |pkg: &str, test: &str| {
+        last.get(&(format!("goleash.test/gotest/{pkg}"), test.to_string()))
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        outcome("servers", "TestLeavesServerOpen"),
+        "fail",
+        "{last:#?}"
+    );
+    assert_eq!(outcome("servers", "TestLeavesListenerOpen"), "fail");
+    assert_eq!(outcome("servers", "TestClosesServer"), "pass");
+    assert_eq!(outcome("servers", ""), "fail");
+    assert_eq!(outcome("clean", ""), "pass");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+}
+
 #[test]
 fn fail_on_takes_only_the_verdicts_it_documents() {
     let run = goleash_test(&["--fail-on", "expected", "--", "./clean"]);

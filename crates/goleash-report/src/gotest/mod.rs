@@ -4,6 +4,7 @@
 pub mod junit;
 pub mod sarif;
 pub mod terminal;
+pub mod test2json;
 
 /// The run as JSON, the shape documented in docs/test.md.
 pub fn json(run: &goleash_gotest::TestRun) -> String {

@@ -216,9 +216,9 @@ pub fn run(args: TestArgs) -> ExitCode {
     };
     // With `go test -json`, stdout is test2json's event stream: a terminal report appended
     // to it would break the stream's consumers, so it goes to stderr.
-    let report_to_stderr = args.format == TestFormat::Terminal
-        && args.output.is_none()
-        && goleash_gotest::GoTestArgs::parse(&go_args).json;
+    let json_stream = goleash_gotest::GoTestArgs::parse(&go_args).json;
+    let report_to_stderr =
+        args.format == TestFormat::Terminal && args.output.is_none() && json_stream;
     let options = Options {
         go: args.go,
         args: go_args,
@@ -255,6 +255,16 @@ pub fn run(args: TestArgs) -> ExitCode {
         TestFormat::Junit => goleash_report::gotest::junit::render(&report),
         TestFormat::Sarif => goleash_report::gotest::sarif::render(&report),
     };
+    // The leaks as failures in go test's own -json stream, where it was copied.
+    if json_stream {
+        let events = goleash_report::gotest::test2json::fail_events(&report);
+        match live {
+            Live::Stdout => {
+                super::print(&events);
+            }
+            Live::Stderr => eprint!("{events}"),
+        }
+    }
     let mut written = match &args.output {
         Some(path) => write_file(path, &text),
         None if report_to_stderr => {

@@ -25,6 +25,23 @@ pub struct Alert {
     pub starts_ms: i64,
     /// Set when the alert resolved.
     pub ends_ms: Option<i64>,
+    /// The target's epoch (process generation) the alert was judged in.
+    pub epoch: u32,
+}
+
+/// Rewrites a resolved alert whose target restarted: the old process is gone, and its
+/// numbers say nothing about whether the leak is fixed.
+pub fn resolved_by_restart(a: &mut Alert, epoch: u32) {
+    let before = std::mem::take(&mut a.summary);
+    a.labels.insert("resolved_by".into(), "restart".into());
+    a.summary = format!(
+        "resolved because the target restarted (epoch {} -> {epoch}); the leak is not known to be fixed",
+        a.epoch
+    );
+    a.description = format!(
+        "{}: the process this alert was about is gone (a restart, or a crash); the new one is watched from scratch and alerts again if it leaks. Before the restart: {}",
+        a.target, before
+    );
 }
 
 impl Alert {
@@ -79,6 +96,7 @@ pub fn firing(state: &State) -> Vec<Alert> {
                 ),
                 starts_ms: g.suspect_since.unwrap_or(0),
                 ends_ms: None,
+                epoch: t.epoch,
             });
         }
         if let (Some(rule), Some(growth), Some(since)) = (state.slo, t.slo_growth, t.slo_since) {
@@ -101,6 +119,39 @@ pub fn firing(state: &State) -> Vec<Alert> {
                 ),
                 starts_ms: since,
                 ends_ms: None,
+                epoch: t.epoch,
+            });
+        }
+        for r in t.recurring() {
+            let mut labels = base.clone();
+            labels.insert("alertname".into(), "GoroutineLeakRecurring".into());
+            labels.insert("group".into(), format!("{:016x}", r.hash));
+            labels.insert("severity".into(), "warning".into());
+            let info = t.groups.get(&r.hash).map(|g| &g.info);
+            let site = info
+                .and_then(|i| i.site.as_ref())
+                .map_or_else(|| format!("stack {:016x}", r.hash), |s| s.short());
+            out.push(Alert {
+                name: "GoroutineLeakRecurring",
+                target: t.target.url.clone(),
+                labels,
+                summary: format!(
+                    "{site} grew in {} process lifetimes (epochs {}), {:+.1}/min (median)",
+                    r.epochs.len(),
+                    r.epochs
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    r.per_min
+                ),
+                description: format!(
+                    "{}: the same stack grows after every restart ({} restarts seen): a leak that a crash or an OOM kill keeps resetting.",
+                    t.target.url, t.restarts
+                ),
+                starts_ms: t.epoch_since.unwrap_or(0),
+                ends_ms: None,
+                epoch: t.epoch,
             });
         }
     }
@@ -115,7 +166,7 @@ pub fn alertmanager_json(alerts: &[Alert], generator_url: &str) -> serde_json::V
             .map(|a| {
                 let mut v = serde_json::json!({
                     "labels": a.labels,
-                    "annotations": {"summary": a.summary, "description": a.description},
+                    "annotations": {"summary": a.summary, "description": a.description, "epoch": a.epoch.to_string()},
                     "startsAt": rfc3339(a.starts_ms),
                     "generatorURL": generator_url,
                 });
@@ -266,6 +317,7 @@ mod tests {
             description: "d".into(),
             starts_ms: 1_000,
             ends_ms: None,
+            epoch: 0,
         }
     }
 

@@ -170,6 +170,23 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
                         )
                     })
                     .collect();
+                let counts: rustc_hash::FxHashMap<u64, u32> =
+                    samples.iter().map(|s| (s.0, s.1)).collect();
+                if t.restarted(scraped.total, &counts) {
+                    t.start_epoch(ts, scraped.total);
+                }
+                // A group first seen before the restart has no description in this
+                // epoch's map any more: describe every group of the new epoch's first scrape.
+                let samples: Vec<_> = samples
+                    .into_iter()
+                    .zip(&scraped.groups)
+                    .map(|(mut s, g)| {
+                        if s.3.is_none() && !t.groups.contains_key(&s.0) {
+                            s.3 = Some(shared_info(&mut infos, &g.info));
+                        }
+                        s
+                    })
+                    .collect();
                 t.push(ts, scraped.total, samples);
                 // A debug=2 round describes a stack better (wait reason, creator).
                 for g in &scraped.groups {
@@ -186,9 +203,10 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
                 t.trim(window_ms);
             }
             let db_id = t.db_id;
+            let epoch = t.epoch;
             let url = t.target.url.clone();
             if let (Some(store), Some(id)) = (store.as_mut(), db_id) {
-                if let Err(e) = store.record(id, ts, done.duration, &done.result) {
+                if let Err(e) = store.record(id, ts, epoch, done.duration, &done.result) {
                     s.db_errors += 1;
                     drop(s);
                     config.display.note(&format!("{url}: not stored: {e}"));
@@ -236,7 +254,14 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
         let (changes, view) = {
             let mut s = lock(&state);
             let firing = alert::firing(&s);
-            let changes = tracker.update(firing, now_ms());
+            let mut changes = tracker.update(firing, now_ms());
+            for a in changes.resolved.iter_mut() {
+                if let Some(t) = s.targets.iter().find(|t| t.target.url == a.target) {
+                    if t.epoch > a.epoch && a.name != "GoroutineLeakRecurring" {
+                        alert::resolved_by_restart(a, t.epoch);
+                    }
+                }
+            }
             let notes: Vec<(String, Vec<String>)> = s
                 .targets
                 .iter_mut()
@@ -319,7 +344,13 @@ fn resume(
     for t in targets.iter_mut() {
         let id = store.target_id(&t.target)?;
         t.db_id = Some(id);
-        let scrapes = store.load_window(id, now - window_ms, i64::MAX)?;
+        let mut scrapes = store.load_window(id, now - window_ms, i64::MAX)?;
+        // Only the process that was running when the watcher stopped: an older epoch's
+        // counts belong to a process that is gone.
+        if let Some(last) = scrapes.last().map(|s| s.epoch) {
+            scrapes.retain(|s| s.epoch == last);
+            t.epoch = last;
+        }
         let mut hashes: Vec<u64> = scrapes
             .iter()
             .flat_map(|s| s.groups.iter().map(|g| g.0))

@@ -281,6 +281,14 @@ pub fn report_json(state: &State, elapsed: Duration) -> serde_json::Value {
                 "scrape_seconds_avg": (t.scrapes > 0).then(|| t.duration_sum_s / t.scrapes as f64),
                 "analyze_seconds_avg": (t.scrapes > 0).then(|| t.analyze_sum_s / t.scrapes as f64),
                 "suspects": t.suspects().len(),
+                "epoch": t.epoch,
+                "epoch_since_ms": t.epoch_since,
+                "restarts": t.restarts,
+                "recurring": t.recurring().iter().map(|r| serde_json::json!({
+                    "hash": format!("{:016x}", r.hash),
+                    "epochs": r.epochs,
+                    "per_min": round2(r.per_min),
+                })).collect::<Vec<_>>(),
                 "groups": groups,
             })
         })

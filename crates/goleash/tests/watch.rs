@@ -518,7 +518,7 @@ fn kill_9_and_restart_keep_the_history() {
         .find(|l| l.starts_with("goleash_watch_group_suspect{") && l.ends_with(" 1"))
         .unwrap_or_else(|| panic!("{metrics}"));
     assert!(
-        suspect_line.contains("site=\"main.lookupBackend.func1 (leaky/main.go:22)\""),
+        suspect_line.contains("site=\"main.lookupBackend.func1 (leaky/main.go:24)\""),
         "{suspect_line}"
     );
     assert!(
@@ -562,7 +562,7 @@ fn kill_9_and_restart_keep_the_history() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("main.lookupBackend.func1 (leaky/main.go:22)"),
+        text.contains("main.lookupBackend.func1 (leaky/main.go:24)"),
         "{text}"
     );
     let out = goleash()
@@ -664,7 +664,7 @@ fn dashboard_in_chromium(listen: &str) {
         "{dom}"
     );
     assert!(
-        dom.contains("<h3 class=\"leak\">main.lookupBackend.func1 (leaky/main.go:22)</h3>"),
+        dom.contains("<h3 class=\"leak\">main.lookupBackend.func1 (leaky/main.go:24)</h3>"),
         "{dom}"
     );
     assert!(dom.contains("class=\"stack\""), "{dom}");
@@ -945,4 +945,343 @@ fn total_growth_rule_fires() {
         alerts[0]["summary"].as_str().unwrap().contains("> 10/min"),
         "{alerts:?}"
     );
+}
+
+/// A leaky service on a fixed 127.0.0.1 port that the test can kill and start again (a
+/// restart keeps the target's URL), and that may exit on its own (`-exit-after`).
+struct Restartable {
+    addr: String,
+    extra: Vec<String>,
+    child: Option<std::process::Child>,
+}
+
+impl Restartable {
+    fn new(extra: &[&str]) -> Restartable {
+        // A port the kernel just handed out and nobody holds; Go sets SO_REUSEADDR, so every
+        // restart can bind it again at once.
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .to_string();
+        let mut r = Restartable {
+            addr,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+            child: None,
+        };
+        r.start();
+        r
+    }
+
+    fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn start(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut child = StdCommand::new(service_bin("leaky"))
+                .args(["-addr", &self.addr])
+                .args(&self.extra)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let mut line = String::new();
+            BufReader::new(child.stdout.take().unwrap())
+                .read_line(&mut line)
+                .unwrap();
+            if line.starts_with("listening on") {
+                self.child = Some(child);
+                return;
+            }
+            // The old process's socket may not be released yet.
+            let _ = child.kill();
+            let _ = child.wait();
+            assert!(
+                Instant::now() < deadline,
+                "cannot listen on {} again",
+                self.addr
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it again if it exited; true when it did.
+    fn revive(&mut self) -> bool {
+        let exited = self
+            .child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().ok().flatten().is_some());
+        if exited {
+            self.child = None;
+            self.start();
+        }
+        exited
+    }
+}
+
+impl Drop for Restartable {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Every alert the webhook received, in order, with the time the POST arrived.
+fn webhook_alerts(posts: &Mutex<Vec<(Instant, String)>>) -> Vec<(Instant, Value)> {
+    let mut out = Vec::new();
+    for (at, p) in posts.lock().unwrap().iter() {
+        let Some(i) = p.find("\r\n\r\n") else {
+            continue;
+        };
+        if let Ok(Value::Array(alerts)) = serde_json::from_str::<Value>(&p[i + 4..]) {
+            out.extend(alerts.into_iter().map(|a| (*at, a)));
+        }
+    }
+    out
+}
+
+/// The rate an alert's summary gives, e.g. `+1203.4/min`.
+fn summary_rate(alert: &Value) -> f64 {
+    let s = alert["annotations"]["summary"].as_str().unwrap();
+    let end = s.find("/min").unwrap_or_else(|| panic!("no rate in {s}"));
+    let start = s[..end].rfind([' ', '(']).map_or(0, |i| i + 1);
+    s[start..end]
+        .parse()
+        .unwrap_or_else(|_| panic!("no rate in {s}"))
+}
+
+/// Polls the webhook's alerts until `find` picks one, or panics with all of them.
+fn wait_for_alert(
+    posts: &Mutex<Vec<(Instant, String)>>,
+    within: Duration,
+    what: &str,
+    mut find: impl FnMut(&(Instant, Value)) -> bool,
+) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some((_, a)) = webhook_alerts(posts).into_iter().find(|a| find(a)) {
+            return a;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {what} within {within:?}; alerts: {:#?}",
+            webhook_alerts(posts)
+                .iter()
+                .map(|a| &a.1)
+                .collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A leaking service restarted mid-run, then crash-looping: the alert on the old process
+/// resolves saying it restarted, the new process alerts again with its own rate and "since",
+/// and the crash loop (each process too short-lived to matter alone) alerts as a recurring
+/// leak. The history keeps the epochs.
+#[test]
+fn restarts_start_a_new_epoch_and_a_crash_loop_alerts() {
+    // One leak every 50 ms: 1200 per minute, whatever the load.
+    let per_min = 1200.0;
+    let mut svc = Restartable::new(&["-leak-every", "50ms"]);
+    let posts: Arc<Mutex<Vec<(Instant, String)>>> = Arc::default();
+    let sink = Arc::clone(&posts);
+    let hook = serve_for(Duration::from_secs(120), move |s, req| {
+        sink.lock().unwrap().push((Instant::now(), req.to_string()));
+        respond(s, "application/json", b"{}");
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    let mut watcher = StdCommand::new(goleash_path())
+        .args([
+            "watch",
+            "--interval",
+            "250ms",
+            "--window",
+            "30s",
+            "--min-span",
+            "2s",
+        ])
+        .args(["--min-samples", "8", "--min-rise", "5", "--format", "json"])
+        .args(["--webhook", &format!("{hook}/api/v2/alerts")])
+        .arg("--db")
+        .arg(&db)
+        .arg(svc.base())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let in_range = |rate: f64| (per_min * 0.6..per_min * 1.4).contains(&rate);
+    let firing_leak = |a: &Value, epoch: &str| {
+        a["labels"]["alertname"] == "GoroutineLeak"
+            && a["endsAt"].is_null()
+            && a["annotations"]["epoch"] == epoch
+    };
+
+    // Epoch 0.
+    let first = wait_for_alert(&posts, Duration::from_secs(20), "alert in epoch 0", |a| {
+        firing_leak(&a.1, "0")
+    });
+    assert!(in_range(summary_rate(&first)), "{first:#}");
+
+    // Restart: kill and start again on the same port.
+    svc.kill();
+    let restarted_at = Instant::now();
+    let restart_wall = std::time::SystemTime::now();
+    svc.start();
+    let resolved = wait_for_alert(
+        &posts,
+        Duration::from_secs(20),
+        "resolution by restart",
+        |a| a.1["labels"]["alertname"] == "GoroutineLeak" && !a.1["endsAt"].is_null(),
+    );
+    assert_eq!(resolved["labels"]["resolved_by"], "restart", "{resolved:#}");
+    assert!(
+        resolved["annotations"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("restarted"),
+        "{resolved:#}"
+    );
+    let second = wait_for_alert(&posts, Duration::from_secs(20), "alert in epoch 1", |a| {
+        a.0 > restarted_at && firing_leak(&a.1, "1")
+    });
+    assert!(in_range(summary_rate(&second)), "{second:#}");
+    // "since" is the new process's: not before the restart.
+    let since = chrono_ms(second["startsAt"].as_str().unwrap());
+    let restart_ms = restart_wall
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert!(
+        since >= restart_ms - 1000,
+        "{second:#} vs restart at {restart_ms}"
+    );
+
+    // Crash loop: the process exits after 3 s, the test (a supervisor) starts it again.
+    svc.kill();
+    svc.extra = vec![
+        "-leak-every".into(),
+        "50ms".into(),
+        "-exit-after".into(),
+        "3s".into(),
+    ];
+    svc.start();
+    let loop_started = Instant::now();
+    let deadline = loop_started + Duration::from_secs(40);
+    let mut crashes = 0;
+    let recurring = loop {
+        if svc.revive() {
+            crashes += 1;
+        }
+        let found = webhook_alerts(&posts).into_iter().find(|a| {
+            a.0 > loop_started
+                && a.1["labels"]["alertname"] == "GoroutineLeakRecurring"
+                && a.1["endsAt"].is_null()
+        });
+        if let Some((_, a)) = found {
+            if crashes >= 2 {
+                break a;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no recurring-leak alert after {crashes} crashes; alerts: {:#?}",
+            webhook_alerts(&posts)
+                .iter()
+                .map(|a| &a.1)
+                .collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(in_range(summary_rate(&recurring)), "{recurring:#}");
+    // Measured, not asserted: how fast each alert came, and the rates it gave.
+    eprintln!(
+        "restart test: rates {:.0}/{:.0}/{:.0} per min (true {per_min}); resolved-by-restart after {:?}; recurring after {:?} and {crashes} crashes",
+        summary_rate(&first),
+        summary_rate(&second),
+        summary_rate(&recurring),
+        webhook_alerts(&posts)
+            .iter()
+            .find(|a| a.1 == resolved)
+            .map(|a| a.0 - restarted_at),
+        loop_started.elapsed(),
+    );
+    // Each crash-loop epoch long enough to judge alerted on its own too.
+    let mut epochs: Vec<String> = webhook_alerts(&posts)
+        .into_iter()
+        .filter(|a| {
+            a.0 > loop_started
+                && firing_leak(&a.1, a.1["annotations"]["epoch"].as_str().unwrap_or(""))
+        })
+        .map(|a| a.1["annotations"]["epoch"].as_str().unwrap().to_string())
+        .collect();
+    epochs.dedup();
+    assert!(
+        epochs.len() >= 2,
+        "GoroutineLeak fired in epochs {epochs:?}"
+    );
+    let _ = watcher.kill();
+    let mut stderr = String::new();
+    watcher
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let _ = watcher.wait();
+    assert!(stderr.contains("restarted"), "{stderr}");
+
+    // The history stored the epochs, and `history trend` judges the last one only.
+    let (code, series, err) = run_json(goleash().args([
+        "history",
+        "--db",
+        db.to_str().unwrap(),
+        "--format",
+        "json",
+        "series",
+        "1",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let mut stored: Vec<u64> = series
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["epoch"].as_u64().unwrap())
+        .collect();
+    stored.dedup();
+    assert!(
+        stored.len() >= 4 && stored.windows(2).all(|w| w[0] < w[1]),
+        "{stored:?}"
+    );
+}
+
+/// Milliseconds since the epoch of an RFC 3339 UTC time as the watcher writes it
+/// (`2026-12-04T14:44:20.875Z`).
+fn chrono_ms(text: &str) -> i64 {
+    let d = |a: usize, b: usize| text[a..b].parse::<i64>().unwrap();
+    let (y, m, day) = (d(0, 4), d(5, 7), d(8, 10));
+    // Days from 1970-01-01 (the civil-from-days inverse, Howard Hinnant's algorithm).
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + d(11, 13) * 3600 + d(14, 16) * 60 + d(17, 19);
+    let millis = text
+        .get(20..23)
+        .and_then(|m| m.parse::<i64>().ok())
+        .unwrap_or(0);
+    secs * 1000 + millis
 }

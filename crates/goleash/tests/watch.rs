@@ -525,6 +525,34 @@ fn kill_9_and_restart_keep_the_history() {
         metrics.contains("goleash_watch_scrape_duration_seconds_count{"),
         "{metrics}"
     );
+    // State is never a label of a value: one series per group whatever its verdict or trend,
+    // and the state as its own state-set series.
+    for line in metrics.lines().filter(|l| !l.starts_with('#')) {
+        let (name, labels) = line.split_once('{').unwrap_or((line, ""));
+        if name != "goleash_watch_group_verdict" && name != "goleash_watch_group_trend" {
+            assert!(
+                !labels.contains("verdict=") && !labels.contains("trend="),
+                "state label on a value: {line}"
+            );
+        }
+    }
+    let group = suspect_line
+        .split("group=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap();
+    let states: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("goleash_watch_group_verdict{") && l.contains(group))
+        .collect();
+    assert_eq!(states.len(), 4, "one series per verdict: {states:?}");
+    assert!(
+        states
+            .iter()
+            .any(|l| l.contains("verdict=\"likely\"") && l.ends_with(" 1")),
+        "{states:?}"
+    );
+    promtool_check_metrics(&metrics);
     assert!(
         metrics.contains("process_resident_memory_bytes "),
         "{metrics}"
@@ -1284,4 +1312,74 @@ fn chrono_ms(text: &str) -> i64 {
         .and_then(|m| m.parse::<i64>().ok())
         .unwrap_or(0);
     secs * 1000 + millis
+}
+
+/// Debian's `prometheus` package (scripts/test.sh installs it when missing).
+fn promtool() -> Option<&'static str> {
+    StdCommand::new("promtool")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+        .then_some("promtool")
+}
+
+/// `promtool check metrics` (the exposition format and Prometheus' naming lint) on a real
+/// /metrics response.
+fn promtool_check_metrics(response: &str) {
+    let Some(promtool) = promtool() else {
+        println!("SKIPPED promtool check metrics: no promtool on PATH (scripts/test.sh installs Debian's prometheus)");
+        return;
+    };
+    let body = &response[response.find("\r\n\r\n").map_or(0, |i| i + 4)..];
+    let mut child = StdCommand::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The shipped alert rules are valid, and their unit tests (the series goleash watch exports,
+/// the watcher's own decisions) pass.
+#[test]
+fn shipped_alert_rules_pass_promtool() {
+    let Some(promtool) = promtool() else {
+        println!("SKIPPED shipped rules: no promtool on PATH (scripts/test.sh installs Debian's prometheus)");
+        return;
+    };
+    let root = support::root();
+    for args in [
+        vec!["check", "rules", "docs/watch-alerts.yml"],
+        vec![
+            "test",
+            "rules",
+            "testdata/watch/rules/watch-alerts.test.yml",
+        ],
+    ] {
+        let out = StdCommand::new(promtool)
+            .args(&args)
+            .current_dir(&root)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "promtool {args:?}:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

@@ -30,7 +30,11 @@ pub struct WatchConfig {
     pub db: Option<PathBuf>,
     pub retention: Duration,
     pub slo: Option<SloRule>,
-    pub webhook: Option<String>,
+    /// Every URL gets every alert (an Alertmanager HA pair takes both of its members).
+    pub webhooks: Vec<String>,
+    /// Firing alerts are POSTed again this often (Alertmanager wants them re-sent while
+    /// they fire), and each says it holds for four times as long (`endsAt`).
+    pub webhook_resend: Duration,
     pub listen: Option<SocketAddr>,
     pub display: Display,
     pub color: bool,
@@ -89,12 +93,21 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
             ));
             format!("http://{bound}/")
         }
-        None => "goleash-watch".to_string(),
+        // Alertmanager validates generatorURL as a URI and refuses the whole batch (HTTP
+        // 422) for a bare name: without a dashboard to link to, there is none.
+        None => String::new(),
     };
-    let webhook = config
-        .webhook
-        .clone()
-        .map(|url| Webhook::start(url, Duration::from_secs(10), Arc::clone(&state)));
+    let webhooks: Vec<Webhook> = config
+        .webhooks
+        .iter()
+        .map(|url| Webhook::start(url.clone(), Duration::from_secs(10), Arc::clone(&state)))
+        .collect();
+    // A firing alert holds for four resends (or four rounds, when rounds are further apart),
+    // as Prometheus does: a lost POST or two do not resolve it, a dead watcher's alerts do
+    // resolve, and Alertmanager's resolve_timeout never decides.
+    let resend = config.webhook_resend.max(config.interval);
+    let hold_ms = i64::try_from(resend.as_millis() * 4).unwrap_or(i64::MAX);
+    let mut last_send: Option<Instant> = None;
     let scrape_options = Arc::new(config.scrape.clone());
     let concurrency = config.concurrency.clamp(1, config.targets.len());
     let pool = Pool::new(
@@ -281,14 +294,19 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
         for a in &changes.resolved {
             config.display.alert(a, true);
         }
-        if let Some(hook) = &webhook {
+        if !webhooks.is_empty() {
             let mut batch = changes.firing.clone();
             batch.extend(changes.resolved.iter().cloned());
+            let due = last_send.is_none_or(|t| t.elapsed() >= resend);
             if !changes.new.is_empty()
                 || !changes.resolved.is_empty()
-                || (round % 30 == 29 && !batch.is_empty())
+                || (due && !changes.firing.is_empty())
             {
-                hook.send(alert::alertmanager_json(&batch, &generator));
+                last_send = Some(Instant::now());
+                let body = alert::alertmanager_json(&batch, &generator, now_ms() + hold_ms);
+                for hook in &webhooks {
+                    hook.send(body.clone());
+                }
             }
         }
         config.display.table(&view);
@@ -317,8 +335,10 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
     }
     heartbeat.finish();
     drop(pool);
-    if let Some(hook) = webhook {
-        hook.finish(Duration::from_secs(10));
+    // The members of an HA pair are waited for together, not one after the other.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for hook in webhooks {
+        hook.finish(deadline.saturating_duration_since(Instant::now()));
     }
     let s = lock(&state);
     let alerts = alert::firing(&s).len();

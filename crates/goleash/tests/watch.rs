@@ -1077,6 +1077,18 @@ fn webhook_alerts(posts: &Mutex<Vec<(Instant, String)>>) -> Vec<(Instant, Value)
     out
 }
 
+/// Whether a webhook alert is firing rather than resolved: a resolved alert ends when it is
+/// sent, a firing one holds four resends (minutes) ahead, far beyond this test's polling.
+fn is_firing(alert: &Value) -> bool {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    alert["endsAt"]
+        .as_str()
+        .is_none_or(|e| chrono_ms(e) > now_ms + 30_000)
+}
+
 /// The rate an alert's summary gives, e.g. `+1203.4/min`.
 fn summary_rate(alert: &Value) -> f64 {
     let s = alert["annotations"]["summary"].as_str().unwrap();
@@ -1151,7 +1163,7 @@ fn restarts_start_a_new_epoch_and_a_crash_loop_alerts() {
     let in_range = |rate: f64| (per_min * 0.6..per_min * 1.4).contains(&rate);
     let firing_leak = |a: &Value, epoch: &str| {
         a["labels"]["alertname"] == "GoroutineLeak"
-            && a["endsAt"].is_null()
+            && is_firing(a)
             && a["annotations"]["epoch"] == epoch
     };
 
@@ -1170,7 +1182,7 @@ fn restarts_start_a_new_epoch_and_a_crash_loop_alerts() {
         &posts,
         Duration::from_secs(20),
         "resolution by restart",
-        |a| a.1["labels"]["alertname"] == "GoroutineLeak" && !a.1["endsAt"].is_null(),
+        |a| a.1["labels"]["alertname"] == "GoroutineLeak" && !is_firing(&a.1),
     );
     assert_eq!(resolved["labels"]["resolved_by"], "restart", "{resolved:#}");
     assert!(
@@ -1214,7 +1226,7 @@ fn restarts_start_a_new_epoch_and_a_crash_loop_alerts() {
         let found = webhook_alerts(&posts).into_iter().find(|a| {
             a.0 > loop_started
                 && a.1["labels"]["alertname"] == "GoroutineLeakRecurring"
-                && a.1["endsAt"].is_null()
+                && is_firing(&a.1)
         });
         if let Some((_, a)) = found {
             if crashes >= 2 {
@@ -1382,4 +1394,174 @@ fn shipped_alert_rules_pass_promtool() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// A real Alertmanager (Debian's prometheus-alertmanager) on 127.0.0.1, clustering off, with
+/// its own config and storage; killed on drop.
+struct Alertmanager {
+    child: std::process::Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Alertmanager {
+    fn binary() -> Option<&'static str> {
+        StdCommand::new("prometheus-alertmanager")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+            .then_some("prometheus-alertmanager")
+    }
+
+    fn start(addr: &str) -> Alertmanager {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("am.yml");
+        std::fs::write(
+            &config,
+            "route:\n  receiver: none\nreceivers:\n  - name: none\n",
+        )
+        .unwrap();
+        let child = StdCommand::new(Self::binary().unwrap())
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address={addr}"))
+            .arg("--cluster.listen-address=")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let am = Alertmanager {
+            child,
+            base: format!("http://{addr}"),
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !http_get(&format!("{}/-/ready", am.base)).is_ok_and(|r| r.contains(" 200 ")) {
+            assert!(
+                Instant::now() < deadline,
+                "Alertmanager on {addr} never became ready"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        am
+    }
+
+    /// The alerts it holds, as `GET /api/v2/alerts` gives them.
+    fn alerts(&self) -> Vec<Value> {
+        let Ok(response) = http_get(&format!("{}/api/v2/alerts", self.base)) else {
+            return Vec::new();
+        };
+        let body = &response[response.find("\r\n\r\n").map_or(0, |i| i + 4)..];
+        serde_json::from_str::<Vec<Value>>(body).unwrap_or_default()
+    }
+}
+
+impl Drop for Alertmanager {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_addr() -> String {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string()
+}
+
+/// An Alertmanager HA pair, the second member down when the alert starts: both get the
+/// alert (repeatable --webhook), the late one through the watcher's retries (long before the
+/// next resend), and the firing alert says until when it holds (`endsAt`, four resends),
+/// so Alertmanager's resolve_timeout never decides.
+#[test]
+fn webhooks_reach_an_alertmanager_pair_with_retries() {
+    if Alertmanager::binary().is_none() {
+        println!("SKIPPED Alertmanager test: no prometheus-alertmanager on PATH (scripts/test.sh installs it)");
+        return;
+    }
+    let first = Alertmanager::start(&free_addr());
+    let second_addr = free_addr();
+    let svc = Restartable::new(&["-leak-every", "50ms"]);
+    let mut watcher = StdCommand::new(goleash_path())
+        .args(["watch", "--no-db", "--interval", "250ms", "--window", "30s"])
+        .args(["--min-span", "2s", "--min-samples", "8", "--min-rise", "5"])
+        .args(["--webhook-resend", "1m", "--format", "json"])
+        .args(["--webhook", &format!("{}/api/v2/alerts", first.base)])
+        .args(["--webhook", &format!("http://{second_addr}/api/v2/alerts")])
+        .arg(svc.base())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let leak = |am: &Alertmanager| {
+        am.alerts()
+            .into_iter()
+            .find(|a| a["labels"]["alertname"] == "GoroutineLeak")
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let on_first = loop {
+        if let Some(a) = leak(&first) {
+            break a;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no alert in the first Alertmanager"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let alerted = Instant::now();
+    assert_eq!(on_first["status"]["state"], "active", "{on_first:#}");
+    // Four resends of 1m: the alert holds about 4 minutes without a word from the watcher,
+    // far from both "now" (flapping) and the 5m resolve_timeout it replaces.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let holds = chrono_ms(on_first["endsAt"].as_str().unwrap()) - now_ms;
+    assert!(
+        (200_000..=240_000).contains(&holds),
+        "endsAt {} is {holds} ms from now",
+        on_first["endsAt"]
+    );
+
+    // The second member comes up after the alert was sent: the retries get it there.
+    std::thread::sleep(Duration::from_secs(1));
+    let second = Alertmanager::start(&second_addr);
+    let up = Instant::now();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let on_second = loop {
+        if let Some(a) = leak(&second) {
+            break a;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the second Alertmanager never got the alert (no retry before the 1m resend)"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(on_second["labels"], on_first["labels"]);
+    assert_eq!(on_second["status"]["state"], "active");
+    let _ = watcher.kill();
+    let mut stderr = String::new();
+    watcher
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let _ = watcher.wait();
+    let failures = stderr.matches(second_addr.as_str()).count();
+    assert!(failures >= 1, "no failed POST to the down member: {stderr}");
+    eprintln!(
+        "alertmanager test: endsAt {holds} ms after receipt; second member got the alert {:?} after it came up ({:?} after the first), after {failures} failed POSTs",
+        up.elapsed(),
+        alerted.elapsed()
+    );
 }

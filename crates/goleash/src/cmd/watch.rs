@@ -101,10 +101,16 @@ pub struct WatchArgs {
     #[arg(long, default_value = "7d", value_parser = parse_duration, value_name = "DURATION")]
     pub retention: Duration,
 
-    /// POST alerts (new, resolved, and every 30 rounds while firing) in Alertmanager's JSON
-    /// shape, e.g. `--webhook http://127.0.0.1:9093/api/v2/alerts`.
-    #[arg(long, value_name = "URL")]
-    pub webhook: Option<String>,
+    /// POST alerts (new, resolved, and every --webhook-resend while firing) in Alertmanager's
+    /// JSON shape; repeatable, each URL gets every alert (an Alertmanager HA pair), e.g.
+    /// `--webhook http://am-1:9093/api/v2/alerts --webhook http://am-2:9093/api/v2/alerts`.
+    #[arg(long = "webhook", value_name = "URL")]
+    pub webhooks: Vec<String>,
+
+    /// Re-send firing alerts this often; each holds (`endsAt`) for 4 times as long, e.g.
+    /// `--webhook-resend 1m` (with --once from cron: the cron period).
+    #[arg(long, default_value = "1m", value_parser = parse_positive_duration, value_name = "DURATION")]
+    pub webhook_resend: Duration,
 
     /// Serve Prometheus /metrics and the dashboard, e.g. `--listen 127.0.0.1:9102`.
     #[arg(long, value_name = "ADDR")]
@@ -215,7 +221,8 @@ pub fn run(args: WatchArgs) -> ExitCode {
         db: (!args.no_db).then(|| args.db.clone()),
         retention: args.retention,
         slo: args.trend.slo(),
-        webhook: args.webhook.clone(),
+        webhooks: args.webhooks.clone(),
+        webhook_resend: args.webhook_resend,
         listen: args.listen,
         display,
         color,

@@ -78,12 +78,24 @@ pub fn firing(state: &State) -> Vec<Alert> {
                 name: "GoroutineLeak",
                 target: t.target.url.clone(),
                 labels,
-                summary: format!(
-                    "{} goroutines at {site}, {:+.1}/min ({})",
-                    g.last(),
-                    g.trend.slope_per_min,
-                    g.watch_verdict().name()
-                ),
+                // The current rate, from the segment where the growth started: the window's
+                // slope would average in a flat start and understate a leak that just began.
+                summary: match g.rate {
+                    Some(r) => format!(
+                        "{} goroutines at {site}, {:+.1}/min (95% {:.1} to {:.1}, last {} scrapes) ({})",
+                        g.last(),
+                        r.per_min,
+                        r.low_per_min,
+                        r.high_per_min,
+                        r.samples,
+                        g.watch_verdict().name()
+                    ),
+                    None => format!(
+                        "{} goroutines at {site} ({})",
+                        g.last(),
+                        g.watch_verdict().name()
+                    ),
+                },
                 description: format!(
                     "{} on {}: {} blocked goroutines ({}), trend {} with p={:.2e}.\nstack:\n  {}",
                     site,

@@ -62,8 +62,8 @@ static FAMILIES: &[(Family, Source)] = &[
         Source::Target(|t| t.total().map(one).unwrap_or_default()),
     ),
     (
-        family("goleash_watch_target_growth_per_minute", "gauge", "Theil-Sen slope of the target's goroutine total over the window, per minute."),
-        Source::Target(|t| one(t.growth_per_min)),
+        family("goleash_watch_target_growth_per_minute", "gauge", "Current growth of the target's goroutine total, per minute: Theil-Sen slope over the recent segment where the change started; absent with fewer than --min-samples scrapes in the epoch."),
+        Source::Target(|t| t.growth_per_min.map(one).unwrap_or_default()),
     ),
     (
         family("goleash_watch_target_suspects", "gauge", "Leak suspect groups in the target."),

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::fetch::{Fault, FaultKind};
 use crate::scrape::{GroupInfo, ScrapeFormat, Scraped};
 use crate::targets::Target;
-use crate::trend::{assess, growth_per_minute, Trend, TrendKind, TrendParams};
+use crate::trend::{assess, growth_per_minute, recent_rate, Rate, Trend, TrendKind, TrendParams};
 
 /// One group on one target over the window.
 #[derive(Clone, Debug)]
@@ -28,6 +28,8 @@ pub struct GroupState {
     pub verdict: Verdict,
     /// When this group first became a suspect (kept while it stays one).
     pub suspect_since: Option<i64>,
+    /// A suspect's current rate (the recent segment, with its interval).
+    pub rate: Option<Rate>,
 }
 
 impl GroupState {
@@ -86,8 +88,10 @@ pub struct TargetState {
     pub analyze_sum_s: f64,
     /// Still ask for the goroutineleak profile (false once the target answered 404).
     pub leak_profile: bool,
-    /// The total's Theil–Sen slope over the whole window, per minute.
-    pub growth_per_min: f64,
+    /// The total's current rate per minute: the Theil–Sen slope over the recent segment
+    /// (see [`recent_rate`]); `None` with fewer than `--min-samples` scrapes in the epoch.
+    pub growth_per_min: Option<f64>,
+    pub total_rate: Option<Rate>,
     /// The total's slope over the SLO rule's span, when the window covers it.
     pub slo_growth: Option<f64>,
     pub slo_since: Option<i64>,
@@ -138,7 +142,8 @@ impl TargetState {
             duration_sum_s: 0.0,
             analyze_sum_s: 0.0,
             leak_profile: true,
-            growth_per_min: 0.0,
+            growth_per_min: None,
+            total_rate: None,
             slo_growth: None,
             slo_since: None,
             last_ts: i64::MIN,
@@ -214,7 +219,8 @@ impl TargetState {
         self.times.clear();
         self.totals.clear();
         self.groups.clear();
-        self.growth_per_min = 0.0;
+        self.growth_per_min = None;
+        self.total_rate = None;
         self.slo_growth = None;
         self.slo_since = None;
     }
@@ -305,6 +311,7 @@ impl TargetState {
                         trend: assess(&[], &[], &TrendParams::default()),
                         verdict,
                         suspect_since: None,
+                        rate: None,
                     })
                 }
             };
@@ -344,7 +351,8 @@ impl TargetState {
     pub fn evaluate(&mut self, params: &TrendParams, slo: Option<SloRule>, now: i64) {
         let times: Vec<i64> = self.times.iter().copied().collect();
         let totals: Vec<f64> = self.totals.iter().copied().collect();
-        self.growth_per_min = assess(&times, &totals, params).slope_per_min;
+        self.total_rate = recent_rate(&times, &totals, params.min_samples);
+        self.growth_per_min = self.total_rate.map(|r| r.per_min);
         self.slo_growth = slo.and_then(|r| growth_per_minute(&times, &totals, r.minutes));
         let firing = match (slo, self.slo_growth) {
             (Some(rule), Some(g)) => g > rule.per_minute,
@@ -370,6 +378,13 @@ impl TargetState {
                 .unwrap_or(Verdict::Expected);
             group.suspect_since = if group.is_suspect() {
                 group.suspect_since.or(group.trend.since_ms).or(Some(now))
+            } else {
+                None
+            };
+            // Only suspects: the change-point search is quadratic in the window, and only
+            // alerts and reports of suspects quote a rate.
+            group.rate = if group.is_suspect() {
+                recent_rate(&times, &values, params.min_samples)
             } else {
                 None
             };

@@ -1565,3 +1565,81 @@ fn webhooks_reach_an_alertmanager_pair_with_retries() {
         alerted.elapsed()
     );
 }
+
+/// A leak that starts mid-window: the alert quotes the current rate (the segment since the
+/// growth began) with its 95% interval, not the whole window's slope, which the flat start
+/// drags down; and no report prints a rate from fewer than --min-samples scrapes.
+#[test]
+fn the_alert_gives_the_current_rate_with_an_interval() {
+    // Quiet for 6 s, then one leak every 100 ms: 600 per minute.
+    let per_min = 600.0;
+    let svc = Restartable::new(&["-leak-every", "100ms", "-leak-after", "6s"]);
+    let posts: Arc<Mutex<Vec<(Instant, String)>>> = Arc::default();
+    let sink = Arc::clone(&posts);
+    let hook = serve_for(Duration::from_secs(60), move |s, req| {
+        sink.lock().unwrap().push((Instant::now(), req.to_string()));
+        respond(s, "application/json", b"{}");
+    });
+    let (code, report, stderr) = run_json(goleash().args([
+        "watch",
+        "--no-db",
+        "--interval",
+        "250ms",
+        "--rounds",
+        "48",
+        "--window",
+        "60s",
+        "--min-span",
+        "2s",
+        "--min-samples",
+        "8",
+        "--min-rise",
+        "5",
+        "--format",
+        "json",
+        "--webhook",
+        &format!("{hook}/api/v2/alerts"),
+        &svc.base(),
+    ]));
+    assert_eq!(code, 1, "{stderr}\n{report:#}");
+    let first = wait_for_alert(&posts, Duration::from_secs(5), "leak alert", |a| {
+        a.1["labels"]["alertname"] == "GoroutineLeak"
+    });
+    let summary = first["annotations"]["summary"].as_str().unwrap();
+    let rate = summary_rate(&first);
+    assert!(
+        (per_min * 0.75..per_min * 1.25).contains(&rate),
+        "{summary}"
+    );
+    assert!(summary.contains("(95% "), "{summary}");
+    let t = target(&report, &format!("{}/debug/pprof", svc.base()));
+    let g = suspects(t)[0];
+    let (lo, hi) = (
+        g["rate_interval_per_min"][0].as_f64().unwrap(),
+        g["rate_interval_per_min"][1].as_f64().unwrap(),
+    );
+    let now_rate = g["rate_per_min"].as_f64().unwrap();
+    assert!(lo <= now_rate && now_rate <= hi, "{g:#}");
+    assert!(g["rate_samples"].as_u64().unwrap() >= 8, "{g:#}");
+    eprintln!(
+        "rate test: first alert {rate:.0}/min (true {per_min}); at the end {now_rate:.0}/min, 95% {lo:.0} to {hi:.0} over {} scrapes, whole-window slope {}/min",
+        g["rate_samples"], g["slope_per_min"]
+    );
+
+    // Two scrapes are no basis for a rate.
+    let (_, report, stderr) = run_json(goleash().args([
+        "watch",
+        "--no-db",
+        "--interval",
+        "100ms",
+        "--rounds",
+        "2",
+        "--min-samples",
+        "8",
+        "--format",
+        "json",
+        &svc.base(),
+    ]));
+    let t = target(&report, &format!("{}/debug/pprof", svc.base()));
+    assert!(t["growth_per_min"].is_null(), "{stderr}\n{t:#}");
+}

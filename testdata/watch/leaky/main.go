@@ -35,9 +35,11 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address (127.0.0.1 only)")
 	leakEvery := flag.Duration("leak-every", 0, "also leak one goroutine every this long (0: only on /work)")
 	exitAfter := flag.Duration("exit-after", 0, "exit with status 2 after this long, like a crash (0: never)")
+	leakAfter := flag.Duration("leak-after", 0, "start -leak-every only after this long (a leak that begins mid-window)")
 	flag.Parse()
 	if *leakEvery > 0 {
 		go func() {
+			time.Sleep(*leakAfter)
 			for range time.Tick(*leakEvery) {
 				lookupBackend("tick", time.Millisecond)
 			}

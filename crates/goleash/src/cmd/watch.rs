@@ -274,10 +274,10 @@ fn summary(report: &serde_json::Value) -> String {
             "DOWN"
         };
         out.push_str(&format!(
-            "\n{} [{state}] {} goroutines, {:+}/min\n",
+            "\n{} [{state}] {} goroutines, {}\n",
             t["url"].as_str().unwrap_or("?"),
             t["total"],
-            t["growth_per_min"].as_f64().unwrap_or(0.0)
+            rate_text(&t["growth_per_min"], &t["growth_interval_per_min"])
         ));
         if let Some(err) = t["last"]["error"]["message"].as_str() {
             out.push_str(&format!("  last error: {err}\n"));
@@ -288,17 +288,26 @@ fn summary(report: &serde_json::Value) -> String {
             }
             let site = &g["site"];
             out.push_str(&format!(
-                "  LEAK {} {} ({}:{}) {} goroutines, {:+}/min, trend {}, {}\n",
+                "  LEAK {} {} ({}:{}) {} goroutines, {}, trend {}, {}\n",
                 g["verdict"].as_str().unwrap_or("?"),
                 site["function"].as_str().unwrap_or("?"),
                 site["file"].as_str().unwrap_or("?"),
                 site["line"],
                 g["count"],
-                g["slope_per_min"].as_f64().unwrap_or(0.0),
+                rate_text(&g["rate_per_min"], &g["rate_interval_per_min"]),
                 g["trend"].as_str().unwrap_or("?"),
                 g["state"].as_str().or(g["category"].as_str()).unwrap_or("")
             ));
         }
     }
     out
+}
+
+/// `+12.3/min (95% 10.1 to 14.2)`, or a dash when there were too few scrapes for a rate.
+fn rate_text(rate: &serde_json::Value, interval: &serde_json::Value) -> String {
+    match (rate.as_f64(), interval[0].as_f64(), interval[1].as_f64()) {
+        (Some(r), Some(lo), Some(hi)) => format!("{r:+}/min (95% {lo} to {hi})"),
+        (Some(r), _, _) => format!("{r:+}/min"),
+        _ => "-/min (too few scrapes for a rate)".into(),
+    }
 }

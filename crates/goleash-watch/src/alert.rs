@@ -27,13 +27,18 @@ pub struct Alert {
     pub ends_ms: Option<i64>,
     /// The target's epoch (process generation) the alert was judged in.
     pub epoch: u32,
+    /// Annotations beside summary, description and epoch. State goes here, never into the
+    /// labels: Alertmanager identifies an alert by its labels, so a label that changes (a
+    /// verdict going from likely to proven, a note on a resolution) would leave the old
+    /// alert firing and start a new one.
+    pub notes: BTreeMap<String, String>,
 }
 
 /// Rewrites a resolved alert whose target restarted: the old process is gone, and its
 /// numbers say nothing about whether the leak is fixed.
 pub fn resolved_by_restart(a: &mut Alert, epoch: u32) {
     let before = std::mem::take(&mut a.summary);
-    a.labels.insert("resolved_by".into(), "restart".into());
+    a.notes.insert("resolved_by".into(), "restart".into());
     a.summary = format!(
         "resolved because the target restarted (epoch {} -> {epoch}); the leak is not known to be fixed",
         a.epoch
@@ -66,7 +71,6 @@ pub fn firing(state: &State) -> Vec<Alert> {
             let mut labels = base.clone();
             labels.insert("alertname".into(), "GoroutineLeak".into());
             labels.insert("group".into(), format!("{hash:016x}"));
-            labels.insert("verdict".into(), g.watch_verdict().name().into());
             labels.insert("severity".into(), "warning".into());
             let site = g
                 .info
@@ -109,6 +113,7 @@ pub fn firing(state: &State) -> Vec<Alert> {
                 starts_ms: g.suspect_since.unwrap_or(0),
                 ends_ms: None,
                 epoch: t.epoch,
+                notes: BTreeMap::from([("verdict".to_string(), g.watch_verdict().name().to_string())]),
             });
         }
         if let (Some(rule), Some(growth), Some(since)) = (state.slo, t.slo_growth, t.slo_since) {
@@ -132,6 +137,7 @@ pub fn firing(state: &State) -> Vec<Alert> {
                 starts_ms: since,
                 ends_ms: None,
                 epoch: t.epoch,
+                notes: BTreeMap::new(),
             });
         }
         for r in t.recurring() {
@@ -164,6 +170,7 @@ pub fn firing(state: &State) -> Vec<Alert> {
                 starts_ms: t.epoch_since.unwrap_or(0),
                 ends_ms: None,
                 epoch: t.epoch,
+                notes: BTreeMap::new(),
             });
         }
     }
@@ -188,6 +195,9 @@ pub fn alertmanager_json(
                     "annotations": {"summary": a.summary, "description": a.description, "epoch": a.epoch.to_string()},
                     "startsAt": rfc3339(a.starts_ms),
                 });
+                for (k, note) in &a.notes {
+                    v["annotations"][k] = serde_json::Value::String(note.clone());
+                }
                 if !generator_url.is_empty() {
                     v["generatorURL"] = serde_json::Value::String(generator_url.into());
                 }
@@ -406,6 +416,7 @@ mod tests {
             starts_ms: 1_000,
             ends_ms: None,
             epoch: 0,
+            notes: BTreeMap::new(),
         }
     }
 

@@ -1184,7 +1184,12 @@ fn restarts_start_a_new_epoch_and_a_crash_loop_alerts() {
         "resolution by restart",
         |a| a.1["labels"]["alertname"] == "GoroutineLeak" && !is_firing(&a.1),
     );
-    assert_eq!(resolved["labels"]["resolved_by"], "restart", "{resolved:#}");
+    assert_eq!(
+        resolved["annotations"]["resolved_by"], "restart",
+        "{resolved:#}"
+    );
+    // The same labels as the firing alert, so Alertmanager resolves that alert.
+    assert_eq!(resolved["labels"], first["labels"], "{resolved:#}");
     assert!(
         resolved["annotations"]["summary"]
             .as_str()

@@ -1308,6 +1308,28 @@ fn restarts_start_a_new_epoch_and_a_crash_loop_alerts() {
         stored.len() >= 4 && stored.windows(2).all(|w| w[0] < w[1]),
         "{stored:?}"
     );
+    // `history trend` replays the restarts: it judges the last epoch and finds the
+    // recurring leak the watcher found.
+    let (_, trend, err) = run_json(goleash().args([
+        "history",
+        "--db",
+        db.to_str().unwrap(),
+        "--format",
+        "json",
+        "trend",
+        "--window",
+        "5m",
+        "--min-span",
+        "2s",
+        "--min-samples",
+        "8",
+        "--min-rise",
+        "5",
+    ]));
+    let t = &trend["targets"][0];
+    assert_eq!(t["epoch"].as_u64(), stored.last().copied(), "{err}\n{t:#}");
+    assert!(t["restarts"].as_u64().unwrap() >= 3, "{t:#}");
+    assert!(!t["recurring"].as_array().unwrap().is_empty(), "{t:#}");
 }
 
 /// Milliseconds since the epoch of an RFC 3339 UTC time as the watcher writes it

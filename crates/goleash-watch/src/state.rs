@@ -105,7 +105,9 @@ pub struct TargetState {
     /// When the current epoch's first scrape was taken (`None` before any).
     pub epoch_since: Option<i64>,
     pub restarts: u64,
-    /// A scrape failed since the last success: a process that was down may be a new one.
+    /// The target refused or dropped a connection since the last success: a process that
+    /// was down may be a new one. A timeout does not count: a process busy under load is
+    /// the same process, and its total may well halve when the load ends.
     pub gap: bool,
     /// Stacks that grew in the current epoch so far, with their slope per minute.
     pub epoch_growth: FxHashMap<u64, f64>,
@@ -429,7 +431,7 @@ impl TargetState {
                 (Some(s.format), s.bytes, None)
             }
             Err(f) => {
-                self.gap = true;
+                self.gap |= f.kind == FaultKind::Down;
                 *self.errors.entry(f.kind).or_default() += 1;
                 (None, 0, Some(f.clone()))
             }
@@ -606,8 +608,12 @@ mod tests {
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].epochs, vec![0, 1]);
         assert!((r[0].per_min - 600.0).abs() < 1.0, "{r:?}");
-        // A failed scrape, then a halved total: restarted even without a leak to compare.
-        t.record_result(17_000, 0.0, &Err(Fault::new(FaultKind::Down, "refused")));
-        assert!(t.restarted(10, &counts(&[])));
+        // A timeout (a busy process), then a halved total with the leak intact: the same
+        // process.
+        t.record_result(17_000, 0.0, &Err(Fault::new(FaultKind::Timeout, "slow")));
+        assert!(!t.restarted(10, &counts(&[(1, 50)])));
+        // A refused connection, then a halved total: restarted, whatever the stacks say.
+        t.record_result(17_500, 0.0, &Err(Fault::new(FaultKind::Down, "refused")));
+        assert!(t.restarted(10, &counts(&[(1, 50)])));
     }
 }

@@ -616,4 +616,37 @@ mod tests {
         t.record_result(17_500, 0.0, &Err(Fault::new(FaultKind::Down, "refused")));
         assert!(t.restarted(10, &counts(&[(1, 50)])));
     }
+
+    #[test]
+    fn a_crash_loop_too_short_for_the_trend_test_is_a_recurring_leak() {
+        // Each process lives 6 scrapes; the trend test wants 50.
+        let params = TrendParams {
+            min_samples: 50,
+            min_span_ms: 0,
+            ..TrendParams::default()
+        };
+        let mut t = target();
+        let mut ts = 0;
+        for epoch in 0..3u32 {
+            if epoch > 0 {
+                t.record_result(ts, 0.0, &Err(Fault::new(FaultKind::Down, "refused")));
+                assert!(t.restarted(2, &counts(&[(1, 0)])));
+                t.start_epoch(ts, 2);
+            }
+            for i in 0..6u32 {
+                ts += 1_000;
+                t.push(
+                    ts,
+                    u64::from(2 + 10 * i),
+                    [(1, 10 * i, Verdict::Possible, Some(Arc::new(info(1))))],
+                );
+                t.evaluate(&params, None, ts);
+            }
+            assert_eq!(t.groups[&1].trend.kind, TrendKind::Insufficient);
+            assert!(t.suspects().is_empty(), "no epoch proves anything alone");
+        }
+        let r = t.recurring();
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert_eq!(r[0].epochs, vec![0, 1, 2]);
+    }
 }

@@ -1140,26 +1140,28 @@ fn restarts_start_a_new_epoch_and_a_crash_loop_alerts() {
     });
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("w.db");
-    let mut watcher = StdCommand::new(goleash_path())
-        .args([
-            "watch",
-            "--interval",
-            "250ms",
-            "--window",
-            "30s",
-            "--min-span",
-            "2s",
-        ])
-        .args(["--min-samples", "8", "--min-rise", "5", "--format", "json"])
-        .args(["--webhook", &format!("{hook}/api/v2/alerts")])
-        .arg("--db")
-        .arg(&db)
-        .arg(svc.base())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut watcher = Reaped(
+        StdCommand::new(goleash_path())
+            .args([
+                "watch",
+                "--interval",
+                "250ms",
+                "--window",
+                "30s",
+                "--min-span",
+                "2s",
+            ])
+            .args(["--min-samples", "8", "--min-rise", "5", "--format", "json"])
+            .args(["--webhook", &format!("{hook}/api/v2/alerts")])
+            .arg("--db")
+            .arg(&db)
+            .arg(svc.base())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let in_range = |rate: f64| (per_min * 0.6..per_min * 1.4).contains(&rate);
     let firing_leak = |a: &Value, epoch: &str| {
         a["labels"]["alertname"] == "GoroutineLeak"
@@ -1515,18 +1517,20 @@ fn webhooks_reach_an_alertmanager_pair_with_retries() {
     let first = Alertmanager::start(&free_addr());
     let second_addr = free_addr();
     let svc = Restartable::new(&["-leak-every", "50ms"]);
-    let mut watcher = StdCommand::new(goleash_path())
-        .args(["watch", "--no-db", "--interval", "250ms", "--window", "30s"])
-        .args(["--min-span", "2s", "--min-samples", "8", "--min-rise", "5"])
-        .args(["--webhook-resend", "1m", "--format", "json"])
-        .args(["--webhook", &format!("{}/api/v2/alerts", first.base)])
-        .args(["--webhook", &format!("http://{second_addr}/api/v2/alerts")])
-        .arg(svc.base())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut watcher = Reaped(
+        StdCommand::new(goleash_path())
+            .args(["watch", "--no-db", "--interval", "250ms", "--window", "30s"])
+            .args(["--min-span", "2s", "--min-samples", "8", "--min-rise", "5"])
+            .args(["--webhook-resend", "1m", "--format", "json"])
+            .args(["--webhook", &format!("{}/api/v2/alerts", first.base)])
+            .args(["--webhook", &format!("http://{second_addr}/api/v2/alerts")])
+            .arg(svc.base())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let leak = |am: &Alertmanager| {
         am.alerts()
             .into_iter()
@@ -1669,4 +1673,28 @@ fn the_alert_gives_the_current_rate_with_an_interval() {
     ]));
     let t = target(&report, &format!("{}/debug/pprof", svc.base()));
     assert!(t["growth_per_min"].is_null(), "{stderr}\n{t:#}");
+}
+
+/// A child process killed when the test ends, passing or panicking, so a failed assertion
+/// leaves no watcher running.
+struct Reaped(std::process::Child);
+
+impl std::ops::Deref for Reaped {
+    type Target = std::process::Child;
+    fn deref(&self) -> &std::process::Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Reaped {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

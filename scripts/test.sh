@@ -29,6 +29,15 @@ if ! command -v chromium >/dev/null 2>&1; then
         echo "warning: chromium could not be installed; the dashboard check will be skipped"
 fi
 
+# promtool (Debian's prometheus package) lints the watcher's real /metrics and unit-tests the
+# shipped alert rules; a real Alertmanager (prometheus-alertmanager) takes the webhook test's
+# alerts.
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus-alertmanager >/dev/null 2>&1; then
+    echo "== installing prometheus (promtool) and prometheus-alertmanager for the watch tests"
+    (apt-get update -qq && apt-get install -y -qq prometheus prometheus-alertmanager >/dev/null) ||
+        echo "warning: promtool/alertmanager could not be installed; those checks will be skipped"
+fi
+
 echo "== cargo test"
 cargo test --workspace --quiet 2>&1 | tee target/test.log
 # One closing line with the totals over every test binary.

@@ -4,7 +4,7 @@
 //! them.
 
 use std::collections::BTreeMap;
-use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,6 +25,28 @@ pub struct Alert {
     pub starts_ms: i64,
     /// Set when the alert resolved.
     pub ends_ms: Option<i64>,
+    /// The target's epoch (process generation) the alert was judged in.
+    pub epoch: u32,
+    /// Annotations beside summary, description and epoch. State goes here, never into the
+    /// labels: Alertmanager identifies an alert by its labels, so a label that changes (a
+    /// verdict going from likely to proven, a note on a resolution) would leave the old
+    /// alert firing and start a new one.
+    pub notes: BTreeMap<String, String>,
+}
+
+/// Rewrites a resolved alert whose target restarted: the old process is gone, and its
+/// numbers say nothing about whether the leak is fixed.
+pub fn resolved_by_restart(a: &mut Alert, epoch: u32) {
+    let before = std::mem::take(&mut a.summary);
+    a.notes.insert("resolved_by".into(), "restart".into());
+    a.summary = format!(
+        "resolved because the target restarted (epoch {} -> {epoch}); the leak is not known to be fixed",
+        a.epoch
+    );
+    a.description = format!(
+        "{}: the process this alert was about is gone (a restart, or a crash); the new one is watched from scratch and alerts again if it leaks. Before the restart: {}",
+        a.target, before
+    );
 }
 
 impl Alert {
@@ -49,7 +71,6 @@ pub fn firing(state: &State) -> Vec<Alert> {
             let mut labels = base.clone();
             labels.insert("alertname".into(), "GoroutineLeak".into());
             labels.insert("group".into(), format!("{hash:016x}"));
-            labels.insert("verdict".into(), g.watch_verdict().name().into());
             labels.insert("severity".into(), "warning".into());
             let site = g
                 .info
@@ -61,12 +82,24 @@ pub fn firing(state: &State) -> Vec<Alert> {
                 name: "GoroutineLeak",
                 target: t.target.url.clone(),
                 labels,
-                summary: format!(
-                    "{} goroutines at {site}, {:+.1}/min ({})",
-                    g.last(),
-                    g.trend.slope_per_min,
-                    g.watch_verdict().name()
-                ),
+                // The current rate, from the segment where the growth started: the window's
+                // slope would average in a flat start and understate a leak that just began.
+                summary: match g.rate {
+                    Some(r) => format!(
+                        "{} goroutines at {site}, {:+.1}/min (95% {:.1} to {:.1}, last {} scrapes) ({})",
+                        g.last(),
+                        r.per_min,
+                        r.low_per_min,
+                        r.high_per_min,
+                        r.samples,
+                        g.watch_verdict().name()
+                    ),
+                    None => format!(
+                        "{} goroutines at {site} ({})",
+                        g.last(),
+                        g.watch_verdict().name()
+                    ),
+                },
                 description: format!(
                     "{} on {}: {} blocked goroutines ({}), trend {} with p={:.2e}.\nstack:\n  {}",
                     site,
@@ -79,6 +112,8 @@ pub fn firing(state: &State) -> Vec<Alert> {
                 ),
                 starts_ms: g.suspect_since.unwrap_or(0),
                 ends_ms: None,
+                epoch: t.epoch,
+                notes: BTreeMap::from([("verdict".to_string(), g.watch_verdict().name().to_string())]),
             });
         }
         if let (Some(rule), Some(growth), Some(since)) = (state.slo, t.slo_growth, t.slo_since) {
@@ -101,27 +136,73 @@ pub fn firing(state: &State) -> Vec<Alert> {
                 ),
                 starts_ms: since,
                 ends_ms: None,
+                epoch: t.epoch,
+                notes: BTreeMap::new(),
+            });
+        }
+        for r in t.recurring() {
+            let mut labels = base.clone();
+            labels.insert("alertname".into(), "GoroutineLeakRecurring".into());
+            labels.insert("group".into(), format!("{:016x}", r.hash));
+            labels.insert("severity".into(), "warning".into());
+            let info = t.groups.get(&r.hash).map(|g| &g.info);
+            let site = info
+                .and_then(|i| i.site.as_ref())
+                .map_or_else(|| format!("stack {:016x}", r.hash), |s| s.short());
+            out.push(Alert {
+                name: "GoroutineLeakRecurring",
+                target: t.target.url.clone(),
+                labels,
+                summary: format!(
+                    "{site} grew in {} process lifetimes (epochs {}), {:+.1}/min (median)",
+                    r.epochs.len(),
+                    r.epochs
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    r.per_min
+                ),
+                description: format!(
+                    "{}: the same stack grows after every restart ({} restarts seen): a leak that a crash or an OOM kill keeps resetting.",
+                    t.target.url, t.restarts
+                ),
+                starts_ms: t.epoch_since.unwrap_or(0),
+                ends_ms: None,
+                epoch: t.epoch,
+                notes: BTreeMap::new(),
             });
         }
     }
     out
 }
 
-/// Alertmanager's alert object.
-pub fn alertmanager_json(alerts: &[Alert], generator_url: &str) -> serde_json::Value {
+/// Alertmanager's alert objects. A firing alert gets `endsAt = firing_until_ms`: Alertmanager
+/// then keeps it active until that time even if the watcher dies, and resolves it on its own
+/// after, instead of falling back to its `resolve_timeout` (5 minutes by default), which a
+/// resend cadence near 5 minutes would make flap.
+pub fn alertmanager_json(
+    alerts: &[Alert],
+    generator_url: &str,
+    firing_until_ms: i64,
+) -> serde_json::Value {
     serde_json::Value::Array(
         alerts
             .iter()
             .map(|a| {
                 let mut v = serde_json::json!({
                     "labels": a.labels,
-                    "annotations": {"summary": a.summary, "description": a.description},
+                    "annotations": {"summary": a.summary, "description": a.description, "epoch": a.epoch.to_string()},
                     "startsAt": rfc3339(a.starts_ms),
-                    "generatorURL": generator_url,
                 });
-                if let Some(end) = a.ends_ms {
-                    v["endsAt"] = serde_json::Value::String(rfc3339(end));
+                for (k, note) in &a.notes {
+                    v["annotations"][k] = serde_json::Value::String(note.clone());
                 }
+                if !generator_url.is_empty() {
+                    v["generatorURL"] = serde_json::Value::String(generator_url.into());
+                }
+                let end = a.ends_ms.unwrap_or(firing_until_ms);
+                v["endsAt"] = serde_json::Value::String(rfc3339(end));
                 v
             })
             .collect(),
@@ -170,11 +251,32 @@ impl Tracker {
     }
 }
 
-/// POSTs alerts on a thread of its own so a slow webhook never delays a scrape; when it
-/// falls behind, the oldest pending batch is dropped (the next carries every firing alert).
+/// POSTs alerts to one URL on a thread of its own so a slow webhook never delays a scrape
+/// (nor another webhook: each of an Alertmanager HA pair gets its own). A failed POST is
+/// retried with exponential backoff; a batch that arrives meanwhile is merged into the one
+/// being retried (alert by alert, newest first), so neither a resolution nor a new alert is
+/// lost while Alertmanager is down, and the queue never grows.
 pub struct Webhook {
     tx: SyncSender<serde_json::Value>,
     thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// The first retry's delay; each next one doubles, up to [`RETRY_MAX`].
+const RETRY_FIRST: Duration = Duration::from_millis(250);
+const RETRY_MAX: Duration = Duration::from_secs(8);
+
+/// Merges two batches by alert identity (its labels); `newer` wins.
+fn merge(older: serde_json::Value, newer: serde_json::Value) -> serde_json::Value {
+    let mut out: Vec<serde_json::Value> = newer.as_array().cloned().unwrap_or_default();
+    let seen: std::collections::HashSet<String> =
+        out.iter().map(|a| a["labels"].to_string()).collect();
+    if let serde_json::Value::Array(old) = older {
+        out.extend(
+            old.into_iter()
+                .filter(|a| !seen.contains(&a["labels"].to_string())),
+        );
+    }
+    serde_json::Value::Array(out)
 }
 
 impl Webhook {
@@ -188,28 +290,76 @@ impl Webhook {
         let spawned = std::thread::Builder::new()
             .name("webhook".into())
             .spawn(move || {
-                for body in rx {
-                    let result = agent
-                        .post(&url)
-                        .header("content-type", "application/json")
-                        .send(body.to_string());
-                    let ok = match result {
-                        Ok(r) if r.status().is_success() => true,
-                        Ok(r) => {
-                            eprintln!("goleash watch: webhook {url}: HTTP status {}", r.status());
-                            false
-                        }
-                        Err(e) => {
-                            eprintln!("goleash watch: webhook {url}: {e}");
-                            false
-                        }
-                    };
+                let count = |ok: bool| {
                     if let Ok(mut s) = state.lock() {
                         if ok {
                             s.webhook_sent += 1;
                         } else {
                             s.webhook_errors += 1;
                         }
+                    }
+                };
+                let mut open = true;
+                while let Some(mut body) = if open { rx.recv().ok() } else { None } {
+                    let mut delay = RETRY_FIRST;
+                    loop {
+                        let result = agent
+                            .post(&url)
+                            .header("content-type", "application/json")
+                            .send(body.to_string());
+                        // 4xx (but 429) means the request itself is wrong: sending it again
+                        // cannot help. Network errors, 429 and 5xx are worth a retry.
+                        let (ok, retry) = match result {
+                            Ok(r) if r.status().is_success() => (true, false),
+                            Ok(mut r) => {
+                                let code = r.status().as_u16();
+                                // Alertmanager says what it refused (e.g. a field it cannot
+                                // parse); without it a 4xx is a riddle.
+                                let why = r
+                                    .body_mut()
+                                    .with_config()
+                                    .limit(512)
+                                    .read_to_string()
+                                    .unwrap_or_default();
+                                eprintln!(
+                                    "goleash watch: webhook {url}: HTTP status {code}{}{}",
+                                    if why.trim().is_empty() { "" } else { ": " },
+                                    why.trim()
+                                );
+                                (false, code == 429 || code >= 500)
+                            }
+                            Err(e) => {
+                                eprintln!("goleash watch: webhook {url}: {e}");
+                                (false, true)
+                            }
+                        };
+                        count(ok);
+                        if ok || !retry {
+                            break;
+                        }
+                        // Wait for the backoff, taking in newer batches meanwhile; a batch run
+                        // that is exiting (the channel closed) gets its retries all the same,
+                        // bounded by `finish`'s patience.
+                        let until = std::time::Instant::now() + delay;
+                        loop {
+                            let left = until.saturating_duration_since(std::time::Instant::now());
+                            if left.is_zero() {
+                                break;
+                            }
+                            if !open {
+                                std::thread::sleep(left);
+                                break;
+                            }
+                            match rx.recv_timeout(left) {
+                                Ok(newer) => body = merge(body, newer),
+                                Err(RecvTimeoutError::Timeout) => break,
+                                Err(RecvTimeoutError::Disconnected) => open = false,
+                            }
+                        }
+                        delay = (delay * 2).min(RETRY_MAX);
+                    }
+                    if !open {
+                        break;
                     }
                 }
             });
@@ -222,7 +372,6 @@ impl Webhook {
         };
         Webhook { tx, thread }
     }
-
     /// Lets the alerts already queued go out before a batch run exits, waiting at most
     /// `patience`.
     pub fn finish(self, patience: Duration) {
@@ -266,6 +415,8 @@ mod tests {
             description: "d".into(),
             starts_ms: 1_000,
             ends_ms: None,
+            epoch: 0,
+            notes: BTreeMap::new(),
         }
     }
 
@@ -277,11 +428,32 @@ mod tests {
         let c = tracker.update(vec![alert("a", "2")], 6_000);
         assert_eq!((c.new.len(), c.resolved.len(), c.firing.len()), (0, 1, 1));
         assert_eq!(c.resolved[0].ends_ms, Some(6_000));
-        let body = alertmanager_json(&c.resolved, "http://127.0.0.1:9102/");
+        let body = alertmanager_json(&c.resolved, "http://127.0.0.1:9102/", 99_000);
         assert_eq!(body[0]["endsAt"], "1970-01-01T00:00:06.000Z");
         assert_eq!(body[0]["startsAt"], "1970-01-01T00:00:01.000Z");
         assert_eq!(body[0]["labels"]["group"], "1");
         assert_eq!(body[0]["generatorURL"], "http://127.0.0.1:9102/");
         assert!(body[0]["annotations"]["summary"].is_string());
+        // A firing alert says until when it holds without a resend.
+        let body = alertmanager_json(&c.firing, "http://127.0.0.1:9102/", 99_000);
+        assert_eq!(body[0]["endsAt"], "1970-01-01T00:01:39.000Z");
+    }
+
+    #[test]
+    fn batches_merge_by_alert_newest_first() {
+        let a = |g: &str, ends: Option<&str>| {
+            let mut v = serde_json::json!({"labels": {"alertname": "GoroutineLeak", "group": g}});
+            if let Some(e) = ends {
+                v["endsAt"] = serde_json::Value::String(e.into());
+            }
+            v
+        };
+        let old = serde_json::Value::Array(vec![a("1", Some("old")), a("2", Some("resolved"))]);
+        let new = serde_json::Value::Array(vec![a("1", Some("new"))]);
+        let merged = merge(old, new);
+        let arr = merged.as_array().unwrap();
+        assert_eq!(arr.len(), 2, "{merged}");
+        assert_eq!(arr[0]["endsAt"], "new");
+        assert_eq!(arr[1]["labels"]["group"], "2", "the resolution is not lost");
     }
 }

@@ -30,7 +30,11 @@ pub struct WatchConfig {
     pub db: Option<PathBuf>,
     pub retention: Duration,
     pub slo: Option<SloRule>,
-    pub webhook: Option<String>,
+    /// Every URL gets every alert (an Alertmanager HA pair takes both of its members).
+    pub webhooks: Vec<String>,
+    /// Firing alerts are POSTed again this often (Alertmanager wants them re-sent while
+    /// they fire), and each says it holds for four times as long (`endsAt`).
+    pub webhook_resend: Duration,
     pub listen: Option<SocketAddr>,
     pub display: Display,
     pub color: bool,
@@ -89,12 +93,21 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
             ));
             format!("http://{bound}/")
         }
-        None => "goleash-watch".to_string(),
+        // Alertmanager validates generatorURL as a URI and refuses the whole batch (HTTP
+        // 422) for a bare name: without a dashboard to link to, there is none.
+        None => String::new(),
     };
-    let webhook = config
-        .webhook
-        .clone()
-        .map(|url| Webhook::start(url, Duration::from_secs(10), Arc::clone(&state)));
+    let webhooks: Vec<Webhook> = config
+        .webhooks
+        .iter()
+        .map(|url| Webhook::start(url.clone(), Duration::from_secs(10), Arc::clone(&state)))
+        .collect();
+    // A firing alert holds for four resends (or four rounds, when rounds are further apart),
+    // as Prometheus does: a lost POST or two do not resolve it, a dead watcher's alerts do
+    // resolve, and Alertmanager's resolve_timeout never decides.
+    let resend = config.webhook_resend.max(config.interval);
+    let hold_ms = i64::try_from(resend.as_millis() * 4).unwrap_or(i64::MAX);
+    let mut last_send: Option<Instant> = None;
     let scrape_options = Arc::new(config.scrape.clone());
     let concurrency = config.concurrency.clamp(1, config.targets.len());
     let pool = Pool::new(
@@ -170,6 +183,23 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
                         )
                     })
                     .collect();
+                let counts: rustc_hash::FxHashMap<u64, u32> =
+                    samples.iter().map(|s| (s.0, s.1)).collect();
+                if t.restarted(scraped.total, &counts) {
+                    t.start_epoch(ts, scraped.total);
+                }
+                // A group first seen before the restart has no description in this
+                // epoch's map any more: describe every group of the new epoch's first scrape.
+                let samples: Vec<_> = samples
+                    .into_iter()
+                    .zip(&scraped.groups)
+                    .map(|(mut s, g)| {
+                        if s.3.is_none() && !t.groups.contains_key(&s.0) {
+                            s.3 = Some(shared_info(&mut infos, &g.info));
+                        }
+                        s
+                    })
+                    .collect();
                 t.push(ts, scraped.total, samples);
                 // A debug=2 round describes a stack better (wait reason, creator).
                 for g in &scraped.groups {
@@ -186,9 +216,10 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
                 t.trim(window_ms);
             }
             let db_id = t.db_id;
+            let epoch = t.epoch;
             let url = t.target.url.clone();
             if let (Some(store), Some(id)) = (store.as_mut(), db_id) {
-                if let Err(e) = store.record(id, ts, done.duration, &done.result) {
+                if let Err(e) = store.record(id, ts, epoch, done.duration, &done.result) {
                     s.db_errors += 1;
                     drop(s);
                     config.display.note(&format!("{url}: not stored: {e}"));
@@ -236,7 +267,14 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
         let (changes, view) = {
             let mut s = lock(&state);
             let firing = alert::firing(&s);
-            let changes = tracker.update(firing, now_ms());
+            let mut changes = tracker.update(firing, now_ms());
+            for a in changes.resolved.iter_mut() {
+                if let Some(t) = s.targets.iter().find(|t| t.target.url == a.target) {
+                    if t.epoch > a.epoch && a.name != "GoroutineLeakRecurring" {
+                        alert::resolved_by_restart(a, t.epoch);
+                    }
+                }
+            }
             let notes: Vec<(String, Vec<String>)> = s
                 .targets
                 .iter_mut()
@@ -256,14 +294,19 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
         for a in &changes.resolved {
             config.display.alert(a, true);
         }
-        if let Some(hook) = &webhook {
+        if !webhooks.is_empty() {
             let mut batch = changes.firing.clone();
             batch.extend(changes.resolved.iter().cloned());
+            let due = last_send.is_none_or(|t| t.elapsed() >= resend);
             if !changes.new.is_empty()
                 || !changes.resolved.is_empty()
-                || (round % 30 == 29 && !batch.is_empty())
+                || (due && !changes.firing.is_empty())
             {
-                hook.send(alert::alertmanager_json(&batch, &generator));
+                last_send = Some(Instant::now());
+                let body = alert::alertmanager_json(&batch, &generator, now_ms() + hold_ms);
+                for hook in &webhooks {
+                    hook.send(body.clone());
+                }
             }
         }
         config.display.table(&view);
@@ -292,8 +335,10 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
     }
     heartbeat.finish();
     drop(pool);
-    if let Some(hook) = webhook {
-        hook.finish(Duration::from_secs(10));
+    // The members of an HA pair are waited for together, not one after the other.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for hook in webhooks {
+        hook.finish(deadline.saturating_duration_since(Instant::now()));
     }
     let s = lock(&state);
     let alerts = alert::firing(&s).len();
@@ -319,7 +364,13 @@ fn resume(
     for t in targets.iter_mut() {
         let id = store.target_id(&t.target)?;
         t.db_id = Some(id);
-        let scrapes = store.load_window(id, now - window_ms, i64::MAX)?;
+        let mut scrapes = store.load_window(id, now - window_ms, i64::MAX)?;
+        // Only the process that was running when the watcher stopped: an older epoch's
+        // counts belong to a process that is gone.
+        if let Some(last) = scrapes.last().map(|s| s.epoch) {
+            scrapes.retain(|s| s.epoch == last);
+            t.epoch = last;
+        }
         let mut hashes: Vec<u64> = scrapes
             .iter()
             .flat_map(|s| s.groups.iter().map(|g| g.0))

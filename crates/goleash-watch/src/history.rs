@@ -64,6 +64,17 @@ pub fn rerun(
                     .or_default() += 1;
                 continue;
             };
+            // The watcher stored the epoch it judged each scrape in: replay its restarts so
+            // the rerun's windows, verdicts and recurring leaks are per epoch like its own.
+            if s.epoch != t.epoch && t.total().is_some() {
+                // Judge the epoch that ends, so its growth counts for the recurring rule.
+                t.trim(window_ms);
+                t.evaluate(params, slo, t.times.back().copied().unwrap_or(s.ts_ms));
+                t.start_epoch(s.ts_ms, total);
+                t.epoch = s.epoch;
+            } else {
+                t.epoch = s.epoch;
+            }
             t.push(
                 s.ts_ms,
                 total,

@@ -24,9 +24,25 @@ enum Source {
     Target(fn(&TargetState) -> Vec<(&'static str, String, f64)>),
     /// Samples per shown group (suspects and the top groups of each target).
     Group(fn(&GroupState) -> f64),
+    /// A state set per shown group: one series per possible state, labelled with the
+    /// family's state label, 1 for the state the group is in and 0 for the others. State
+    /// never goes into the labels of a value, so a group is one series whatever its verdict.
+    GroupState(
+        &'static str,
+        &'static [&'static str],
+        fn(&GroupState) -> &'static str,
+    ),
     /// One value for the whole watcher; `None` leaves the family out.
     Process(fn(&State) -> Option<f64>),
 }
+
+const TREND_NAMES: &[&str] = &[
+    "insufficient",
+    "steady",
+    "growing",
+    "follows_load",
+    "shrinking",
+];
 
 const fn family(name: &'static str, kind: &'static str, help: &'static str) -> Family {
     Family { name, kind, help }
@@ -46,12 +62,32 @@ static FAMILIES: &[(Family, Source)] = &[
         Source::Target(|t| t.total().map(one).unwrap_or_default()),
     ),
     (
-        family("goleash_watch_target_growth_per_minute", "gauge", "Theil-Sen slope of the target's goroutine total over the window, per minute."),
-        Source::Target(|t| one(t.growth_per_min)),
+        family("goleash_watch_target_growth_per_minute", "gauge", "Current growth of the target's goroutine total, per minute: Theil-Sen slope over the recent segment where the change started; absent with fewer than --min-samples scrapes in the epoch."),
+        Source::Target(|t| t.growth_per_min.map(one).unwrap_or_default()),
     ),
     (
         family("goleash_watch_target_suspects", "gauge", "Leak suspect groups in the target."),
         Source::Target(|t| one(t.suspects().len() as f64)),
+    ),
+    (
+        family("goleash_watch_target_span_growth_per_minute", "gauge", "Theil-Sen slope of the target's goroutine total over the growth rule's span (--alert-for), per minute; absent until the epoch covers the span."),
+        Source::Target(|t| t.slo_growth.map(one).unwrap_or_default()),
+    ),
+    (
+        family("goleash_watch_target_growth_alert", "gauge", "1 when the watcher's growth rule fires for the target (span growth above --alert-growth): its GoroutineGrowth decision."),
+        Source::Target(|t| one(f64::from(u8::from(t.slo_since.is_some())))),
+    ),
+    (
+        family("goleash_watch_target_epoch", "gauge", "The target's process generation, counted from 0; it goes up when the target restarts."),
+        Source::Target(|t| one(f64::from(t.epoch))),
+    ),
+    (
+        family("goleash_watch_target_restarts_total", "counter", "Restarts of the target the watcher detected."),
+        Source::Target(|t| one(t.restarts as f64)),
+    ),
+    (
+        family("goleash_watch_target_recurring_leaks", "gauge", "Stacks that grew in two or more of the target's last epochs (a leak reset by crashes): the watcher's GoroutineLeakRecurring decision."),
+        Source::Target(|t| one(t.recurring().len() as f64)),
     ),
     (
         family("goleash_watch_scrapes_total", "counter", "Scrapes attempted."),
@@ -88,8 +124,24 @@ static FAMILIES: &[(Family, Source)] = &[
         Source::Group(|g| g.trend.slope_per_min),
     ),
     (
-        family("goleash_watch_group_suspect", "gauge", "1 when the group is a leak suspect (growing and not expected, or proven)."),
+        family("goleash_watch_group_suspect", "gauge", "1 when the group is a leak suspect (growing and not expected, or proven): the watcher's GoroutineLeak decision."),
         Source::Group(|g| f64::from(u8::from(g.is_suspect()))),
+    ),
+    (
+        family("goleash_watch_group_verdict", "gauge", "The group's verdict as a state set: 1 for the verdict it has, 0 for the others."),
+        Source::GroupState("verdict", &["expected", "possible", "likely", "proven"], |g| g.watch_verdict().name()),
+    ),
+    (
+        family("goleash_watch_group_trend", "gauge", "The group's trend over the window as a state set: 1 for the trend it has, 0 for the others."),
+        Source::GroupState("trend", TREND_NAMES, |g| g.trend.kind.name()),
+    ),
+    (
+        family("goleash_watch_growth_alert_threshold_per_minute", "gauge", "The growth rule's threshold (--alert-growth), goroutines per minute; absent without the rule."),
+        Source::Process(|s| s.slo.map(|r| r.per_minute)),
+    ),
+    (
+        family("goleash_watch_growth_alert_span_seconds", "gauge", "The span the growth rule measures the slope over (--alert-for), seconds; absent without the rule."),
+        Source::Process(|s| s.slo.map(|r| r.minutes * 60.0)),
     ),
     (
         family("goleash_watch_rounds_total", "counter", "Rounds of scrapes done."),
@@ -174,6 +226,20 @@ pub fn render(state: &State) -> String {
                         .map(|(labels, g)| ("", labels.clone(), read(g)))
                 })
                 .collect(),
+            Source::GroupState(label, states, read) => targets
+                .iter()
+                .flat_map(|(_, groups)| groups.iter())
+                .flat_map(|(labels, g)| {
+                    let now = read(g);
+                    states.iter().map(move |s| {
+                        (
+                            "",
+                            format!("{labels},{label}=\"{s}\""),
+                            f64::from(u8::from(*s == now)),
+                        )
+                    })
+                })
+                .collect(),
             Source::Process(read) => match read(state) {
                 Some(v) => vec![("", String::new(), v)],
                 None => continue,
@@ -205,13 +271,11 @@ fn shown_groups(t: &TargetState) -> Vec<(&u64, &GroupState)> {
     shown
 }
 
+/// A group's identity only: its stack hash and where it blocks, which never change. Verdict
+/// and trend are state, exported as their own state-set families.
 fn group_labels(target: &str, hash: &u64, g: &GroupState) -> String {
     let site = escape(&g.info.site.as_ref().map_or_else(String::new, |s| s.short()));
-    format!(
-        "{target},group=\"{hash:016x}\",site=\"{site}\",verdict=\"{}\",trend=\"{}\"",
-        g.watch_verdict().name(),
-        g.trend.kind.name()
-    )
+    format!("{target},group=\"{hash:016x}\",site=\"{site}\"")
 }
 
 fn target_labels(t: &TargetState) -> String {

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::fetch::{Fault, FaultKind};
 use crate::scrape::{GroupInfo, ScrapeFormat, Scraped};
 use crate::targets::Target;
-use crate::trend::{assess, growth_per_minute, Trend, TrendKind, TrendParams};
+use crate::trend::{assess, growth_per_minute, recent_rate, Rate, Trend, TrendKind, TrendParams};
 
 /// One group on one target over the window.
 #[derive(Clone, Debug)]
@@ -28,6 +28,8 @@ pub struct GroupState {
     pub verdict: Verdict,
     /// When this group first became a suspect (kept while it stays one).
     pub suspect_since: Option<i64>,
+    /// A suspect's current rate (the recent segment, with its interval).
+    pub rate: Option<Rate>,
 }
 
 impl GroupState {
@@ -86,8 +88,10 @@ pub struct TargetState {
     pub analyze_sum_s: f64,
     /// Still ask for the goroutineleak profile (false once the target answered 404).
     pub leak_profile: bool,
-    /// The total's Theil–Sen slope over the whole window, per minute.
-    pub growth_per_min: f64,
+    /// The total's current rate per minute: the Theil–Sen slope over the recent segment
+    /// (see [`recent_rate`]); `None` with fewer than `--min-samples` scrapes in the epoch.
+    pub growth_per_min: Option<f64>,
+    pub total_rate: Option<Rate>,
     /// The total's slope over the SLO rule's span, when the window covers it.
     pub slo_growth: Option<f64>,
     pub slo_since: Option<i64>,
@@ -95,7 +99,36 @@ pub struct TargetState {
     pub last_ts: i64,
     /// Notes to show once (clock jumps, a missing leak profile).
     pub notes: Vec<String>,
+    /// The process generation the window belongs to, counted from 0: a restart of the
+    /// target starts a new epoch, and windows, verdicts, "since" and alerts start over.
+    pub epoch: u32,
+    /// When the current epoch's first scrape was taken (`None` before any).
+    pub epoch_since: Option<i64>,
+    pub restarts: u64,
+    /// The target refused or dropped a connection since the last success: a process that
+    /// was down may be a new one. A timeout does not count: a process busy under load is
+    /// the same process, and its total may well halve when the load ends.
+    pub gap: bool,
+    /// Stacks that grew in the current epoch so far, with their slope per minute.
+    pub epoch_growth: FxHashMap<u64, f64>,
+    /// Stacks that grew in earlier epochs: (epoch, slope per minute), oldest first, the
+    /// last few epochs only.
+    pub grew_before: FxHashMap<u64, Vec<(u32, f64)>>,
 }
+
+/// A stack that grew in two or more of the last epochs: a leak that a crash (an OOM kill,
+/// a liveness probe) keeps resetting, which no single epoch may show for long enough.
+#[derive(Clone, Debug, Serialize)]
+pub struct Recurring {
+    pub hash: u64,
+    /// The epochs it grew in, oldest first.
+    pub epochs: Vec<u32>,
+    /// The median of its slopes in those epochs, per minute.
+    pub per_min: f64,
+}
+
+/// How many past epochs the recurring-leak rule looks back over.
+const EPOCHS_KEPT: usize = 3;
 
 impl TargetState {
     pub fn new(target: Arc<Target>) -> TargetState {
@@ -111,12 +144,116 @@ impl TargetState {
             duration_sum_s: 0.0,
             analyze_sum_s: 0.0,
             leak_profile: true,
-            growth_per_min: 0.0,
+            growth_per_min: None,
+            total_rate: None,
             slo_growth: None,
             slo_since: None,
             last_ts: i64::MIN,
             notes: Vec::new(),
+            epoch: 0,
+            epoch_since: None,
+            restarts: 0,
+            gap: false,
+            epoch_growth: FxHashMap::default(),
+            grew_before: FxHashMap::default(),
         }
+    }
+
+    /// Whether a successful scrape with `total` goroutines and these per-stack counts comes
+    /// from a new process. The pprof endpoints expose no process start time (the profile's
+    /// `time_nanos` is the time of the scrape), so the evidence is the counts themselves:
+    /// the total falls by half or more and either the target was unreachable in between, or
+    /// every stack that only ever grew this epoch (a leak never gives goroutines back) lost
+    /// three quarters of them at once. A load-following group gives back all the time and is
+    /// never taken as evidence.
+    pub fn restarted(&self, total: u64, counts: &FxHashMap<u64, u32>) -> bool {
+        let Some(previous) = self.total() else {
+            return false;
+        };
+        let now = total as f64;
+        if now * 2.0 > previous || previous - now < 8.0 {
+            return false;
+        }
+        if self.gap {
+            return true;
+        }
+        let mut growers = 0;
+        for (hash, g) in &self.groups {
+            let first = g.counts.front().copied().unwrap_or(0);
+            let last = g.last();
+            let never_gave_back = g
+                .counts
+                .iter()
+                .zip(g.counts.iter().skip(1))
+                .all(|(a, b)| b >= a);
+            if g.counts.len() >= 3 && never_gave_back && last >= first + 4 {
+                growers += 1;
+                if counts.get(hash).copied().unwrap_or(0) * 4 > last {
+                    return false;
+                }
+            }
+        }
+        growers > 0
+    }
+
+    /// Starts a new epoch at `ts`: what grew in the old one is kept for the recurring-leak
+    /// rule, everything else about the old process is dropped.
+    pub fn start_epoch(&mut self, ts: i64, total: u64) {
+        let previous = self.total().unwrap_or(0.0);
+        for (hash, per_min) in self.epoch_growth.drain() {
+            let epochs = self.grew_before.entry(hash).or_default();
+            epochs.push((self.epoch, per_min));
+            if epochs.len() > EPOCHS_KEPT {
+                epochs.remove(0);
+            }
+        }
+        let oldest = self.epoch.saturating_sub(EPOCHS_KEPT as u32);
+        self.grew_before
+            .retain(|_, e| e.last().is_some_and(|&(epoch, _)| epoch >= oldest));
+        self.notes.push(format!(
+            "restarted: the goroutine total fell from {previous} to {total}{}; epoch {} starts (window, verdicts and alerts start over)",
+            if self.gap { " after the target was unreachable" } else { " with every growing stack" },
+            self.epoch + 1
+        ));
+        self.epoch += 1;
+        self.restarts += 1;
+        self.epoch_since = Some(ts);
+        self.times.clear();
+        self.totals.clear();
+        self.groups.clear();
+        self.growth_per_min = None;
+        self.total_rate = None;
+        self.slo_growth = None;
+        self.slo_since = None;
+    }
+
+    /// Stacks that grew in at least two of the last epochs, the current one included.
+    pub fn recurring(&self) -> Vec<Recurring> {
+        let mut out = Vec::new();
+        let mut hashes: Vec<u64> = self.grew_before.keys().copied().collect();
+        hashes.sort_unstable();
+        for hash in hashes {
+            let mut epochs: Vec<(u32, f64)> = self.grew_before[&hash].clone();
+            if let Some(&per_min) = self.epoch_growth.get(&hash) {
+                epochs.push((self.epoch, per_min));
+            }
+            if epochs.len() < 2 {
+                continue;
+            }
+            let mut slopes: Vec<f64> = epochs.iter().map(|e| e.1).collect();
+            slopes.sort_by(f64::total_cmp);
+            let per_min = if slopes.len() % 2 == 1 {
+                slopes[slopes.len() / 2]
+            } else {
+                (slopes[slopes.len() / 2 - 1] + slopes[slopes.len() / 2]) / 2.0
+            };
+            out.push(Recurring {
+                hash,
+                epochs: epochs.iter().map(|e| e.0).collect(),
+                per_min,
+            });
+        }
+        out
     }
 
     pub fn up(&self) -> bool {
@@ -156,6 +293,10 @@ impl TargetState {
         samples: impl IntoIterator<Item = (u64, u32, Verdict, Option<Arc<GroupInfo>>)>,
     ) {
         let before = self.times.len();
+        self.gap = false;
+        if self.epoch_since.is_none() {
+            self.epoch_since = Some(ts);
+        }
         self.times.push_back(ts);
         self.totals.push_back(total as f64);
         let mut seen = rustc_hash::FxHashSet::default();
@@ -172,6 +313,7 @@ impl TargetState {
                         trend: assess(&[], &[], &TrendParams::default()),
                         verdict,
                         suspect_since: None,
+                        rate: None,
                     })
                 }
             };
@@ -211,7 +353,8 @@ impl TargetState {
     pub fn evaluate(&mut self, params: &TrendParams, slo: Option<SloRule>, now: i64) {
         let times: Vec<i64> = self.times.iter().copied().collect();
         let totals: Vec<f64> = self.totals.iter().copied().collect();
-        self.growth_per_min = assess(&times, &totals, params).slope_per_min;
+        self.total_rate = recent_rate(&times, &totals, params.min_samples);
+        self.growth_per_min = self.total_rate.map(|r| r.per_min);
         self.slo_growth = slo.and_then(|r| growth_per_minute(&times, &totals, r.minutes));
         let firing = match (slo, self.slo_growth) {
             (Some(rule), Some(g)) => g > rule.per_minute,
@@ -240,6 +383,36 @@ impl TargetState {
             } else {
                 None
             };
+            // Only suspects: the change-point search is quadratic in the window, and only
+            // alerts and reports of suspects quote a rate.
+            group.rate = if group.is_suspect() {
+                recent_rate(&times, &values, params.min_samples)
+            } else {
+                None
+            };
+        }
+        // Growth in this epoch for the recurring-leak rule: a crash-looping process may never
+        // live long enough for the trend test, so a stack counts when it only ever grew, by
+        // at least --min-rise, or when the trend test already calls it growing.
+        self.epoch_growth.clear();
+        for (&hash, group) in &self.groups {
+            if group.verdict == Verdict::Expected {
+                continue;
+            }
+            let first = f64::from(group.counts.front().copied().unwrap_or(0));
+            let last = f64::from(group.last());
+            let never_gave_back = group
+                .counts
+                .iter()
+                .zip(group.counts.iter().skip(1))
+                .all(|(a, b)| b >= a);
+            let grew = group.trend.kind == TrendKind::Growing
+                || (group.counts.len() >= 3
+                    && never_gave_back
+                    && last - first >= params.min_rise.max(1.0));
+            if grew && group.trend.slope_per_min > 0.0 {
+                self.epoch_growth.insert(hash, group.trend.slope_per_min);
+            }
         }
     }
 
@@ -258,6 +431,7 @@ impl TargetState {
                 (Some(s.format), s.bytes, None)
             }
             Err(f) => {
+                self.gap |= f.kind == FaultKind::Down;
                 *self.errors.entry(f.kind).or_default() += 1;
                 (None, 0, Some(f.clone()))
             }
@@ -386,5 +560,93 @@ mod tests {
         t.trim(500);
         assert!(t.groups.is_empty());
         assert_eq!(t.times.len(), 1);
+    }
+
+    fn counts(pairs: &[(u64, u32)]) -> FxHashMap<u64, u32> {
+        pairs.iter().copied().collect()
+    }
+
+    #[test]
+    fn a_collapse_of_every_leak_is_a_restart_a_load_swing_is_not() {
+        let params = TrendParams {
+            min_samples: 4,
+            min_span_ms: 0,
+            ..TrendParams::default()
+        };
+        let mut t = target();
+        // A leak (only grows) and load (rises and falls) on one target.
+        for i in 0..8u32 {
+            let load = if i % 2 == 0 { 40 } else { 2 };
+            t.push(
+                1_000 * i64::from(i),
+                u64::from(10 * i + load),
+                [
+                    (1, 10 * i, Verdict::Possible, Some(Arc::new(info(1)))),
+                    (2, load, Verdict::Possible, Some(Arc::new(info(2)))),
+                ],
+            );
+        }
+        t.evaluate(&params, None, 8_000);
+        assert!(t.epoch_growth.contains_key(&1), "{:?}", t.epoch_growth);
+        // The load falls and the total halves, but the leak kept its goroutines.
+        assert!(!t.restarted(70, &counts(&[(1, 70), (2, 0)])));
+        // Every leak lost its goroutines with the total: a new process.
+        assert!(t.restarted(3, &counts(&[(1, 1), (2, 2)])));
+        t.start_epoch(9_000, 3);
+        assert_eq!((t.epoch, t.restarts, t.times.len()), (1, 1, 0));
+        assert!(t.notes.last().unwrap().contains("epoch 1 starts"));
+        // The same stack grows in the new process: a recurring leak.
+        for i in 0..6u32 {
+            t.push(
+                10_000 + 1_000 * i64::from(i),
+                u64::from(10 * i),
+                [(1, 10 * i, Verdict::Possible, Some(Arc::new(info(1))))],
+            );
+        }
+        t.evaluate(&params, None, 16_000);
+        let r = t.recurring();
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].epochs, vec![0, 1]);
+        assert!((r[0].per_min - 600.0).abs() < 1.0, "{r:?}");
+        // A timeout (a busy process), then a halved total with the leak intact: the same
+        // process.
+        t.record_result(17_000, 0.0, &Err(Fault::new(FaultKind::Timeout, "slow")));
+        assert!(!t.restarted(10, &counts(&[(1, 50)])));
+        // A refused connection, then a halved total: restarted, whatever the stacks say.
+        t.record_result(17_500, 0.0, &Err(Fault::new(FaultKind::Down, "refused")));
+        assert!(t.restarted(10, &counts(&[(1, 50)])));
+    }
+
+    #[test]
+    fn a_crash_loop_too_short_for_the_trend_test_is_a_recurring_leak() {
+        // Each process lives 6 scrapes; the trend test wants 50.
+        let params = TrendParams {
+            min_samples: 50,
+            min_span_ms: 0,
+            ..TrendParams::default()
+        };
+        let mut t = target();
+        let mut ts = 0;
+        for epoch in 0..3u32 {
+            if epoch > 0 {
+                t.record_result(ts, 0.0, &Err(Fault::new(FaultKind::Down, "refused")));
+                assert!(t.restarted(2, &counts(&[(1, 0)])));
+                t.start_epoch(ts, 2);
+            }
+            for i in 0..6u32 {
+                ts += 1_000;
+                t.push(
+                    ts,
+                    u64::from(2 + 10 * i),
+                    [(1, 10 * i, Verdict::Possible, Some(Arc::new(info(1))))],
+                );
+                t.evaluate(&params, None, ts);
+            }
+            assert_eq!(t.groups[&1].trend.kind, TrendKind::Insufficient);
+            assert!(t.suspects().is_empty(), "no epoch proves anything alone");
+        }
+        let r = t.recurring();
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert_eq!(r[0].epochs, vec![0, 1, 2]);
     }
 }

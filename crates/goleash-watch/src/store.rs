@@ -15,7 +15,9 @@ use crate::fetch::Fault;
 use crate::scrape::{GroupInfo, Scraped};
 use crate::targets::Target;
 
-const SCHEMA_VERSION: i64 = 1;
+/// Version 2 added `scrapes.epoch` (the target's process generation); a version 1 file is
+/// migrated in place, its scrapes all in epoch 0.
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -39,7 +41,8 @@ CREATE TABLE IF NOT EXISTS scrapes(
     format TEXT,
     total INTEGER,
     error_kind TEXT,
-    error TEXT
+    error TEXT,
+    epoch INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS scrapes_by_target ON scrapes(target_id, ts_ms);
 CREATE INDEX IF NOT EXISTS scrapes_by_time ON scrapes(ts_ms);
@@ -112,6 +115,8 @@ pub struct StoredScrape {
     pub error: Option<String>,
     /// The fault kind's name (`down`, `timeout`, …) of a failed scrape.
     pub error_kind: Option<String>,
+    /// The target's process generation at this scrape.
+    pub epoch: u32,
     /// (group hash, count, verdict) for every group seen.
     pub groups: Vec<(u64, u64, Verdict)>,
 }
@@ -182,6 +187,17 @@ impl Store {
         match version.as_deref().map(str::parse::<i64>) {
             None => {}
             Some(Ok(SCHEMA_VERSION)) => {}
+            Some(Ok(1)) => {
+                // CREATE TABLE IF NOT EXISTS kept the old scrapes table as it was. One
+                // transaction, so a crash mid-migration leaves version 1 intact.
+                conn.execute_batch(
+                    "BEGIN IMMEDIATE;
+                     ALTER TABLE scrapes ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+                     UPDATE meta SET value = '2' WHERE key = 'schema_version';
+                     COMMIT;",
+                )
+                .map_err(|e| explain(path, "migrating the schema from version 1", &e))?;
+            }
             Some(other) => {
                 return Err(StoreError(format!(
                     "history DB {} has schema version {other:?}; this goleash writes version {SCHEMA_VERSION}",
@@ -287,6 +303,7 @@ impl Store {
         &mut self,
         target_id: i64,
         ts_ms: i64,
+        epoch: u32,
         duration: Duration,
         result: &Result<Scraped, Fault>,
     ) -> Result<(), StoreError> {
@@ -300,15 +317,15 @@ impl Store {
         match result {
             Err(fault) => {
                 tx.execute(
-                    "INSERT INTO scrapes(target_id, ts_ms, duration_ms, error_kind, error) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![target_id, ts_ms, duration_ms, fault.kind.name(), fault.message],
+                    "INSERT INTO scrapes(target_id, ts_ms, duration_ms, error_kind, error, epoch) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![target_id, ts_ms, duration_ms, fault.kind.name(), fault.message, epoch],
                 )
                 .map_err(|e| fail("recording a scrape", e))?;
             }
             Ok(scraped) => {
                 tx.execute(
-                    "INSERT INTO scrapes(target_id, ts_ms, duration_ms, format, total) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![target_id, ts_ms, duration_ms, scraped.format.name(), scraped.total as i64],
+                    "INSERT INTO scrapes(target_id, ts_ms, duration_ms, format, total, epoch) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![target_id, ts_ms, duration_ms, scraped.format.name(), scraped.total as i64, epoch],
                 )
                 .map_err(|e| fail("recording a scrape", e))?;
                 let scrape_id = tx.last_insert_rowid();
@@ -395,7 +412,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT id, ts_ms, total, error, error_kind FROM scrapes
+                "SELECT id, ts_ms, total, error, error_kind, epoch FROM scrapes
                  WHERE target_id = ?1 AND ts_ms >= ?2 AND ts_ms <= ?3 ORDER BY ts_ms, id",
             )
             .map_err(fail)?;
@@ -408,6 +425,7 @@ impl Store {
                         total: r.get::<_, Option<i64>>(2)?.map(|t| t.max(0) as u64),
                         error: r.get(3)?,
                         error_kind: r.get(4)?,
+                        epoch: u32::try_from(r.get::<_, i64>(5)?).unwrap_or(0),
                         groups: Vec::new(),
                     },
                 ))
@@ -657,18 +675,20 @@ mod tests {
                 .record(
                     id,
                     1_000,
+                    0,
                     Duration::from_millis(3),
                     &scraped(&[(1, 4), (2, 1)], false),
                 )
                 .unwrap();
             let fault = Fault::new(FaultKind::Down, "refused");
             store
-                .record(id, 2_000, Duration::ZERO, &Err(fault))
+                .record(id, 2_000, 0, Duration::ZERO, &Err(fault))
                 .unwrap();
             store
                 .record(
                     id,
                     3_000,
+                    1,
                     Duration::from_millis(3),
                     &scraped(&[(1, 6)], true),
                 )
@@ -732,5 +752,43 @@ mod tests {
         let err = explain(&path, "writing", &e);
         assert!(err.0.contains("is read-only"), "{err}");
         assert!(err.0.contains("-wal"), "{err}");
+    }
+
+    #[test]
+    fn a_version_1_history_is_migrated_with_its_scrapes_in_epoch_0() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        {
+            // The version 1 layout, as an older goleash wrote it.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(&SCHEMA.replace(",\n    epoch INTEGER NOT NULL DEFAULT 0", ""))
+                .unwrap();
+            conn.execute_batch(
+                "INSERT INTO meta VALUES ('schema_version', '1');
+                 INSERT INTO targets(url) VALUES ('http://127.0.0.1:1/debug/pprof');
+                 INSERT INTO scrapes(target_id, ts_ms, duration_ms, total) VALUES (1, 1000, 1, 5);",
+            )
+            .unwrap();
+            let cols: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM pragma_table_info('scrapes') WHERE name = 'epoch'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(cols, 0, "the fixture must be the old layout");
+        }
+        let mut store = Store::open(&path).unwrap();
+        let window = store.load_window(1, 0, i64::MAX).unwrap();
+        assert_eq!((window.len(), window[0].epoch), (1, 0));
+        store
+            .record(1, 2_000, 3, Duration::ZERO, &scraped(&[(1, 1)], false))
+            .unwrap();
+        let window = store.load_window(1, 0, i64::MAX).unwrap();
+        assert_eq!(window[1].epoch, 3);
+        drop(store);
+        // Opening again finds version 2 and changes nothing.
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.load_window(1, 0, i64::MAX).unwrap().len(), 2);
     }
 }

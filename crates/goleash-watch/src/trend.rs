@@ -254,6 +254,98 @@ pub fn assess(times_ms: &[i64], counts: &[f64], params: &TrendParams) -> Trend {
     trend
 }
 
+/// The current rate of a series: the Theil–Sen slope over the recent segment where the
+/// growth started, with its 95% confidence interval.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Rate {
+    pub per_min: f64,
+    /// The 95% interval of the slope (Sen's, from the distribution of Kendall's S).
+    pub low_per_min: f64,
+    pub high_per_min: f64,
+    /// Where the segment starts, and how many points it has (never fewer than
+    /// `--min-samples`).
+    pub since_ms: i64,
+    pub samples: usize,
+}
+
+/// The rate over the recent segment: a window that was flat for 25 minutes and leaks for
+/// the last 5 has a whole-window slope near 0, not the leak's rate. The segment start is
+/// the change point that best splits the series into a level before and a line after
+/// (least squares, each start tried); the segment keeps at least `min_samples` points, and
+/// with fewer in the whole series there is no rate at all (a slope from 2 or 3 points is
+/// noise, not a rate).
+pub fn recent_rate(times_ms: &[i64], values: &[f64], min_samples: usize) -> Option<Rate> {
+    let n = times_ms.len().min(values.len());
+    let (times, values) = thin(&times_ms[..n], &values[..n]);
+    let n = times.len();
+    let min_samples = min_samples.max(3);
+    if n < min_samples {
+        return None;
+    }
+    let minutes: Vec<f64> = times
+        .iter()
+        .map(|&t| (t - times[0]) as f64 / 60_000.0)
+        .collect();
+    let mut best = (f64::INFINITY, 0usize);
+    for start in 0..=n - min_samples {
+        let before = &values[..start];
+        let level = before.iter().sum::<f64>() / before.len().max(1) as f64;
+        let sse_before: f64 = before.iter().map(|v| (v - level).powi(2)).sum();
+        let sse = sse_before + line_sse(&minutes[start..], &values[start..]);
+        // Ties go to the earlier start: more points, a narrower interval.
+        if sse < best.0 - 1e-9 {
+            best = (sse, start);
+        }
+    }
+    let start = best.1;
+    let (xs, ys) = (&minutes[start..], &values[start..]);
+    let mut slopes = Vec::with_capacity(xs.len() * xs.len() / 2);
+    for i in 0..xs.len() {
+        for j in i + 1..xs.len() {
+            let dx = xs[j] - xs[i];
+            if dx != 0.0 {
+                slopes.push((ys[j] - ys[i]) / dx);
+            }
+        }
+    }
+    if slopes.is_empty() {
+        return None;
+    }
+    slopes.sort_by(f64::total_cmp);
+    let per_min = median(&mut slopes.clone())?;
+    // Sen (1968): the interval's ends are the order statistics (N ∓ C)/2 of the N pairwise
+    // slopes, C = z(0.975) · sd(S) under no ties.
+    let m = xs.len() as f64;
+    let c = 1.96 * (m * (m - 1.0) * (2.0 * m + 5.0) / 18.0).sqrt();
+    let total = slopes.len() as f64;
+    let lo = (((total - c) / 2.0).floor().max(0.0)) as usize;
+    let hi = (((total + c) / 2.0).ceil() as usize).min(slopes.len() - 1);
+    Some(Rate {
+        per_min,
+        low_per_min: slopes[lo.min(slopes.len() - 1)],
+        high_per_min: slopes[hi],
+        since_ms: times[start],
+        samples: xs.len(),
+    })
+}
+
+/// Residual sum of squares of the least-squares line through the points.
+fn line_sse(xs: &[f64], ys: &[f64]) -> f64 {
+    let n = xs.len() as f64;
+    if xs.len() < 2 {
+        return 0.0;
+    }
+    let mx = xs.iter().sum::<f64>() / n;
+    let my = ys.iter().sum::<f64>() / n;
+    let sxx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
+    let sxy: f64 = xs.iter().zip(ys).map(|(x, y)| (x - mx) * (y - my)).sum();
+    let syy: f64 = ys.iter().map(|y| (y - my).powi(2)).sum();
+    if sxx == 0.0 {
+        return syy;
+    }
+    (syy - sxy * sxy / sxx).max(0.0)
+}
+
 fn thin(times: &[i64], values: &[f64]) -> (Vec<i64>, Vec<f64>) {
     let n = times.len();
     if n <= MAX_POINTS {
@@ -425,5 +517,47 @@ mod tests {
         assert!((rate - 10.0).abs() < 1e-6, "{rate}");
         assert!(growth_per_minute(&t, &v, 10.0).is_none());
         assert!(growth_per_minute(&[], &[], 1.0).is_none());
+    }
+
+    #[test]
+    fn the_rate_is_the_recent_segment_with_an_interval_and_enough_points() {
+        // Flat for 40 points, then +2 per 1 s scrape (120/min) for 20.
+        let times: Vec<i64> = (0..60).map(|i| i * 1000).collect();
+        let values: Vec<f64> = (0..60)
+            .map(|i| {
+                if i < 40 {
+                    50.0
+                } else {
+                    50.0 + 2.0 * f64::from(i - 39)
+                }
+            })
+            .collect();
+        let whole = theil_sen(
+            &times
+                .iter()
+                .map(|&t| t as f64 / 60_000.0)
+                .collect::<Vec<_>>(),
+            &values,
+        )
+        .unwrap();
+        assert!(whole < 60.0, "the whole window hides the rate: {whole}");
+        let r = recent_rate(&times, &values, 8).unwrap();
+        assert!((r.per_min - 120.0).abs() < 1.0, "{r:?}");
+        assert!(
+            r.low_per_min <= r.per_min && r.per_min <= r.high_per_min,
+            "{r:?}"
+        );
+        assert!((38_000..=40_000).contains(&r.since_ms), "{r:?}");
+        // Noisy growth: the interval is wider but holds the true rate.
+        let noisy: Vec<f64> = (0..60)
+            .map(|i| 10.0 + f64::from(i) + f64::from((i * 7919) % 13) - 6.0)
+            .collect();
+        let r = recent_rate(&times, &noisy, 8).unwrap();
+        assert!(r.low_per_min < 60.0 && 60.0 < r.high_per_min, "{r:?}");
+        assert!(r.high_per_min - r.low_per_min > 1.0, "{r:?}");
+        // Never from fewer than min_samples points.
+        assert!(recent_rate(&times[..3], &values[..3], 8).is_none());
+        let r = recent_rate(&times[50..], &values[50..], 8).unwrap();
+        assert!(r.samples >= 8, "{r:?}");
     }
 }

@@ -153,11 +153,11 @@ pub fn render_table(state: &State, color: bool) -> String {
         };
         let suspects = t.suspects();
         out.push_str(&format!(
-            "{:<44} {:>4} {:>10} {:>+10.1} {:>8}\n",
+            "{:<44} {:>4} {:>10} {:>10} {:>8}\n",
             t.target.url,
             up,
             t.total().map_or("-".into(), |v| format!("{v:.0}")),
-            t.growth_per_min,
+            t.growth_per_min.map_or("-".into(), |g| format!("{g:+.1}")),
             suspects.len()
         ));
         if let Some(err) = t.last.as_ref().and_then(|l| l.error.as_ref()) {
@@ -258,6 +258,10 @@ pub fn report_json(state: &State, elapsed: Duration) -> serde_json::Value {
                             "count": g.last(),
                             "trend": g.trend.kind,
                             "slope_per_min": round2(g.trend.slope_per_min),
+                            "rate_per_min": g.rate.map(|r| round2(r.per_min)),
+                            "rate_interval_per_min": g.rate.map(|r| [round2(r.low_per_min), round2(r.high_per_min)]),
+                            "rate_since_ms": g.rate.map(|r| r.since_ms),
+                            "rate_samples": g.rate.map(|r| r.samples),
                             "p_increasing": g.trend.p_increasing,
                             "since_ms": g.suspect_since.or(g.trend.since_ms),
                             "verdict": g.watch_verdict(),
@@ -275,12 +279,23 @@ pub fn report_json(state: &State, elapsed: Duration) -> serde_json::Value {
                 "errors": t.errors.iter().map(|(k, v)| (k.name(), *v)).collect::<std::collections::BTreeMap<_, _>>(),
                 "last": t.last,
                 "total": t.total(),
-                "growth_per_min": round2(t.growth_per_min),
+                "growth_per_min": t.growth_per_min.map(round2),
+                "growth_interval_per_min": t.total_rate.map(|r| [round2(r.low_per_min), round2(r.high_per_min)]),
+                "growth_since_ms": t.total_rate.map(|r| r.since_ms),
+                "growth_samples": t.total_rate.map(|r| r.samples),
                 "slo_growth_per_min": t.slo_growth.map(round2),
                 "samples_in_window": t.times.len(),
                 "scrape_seconds_avg": (t.scrapes > 0).then(|| t.duration_sum_s / t.scrapes as f64),
                 "analyze_seconds_avg": (t.scrapes > 0).then(|| t.analyze_sum_s / t.scrapes as f64),
                 "suspects": t.suspects().len(),
+                "epoch": t.epoch,
+                "epoch_since_ms": t.epoch_since,
+                "restarts": t.restarts,
+                "recurring": t.recurring().iter().map(|r| serde_json::json!({
+                    "hash": format!("{:016x}", r.hash),
+                    "epochs": r.epochs,
+                    "per_min": round2(r.per_min),
+                })).collect::<Vec<_>>(),
                 "groups": groups,
             })
         })

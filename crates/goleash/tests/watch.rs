@@ -518,13 +518,41 @@ fn kill_9_and_restart_keep_the_history() {
         .find(|l| l.starts_with("goleash_watch_group_suspect{") && l.ends_with(" 1"))
         .unwrap_or_else(|| panic!("{metrics}"));
     assert!(
-        suspect_line.contains("site=\"main.lookupBackend.func1 (leaky/main.go:22)\""),
+        suspect_line.contains("site=\"main.lookupBackend.func1 (leaky/main.go:24)\""),
         "{suspect_line}"
     );
     assert!(
         metrics.contains("goleash_watch_scrape_duration_seconds_count{"),
         "{metrics}"
     );
+    // State is never a label of a value: one series per group whatever its verdict or trend,
+    // and the state as its own state-set series.
+    for line in metrics.lines().filter(|l| !l.starts_with('#')) {
+        let (name, labels) = line.split_once('{').unwrap_or((line, ""));
+        if name != "goleash_watch_group_verdict" && name != "goleash_watch_group_trend" {
+            assert!(
+                !labels.contains("verdict=") && !labels.contains("trend="),
+                "state label on a value: {line}"
+            );
+        }
+    }
+    let group = suspect_line
+        .split("group=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap();
+    let states: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("goleash_watch_group_verdict{") && l.contains(group))
+        .collect();
+    assert_eq!(states.len(), 4, "one series per verdict: {states:?}");
+    assert!(
+        states
+            .iter()
+            .any(|l| l.contains("verdict=\"likely\"") && l.ends_with(" 1")),
+        "{states:?}"
+    );
+    promtool_check_metrics(&metrics);
     assert!(
         metrics.contains("process_resident_memory_bytes "),
         "{metrics}"
@@ -562,7 +590,7 @@ fn kill_9_and_restart_keep_the_history() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("main.lookupBackend.func1 (leaky/main.go:22)"),
+        text.contains("main.lookupBackend.func1 (leaky/main.go:24)"),
         "{text}"
     );
     let out = goleash()
@@ -664,7 +692,7 @@ fn dashboard_in_chromium(listen: &str) {
         "{dom}"
     );
     assert!(
-        dom.contains("<h3 class=\"leak\">main.lookupBackend.func1 (leaky/main.go:22)</h3>"),
+        dom.contains("<h3 class=\"leak\">main.lookupBackend.func1 (leaky/main.go:24)</h3>"),
         "{dom}"
     );
     assert!(dom.contains("class=\"stack\""), "{dom}");
@@ -945,4 +973,728 @@ fn total_growth_rule_fires() {
         alerts[0]["summary"].as_str().unwrap().contains("> 10/min"),
         "{alerts:?}"
     );
+}
+
+/// A leaky service on a fixed 127.0.0.1 port that the test can kill and start again (a
+/// restart keeps the target's URL), and that may exit on its own (`-exit-after`).
+struct Restartable {
+    addr: String,
+    extra: Vec<String>,
+    child: Option<std::process::Child>,
+}
+
+impl Restartable {
+    fn new(extra: &[&str]) -> Restartable {
+        // A port the kernel just handed out and nobody holds; Go sets SO_REUSEADDR, so every
+        // restart can bind it again at once.
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .to_string();
+        let mut r = Restartable {
+            addr,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+            child: None,
+        };
+        r.start();
+        r
+    }
+
+    fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn start(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut child = StdCommand::new(service_bin("leaky"))
+                .args(["-addr", &self.addr])
+                .args(&self.extra)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let mut line = String::new();
+            BufReader::new(child.stdout.take().unwrap())
+                .read_line(&mut line)
+                .unwrap();
+            if line.starts_with("listening on") {
+                self.child = Some(child);
+                return;
+            }
+            // The old process's socket may not be released yet.
+            let _ = child.kill();
+            let _ = child.wait();
+            assert!(
+                Instant::now() < deadline,
+                "cannot listen on {} again",
+                self.addr
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it again if it exited; true when it did.
+    fn revive(&mut self) -> bool {
+        let exited = self
+            .child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().ok().flatten().is_some());
+        if exited {
+            self.child = None;
+            self.start();
+        }
+        exited
+    }
+}
+
+impl Drop for Restartable {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Every alert the webhook received, in order, with the time the POST arrived.
+fn webhook_alerts(posts: &Mutex<Vec<(Instant, String)>>) -> Vec<(Instant, Value)> {
+    let mut out = Vec::new();
+    for (at, p) in posts.lock().unwrap().iter() {
+        let Some(i) = p.find("\r\n\r\n") else {
+            continue;
+        };
+        if let Ok(Value::Array(alerts)) = serde_json::from_str::<Value>(&p[i + 4..]) {
+            out.extend(alerts.into_iter().map(|a| (*at, a)));
+        }
+    }
+    out
+}
+
+/// Whether a webhook alert is firing rather than resolved: a resolved alert ends when it is
+/// sent, a firing one holds four resends (minutes) ahead, far beyond this test's polling.
+fn is_firing(alert: &Value) -> bool {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    alert["endsAt"]
+        .as_str()
+        .is_none_or(|e| chrono_ms(e) > now_ms + 30_000)
+}
+
+/// The rate an alert's summary gives, e.g. `+1203.4/min`.
+fn summary_rate(alert: &Value) -> f64 {
+    let s = alert["annotations"]["summary"].as_str().unwrap();
+    let end = s.find("/min").unwrap_or_else(|| panic!("no rate in {s}"));
+    let start = s[..end].rfind([' ', '(']).map_or(0, |i| i + 1);
+    s[start..end]
+        .parse()
+        .unwrap_or_else(|_| panic!("no rate in {s}"))
+}
+
+/// Polls the webhook's alerts until `find` picks one, or panics with all of them.
+fn wait_for_alert(
+    posts: &Mutex<Vec<(Instant, String)>>,
+    within: Duration,
+    what: &str,
+    mut find: impl FnMut(&(Instant, Value)) -> bool,
+) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some((_, a)) = webhook_alerts(posts).into_iter().find(|a| find(a)) {
+            return a;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {what} within {within:?}; alerts: {:#?}",
+            webhook_alerts(posts)
+                .iter()
+                .map(|a| &a.1)
+                .collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A leaking service restarted mid-run, then crash-looping: the alert on the old process
+/// resolves saying it restarted, the new process alerts again with its own rate and "since",
+/// and the crash loop (each process too short-lived to matter alone) alerts as a recurring
+/// leak. The history keeps the epochs.
+#[test]
+fn restarts_start_a_new_epoch_and_a_crash_loop_alerts() {
+    // One leak every 50 ms: 1200 per minute, whatever the load.
+    let per_min = 1200.0;
+    let mut svc = Restartable::new(&["-leak-every", "50ms"]);
+    let posts: Arc<Mutex<Vec<(Instant, String)>>> = Arc::default();
+    let sink = Arc::clone(&posts);
+    let hook = serve_for(Duration::from_secs(120), move |s, req| {
+        sink.lock().unwrap().push((Instant::now(), req.to_string()));
+        respond(s, "application/json", b"{}");
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    let mut watcher = Reaped(
+        StdCommand::new(goleash_path())
+            .args([
+                "watch",
+                "--interval",
+                "250ms",
+                "--window",
+                "30s",
+                "--min-span",
+                "2s",
+            ])
+            .args(["--min-samples", "8", "--min-rise", "5", "--format", "json"])
+            .args(["--webhook", &format!("{hook}/api/v2/alerts")])
+            .arg("--db")
+            .arg(&db)
+            .arg(svc.base())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let in_range = |rate: f64| (per_min * 0.6..per_min * 1.4).contains(&rate);
+    let firing_leak = |a: &Value, epoch: &str| {
+        a["labels"]["alertname"] == "GoroutineLeak"
+            && is_firing(a)
+            && a["annotations"]["epoch"] == epoch
+    };
+
+    // Epoch 0.
+    let first = wait_for_alert(&posts, Duration::from_secs(20), "alert in epoch 0", |a| {
+        firing_leak(&a.1, "0")
+    });
+    assert!(in_range(summary_rate(&first)), "{first:#}");
+
+    // Restart: kill and start again on the same port.
+    svc.kill();
+    let restarted_at = Instant::now();
+    let restart_wall = std::time::SystemTime::now();
+    svc.start();
+    let resolved = wait_for_alert(
+        &posts,
+        Duration::from_secs(20),
+        "resolution by restart",
+        |a| a.1["labels"]["alertname"] == "GoroutineLeak" && !is_firing(&a.1),
+    );
+    assert_eq!(
+        resolved["annotations"]["resolved_by"], "restart",
+        "{resolved:#}"
+    );
+    // The same labels as the firing alert, so Alertmanager resolves that alert.
+    assert_eq!(resolved["labels"], first["labels"], "{resolved:#}");
+    assert!(
+        resolved["annotations"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("restarted"),
+        "{resolved:#}"
+    );
+    let second = wait_for_alert(&posts, Duration::from_secs(20), "alert in epoch 1", |a| {
+        a.0 > restarted_at && firing_leak(&a.1, "1")
+    });
+    assert!(in_range(summary_rate(&second)), "{second:#}");
+    // "since" is the new process's: not before the restart.
+    let since = chrono_ms(second["startsAt"].as_str().unwrap());
+    let restart_ms = restart_wall
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert!(
+        since >= restart_ms - 1000,
+        "{second:#} vs restart at {restart_ms}"
+    );
+
+    // Crash loop: the process exits after 3 s, the test (a supervisor) starts it again.
+    svc.kill();
+    svc.extra = vec![
+        "-leak-every".into(),
+        "50ms".into(),
+        "-exit-after".into(),
+        "3s".into(),
+    ];
+    svc.start();
+    let loop_started = Instant::now();
+    let deadline = loop_started + Duration::from_secs(40);
+    let mut crashes = 0;
+    let recurring = loop {
+        if svc.revive() {
+            crashes += 1;
+        }
+        let found = webhook_alerts(&posts).into_iter().find(|a| {
+            a.0 > loop_started
+                && a.1["labels"]["alertname"] == "GoroutineLeakRecurring"
+                && is_firing(&a.1)
+        });
+        if let Some((_, a)) = found {
+            if crashes >= 2 {
+                break a;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no recurring-leak alert after {crashes} crashes; alerts: {:#?}",
+            webhook_alerts(&posts)
+                .iter()
+                .map(|a| &a.1)
+                .collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(in_range(summary_rate(&recurring)), "{recurring:#}");
+    // Measured, not asserted: how fast each alert came, and the rates it gave.
+    eprintln!(
+        "restart test: rates {:.0}/{:.0}/{:.0} per min (true {per_min}); resolved-by-restart after {:?}; recurring after {:?} and {crashes} crashes",
+        summary_rate(&first),
+        summary_rate(&second),
+        summary_rate(&recurring),
+        webhook_alerts(&posts)
+            .iter()
+            .find(|a| a.1 == resolved)
+            .map(|a| a.0 - restarted_at),
+        loop_started.elapsed(),
+    );
+    // Each crash-loop epoch long enough to judge alerted on its own too.
+    let mut epochs: Vec<String> = webhook_alerts(&posts)
+        .into_iter()
+        .filter(|a| {
+            a.0 > loop_started
+                && firing_leak(&a.1, a.1["annotations"]["epoch"].as_str().unwrap_or(""))
+        })
+        .map(|a| a.1["annotations"]["epoch"].as_str().unwrap().to_string())
+        .collect();
+    epochs.dedup();
+    assert!(
+        epochs.len() >= 2,
+        "GoroutineLeak fired in epochs {epochs:?}"
+    );
+    let _ = watcher.kill();
+    let mut stderr = String::new();
+    watcher
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let _ = watcher.wait();
+    assert!(stderr.contains("restarted"), "{stderr}");
+
+    // The history stored the epochs, and `history trend` judges the last one only.
+    let (code, series, err) = run_json(goleash().args([
+        "history",
+        "--db",
+        db.to_str().unwrap(),
+        "--format",
+        "json",
+        "series",
+        "1",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let mut stored: Vec<u64> = series
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["epoch"].as_u64().unwrap())
+        .collect();
+    stored.dedup();
+    assert!(
+        stored.len() >= 4 && stored.windows(2).all(|w| w[0] < w[1]),
+        "{stored:?}"
+    );
+    // `history trend` replays the restarts: it judges the last epoch and finds the
+    // recurring leak the watcher found.
+    let (_, trend, err) = run_json(goleash().args([
+        "history",
+        "--db",
+        db.to_str().unwrap(),
+        "--format",
+        "json",
+        "trend",
+        "--window",
+        "5m",
+        "--min-span",
+        "2s",
+        "--min-samples",
+        "8",
+        "--min-rise",
+        "5",
+    ]));
+    let t = &trend["targets"][0];
+    assert_eq!(t["epoch"].as_u64(), stored.last().copied(), "{err}\n{t:#}");
+    assert!(t["restarts"].as_u64().unwrap() >= 3, "{t:#}");
+    assert!(!t["recurring"].as_array().unwrap().is_empty(), "{t:#}");
+}
+
+/// Milliseconds since the epoch of an RFC 3339 UTC time as the watcher writes it
+/// (`2026-12-04T14:44:20.875Z`).
+fn chrono_ms(text: &str) -> i64 {
+    let d = |a: usize, b: usize| text[a..b].parse::<i64>().unwrap();
+    let (y, m, day) = (d(0, 4), d(5, 7), d(8, 10));
+    // Days from 1970-01-01 (the civil-from-days inverse, Howard Hinnant's algorithm).
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + d(11, 13) * 3600 + d(14, 16) * 60 + d(17, 19);
+    let millis = text
+        .get(20..23)
+        .and_then(|m| m.parse::<i64>().ok())
+        .unwrap_or(0);
+    secs * 1000 + millis
+}
+
+/// Debian's `prometheus` package (scripts/test.sh installs it when missing).
+fn promtool() -> Option<&'static str> {
+    StdCommand::new("promtool")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+        .then_some("promtool")
+}
+
+/// `promtool check metrics` (the exposition format and Prometheus' naming lint) on a real
+/// /metrics response.
+fn promtool_check_metrics(response: &str) {
+    let Some(promtool) = promtool() else {
+        println!("SKIPPED promtool check metrics: no promtool on PATH (scripts/test.sh installs Debian's prometheus)");
+        return;
+    };
+    let body = &response[response.find("\r\n\r\n").map_or(0, |i| i + 4)..];
+    let mut child = StdCommand::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The shipped alert rules are valid, and their unit tests (the series goleash watch exports,
+/// the watcher's own decisions) pass.
+#[test]
+fn shipped_alert_rules_pass_promtool() {
+    let Some(promtool) = promtool() else {
+        println!("SKIPPED shipped rules: no promtool on PATH (scripts/test.sh installs Debian's prometheus)");
+        return;
+    };
+    let root = support::root();
+    for args in [
+        vec!["check", "rules", "docs/watch-alerts.yml"],
+        vec![
+            "test",
+            "rules",
+            "testdata/watch/rules/watch-alerts.test.yml",
+        ],
+    ] {
+        let out = StdCommand::new(promtool)
+            .args(&args)
+            .current_dir(&root)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "promtool {args:?}:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// A real Alertmanager (Debian's prometheus-alertmanager) on 127.0.0.1, clustering off, with
+/// its own config and storage; killed on drop.
+struct Alertmanager {
+    child: std::process::Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Alertmanager {
+    fn binary() -> Option<&'static str> {
+        StdCommand::new("prometheus-alertmanager")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+            .then_some("prometheus-alertmanager")
+    }
+
+    fn start(addr: &str) -> Alertmanager {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("am.yml");
+        std::fs::write(
+            &config,
+            "route:\n  receiver: none\nreceivers:\n  - name: none\n",
+        )
+        .unwrap();
+        let child = StdCommand::new(Self::binary().unwrap())
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address={addr}"))
+            .arg("--cluster.listen-address=")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let am = Alertmanager {
+            child,
+            base: format!("http://{addr}"),
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !http_get(&format!("{}/-/ready", am.base)).is_ok_and(|r| r.contains(" 200 ")) {
+            assert!(
+                Instant::now() < deadline,
+                "Alertmanager on {addr} never became ready"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        am
+    }
+
+    /// The alerts it holds, as `GET /api/v2/alerts` gives them.
+    fn alerts(&self) -> Vec<Value> {
+        let Ok(response) = http_get(&format!("{}/api/v2/alerts", self.base)) else {
+            return Vec::new();
+        };
+        let body = &response[response.find("\r\n\r\n").map_or(0, |i| i + 4)..];
+        serde_json::from_str::<Vec<Value>>(body).unwrap_or_default()
+    }
+}
+
+impl Drop for Alertmanager {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_addr() -> String {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string()
+}
+
+/// An Alertmanager HA pair, the second member down when the alert starts: both get the
+/// alert (repeatable --webhook), the late one through the watcher's retries (long before the
+/// next resend), and the firing alert says until when it holds (`endsAt`, four resends),
+/// so Alertmanager's resolve_timeout never decides.
+#[test]
+fn webhooks_reach_an_alertmanager_pair_with_retries() {
+    if Alertmanager::binary().is_none() {
+        println!("SKIPPED Alertmanager test: no prometheus-alertmanager on PATH (scripts/test.sh installs it)");
+        return;
+    }
+    let first = Alertmanager::start(&free_addr());
+    let second_addr = free_addr();
+    let svc = Restartable::new(&["-leak-every", "50ms"]);
+    let mut watcher = Reaped(
+        StdCommand::new(goleash_path())
+            .args(["watch", "--no-db", "--interval", "250ms", "--window", "30s"])
+            .args(["--min-span", "2s", "--min-samples", "8", "--min-rise", "5"])
+            .args(["--webhook-resend", "1m", "--format", "json"])
+            .args(["--webhook", &format!("{}/api/v2/alerts", first.base)])
+            .args(["--webhook", &format!("http://{second_addr}/api/v2/alerts")])
+            .arg(svc.base())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let leak = |am: &Alertmanager| {
+        am.alerts()
+            .into_iter()
+            .find(|a| a["labels"]["alertname"] == "GoroutineLeak")
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let on_first = loop {
+        if let Some(a) = leak(&first) {
+            break a;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no alert in the first Alertmanager"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let alerted = Instant::now();
+    assert_eq!(on_first["status"]["state"], "active", "{on_first:#}");
+    // Four resends of 1m: the alert holds about 4 minutes without a word from the watcher,
+    // far from both "now" (flapping) and the 5m resolve_timeout it replaces.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let holds = chrono_ms(on_first["endsAt"].as_str().unwrap()) - now_ms;
+    assert!(
+        (200_000..=240_000).contains(&holds),
+        "endsAt {} is {holds} ms from now",
+        on_first["endsAt"]
+    );
+
+    // The second member comes up after the alert was sent: the retries get it there.
+    std::thread::sleep(Duration::from_secs(1));
+    let second = Alertmanager::start(&second_addr);
+    let up = Instant::now();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let on_second = loop {
+        if let Some(a) = leak(&second) {
+            break a;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the second Alertmanager never got the alert (no retry before the 1m resend)"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(on_second["labels"], on_first["labels"]);
+    assert_eq!(on_second["status"]["state"], "active");
+    let _ = watcher.kill();
+    let mut stderr = String::new();
+    watcher
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let _ = watcher.wait();
+    let failures = stderr.matches(second_addr.as_str()).count();
+    assert!(failures >= 1, "no failed POST to the down member: {stderr}");
+    eprintln!(
+        "alertmanager test: endsAt {holds} ms after receipt; second member got the alert {:?} after it came up ({:?} after the first), after {failures} failed POSTs",
+        up.elapsed(),
+        alerted.elapsed()
+    );
+}
+
+/// A leak that starts mid-window: the alert quotes the current rate (the segment since the
+/// growth began) with its 95% interval, not the whole window's slope, which the flat start
+/// drags down; and no report prints a rate from fewer than --min-samples scrapes.
+#[test]
+fn the_alert_gives_the_current_rate_with_an_interval() {
+    // Quiet for 6 s, then one leak every 100 ms: 600 per minute.
+    let per_min = 600.0;
+    let svc = Restartable::new(&["-leak-every", "100ms", "-leak-after", "6s"]);
+    let posts: Arc<Mutex<Vec<(Instant, String)>>> = Arc::default();
+    let sink = Arc::clone(&posts);
+    let hook = serve_for(Duration::from_secs(60), move |s, req| {
+        sink.lock().unwrap().push((Instant::now(), req.to_string()));
+        respond(s, "application/json", b"{}");
+    });
+    let (code, report, stderr) = run_json(goleash().args([
+        "watch",
+        "--no-db",
+        "--interval",
+        "250ms",
+        "--rounds",
+        "48",
+        "--window",
+        "60s",
+        "--min-span",
+        "2s",
+        "--min-samples",
+        "8",
+        "--min-rise",
+        "5",
+        "--format",
+        "json",
+        "--webhook",
+        &format!("{hook}/api/v2/alerts"),
+        &svc.base(),
+    ]));
+    assert_eq!(code, 1, "{stderr}\n{report:#}");
+    let first = wait_for_alert(&posts, Duration::from_secs(5), "leak alert", |a| {
+        a.1["labels"]["alertname"] == "GoroutineLeak"
+    });
+    let summary = first["annotations"]["summary"].as_str().unwrap();
+    let rate = summary_rate(&first);
+    assert!(
+        (per_min * 0.75..per_min * 1.25).contains(&rate),
+        "{summary}"
+    );
+    assert!(summary.contains("(95% "), "{summary}");
+    let t = target(&report, &format!("{}/debug/pprof", svc.base()));
+    let g = suspects(t)[0];
+    let (lo, hi) = (
+        g["rate_interval_per_min"][0].as_f64().unwrap(),
+        g["rate_interval_per_min"][1].as_f64().unwrap(),
+    );
+    let now_rate = g["rate_per_min"].as_f64().unwrap();
+    assert!(lo <= now_rate && now_rate <= hi, "{g:#}");
+    assert!(g["rate_samples"].as_u64().unwrap() >= 8, "{g:#}");
+    eprintln!(
+        "rate test: first alert {rate:.0}/min (true {per_min}); at the end {now_rate:.0}/min, 95% {lo:.0} to {hi:.0} over {} scrapes, whole-window slope {}/min",
+        g["rate_samples"], g["slope_per_min"]
+    );
+
+    // Two scrapes are no basis for a rate.
+    let (_, report, stderr) = run_json(goleash().args([
+        "watch",
+        "--no-db",
+        "--interval",
+        "100ms",
+        "--rounds",
+        "2",
+        "--min-samples",
+        "8",
+        "--format",
+        "json",
+        &svc.base(),
+    ]));
+    let t = target(&report, &format!("{}/debug/pprof", svc.base()));
+    assert!(t["growth_per_min"].is_null(), "{stderr}\n{t:#}");
+}
+
+/// A child process killed when the test ends, passing or panicking, so a failed assertion
+/// leaves no watcher running.
+struct Reaped(std::process::Child);
+
+impl std::ops::Deref for Reaped {
+    type Target = std::process::Child;
+    fn deref(&self) -> &std::process::Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Reaped {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

@@ -5,7 +5,9 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"net/http"
+	"os"
 	"time"
 
 	"goleash.test/watch/internal/svc"
@@ -31,7 +33,24 @@ func lookupBackend(key string, timeout time.Duration) (answer, bool) {
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address (127.0.0.1 only)")
+	leakEvery := flag.Duration("leak-every", 0, "also leak one goroutine every this long (0: only on /work)")
+	exitAfter := flag.Duration("exit-after", 0, "exit with status 2 after this long, like a crash (0: never)")
+	leakAfter := flag.Duration("leak-after", 0, "start -leak-every only after this long (a leak that begins mid-window)")
 	flag.Parse()
+	if *leakEvery > 0 {
+		go func() {
+			time.Sleep(*leakAfter)
+			for range time.Tick(*leakEvery) {
+				lookupBackend("tick", time.Millisecond)
+			}
+		}()
+	}
+	if *exitAfter > 0 {
+		time.AfterFunc(*exitAfter, func() {
+			fmt.Fprintln(os.Stderr, "leaky: exiting as asked by -exit-after")
+			os.Exit(2)
+		})
+	}
 	http.HandleFunc("/work", func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := lookupBackend(r.URL.Query().Get("k"), time.Millisecond); !ok {
 			http.Error(w, "backend timeout", http.StatusGatewayTimeout)

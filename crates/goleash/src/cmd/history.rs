@@ -227,6 +227,7 @@ fn run_inner(args: &HistoryArgs) -> Result<u8, StoreError> {
                 None => None,
             };
             let scrapes = store.load_window(t.id, since_ms(*since), i64::MAX)?;
+            let epochs: Vec<u32> = scrapes.iter().map(|s| s.epoch).collect();
             let points: Vec<(i64, Option<u64>, Option<String>)> = scrapes
                 .iter()
                 .map(|s| {
@@ -244,7 +245,8 @@ fn run_inner(args: &HistoryArgs) -> Result<u8, StoreError> {
                 Format::Json => {
                     let v: Vec<serde_json::Value> = points
                         .iter()
-                        .map(|(ts, v, e)| serde_json::json!({"ts_ms": ts, "time": rfc3339(*ts), "count": v, "error": e}))
+                        .zip(&epochs)
+                        .map(|((ts, v, e), epoch)| serde_json::json!({"ts_ms": ts, "time": rfc3339(*ts), "epoch": epoch, "count": v, "error": e}))
                         .collect();
                     out = serde_json::to_string_pretty(&v).unwrap_or_default() + "\n";
                 }

@@ -101,10 +101,16 @@ pub struct WatchArgs {
     #[arg(long, default_value = "7d", value_parser = parse_duration, value_name = "DURATION")]
     pub retention: Duration,
 
-    /// POST alerts (new, resolved, and every 30 rounds while firing) in Alertmanager's JSON
-    /// shape, e.g. `--webhook http://127.0.0.1:9093/api/v2/alerts`.
-    #[arg(long, value_name = "URL")]
-    pub webhook: Option<String>,
+    /// POST alerts (new, resolved, and every --webhook-resend while firing) in Alertmanager's
+    /// JSON shape; repeatable, each URL gets every alert (an Alertmanager HA pair), e.g.
+    /// `--webhook http://am-1:9093/api/v2/alerts --webhook http://am-2:9093/api/v2/alerts`.
+    #[arg(long = "webhook", value_name = "URL")]
+    pub webhooks: Vec<String>,
+
+    /// Re-send firing alerts this often; each holds (`endsAt`) for 4 times as long, e.g.
+    /// `--webhook-resend 1m` (with --once from cron: the cron period).
+    #[arg(long, default_value = "1m", value_parser = parse_positive_duration, value_name = "DURATION")]
+    pub webhook_resend: Duration,
 
     /// Serve Prometheus /metrics and the dashboard, e.g. `--listen 127.0.0.1:9102`.
     #[arg(long, value_name = "ADDR")]
@@ -215,7 +221,8 @@ pub fn run(args: WatchArgs) -> ExitCode {
         db: (!args.no_db).then(|| args.db.clone()),
         retention: args.retention,
         slo: args.trend.slo(),
-        webhook: args.webhook.clone(),
+        webhooks: args.webhooks.clone(),
+        webhook_resend: args.webhook_resend,
         listen: args.listen,
         display,
         color,
@@ -267,10 +274,10 @@ fn summary(report: &serde_json::Value) -> String {
             "DOWN"
         };
         out.push_str(&format!(
-            "\n{} [{state}] {} goroutines, {:+}/min\n",
+            "\n{} [{state}] {} goroutines, {}\n",
             t["url"].as_str().unwrap_or("?"),
             t["total"],
-            t["growth_per_min"].as_f64().unwrap_or(0.0)
+            rate_text(&t["growth_per_min"], &t["growth_interval_per_min"])
         ));
         if let Some(err) = t["last"]["error"]["message"].as_str() {
             out.push_str(&format!("  last error: {err}\n"));
@@ -281,17 +288,26 @@ fn summary(report: &serde_json::Value) -> String {
             }
             let site = &g["site"];
             out.push_str(&format!(
-                "  LEAK {} {} ({}:{}) {} goroutines, {:+}/min, trend {}, {}\n",
+                "  LEAK {} {} ({}:{}) {} goroutines, {}, trend {}, {}\n",
                 g["verdict"].as_str().unwrap_or("?"),
                 site["function"].as_str().unwrap_or("?"),
                 site["file"].as_str().unwrap_or("?"),
                 site["line"],
                 g["count"],
-                g["slope_per_min"].as_f64().unwrap_or(0.0),
+                rate_text(&g["rate_per_min"], &g["rate_interval_per_min"]),
                 g["trend"].as_str().unwrap_or("?"),
                 g["state"].as_str().or(g["category"].as_str()).unwrap_or("")
             ));
         }
     }
     out
+}
+
+/// `+12.3/min (95% 10.1 to 14.2)`, or a dash when there were too few scrapes for a rate.
+fn rate_text(rate: &serde_json::Value, interval: &serde_json::Value) -> String {
+    match (rate.as_f64(), interval[0].as_f64(), interval[1].as_f64()) {
+        (Some(r), Some(lo), Some(hi)) => format!("{r:+}/min (95% {lo} to {hi})"),
+        (Some(r), _, _) => format!("{r:+}/min"),
+        _ => "-/min (too few scrapes for a rate)".into(),
+    }
 }

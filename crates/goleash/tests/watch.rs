@@ -759,6 +759,27 @@ fn bad_usage_and_db_errors_are_clear() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
 
+    // watch reads goleash.toml like every other command: a mistake there is named.
+    let toml = dir.path().join("goleash.toml");
+    std::fs::write(&toml, "[analyze]\nmodulez = [\"x\"]\n").unwrap();
+    let out = goleash()
+        .args([
+            "watch",
+            "--once",
+            "--no-db",
+            "--config",
+            toml.to_str().unwrap(),
+        ])
+        .arg("http://127.0.0.1:1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("goleash.toml") && err.contains("modulez") && err.contains("line 2"),
+        "{err}"
+    );
+
     // The trend flags are one definition: watch and history trend refuse the same values with
     // the same words.
     let db = dir.path().join("nothing.db");

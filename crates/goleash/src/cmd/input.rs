@@ -145,9 +145,6 @@ pub enum Format {
     Markdown,
 }
 
-/// The old name, for the commands not yet on [`ColorFlag`].
-pub use super::flags::ColorChoice as ColorArg;
-
 impl OutputArgs {
     pub fn terminal_options(&self) -> goleash_report::TerminalOptions {
         goleash_report::TerminalOptions {

@@ -13,9 +13,10 @@ use goleash_watch::scrape::ScrapeOptions;
 use goleash_watch::targets::{self, Shard, Target};
 use goleash_watch::ui::Display;
 
+use super::config::GoleashToml;
 use super::exit;
-use super::flags::{parse_duration, parse_positive_duration, TrendFlags};
-use super::input::{parse_size, ColorArg};
+use super::flags::{parse_duration, parse_positive_duration, ColorFlag, TrendFlags};
+use super::input::parse_size;
 
 /// Watch running services for goroutine leaks: which stack grows, how fast, since when.
 ///
@@ -138,9 +139,13 @@ pub struct WatchArgs {
     #[arg(long = "expect", value_name = "FUNCTION")]
     pub expect: Vec<String>,
 
-    /// Colour: `auto`, `always`, `never`.
-    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
-    pub color: ColorArg,
+    /// goleash.toml to read instead of the nearest one at or above the current directory; its
+    /// `[analyze]` table (modules, expect) applies here too. Example: `--config ci/goleash.toml`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub color: ColorFlag,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -194,11 +199,22 @@ pub fn run(args: WatchArgs) -> ExitCode {
         (None, _) if stdout_tty => Display::live(),
         _ => Display::Log,
     };
-    let color = match args.color {
-        ColorArg::Always => true,
-        ColorArg::Never => false,
-        ColorArg::Auto => stdout_tty && std::env::var_os("NO_COLOR").is_none(),
+    let color = args.color.enabled(stdout_tty);
+    let file = match GoleashToml::for_cwd(args.config.as_deref()) {
+        Ok(file) => file,
+        Err(e) => {
+            eprintln!("goleash watch: {e}");
+            return exit::code(exit::ERROR);
+        }
     };
+    let mut analysis = Config {
+        user_prefixes: args.modules.clone(),
+        expected: args.expect.iter().map(ExpectedPattern::new).collect(),
+        // Series are kept per stack: the grouping is not a choice here.
+        group_by: GroupBy::Stack,
+        ..Config::default()
+    };
+    file.analyze.apply(&mut analysis);
     let config = WatchConfig {
         targets,
         interval: args.interval,
@@ -209,12 +225,7 @@ pub fn run(args: WatchArgs) -> ExitCode {
             max_bytes: args.max_bytes,
             full_every: args.full_every,
             leak_profile: args.leak_profile,
-            config: Config {
-                user_prefixes: args.modules.clone(),
-                expected: args.expect.iter().map(ExpectedPattern::new).collect(),
-                group_by: GroupBy::Stack,
-                ..Config::default()
-            },
+            config: analysis,
         },
         trend: args.trend.params(),
         window: args.trend.window,

@@ -139,8 +139,8 @@ pub struct WatchArgs {
     #[arg(long = "expect", value_name = "FUNCTION")]
     pub expect: Vec<String>,
 
-    /// goleash.toml to read instead of the nearest one at or above the current directory; its
-    /// `[analyze]` table (modules, expect) applies here too. Example: `--config ci/goleash.toml`.
+    /// goleash.toml to read instead of the nearest one at or above the current directory (its
+    /// `[analyze]` table, modules and expect, applies here too), e.g. `--config ci/goleash.toml`.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 

@@ -47,7 +47,7 @@ pub struct Outcome {
     pub alerts: usize,
     /// Every scrape of every target failed.
     pub all_failed: bool,
-    pub report: serde_json::Value,
+    pub report: crate::report::WatchReport,
 }
 
 pub fn run(config: WatchConfig) -> Result<Outcome, String> {
@@ -342,7 +342,7 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
     }
     let s = lock(&state);
     let alerts = alert::firing(&s).len();
-    let report = ui::report_json(&s, started.elapsed());
+    let report = crate::report::WatchReport::of(&s, started.elapsed());
     Ok(Outcome {
         rounds: round,
         alerts,

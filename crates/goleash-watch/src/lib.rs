@@ -9,6 +9,7 @@ pub mod fetch;
 pub mod history;
 pub mod metrics;
 pub mod pool;
+pub mod report;
 pub mod scrape;
 pub mod serve;
 pub mod state;

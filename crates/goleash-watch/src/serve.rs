@@ -65,7 +65,11 @@ fn handle(stream: TcpStream, state: &Mutex<State>) {
             "/api/state" => (
                 "200 OK",
                 "application/json",
-                crate::ui::report_json(&lock(state), Duration::ZERO).to_string(),
+                serde_json::to_string(&crate::report::WatchReport::of(
+                    &lock(state),
+                    Duration::ZERO,
+                ))
+                .unwrap_or_default(),
             ),
             "/api/series" => {
                 let index = query

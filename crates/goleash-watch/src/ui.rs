@@ -230,101 +230,6 @@ fn truncate(text: &str, width: usize) -> String {
     format!("…{tail}")
 }
 
-/// The end-of-run report of batch mode, and `/api/state` on the dashboard.
-pub fn report_json(state: &State, elapsed: Duration) -> serde_json::Value {
-    let targets: Vec<serde_json::Value> = state
-        .targets
-        .iter()
-        .map(|t| {
-            let groups: Vec<serde_json::Value> = {
-                let mut shown = t.suspects();
-                for g in t.top(10) {
-                    if !shown.iter().any(|s| s.0 == g.0) {
-                        shown.push(g);
-                    }
-                }
-                shown
-                    .into_iter()
-                    .map(|(hash, g)| {
-                        serde_json::json!({
-                            "hash": format!("{hash:016x}"),
-                            "site": g.info.site,
-                            "category": g.info.category,
-                            "state": g.info.state,
-                            "creator": g.info.creator,
-                            // Stacks only for suspects: the report of hundreds of targets
-                            // would otherwise be mostly frames of healthy groups.
-                            "frames": if g.is_suspect() { Some(&g.info.frames) } else { None },
-                            "count": g.last(),
-                            "trend": g.trend.kind,
-                            "slope_per_min": round2(g.trend.slope_per_min),
-                            "rate_per_min": g.rate.map(|r| round2(r.per_min)),
-                            "rate_interval_per_min": g.rate.map(|r| [round2(r.low_per_min), round2(r.high_per_min)]),
-                            "rate_since_ms": g.rate.map(|r| r.since_ms),
-                            "rate_samples": g.rate.map(|r| r.samples),
-                            "p_increasing": g.trend.p_increasing,
-                            "since_ms": g.suspect_since.or(g.trend.since_ms),
-                            "verdict": g.watch_verdict(),
-                            "analyzer_verdict": g.verdict,
-                            "suspect": g.is_suspect(),
-                        })
-                    })
-                    .collect()
-            };
-            serde_json::json!({
-                "url": t.target.url,
-                "labels": t.target.labels,
-                "up": t.up(),
-                "scrapes": t.scrapes,
-                "errors": t.errors.iter().map(|(k, v)| (k.name(), *v)).collect::<std::collections::BTreeMap<_, _>>(),
-                "last": t.last,
-                "total": t.total(),
-                "growth_per_min": t.growth_per_min.map(round2),
-                "growth_interval_per_min": t.total_rate.map(|r| [round2(r.low_per_min), round2(r.high_per_min)]),
-                "growth_since_ms": t.total_rate.map(|r| r.since_ms),
-                "growth_samples": t.total_rate.map(|r| r.samples),
-                "slo_growth_per_min": t.slo_growth.map(round2),
-                "samples_in_window": t.times.len(),
-                "scrape_seconds_avg": (t.scrapes > 0).then(|| t.duration_sum_s / t.scrapes as f64),
-                "analyze_seconds_avg": (t.scrapes > 0).then(|| t.analyze_sum_s / t.scrapes as f64),
-                "suspects": t.suspects().len(),
-                "epoch": t.epoch,
-                "epoch_since_ms": t.epoch_since,
-                "restarts": t.restarts,
-                "recurring": t.recurring().iter().map(|r| serde_json::json!({
-                    "hash": format!("{:016x}", r.hash),
-                    "epochs": r.epochs,
-                    "per_min": round2(r.per_min),
-                })).collect::<Vec<_>>(),
-                "groups": groups,
-            })
-        })
-        .collect();
-    let alerts: Vec<serde_json::Value> = crate::alert::firing(state)
-        .into_iter()
-        .map(|a| {
-            serde_json::json!({
-                "name": a.name,
-                "target": a.target,
-                "labels": a.labels,
-                "summary": a.summary,
-                "starts_at": crate::clock::rfc3339(a.starts_ms),
-            })
-        })
-        .collect();
-    serde_json::json!({
-        "rounds": state.round,
-        "alerts": alerts,
-        "elapsed_s": round2(elapsed.as_secs_f64()),
-        "suspects": state.targets.iter().map(|t| t.suspects().len()).sum::<usize>(),
-        "targets": targets,
-    })
-}
-
-fn round2(v: f64) -> f64 {
-    (v * 100.0).round() / 100.0
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -403,8 +308,8 @@ mod tests {
         assert!(leak.contains("likely"), "{leak}");
         assert!(leak.contains("since 00:00:00"), "{leak}");
         assert!(table.contains("127.0.0.1:2: refused"), "{table}");
-        let json = report_json(&state, Duration::from_secs(1));
-        assert_eq!(json["suspects"], 1);
-        assert_eq!(json["targets"][1]["up"], false);
+        let report = crate::report::WatchReport::of(&state, Duration::from_secs(1));
+        assert_eq!(report.suspects, 1);
+        assert!(!report.targets[1].up);
     }
 }

@@ -326,29 +326,26 @@ fn run_inner(args: &HistoryArgs) -> Result<u8, StoreError> {
                 &params,
                 t.trend.slo(),
             )?;
-            let report = goleash_watch::ui::report_json(&state, Duration::ZERO);
-            let suspects = report["suspects"].as_u64().unwrap_or(0);
-            if suspects > 0 {
+            let report = goleash_watch::report::WatchReport::of(&state, Duration::ZERO);
+            if report.suspects > 0 {
                 code = exit::FINDINGS;
             }
             match args.format {
-                Format::Json => {
-                    out = serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
-                }
+                Format::Json => out = report.to_json() + "\n",
                 Format::Csv => {
                     out.push_str("target,group,site,count,slope_per_min,trend,verdict,suspect\n");
-                    for tg in report["targets"].as_array().into_iter().flatten() {
-                        for g in tg["groups"].as_array().into_iter().flatten() {
+                    for tg in &report.targets {
+                        for g in &tg.groups {
                             out.push_str(&format!(
                                 "{},{},{},{},{},{},{},{}\n",
-                                csv_field(tg["url"].as_str().unwrap_or("")),
-                                g["hash"].as_str().unwrap_or(""),
-                                csv_field(&site_text(&g["site"])),
-                                g["count"],
-                                g["slope_per_min"],
-                                g["trend"].as_str().unwrap_or(""),
-                                g["verdict"].as_str().unwrap_or(""),
-                                g["suspect"]
+                                csv_field(&tg.url),
+                                g.hash,
+                                csv_field(&site_text(g.site.as_ref())),
+                                g.count,
+                                g.slope_per_min,
+                                g.trend.name(),
+                                g.verdict.name(),
+                                g.suspect
                             ));
                         }
                     }
@@ -363,11 +360,9 @@ fn run_inner(args: &HistoryArgs) -> Result<u8, StoreError> {
     Ok(code)
 }
 
-fn site_text(site: &serde_json::Value) -> String {
-    format!(
-        "{} ({}:{})",
-        site["function"].as_str().unwrap_or("?"),
-        site["file"].as_str().unwrap_or("?"),
-        site["line"]
-    )
+fn site_text(site: Option<&goleash_watch::scrape::Frame>) -> String {
+    match site {
+        Some(s) => format!("{} ({}:{})", s.function, s.file, s.line),
+        None => "? (?:0)".to_string(),
+    }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use goleash_analyze::{Config, ExpectedPattern, GroupBy};
 use goleash_watch::engine::{self, WatchConfig};
+use goleash_watch::report::WatchReport;
 use goleash_watch::scrape::ScrapeOptions;
 use goleash_watch::targets::{self, Shard, Target};
 use goleash_watch::ui::Display;
@@ -246,9 +247,7 @@ pub fn run(args: WatchArgs) -> ExitCode {
         }
     };
     let text = match args.format {
-        ReportFormat::Json => {
-            serde_json::to_string_pretty(&outcome.report).unwrap_or_default() + "\n"
-        }
+        ReportFormat::Json => outcome.report.to_json() + "\n",
         ReportFormat::Terminal => summary(&outcome.report),
     };
     if !super::print(&text) {
@@ -269,45 +268,36 @@ pub fn run(args: WatchArgs) -> ExitCode {
 }
 
 /// The terminal report at the end of a batch run.
-fn summary(report: &serde_json::Value) -> String {
+fn summary(report: &WatchReport) -> String {
     let mut out = String::new();
-    let targets = report["targets"].as_array().cloned().unwrap_or_default();
     out.push_str(&format!(
         "goleash watch: {} round(s), {} target(s), {} leak suspect(s)\n",
-        report["rounds"],
-        targets.len(),
-        report["suspects"]
+        report.rounds,
+        report.targets.len(),
+        report.suspects
     ));
-    for t in &targets {
-        let state = if t["up"].as_bool() == Some(true) {
-            "up"
-        } else {
-            "DOWN"
-        };
+    for t in &report.targets {
+        let state = if t.up { "up" } else { "DOWN" };
+        let total = t.total.map_or_else(|| "no".to_string(), |n| format!("{n}"));
         out.push_str(&format!(
-            "\n{} [{state}] {} goroutines, {}\n",
-            t["url"].as_str().unwrap_or("?"),
-            t["total"],
-            rate_text(&t["growth_per_min"], &t["growth_interval_per_min"])
+            "\n{} [{state}] {total} goroutines, {}\n",
+            t.url,
+            rate_text(t.growth_per_min, t.growth_interval_per_min)
         ));
-        if let Some(err) = t["last"]["error"]["message"].as_str() {
-            out.push_str(&format!("  last error: {err}\n"));
+        if let Some(err) = t.last.as_ref().and_then(|l| l.error.as_ref()) {
+            out.push_str(&format!("  last error: {}\n", err.message));
         }
-        for g in t["groups"].as_array().into_iter().flatten() {
-            if g["suspect"].as_bool() != Some(true) {
-                continue;
-            }
-            let site = &g["site"];
+        for g in t.groups.iter().filter(|g| g.suspect) {
+            let (function, file, line) = g.site.as_ref().map_or(("?", "?", 0), |s| {
+                (s.function.as_str(), s.file.as_str(), s.line)
+            });
             out.push_str(&format!(
-                "  LEAK {} {} ({}:{}) {} goroutines, {}, trend {}, {}\n",
-                g["verdict"].as_str().unwrap_or("?"),
-                site["function"].as_str().unwrap_or("?"),
-                site["file"].as_str().unwrap_or("?"),
-                site["line"],
-                g["count"],
-                rate_text(&g["rate_per_min"], &g["rate_interval_per_min"]),
-                g["trend"].as_str().unwrap_or("?"),
-                g["state"].as_str().or(g["category"].as_str()).unwrap_or("")
+                "  LEAK {} {function} ({file}:{line}) {} goroutines, {}, trend {}, {}\n",
+                g.verdict.name(),
+                g.count,
+                rate_text(g.rate_per_min, g.rate_interval_per_min),
+                g.trend.name(),
+                g.state.as_deref().unwrap_or(&g.category)
             ));
         }
     }
@@ -315,10 +305,10 @@ fn summary(report: &serde_json::Value) -> String {
 }
 
 /// `+12.3/min (95% 10.1 to 14.2)`, or a dash when there were too few scrapes for a rate.
-fn rate_text(rate: &serde_json::Value, interval: &serde_json::Value) -> String {
-    match (rate.as_f64(), interval[0].as_f64(), interval[1].as_f64()) {
-        (Some(r), Some(lo), Some(hi)) => format!("{r:+}/min (95% {lo} to {hi})"),
-        (Some(r), _, _) => format!("{r:+}/min"),
+fn rate_text(rate: Option<f64>, interval: Option<[f64; 2]>) -> String {
+    match (rate, interval) {
+        (Some(r), Some([lo, hi])) => format!("{r:+}/min (95% {lo} to {hi})"),
+        (Some(r), None) => format!("{r:+}/min"),
         _ => "-/min (too few scrapes for a rate)".into(),
     }
 }

@@ -14,6 +14,7 @@ pub mod scrape;
 pub mod serve;
 pub mod state;
 pub mod store;
+pub mod tables;
 pub mod targets;
 pub mod trend;
 pub mod ui;

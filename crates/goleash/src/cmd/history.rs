@@ -9,6 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use goleash_watch::clock::{now_ms, rfc3339};
 use goleash_watch::history::{rerun, resolve_target};
 use goleash_watch::store::{Store, StoreError};
+use goleash_watch::tables::{self, csv_field, ExportRow, SeriesPoint, Table};
 
 use super::exit;
 use super::flags::{parse_duration, TrendFlags};
@@ -107,14 +108,6 @@ fn since_ms(since: Option<Duration>) -> i64 {
     since.map_or(i64::MIN, |d| now_ms() - ms(d))
 }
 
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
-}
-
 pub fn run(args: HistoryArgs) -> ExitCode {
     match run_inner(&args) {
         Ok(code) => exit::code(code),
@@ -133,84 +126,19 @@ fn run_inner(args: &HistoryArgs) -> Result<u8, StoreError> {
     let store = Store::open_read_only(&args.db)?;
     let mut out = String::new();
     let mut code = exit::CLEAN;
+    let table = match args.format {
+        Format::Terminal => Table::Terminal,
+        Format::Json => Table::Json,
+        Format::Csv => Table::Csv,
+    };
     match &args.command {
         HistoryCommand::Targets => {
-            let rows = store.targets()?;
-            match args.format {
-                Format::Json => out = goleash_watch::history::pretty(&rows),
-                Format::Csv => {
-                    out.push_str("id,url,scrapes,errors,first,last,last_total\n");
-                    for r in &rows {
-                        out.push_str(&format!(
-                            "{},{},{},{},{},{},{}\n",
-                            r.id,
-                            csv_field(&r.url),
-                            r.scrapes,
-                            r.errors,
-                            r.first_ms.map(rfc3339).unwrap_or_default(),
-                            r.last_ms.map(rfc3339).unwrap_or_default(),
-                            r.last_total.map(|t| t.to_string()).unwrap_or_default()
-                        ));
-                    }
-                }
-                Format::Terminal => {
-                    out.push_str(&format!(
-                        "{:>3}  {:<44} {:>8} {:>7} {:>10}  {:<24} {:<24}\n",
-                        "ID", "TARGET", "SCRAPES", "ERRORS", "GOROUTINES", "FIRST", "LAST"
-                    ));
-                    for r in &rows {
-                        out.push_str(&format!(
-                            "{:>3}  {:<44} {:>8} {:>7} {:>10}  {:<24} {:<24}\n",
-                            r.id,
-                            r.url,
-                            r.scrapes,
-                            r.errors,
-                            r.last_total.map_or("-".into(), |t| t.to_string()),
-                            r.first_ms.map_or("-".into(), rfc3339),
-                            r.last_ms.map_or("-".into(), rfc3339)
-                        ));
-                    }
-                }
-            }
+            out = tables::targets(&store.targets()?, table);
         }
         HistoryCommand::Groups { target, since } => {
             let t = resolve_target(&store, target)?;
             let rows = store.groups(t.id, since_ms(*since), i64::MAX)?;
-            match args.format {
-                Format::Json => out = goleash_watch::history::pretty(&rows),
-                Format::Csv => {
-                    out.push_str("hash,site,last_count,max_count,samples,max_verdict\n");
-                    for r in &rows {
-                        out.push_str(&format!(
-                            "{},{},{},{},{},{}\n",
-                            r.hash,
-                            csv_field(&r.site),
-                            r.last_count,
-                            r.max_count,
-                            r.samples,
-                            r.max_verdict.name()
-                        ));
-                    }
-                }
-                Format::Terminal => {
-                    out.push_str(&format!("{}\n", t.url));
-                    out.push_str(&format!(
-                        "{:<16}  {:>6} {:>6} {:>7}  {:<8}  SITE\n",
-                        "GROUP", "LAST", "MAX", "SAMPLES", "VERDICT"
-                    ));
-                    for r in &rows {
-                        out.push_str(&format!(
-                            "{:<16}  {:>6} {:>6} {:>7}  {:<8}  {}\n",
-                            r.hash,
-                            r.last_count,
-                            r.max_count,
-                            r.samples,
-                            r.max_verdict.name(),
-                            r.site
-                        ));
-                    }
-                }
-            }
+            out = tables::groups(&t.url, &rows, table);
         }
         HistoryCommand::Series {
             target,
@@ -227,41 +155,23 @@ fn run_inner(args: &HistoryArgs) -> Result<u8, StoreError> {
                 None => None,
             };
             let scrapes = store.load_window(t.id, since_ms(*since), i64::MAX)?;
-            let epochs: Vec<u32> = scrapes.iter().map(|s| s.epoch).collect();
-            let points: Vec<(i64, Option<u64>, Option<String>)> = scrapes
+            let points: Vec<SeriesPoint> = scrapes
                 .iter()
-                .map(|s| {
-                    let value = match (hash, s.total) {
+                .map(|s| SeriesPoint {
+                    ts_ms: s.ts_ms,
+                    time: rfc3339(s.ts_ms),
+                    epoch: s.epoch,
+                    count: match (hash, s.total) {
                         (_, None) => None,
                         (None, Some(total)) => Some(total),
                         (Some(h), Some(_)) => {
                             Some(s.groups.iter().find(|g| g.0 == h).map_or(0, |g| g.1))
                         }
-                    };
-                    (s.ts_ms, value, s.error.clone())
+                    },
+                    error: s.error.clone(),
                 })
                 .collect();
-            match args.format {
-                Format::Json => {
-                    let v: Vec<serde_json::Value> = points
-                        .iter()
-                        .zip(&epochs)
-                        .map(|((ts, v, e), epoch)| serde_json::json!({"ts_ms": ts, "time": rfc3339(*ts), "epoch": epoch, "count": v, "error": e}))
-                        .collect();
-                    out = serde_json::to_string_pretty(&v).unwrap_or_default() + "\n";
-                }
-                Format::Csv | Format::Terminal => {
-                    out.push_str("time,count,error\n");
-                    for (ts, v, e) in &points {
-                        out.push_str(&format!(
-                            "{},{},{}\n",
-                            rfc3339(*ts),
-                            v.map(|c| c.to_string()).unwrap_or_default(),
-                            csv_field(e.as_deref().unwrap_or(""))
-                        ));
-                    }
-                }
-            }
+            out = tables::series(&points, table);
         }
         HistoryCommand::Export { target, since } => {
             let id = match target {
@@ -288,16 +198,38 @@ fn run_inner(args: &HistoryArgs) -> Result<u8, StoreError> {
                         .map_err(|e| StoreError(closed(e).to_string()))?;
                 }
                 let mut first = true;
-                let n = store.export(id, since_ms(*since), i64::MAX, |ts, url, hash, site, count, verdict| {
-                    if json_format {
-                        let row = serde_json::json!({"ts_ms": ts, "target": url, "group": format!("{hash:016x}"), "site": site, "count": count, "verdict": verdict});
-                        write!(w, "{}{row}", if first { "  " } else { ",\n  " }).map_err(closed)?;
-                    } else {
-                        writeln!(w, "{},{ts},{},{hash:016x},{},{count},{}", rfc3339(ts), csv_field(url), csv_field(site), verdict.name()).map_err(closed)?;
-                    }
-                    first = false;
-                    Ok(())
-                })?;
+                let n = store.export(
+                    id,
+                    since_ms(*since),
+                    i64::MAX,
+                    |ts, url, hash, site, count, verdict| {
+                        if json_format {
+                            let row = serde_json::to_string(&ExportRow {
+                                ts_ms: ts,
+                                target: url,
+                                group: format!("{hash:016x}"),
+                                site,
+                                count,
+                                verdict,
+                            })
+                            .unwrap_or_default();
+                            write!(w, "{}{row}", if first { "  " } else { ",\n  " })
+                                .map_err(closed)?;
+                        } else {
+                            writeln!(
+                                w,
+                                "{},{ts},{},{hash:016x},{},{count},{}",
+                                rfc3339(ts),
+                                csv_field(url),
+                                csv_field(site),
+                                verdict.name()
+                            )
+                            .map_err(closed)?;
+                        }
+                        first = false;
+                        Ok(())
+                    },
+                )?;
                 if json_format {
                     writeln!(w, "\n]").map_err(|e| StoreError(closed(e).to_string()))?;
                 }

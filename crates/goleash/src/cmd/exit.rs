@@ -8,6 +8,9 @@ pub const CLEAN: u8 = 0;
 pub const FINDINGS: u8 = 1;
 /// Bad input, bad usage, or goleash itself failed.
 pub const ERROR: u8 = 2;
+/// `watch --once/--rounds`: no finding, but some targets were down at the end, so the run
+/// could not look at them (a CI smoke check must not pass on a dead service).
+pub const TARGETS_DOWN: u8 = 3;
 
 pub fn code(value: u8) -> ExitCode {
     ExitCode::from(value)

@@ -35,8 +35,9 @@ use super::input::parse_size;
 ///   goleash watch --once --db /var/lib/goleash/watch.db http://127.0.0.1:6060   # from cron
 ///   goleash watch --rounds 30 --interval 2s --window 1m --min-span 30s --format json URL   # CI
 ///
-/// Exit codes (with --once/--rounds): 0 no leak, 1 leak suspects or growth alerts at the
-/// end, 2 bad usage, history DB error, or no scrape succeeded at all.
+/// Exit codes (with --once/--rounds): 0 no leak and every target up at the end, 1 leak
+/// suspects or growth alerts at the end, 2 bad usage, history DB error, or no scrape succeeded
+/// at all, 3 no leak but some targets down at the end.
 #[derive(Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct WatchArgs {
@@ -260,8 +261,23 @@ pub fn run(args: WatchArgs) -> ExitCode {
         );
         return exit::code(exit::ERROR);
     }
+    let down: Vec<&str> = outcome
+        .report
+        .targets
+        .iter()
+        .filter(|t| !t.up)
+        .map(|t| t.url.as_str())
+        .collect();
     if outcome.alerts > 0 {
         exit::code(exit::FINDINGS)
+    } else if !down.is_empty() {
+        eprintln!(
+            "goleash watch: {} of {} target(s) down at the end: {}",
+            down.len(),
+            outcome.report.targets.len(),
+            down.join(", ")
+        );
+        exit::code(exit::TARGETS_DOWN)
     } else {
         exit::code(exit::CLEAN)
     }

@@ -19,6 +19,10 @@ use crate::targets::Target;
 /// migrated in place, its scrapes all in epoch 0.
 const SCHEMA_VERSION: i64 = 2;
 
+/// `PRAGMA application_id` of a goleash history ("glsh"), so a file is known as ours before
+/// anything is written to it.
+const APPLICATION_ID: i64 = 0x676c_7368;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS targets(
@@ -86,6 +90,30 @@ fn explain(path: &Path, doing: &str, e: &rusqlite::Error) -> StoreError {
         _ => format!("history DB {p}: {doing} failed: {e}"),
     };
     StoreError(text)
+}
+
+/// Another program's SQLite file is never written into: a file with tables must carry
+/// goleash's application id, or (from before the id was set) goleash's `meta` table.
+fn refuse_foreign(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let read = |sql: &str| -> Result<i64, StoreError> {
+        conn.query_row(sql, [], |r| r.get(0))
+            .map_err(|e| explain(path, "reading", &e))
+    };
+    let id = read("PRAGMA application_id")?;
+    if id == APPLICATION_ID {
+        return Ok(());
+    }
+    let tables = read("SELECT count(*) FROM sqlite_master WHERE type = 'table'")?;
+    let ours = read(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'scrapes', 'targets')",
+    )?;
+    if id == 0 && (tables == 0 || ours == 3) {
+        return Ok(());
+    }
+    Err(StoreError(format!(
+        "{} is another program's SQLite database ({tables} tables, application id {id:#x}); goleash watch writes only its own history: choose another --db",
+        path.display()
+    )))
 }
 
 fn verdict_code(v: Verdict) -> i64 {
@@ -174,8 +202,11 @@ impl Store {
         // the last commits. FULL would fsync every scrape for nothing a watcher needs.
         conn.execute_batch("PRAGMA synchronous=NORMAL;")
             .map_err(|e| explain(path, "configuring", &e))?;
+        refuse_foreign(&conn, path)?;
         conn.execute_batch(SCHEMA)
             .map_err(|e| explain(path, "creating the schema", &e))?;
+        conn.execute_batch(&format!("PRAGMA application_id = {APPLICATION_ID};"))
+            .map_err(|e| explain(path, "marking the file", &e))?;
         let version: Option<String> = conn
             .query_row(
                 "SELECT value FROM meta WHERE key = 'schema_version'",
@@ -661,6 +692,37 @@ mod tests {
             no_leak_profile: false,
             analyze_time: Duration::ZERO,
         })
+    }
+
+    #[test]
+    fn another_programs_database_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT);")
+                .unwrap();
+        }
+        let err = Store::open(&path).err().expect("refused").0;
+        assert!(err.contains("another program's SQLite database"), "{err}");
+        let conn = Connection::open(&path).unwrap();
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 1, "nothing was created in it");
+        // Ours: created, marked, and opened again.
+        let ours = dir.path().join("watch.db");
+        drop(Store::open(&ours).unwrap());
+        let id: i64 = Connection::open(&ours)
+            .unwrap()
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(id, APPLICATION_ID);
+        assert!(Store::open(&ours).is_ok());
     }
 
     #[test]

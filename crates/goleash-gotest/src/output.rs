@@ -134,13 +134,19 @@ fn split_json(stdout: &[u8]) -> Outputs {
     outputs
 }
 
-/// `# pkg` or `# pkg [pkg.test]` heads the compiler's messages for a package on stderr.
+/// `# pkg` or `# pkg [pkg.test]` heads the compiler's messages for a package on stderr;
+/// `# [pkg]` (or `# [pkg_test]`) heads go vet's, which go test runs first.
 fn add_build_errors(outputs: &mut Outputs, stderr: &str) {
     let mut current: Option<String> = None;
     for line in stderr.lines() {
         if let Some(head) = line.strip_prefix("# ") {
-            let pkg = head.split(' ').next().unwrap_or(head).to_string();
-            current = Some(pkg);
+            let first = head.split(' ').next().unwrap_or(head);
+            let pkg = first.trim_start_matches('[').trim_end_matches(']');
+            let pkg = pkg
+                .strip_suffix(".test")
+                .or_else(|| pkg.strip_suffix("_test"))
+                .unwrap_or(pkg);
+            current = Some(pkg.to_string());
             continue;
         }
         if let Some(pkg) = &current {
@@ -154,6 +160,22 @@ fn add_build_errors(outputs: &mut Outputs, stderr: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vet_failures_before_the_tests_are_kept_with_their_package() {
+        // What go test 1.27 printed for a package whose test file fails vet's printf check.
+        let stderr = "# example.com/vetfail\n# [example.com/vetfail]\n./v_test.go:9:14: fmt.Printf format %d has arg \"not a number\" of wrong type string\n";
+        let stdout = b"FAIL\texample.com/vetfail [build failed]\nFAIL\n";
+        let outputs = split(stdout, stderr.as_bytes(), false);
+        let vet = &outputs["example.com/vetfail"];
+        assert_eq!(vet.outcome, Some(Outcome::BuildFailed));
+        assert!(
+            vet.build_errors
+                .contains("v_test.go:9:14: fmt.Printf format %d"),
+            "{:?}",
+            vet.build_errors
+        );
+    }
 
     #[test]
     fn text_output_is_split_at_summary_lines() {

@@ -76,6 +76,12 @@ pub(crate) fn package(
         report.notes.push(format!("not checked: {reason}"));
         return report;
     }
+    // `-list`, `-c`, `-n`: no test ran, so whatever the hook saw is not a test run's picture.
+    if let Some(why) = cx.no_run {
+        report.status = Status::NotRun;
+        report.notes.push(format!("not checked: {why}"));
+        return report;
+    }
     let base = cx.out_dir.join(&prepared.key);
     let meta = std::fs::read_to_string(base.with_extension("meta"));
     let failed = outcome == Some(Outcome::Failed);
@@ -99,9 +105,6 @@ pub(crate) fn package(
             if let Some(deadlock) = deadlock(cx, text, &prepared.import_path, attributor) {
                 report.status = Status::Deadlocked;
                 report.deadlock = Some(deadlock);
-            } else if let Some(why) = cx.no_run {
-                report.status = Status::NotRun;
-                report.notes.push(format!("not checked: {why}"));
             } else if outcome == Some(Outcome::Passed) {
                 report.status = Status::NotChecked;
                 report.notes.push(if cx.file_args {

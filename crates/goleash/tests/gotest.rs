@@ -303,6 +303,21 @@ fn the_json_stream_marks_leaking_tests_failed() {
     assert_eq!(run.code, 1, "{}", run.stderr);
 }
 
+/// `-list` runs no test: the package is `not_run`, not a passed check.
+#[test]
+fn a_list_run_is_not_a_checked_run() {
+    let run = goleash_test(&["--format", "json", "--", "-list", ".", "./clean"]);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let pkg = package(&report, "clean");
+    assert_eq!(pkg["status"], "not_run", "{pkg:#}");
+    assert!(
+        pkg["notes"][0].as_str().unwrap().contains("-list"),
+        "{pkg:#}"
+    );
+    let run = goleash_test(&["--", "-list", ".", "./clean"]);
+    assert!(run.stdout.contains("1 not run"), "{}", run.stdout);
+}
+
 #[test]
 fn fail_on_takes_only_the_verdicts_it_documents() {
     let run = goleash_test(&["--fail-on", "expected", "--", "./clean"]);

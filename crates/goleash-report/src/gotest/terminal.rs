@@ -253,6 +253,11 @@ fn summary(out: &mut String, run: &TestRun, p: &Paint) {
         .iter()
         .filter(|pkg| pkg.status == Status::BuildFailed)
         .count();
+    let not_run = run
+        .packages
+        .iter()
+        .filter(|pkg| pkg.status == Status::NotRun)
+        .count();
     let mut line = format!(
         "{checked} package{} checked: ",
         if checked == 1 { "" } else { "s" }
@@ -280,6 +285,10 @@ fn summary(out: &mut String, run: &TestRun, p: &Paint) {
             ", {}",
             p.red(&format!("{build_failed} failed to build"))
         );
+    }
+    if not_run > 0 {
+        // -list, -c, -n: said plainly, so "no leaks" is not read as a passed check.
+        let _ = write!(line, ", {not_run} not run (the tests did not run)");
     }
     let _ = writeln!(out, "\n{line}");
 }

@@ -863,8 +863,26 @@ fn the_leak_profile_proves_a_leak_in_one_round() {
     for i in 0..20 {
         http_get(&format!("{}/work?k={i}", leaky.base)).unwrap();
     }
-    // lookupBackend's helper sleeps 2 ms before its send blocks.
-    std::thread::sleep(Duration::from_millis(100));
+    // lookupBackend's helper sleeps 2 ms before its send blocks: wait (with a deadline) until
+    // the target's own profile shows all 20 blocked, not for a fixed time that a loaded
+    // machine can outrun.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let profile = http_get(&format!("{}/debug/pprof/goroutine?debug=1", leaky.base)).unwrap();
+        let blocked: u64 = profile
+            .split("\n\n")
+            .filter(|record| record.contains("main.lookupBackend.func1"))
+            // `N @ 0x…` heads each record (the first block also holds the profile's header).
+            .filter_map(|record| {
+                let head = record.lines().find(|l| l.contains(" @ "))?;
+                head.split_whitespace().next()?.parse::<u64>().ok()
+            })
+            .sum();
+        if blocked >= 20 || Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let posts: Arc<Mutex<Vec<String>>> = Arc::default();
     let sink = Arc::clone(&posts);
     let hook = serve_for(Duration::from_secs(10), move |s, req| {

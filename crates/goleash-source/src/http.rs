@@ -142,6 +142,54 @@ pub fn get(agent: &ureq::Agent, url: &str, timeout: Duration) -> Result<Option<A
     }))
 }
 
+/// A POST that did not succeed, and whether sending it again can help.
+#[derive(Debug)]
+pub struct Refused {
+    pub fault: Fault,
+    /// Network errors, 429 and 5xx are worth a retry; another 4xx means the request itself
+    /// is wrong and would be refused again.
+    pub retry: bool,
+}
+
+/// POSTs a JSON `body` to `url` (a webhook). A refusal carries the first 512 bytes of the
+/// server's answer: Alertmanager says there which field it could not take.
+pub fn post_json(
+    agent: &ureq::Agent,
+    url: &str,
+    timeout: Duration,
+    body: &[u8],
+) -> Result<(), Refused> {
+    let mut response = agent
+        .post(url)
+        .header("content-type", "application/json")
+        .send(body)
+        .map_err(|e| Refused {
+            fault: request_fault(url, timeout, e),
+            retry: true,
+        })?;
+    let status = response.status().as_u16();
+    if (200..300).contains(&status) {
+        return Ok(());
+    }
+    let why = response
+        .body_mut()
+        .with_config()
+        .limit(512)
+        .read_to_string()
+        .unwrap_or_default();
+    let why = why.trim();
+    Err(Refused {
+        fault: Fault::new(
+            FaultKind::Status,
+            format!(
+                "{url}: HTTP status {status}{}{why}",
+                if why.is_empty() { "" } else { ": " }
+            ),
+        ),
+        retry: status == 429 || status >= 500,
+    })
+}
+
 /// Whether a body read failed by running out of time (ureq reports the global deadline as an
 /// I/O error of kind TimedOut, or with "timeout" in it).
 pub fn is_timeout(e: &std::io::Error) -> bool {

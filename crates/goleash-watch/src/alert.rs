@@ -177,36 +177,46 @@ pub fn firing(state: &State) -> Vec<Alert> {
     out
 }
 
+/// One alert as Alertmanager's `POST /api/v2/alerts` takes it (its `postableAlert`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PostableAlert {
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    #[serde(rename = "startsAt")]
+    pub starts_at: String,
+    #[serde(rename = "endsAt")]
+    pub ends_at: String,
+    #[serde(rename = "generatorURL", skip_serializing_if = "String::is_empty")]
+    pub generator_url: String,
+}
+
 /// Alertmanager's alert objects. A firing alert gets `endsAt = firing_until_ms`: Alertmanager
 /// then keeps it active until that time even if the watcher dies, and resolves it on its own
 /// after, instead of falling back to its `resolve_timeout` (5 minutes by default), which a
 /// resend cadence near 5 minutes would make flap.
-pub fn alertmanager_json(
+pub fn alertmanager_alerts(
     alerts: &[Alert],
     generator_url: &str,
     firing_until_ms: i64,
-) -> serde_json::Value {
-    serde_json::Value::Array(
-        alerts
-            .iter()
-            .map(|a| {
-                let mut v = serde_json::json!({
-                    "labels": a.labels,
-                    "annotations": {"summary": a.summary, "description": a.description, "epoch": a.epoch.to_string()},
-                    "startsAt": rfc3339(a.starts_ms),
-                });
-                for (k, note) in &a.notes {
-                    v["annotations"][k] = serde_json::Value::String(note.clone());
-                }
-                if !generator_url.is_empty() {
-                    v["generatorURL"] = serde_json::Value::String(generator_url.into());
-                }
-                let end = a.ends_ms.unwrap_or(firing_until_ms);
-                v["endsAt"] = serde_json::Value::String(rfc3339(end));
-                v
-            })
-            .collect(),
-    )
+) -> Vec<PostableAlert> {
+    alerts
+        .iter()
+        .map(|a| {
+            let mut annotations = BTreeMap::from([
+                ("summary".to_string(), a.summary.clone()),
+                ("description".to_string(), a.description.clone()),
+                ("epoch".to_string(), a.epoch.to_string()),
+            ]);
+            annotations.extend(a.notes.iter().map(|(k, v)| (k.clone(), v.clone())));
+            PostableAlert {
+                labels: a.labels.clone(),
+                annotations,
+                starts_at: rfc3339(a.starts_ms),
+                ends_at: rfc3339(a.ends_ms.unwrap_or(firing_until_ms)),
+                generator_url: generator_url.to_string(),
+            }
+        })
+        .collect()
 }
 
 /// Tracks which alerts are new, still firing or resolved between rounds.
@@ -257,7 +267,7 @@ impl Tracker {
 /// being retried (alert by alert, newest first), so neither a resolution nor a new alert is
 /// lost while Alertmanager is down, and the queue never grows.
 pub struct Webhook {
-    tx: SyncSender<serde_json::Value>,
+    tx: SyncSender<Vec<PostableAlert>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -266,27 +276,17 @@ const RETRY_FIRST: Duration = Duration::from_millis(250);
 const RETRY_MAX: Duration = Duration::from_secs(8);
 
 /// Merges two batches by alert identity (its labels); `newer` wins.
-fn merge(older: serde_json::Value, newer: serde_json::Value) -> serde_json::Value {
-    let mut out: Vec<serde_json::Value> = newer.as_array().cloned().unwrap_or_default();
-    let seen: std::collections::HashSet<String> =
-        out.iter().map(|a| a["labels"].to_string()).collect();
-    if let serde_json::Value::Array(old) = older {
-        out.extend(
-            old.into_iter()
-                .filter(|a| !seen.contains(&a["labels"].to_string())),
-        );
-    }
-    serde_json::Value::Array(out)
+fn merge(older: Vec<PostableAlert>, mut newer: Vec<PostableAlert>) -> Vec<PostableAlert> {
+    let seen: std::collections::HashSet<BTreeMap<String, String>> =
+        newer.iter().map(|a| a.labels.clone()).collect();
+    newer.extend(older.into_iter().filter(|a| !seen.contains(&a.labels)));
+    newer
 }
 
 impl Webhook {
     pub fn start(url: String, timeout: Duration, state: Arc<Mutex<State>>) -> Webhook {
-        let (tx, rx) = mpsc::sync_channel::<serde_json::Value>(4);
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(timeout))
-            .http_status_as_error(false)
-            .build()
-            .into();
+        let (tx, rx) = mpsc::sync_channel::<Vec<PostableAlert>>(4);
+        let agent = goleash_source::http::agent(timeout, 1);
         let spawned = std::thread::Builder::new()
             .name("webhook".into())
             .spawn(move || {
@@ -300,39 +300,18 @@ impl Webhook {
                     }
                 };
                 let mut open = true;
-                while let Some(mut body) = if open { rx.recv().ok() } else { None } {
+                while let Some(mut batch) = if open { rx.recv().ok() } else { None } {
                     let mut delay = RETRY_FIRST;
                     loop {
-                        let result = agent
-                            .post(&url)
-                            .header("content-type", "application/json")
-                            .send(body.to_string());
-                        // 4xx (but 429) means the request itself is wrong: sending it again
-                        // cannot help. Network errors, 429 and 5xx are worth a retry.
-                        let (ok, retry) = match result {
-                            Ok(r) if r.status().is_success() => (true, false),
-                            Ok(mut r) => {
-                                let code = r.status().as_u16();
-                                // Alertmanager says what it refused (e.g. a field it cannot
-                                // parse); without it a 4xx is a riddle.
-                                let why = r
-                                    .body_mut()
-                                    .with_config()
-                                    .limit(512)
-                                    .read_to_string()
-                                    .unwrap_or_default();
-                                eprintln!(
-                                    "goleash watch: webhook {url}: HTTP status {code}{}{}",
-                                    if why.trim().is_empty() { "" } else { ": " },
-                                    why.trim()
-                                );
-                                (false, code == 429 || code >= 500)
-                            }
-                            Err(e) => {
-                                eprintln!("goleash watch: webhook {url}: {e}");
-                                (false, true)
-                            }
-                        };
+                        let body = serde_json::to_vec(&batch).unwrap_or_default();
+                        let (ok, retry) =
+                            match goleash_source::http::post_json(&agent, &url, timeout, &body) {
+                                Ok(()) => (true, false),
+                                Err(refused) => {
+                                    eprintln!("goleash watch: webhook {}", refused.fault);
+                                    (false, refused.retry)
+                                }
+                            };
                         count(ok);
                         if ok || !retry {
                             break;
@@ -351,7 +330,7 @@ impl Webhook {
                                 break;
                             }
                             match rx.recv_timeout(left) {
-                                Ok(newer) => body = merge(body, newer),
+                                Ok(newer) => batch = merge(batch, newer),
                                 Err(RecvTimeoutError::Timeout) => break,
                                 Err(RecvTimeoutError::Disconnected) => open = false,
                             }
@@ -389,7 +368,7 @@ impl Webhook {
         }
     }
 
-    pub fn send(&self, body: serde_json::Value) {
+    pub fn send(&self, body: Vec<PostableAlert>) {
         match self.tx.try_send(body) {
             Ok(()) | Err(TrySendError::Disconnected(_)) => {}
             Err(TrySendError::Full(_)) => {
@@ -428,32 +407,44 @@ mod tests {
         let c = tracker.update(vec![alert("a", "2")], 6_000);
         assert_eq!((c.new.len(), c.resolved.len(), c.firing.len()), (0, 1, 1));
         assert_eq!(c.resolved[0].ends_ms, Some(6_000));
-        let body = alertmanager_json(&c.resolved, "http://127.0.0.1:9102/", 99_000);
+        let body = serde_json::to_value(alertmanager_alerts(&c.resolved, "http://127.0.0.1:9102/", 99_000)).unwrap();
         assert_eq!(body[0]["endsAt"], "1970-01-01T00:00:06.000Z");
         assert_eq!(body[0]["startsAt"], "1970-01-01T00:00:01.000Z");
         assert_eq!(body[0]["labels"]["group"], "1");
         assert_eq!(body[0]["generatorURL"], "http://127.0.0.1:9102/");
         assert!(body[0]["annotations"]["summary"].is_string());
         // A firing alert says until when it holds without a resend.
-        let body = alertmanager_json(&c.firing, "http://127.0.0.1:9102/", 99_000);
+        let body = serde_json::to_value(alertmanager_alerts(&c.firing, "http://127.0.0.1:9102/", 99_000)).unwrap();
         assert_eq!(body[0]["endsAt"], "1970-01-01T00:01:39.000Z");
     }
 
     #[test]
     fn batches_merge_by_alert_newest_first() {
-        let a = |g: &str, ends: Option<&str>| {
-            let mut v = serde_json::json!({"labels": {"alertname": "GoroutineLeak", "group": g}});
-            if let Some(e) = ends {
-                v["endsAt"] = serde_json::Value::String(e.into());
-            }
-            v
+        let a = |g: &str, ends: &str| PostableAlert {
+            labels: BTreeMap::from([
+                ("alertname".to_string(), "GoroutineLeak".to_string()),
+                ("group".to_string(), g.to_string()),
+            ]),
+            annotations: BTreeMap::new(),
+            starts_at: String::new(),
+            ends_at: ends.into(),
+            generator_url: String::new(),
         };
-        let old = serde_json::Value::Array(vec![a("1", Some("old")), a("2", Some("resolved"))]);
-        let new = serde_json::Value::Array(vec![a("1", Some("new"))]);
-        let merged = merge(old, new);
-        let arr = merged.as_array().unwrap();
-        assert_eq!(arr.len(), 2, "{merged}");
-        assert_eq!(arr[0]["endsAt"], "new");
-        assert_eq!(arr[1]["labels"]["group"], "2", "the resolution is not lost");
+        let merged = merge(vec![a("1", "old"), a("2", "resolved")], vec![a("1", "new")]);
+        assert_eq!(merged.len(), 2, "{merged:?}");
+        assert_eq!(merged[0].ends_at, "new");
+        assert_eq!(merged[1].labels["group"], "2", "the resolution is not lost");
+    }
+
+    #[test]
+    fn the_payload_is_alertmanagers_postable_alert() {
+        let mut firing = alert("127.0.0.1:1", "00000000000000aa");
+        firing.notes.insert("verdict".into(), "likely".into());
+        let json = serde_json::to_value(alertmanager_alerts(&[firing], "", 60_000)).unwrap();
+        let one = &json[0];
+        assert_eq!(one["annotations"]["verdict"], "likely");
+        assert_eq!(one["endsAt"], "1970-01-01T00:01:00.000Z");
+        assert!(one.get("generatorURL").is_none(), "{one}");
+        assert!(one["startsAt"].is_string() && one["labels"].is_object());
     }
 }

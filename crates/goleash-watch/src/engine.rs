@@ -303,7 +303,7 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
                 || (due && !changes.firing.is_empty())
             {
                 last_send = Some(Instant::now());
-                let body = alert::alertmanager_json(&batch, &generator, now_ms() + hold_ms);
+                let body = alert::alertmanager_alerts(&batch, &generator, now_ms() + hold_ms);
                 for hook in &webhooks {
                     hook.send(body.clone());
                 }

@@ -18,7 +18,8 @@ pub struct TestSettings {
     #[serde(default)]
     pub no_default_ignores: bool,
     /// `"1s"`, `"500ms"`.
-    pub retry: Option<String>,
+    #[serde(default, deserialize_with = "goleash_model::units::config::duration")]
+    pub retry: Option<std::time::Duration>,
     pub ancestors: Option<u32>,
     pub fail_on: Option<goleash_analyze::Verdict>,
 }
@@ -55,8 +56,10 @@ mod tests {
             "ignore-top = [\"a.b\"]\nignore-created-by = [\"x.*\"]\nretry = \"2s\"\n",
         )
         .unwrap();
-        assert_eq!(s.retry.as_deref(), Some("2s"));
+        assert_eq!(s.retry, Some(std::time::Duration::from_secs(2)));
         assert_eq!(s.ignores().len(), 2);
         assert!(toml::from_str::<TestSettings>("retyr = \"1s\"\n").is_err());
+        let unit = toml::from_str::<TestSettings>("\nretry = \"2 seconds\"\n").unwrap_err();
+        assert!(unit.to_string().contains("line 2"), "{unit}");
     }
 }

@@ -8,6 +8,7 @@
 
 mod intern;
 mod snapshot;
+pub mod units;
 
 pub use intern::{AncestryId, FrameId, Interner, Label, LabelsId, StackId, StateId};
 pub use snapshot::{

@@ -407,14 +407,24 @@ mod tests {
         let c = tracker.update(vec![alert("a", "2")], 6_000);
         assert_eq!((c.new.len(), c.resolved.len(), c.firing.len()), (0, 1, 1));
         assert_eq!(c.resolved[0].ends_ms, Some(6_000));
-        let body = serde_json::to_value(alertmanager_alerts(&c.resolved, "http://127.0.0.1:9102/", 99_000)).unwrap();
+        let body = serde_json::to_value(alertmanager_alerts(
+            &c.resolved,
+            "http://127.0.0.1:9102/",
+            99_000,
+        ))
+        .unwrap();
         assert_eq!(body[0]["endsAt"], "1970-01-01T00:00:06.000Z");
         assert_eq!(body[0]["startsAt"], "1970-01-01T00:00:01.000Z");
         assert_eq!(body[0]["labels"]["group"], "1");
         assert_eq!(body[0]["generatorURL"], "http://127.0.0.1:9102/");
         assert!(body[0]["annotations"]["summary"].is_string());
         // A firing alert says until when it holds without a resend.
-        let body = serde_json::to_value(alertmanager_alerts(&c.firing, "http://127.0.0.1:9102/", 99_000)).unwrap();
+        let body = serde_json::to_value(alertmanager_alerts(
+            &c.firing,
+            "http://127.0.0.1:9102/",
+            99_000,
+        ))
+        .unwrap();
         assert_eq!(body[0]["endsAt"], "1970-01-01T00:01:39.000Z");
     }
 

@@ -12,6 +12,7 @@ pub mod pool;
 pub mod report;
 pub mod scrape;
 pub mod serve;
+pub mod settings;
 pub mod state;
 pub mod store;
 pub mod tables;

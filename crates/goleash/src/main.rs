@@ -4,7 +4,7 @@ mod cmd;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Find goroutine leaks in Go programs.
 ///
@@ -38,8 +38,13 @@ fn main() -> ExitCode {
     if cmd::vettool::is_invocation(&args) {
         return cmd::vettool::run(&args);
     }
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    // The matches are kept beside the typed arguments: `watch` asks them which flags were
+    // given on the command line, so that `goleash.toml` fills only the others.
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches).map(|cli| (cli, matches)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             // Usage errors exit 2 like bad input; --help and --version exit 0.
             let _ = e.print();
@@ -57,7 +62,13 @@ fn main() -> ExitCode {
         Command::Rules(args) => cmd::lint::run_rules(args),
         Command::Rule(args) => cmd::lint::run_rule(args),
         Command::Test(args) => cmd::test::run(args),
-        Command::Watch(args) => cmd::watch::run(args),
+        Command::Watch(args) => {
+            let given = matches
+                .subcommand_matches("watch")
+                .cloned()
+                .unwrap_or_default();
+            cmd::watch::run(args, &given)
+        }
         Command::History(args) => cmd::history::run(args),
     }
 }

@@ -466,6 +466,54 @@ fn goleash_toml_analyze_table_is_read_upward_and_flags_win() {
 }
 
 #[test]
+fn goleash_toml_watch_table_sets_watch_flags_and_the_command_line_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let nested = dir.path().join("ops");
+    std::fs::create_dir_all(&nested).unwrap();
+    // Port 1 refuses at once: a run that found the table's target ends with "no scrape
+    // succeeded" (exit 2), where one without targets says "no targets".
+    std::fs::write(
+        dir.path().join("targets.yml"),
+        "- targets: [\"127.0.0.1:1\"]\n  labels: {job: refused}\n",
+    )
+    .unwrap();
+    let watch = |toml: &str, extra: &[&str]| {
+        std::fs::write(dir.path().join("goleash.toml"), toml).unwrap();
+        stderr_of(
+            goleash()
+                .current_dir(&nested)
+                .args(["watch", "--once", "--no-db", "--timeout", "2s"])
+                .args(extra),
+        )
+    };
+    // The table's targets file is found relative to goleash.toml, not to the working
+    // directory.
+    let (code, stderr) = watch("[watch]\ntargets = \"targets.yml\"\n", &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no scrape succeeded"), "{stderr}");
+    let (_, stderr) = watch("[watch]\n", &[]);
+    assert!(stderr.contains("no targets"), "{stderr}");
+    // A value from the table is checked like the flag ...
+    let (code, stderr) = watch("[watch]\ntargets = \"targets.yml\"\nalpha = 2.0\n", &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--alpha 2"), "{stderr}");
+    // ... and the command line wins over it.
+    let (code, stderr) = watch(
+        "[watch]\ntargets = \"targets.yml\"\nalpha = 2.0\n",
+        &["--alpha", "0.05"],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no scrape succeeded"), "{stderr}");
+    // Units are the flags' units; a bad one names the file and its line.
+    let (code, stderr) = watch("[watch]\n\ninterval = \"10 seconds\"\n", &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("goleash.toml") && stderr.contains("line 3"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_dump_cut_at_64_mib_style_is_analyzed_up_to_the_cut_with_a_warning() {
     let dir = tempfile::tempdir().unwrap();
     let bytes = std::fs::read(dump("forgotten_sender/goroutine.debug2.txt")).unwrap();

@@ -15,6 +15,11 @@ pub struct GoleashToml {
     pub lint: goleash_lint::LintConfig,
     #[serde(default)]
     pub test: goleash_gotest::TestSettings,
+    #[serde(default)]
+    pub watch: goleash_watch::settings::WatchSettings,
+    /// Where the file was read from: relative paths in it are relative to its directory.
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
 }
 
 impl GoleashToml {
@@ -40,7 +45,17 @@ impl GoleashToml {
     pub fn load(path: &Path) -> Result<GoleashToml, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-        GoleashToml::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+        let mut file = GoleashToml::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        file.path = Some(path.to_path_buf());
+        Ok(file)
+    }
+
+    /// `relative` as written in the file, taken from the file's directory.
+    pub fn resolve(&self, relative: &Path) -> PathBuf {
+        match self.path.as_deref().and_then(Path::parent) {
+            Some(dir) if relative.is_relative() => dir.join(relative),
+            _ => relative.to_path_buf(),
+        }
     }
 
     pub fn parse(text: &str) -> Result<GoleashToml, String> {
@@ -60,7 +75,8 @@ mod tests {
         let file = GoleashToml::parse(
             "[analyze]\nfail-on = \"possible\"\nmodules = [\"example.com/app\"]\n\
              [lint]\nfail-on = \"never\"\nseverity = { GL001 = \"warn\" }\n\
-             [test]\nfail-on = \"proven\"\nretry = \"2s\"\n",
+             [test]\nfail-on = \"proven\"\nretry = \"2s\"\n\
+             [watch]\ninterval = \"30s\"\ntargets = \"targets.yml\"\n",
         )
         .unwrap();
         assert_eq!(
@@ -73,6 +89,10 @@ mod tests {
             Some(&goleash_lint::Severity::Warning)
         );
         assert_eq!(file.test.fail_on, Some(goleash_analyze::Verdict::Proven));
+        assert_eq!(
+            file.watch.interval,
+            Some(std::time::Duration::from_secs(30))
+        );
     }
 
     #[test]

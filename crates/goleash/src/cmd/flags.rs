@@ -6,42 +6,7 @@ use clap::{Args, ValueEnum};
 use goleash_watch::state::SloRule;
 use goleash_watch::trend::TrendParams;
 
-/// `500ms`, `10s`, `5m`, `2h`, `7d`; a bare number is seconds. Zero is allowed (`--retry 0`).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration; expected e.g. 500ms, 10s, 5m, 2h, 7d"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "" | "s" => value,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        "d" => value * 86_400.0,
-        _ => {
-            return Err(format!(
-                "`{text}`: unknown unit `{unit}`; expected ms, s, m, h or d"
-            ))
-        }
-    };
-    if !seconds.is_finite() || seconds > 1e9 {
-        return Err(format!("`{text}` is out of range"));
-    }
-    Ok(Duration::from_secs_f64(seconds))
-}
-
-/// A duration that must not be zero (an interval, a timeout, a window).
-pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
-    let d = parse_duration(text)?;
-    if d.is_zero() {
-        return Err(format!("`{text}` must be more than zero"));
-    }
-    Ok(d)
-}
+pub use goleash_model::units::{parse_duration, parse_positive_duration, parse_size};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
@@ -156,24 +121,5 @@ impl TrendFlags {
             per_minute,
             minutes: self.alert_for,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn one_duration_grammar() {
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
-        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
-        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
-        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
-        assert!(parse_positive_duration("0s").is_err());
-        assert!(parse_duration("5 minutes").is_err());
-        assert!(parse_duration("-1s").is_err());
-        assert!(parse_duration("1e99s").is_err());
     }
 }

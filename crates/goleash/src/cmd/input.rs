@@ -14,7 +14,7 @@ use goleash_source::{FetchOptions, LiveRole};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::config::GoleashToml;
-use super::flags::{parse_positive_duration, ColorFlag};
+use super::flags::{parse_positive_duration, parse_size, ColorFlag};
 
 /// How inputs are read.
 #[derive(Args, Clone, Debug)]
@@ -165,36 +165,6 @@ pub fn parse_verdict(text: &str) -> Result<Verdict, String> {
     Verdict::parse(text).ok_or_else(|| {
         format!("`{text}` is not a verdict; expected proven, likely, possible or expected")
     })
-}
-
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    let (digits, scale) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((i, _)) => (&text[..i], &text[i..]),
-        None => (text, ""),
-    };
-    let value: u64 = digits
-        .parse()
-        .map_err(|_| format!("`{text}` is not a size; expected a number like 500M or 4G"))?;
-    let shift = match scale
-        .to_ascii_uppercase()
-        .trim_end_matches("B")
-        .trim_end_matches('I')
-    {
-        "" => 0,
-        "K" => 10,
-        "M" => 20,
-        "G" => 30,
-        "T" => 40,
-        _ => {
-            return Err(format!(
-                "`{text}` has an unknown unit; expected K, M, G or T"
-            ))
-        }
-    };
-    value
-        .checked_mul(1u64 << shift)
-        .ok_or_else(|| format!("`{text}` is too large"))
 }
 
 /// A failure to read an input: already phrased for the user.

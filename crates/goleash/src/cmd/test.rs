@@ -184,14 +184,11 @@ pub fn run(args: TestArgs) -> ExitCode {
         );
     }
     let fail_on = args.fail_on.or(settings.fail_on).unwrap_or(analyze_fail_on);
-    let retry = match (args.retry, &settings.retry) {
-        (Some(d), _) => d,
-        (None, Some(text)) => match parse_duration(text) {
-            Ok(d) => d,
-            Err(e) => return fail(format!("[test] retry: {e}")),
-        },
-        (None, None) => Duration::from_secs(1),
-    };
+    let retry = args
+        .retry
+        .or(settings.retry)
+        .unwrap_or(Duration::from_secs(1));
+
     let mut ignores = if args.no_default_ignores || settings.no_default_ignores {
         Vec::new()
     } else {

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, ValueEnum};
 use goleash_analyze::{Config, ExpectedPattern, GroupBy};
 use goleash_watch::engine::{self, WatchConfig};
 use goleash_watch::report::WatchReport;
@@ -16,8 +17,8 @@ use goleash_watch::ui::Display;
 
 use super::config::GoleashToml;
 use super::exit;
+use super::flags::parse_size;
 use super::flags::{parse_duration, parse_positive_duration, ColorFlag, TrendFlags};
-use super::input::parse_size;
 
 /// Watch running services for goroutine leaks: which stack grows, how fast, since when.
 ///
@@ -141,8 +142,9 @@ pub struct WatchArgs {
     #[arg(long = "expect", value_name = "FUNCTION")]
     pub expect: Vec<String>,
 
-    /// goleash.toml to read instead of the nearest one at or above the current directory (its
-    /// `[analyze]` table, modules and expect, applies here too), e.g. `--config ci/goleash.toml`.
+    /// goleash.toml to read instead of the nearest one at or above the current directory, e.g.
+    /// `--config ci/goleash.toml`. Its `[watch]` table sets any flag above by the same name
+    /// (a flag given here wins); its `[analyze]` table's modules and expect apply too.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -182,7 +184,63 @@ fn targets_of(args: &WatchArgs) -> Result<Vec<Target>, String> {
     Ok(list)
 }
 
-pub fn run(args: WatchArgs) -> ExitCode {
+/// Fills every setting not given on the command line from `goleash.toml`'s `[watch]` table.
+fn apply_file(args: &mut WatchArgs, file: &GoleashToml, given: &ArgMatches) {
+    let on_command_line =
+        |id: &str| matches!(given.value_source(id), Some(ValueSource::CommandLine));
+    let table = &file.watch;
+    macro_rules! fill {
+        ($($place:ident).+ <- $key:ident) => {
+            if let Some(value) = table.$key.clone() {
+                if !on_command_line(stringify!($key)) {
+                    args.$($place).+ = value;
+                }
+            }
+        };
+    }
+    fill!(interval <- interval);
+    fill!(timeout <- timeout);
+    fill!(max_bytes <- max_bytes);
+    fill!(concurrency <- concurrency);
+    fill!(full_every <- full_every);
+    fill!(leak_profile <- leak_profile);
+    fill!(retention <- retention);
+    fill!(webhook_resend <- webhook_resend);
+    fill!(trend.window <- window);
+    fill!(trend.min_samples <- min_samples);
+    fill!(trend.min_span <- min_span);
+    fill!(trend.min_rise <- min_rise);
+    fill!(trend.alpha <- alpha);
+    fill!(trend.max_giveback <- max_giveback);
+    fill!(trend.alert_for <- alert_for);
+    if args.trend.alert_growth.is_none() {
+        args.trend.alert_growth = table.alert_growth;
+    }
+    if args.listen.is_none() {
+        args.listen = table.listen;
+    }
+    if args.webhooks.is_empty() {
+        args.webhooks = table.webhooks.clone();
+    }
+    if args.targets.is_none() {
+        args.targets = table.targets.as_deref().map(|p| file.resolve(p));
+    }
+    if let Some(db) = &table.db {
+        if !on_command_line("db") {
+            args.db = file.resolve(db);
+        }
+    }
+}
+
+pub fn run(mut args: WatchArgs, given: &ArgMatches) -> ExitCode {
+    let file = match GoleashToml::for_cwd(args.config.as_deref()) {
+        Ok(file) => file,
+        Err(e) => {
+            eprintln!("goleash watch: {e}");
+            return exit::code(exit::ERROR);
+        }
+    };
+    apply_file(&mut args, &file, given);
     let targets = match targets_of(&args) {
         Ok(t) => t,
         Err(e) => {
@@ -202,13 +260,6 @@ pub fn run(args: WatchArgs) -> ExitCode {
         _ => Display::Log,
     };
     let color = args.color.enabled(stdout_tty);
-    let file = match GoleashToml::for_cwd(args.config.as_deref()) {
-        Ok(file) => file,
-        Err(e) => {
-            eprintln!("goleash watch: {e}");
-            return exit::code(exit::ERROR);
-        }
-    };
     let mut analysis = Config {
         user_prefixes: args.modules.clone(),
         expected: args.expect.iter().map(ExpectedPattern::new).collect(),

@@ -9,6 +9,7 @@ mod markdown;
 pub mod sarif;
 mod style;
 mod terminal;
+pub mod watch;
 
 pub use json::{analysis_json, diff_json, SCHEMA_ANALYSIS, SCHEMA_DIFF};
 pub use markdown::{analysis_markdown, diff_markdown};

@@ -38,6 +38,8 @@ pub struct WatchConfig {
     pub listen: Option<SocketAddr>,
     pub display: Display,
     pub color: bool,
+    /// Writes the table, /metrics and the dashboard (goleash-report's writer).
+    pub render: Arc<dyn crate::render::Render>,
 }
 
 /// How a batch run ended.
@@ -87,7 +89,7 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
     }));
     let generator = match config.listen {
         Some(addr) => {
-            let bound = crate::serve::start(addr, Arc::clone(&state))?;
+            let bound = crate::serve::start(addr, Arc::clone(&state), Arc::clone(&config.render))?;
             config.display.note(&format!(
                 "serving /metrics and the dashboard on http://{bound}/"
             ));
@@ -286,7 +288,7 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
                     config.display.note(&format!("{url}: {n}"));
                 }
             }
-            (changes, ui::render_table(&s, config.color))
+            (changes, config.render.table(&s, config.color))
         };
         for a in &changes.new {
             config.display.alert(a, false);

@@ -120,8 +120,50 @@ pub fn rerun(
 }
 
 /// Pretty JSON of anything the store returns, newline-terminated.
-pub fn pretty<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
+/// One point of a series: a scrape's count of the group (or the total), or why it failed.
+#[derive(Debug, serde::Serialize)]
+pub struct SeriesPoint {
+    pub ts_ms: i64,
+    pub time: String,
+    pub epoch: u32,
+    pub count: Option<u64>,
+    pub error: Option<String>,
+}
+
+/// The series of one group (`hash`) or of the total (`None`) since `since_ms`.
+pub fn series_points(
+    store: &Store,
+    target_id: i64,
+    hash: Option<u64>,
+    since_ms: i64,
+) -> Result<Vec<SeriesPoint>, StoreError> {
+    let scrapes = store.load_window(target_id, since_ms, i64::MAX)?;
+    Ok(scrapes
+        .iter()
+        .map(|s| SeriesPoint {
+            ts_ms: s.ts_ms,
+            time: crate::clock::rfc3339(s.ts_ms),
+            epoch: s.epoch,
+            count: match (hash, s.total) {
+                (_, None) => None,
+                (None, Some(total)) => Some(total),
+                // A group absent from a scrape that succeeded had no goroutines then.
+                (Some(h), Some(_)) => Some(s.groups.iter().find(|g| g.0 == h).map_or(0, |g| g.1)),
+            },
+            error: s.error.clone(),
+        })
+        .collect())
+}
+
+/// One row of `history export`: a group's count at one scrape.
+#[derive(Debug, serde::Serialize)]
+pub struct ExportRow<'a> {
+    pub ts_ms: i64,
+    pub target: &'a str,
+    pub group: String,
+    pub site: &'a str,
+    pub count: u64,
+    pub verdict: goleash_analyze::Verdict,
 }
 
 /// The fault kind a stored scrape names (`down` for rows that name none).

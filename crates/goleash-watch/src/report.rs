@@ -107,9 +107,78 @@ impl WatchReport {
             targets: state.targets.iter().map(TargetReport::of).collect(),
         }
     }
+}
 
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_default()
+/// One target's window for the dashboard's chart: the total and the top groups (suspects
+/// always), each with its counts over the window.
+#[derive(Debug, Serialize)]
+pub struct SeriesReport {
+    pub url: String,
+    pub times: Vec<i64>,
+    pub totals: Vec<f64>,
+    pub groups: Vec<SeriesGroup>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SeriesGroup {
+    pub hash: String,
+    pub site: Option<String>,
+    pub state: String,
+    pub creator: Option<String>,
+    pub frames: Vec<String>,
+    pub counts: Vec<u32>,
+    pub count: u32,
+    pub trend: TrendKind,
+    pub slope_per_min: f64,
+    pub since_ms: Option<i64>,
+    pub verdict: Verdict,
+    pub suspect: bool,
+}
+
+/// Groups drawn per target: the suspects, then the largest by peak up to this many.
+const CHART_GROUPS: usize = 8;
+
+impl SeriesReport {
+    pub fn of(state: &State, index: usize) -> Option<SeriesReport> {
+        let t = state.targets.get(index)?;
+        let mut chosen = t.suspects();
+        let mut by_peak: Vec<_> = t.groups.iter().collect();
+        let peak = |g: &GroupState| g.counts.iter().copied().max().unwrap_or(0);
+        by_peak.sort_by(|a, b| peak(b.1).cmp(&peak(a.1)).then(a.0.cmp(b.0)));
+        for g in by_peak {
+            if chosen.len() >= CHART_GROUPS {
+                break;
+            }
+            if !chosen.iter().any(|c| c.0 == g.0) {
+                chosen.push(g);
+            }
+        }
+        Some(SeriesReport {
+            url: t.target.url.clone(),
+            times: t.times.iter().copied().collect(),
+            totals: t.totals.iter().copied().collect(),
+            groups: chosen
+                .into_iter()
+                .map(|(hash, g)| SeriesGroup {
+                    hash: format!("{hash:016x}"),
+                    site: g.info.site.as_ref().map(Frame::short),
+                    state: g
+                        .info
+                        .state
+                        .clone()
+                        .unwrap_or_else(|| g.info.category.clone()),
+                    creator: g.info.creator.as_ref().map(Frame::short),
+                    frames: g.info.frames.iter().map(Frame::short).collect(),
+                    counts: g.counts.iter().copied().collect(),
+                    count: g.last(),
+                    trend: g.trend.kind,
+                    slope_per_min: round2(g.trend.slope_per_min),
+                    since_ms: g.suspect_since.or(g.trend.since_ms),
+                    verdict: g.watch_verdict(),
+                    suspect: g.is_suspect(),
+                })
+                .collect(),
+        })
     }
 }
 

@@ -1,15 +1,14 @@
 //! `goleash history`: query the SQLite history that `goleash watch` keeps.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
-use goleash_watch::clock::{now_ms, rfc3339};
-use goleash_watch::history::{rerun, resolve_target};
+use goleash_report::watch::{self as render, ExportWriter, Table};
+use goleash_watch::clock::now_ms;
+use goleash_watch::history::{rerun, resolve_target, series_points, ExportRow};
 use goleash_watch::store::{Store, StoreError};
-use goleash_watch::tables::{self, csv_field, ExportRow, SeriesPoint, Table};
 
 use super::exit;
 use super::flags::{parse_duration, TrendFlags};
@@ -124,7 +123,7 @@ fn run_inner(args: &HistoryArgs) -> Result<u8, StoreError> {
         t.trend.check().map_err(StoreError)?;
     }
     let store = Store::open_read_only(&args.db)?;
-    let mut out = String::new();
+    let out: String;
     let mut code = exit::CLEAN;
     let table = match args.format {
         Format::Terminal => Table::Terminal,
@@ -133,12 +132,12 @@ fn run_inner(args: &HistoryArgs) -> Result<u8, StoreError> {
     };
     match &args.command {
         HistoryCommand::Targets => {
-            out = tables::targets(&store.targets()?, table);
+            out = render::targets(&store.targets()?, table);
         }
         HistoryCommand::Groups { target, since } => {
             let t = resolve_target(&store, target)?;
             let rows = store.groups(t.id, since_ms(*since), i64::MAX)?;
-            out = tables::groups(&t.url, &rows, table);
+            out = render::groups(&t.url, &rows, table);
         }
         HistoryCommand::Series {
             target,
@@ -154,24 +153,8 @@ fn run_inner(args: &HistoryArgs) -> Result<u8, StoreError> {
                 })?),
                 None => None,
             };
-            let scrapes = store.load_window(t.id, since_ms(*since), i64::MAX)?;
-            let points: Vec<SeriesPoint> = scrapes
-                .iter()
-                .map(|s| SeriesPoint {
-                    ts_ms: s.ts_ms,
-                    time: rfc3339(s.ts_ms),
-                    epoch: s.epoch,
-                    count: match (hash, s.total) {
-                        (_, None) => None,
-                        (None, Some(total)) => Some(total),
-                        (Some(h), Some(_)) => {
-                            Some(s.groups.iter().find(|g| g.0 == h).map_or(0, |g| g.1))
-                        }
-                    },
-                    error: s.error.clone(),
-                })
-                .collect();
-            out = tables::series(&points, table);
+            let points = series_points(&store, t.id, hash, since_ms(*since))?;
+            out = render::series(&points, table);
         }
         HistoryCommand::Export { target, since } => {
             let id = match target {
@@ -179,8 +162,7 @@ fn run_inner(args: &HistoryArgs) -> Result<u8, StoreError> {
                 None => None,
             };
             let stdout = std::io::stdout();
-            let mut w = std::io::BufWriter::new(stdout.lock());
-            let json_format = args.format == Format::Json;
+            let out = std::io::BufWriter::new(stdout.lock());
             // `| head` closes the pipe: stop quietly. The store reports a failed row write as
             // its own error, so the kind is remembered here where the write happens.
             let pipe_closed = std::cell::Cell::new(false);
@@ -191,53 +173,31 @@ fn run_inner(args: &HistoryArgs) -> Result<u8, StoreError> {
                 e
             };
             let result = (|| {
-                if json_format {
-                    writeln!(w, "[").map_err(|e| StoreError(closed(e).to_string()))?;
-                } else {
-                    writeln!(w, "time,ts_ms,target,group,site,count,verdict")
-                        .map_err(|e| StoreError(closed(e).to_string()))?;
-                }
-                let mut first = true;
-                let n = store.export(
+                let mut writer = ExportWriter::start(out, table)
+                    .map_err(|e| StoreError(closed(e).to_string()))?;
+                store.export(
                     id,
                     since_ms(*since),
                     i64::MAX,
-                    |ts, url, hash, site, count, verdict| {
-                        if json_format {
-                            let row = serde_json::to_string(&ExportRow {
-                                ts_ms: ts,
-                                target: url,
+                    |ts_ms, target, hash, site, count, verdict| {
+                        writer
+                            .row(&ExportRow {
+                                ts_ms,
+                                target,
                                 group: format!("{hash:016x}"),
                                 site,
                                 count,
                                 verdict,
                             })
-                            .unwrap_or_default();
-                            write!(w, "{}{row}", if first { "  " } else { ",\n  " })
-                                .map_err(closed)?;
-                        } else {
-                            writeln!(
-                                w,
-                                "{},{ts},{},{hash:016x},{},{count},{}",
-                                rfc3339(ts),
-                                csv_field(url),
-                                csv_field(site),
-                                verdict.name()
-                            )
-                            .map_err(closed)?;
-                        }
-                        first = false;
-                        Ok(())
+                            .map_err(closed)
                     },
                 )?;
-                if json_format {
-                    writeln!(w, "\n]").map_err(|e| StoreError(closed(e).to_string()))?;
-                }
-                w.flush().map_err(|e| StoreError(closed(e).to_string()))?;
-                Ok::<u64, StoreError>(n)
+                writer
+                    .finish()
+                    .map_err(|e| StoreError(closed(e).to_string()))
             })();
             match result {
-                Ok(_) => {}
+                Ok(()) => {}
                 Err(_) if pipe_closed.get() => {}
                 Err(e) => return Err(e),
             }
@@ -262,39 +222,11 @@ fn run_inner(args: &HistoryArgs) -> Result<u8, StoreError> {
             if report.suspects > 0 {
                 code = exit::FINDINGS;
             }
-            match args.format {
-                Format::Json => out = report.to_json() + "\n",
-                Format::Csv => {
-                    out.push_str("target,group,site,count,slope_per_min,trend,verdict,suspect\n");
-                    for tg in &report.targets {
-                        for g in &tg.groups {
-                            out.push_str(&format!(
-                                "{},{},{},{},{},{},{},{}\n",
-                                csv_field(&tg.url),
-                                g.hash,
-                                csv_field(&site_text(g.site.as_ref())),
-                                g.count,
-                                g.slope_per_min,
-                                g.trend.name(),
-                                g.verdict.name(),
-                                g.suspect
-                            ));
-                        }
-                    }
-                }
-                Format::Terminal => out.push_str(&goleash_watch::ui::render_table(&state, false)),
-            }
+            out = render::trend(&report, &state, table);
         }
     }
     if !super::print(&out) {
         return Ok(exit::ERROR);
     }
     Ok(code)
-}
-
-fn site_text(site: Option<&goleash_watch::scrape::Frame>) -> String {
-    match site {
-        Some(s) => format!("{} ({}:{})", s.function, s.file, s.line),
-        None => "? (?:0)".to_string(),
-    }
 }

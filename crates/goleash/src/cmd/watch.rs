@@ -10,7 +10,6 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, ValueEnum};
 use goleash_analyze::{Config, ExpectedPattern, GroupBy};
 use goleash_watch::engine::{self, WatchConfig};
-use goleash_watch::report::WatchReport;
 use goleash_watch::scrape::ScrapeOptions;
 use goleash_watch::targets::{self, Shard, Target};
 use goleash_watch::ui::Display;
@@ -290,6 +289,7 @@ pub fn run(mut args: WatchArgs, given: &ArgMatches) -> ExitCode {
         listen: args.listen,
         display,
         color,
+        render: std::sync::Arc::new(goleash_report::watch::WatchRenderer),
     };
     let outcome = match engine::run(config) {
         Ok(o) => o,
@@ -299,8 +299,8 @@ pub fn run(mut args: WatchArgs, given: &ArgMatches) -> ExitCode {
         }
     };
     let text = match args.format {
-        ReportFormat::Json => outcome.report.to_json() + "\n",
-        ReportFormat::Terminal => summary(&outcome.report),
+        ReportFormat::Json => goleash_report::watch::json(&outcome.report),
+        ReportFormat::Terminal => goleash_report::watch::summary(&outcome.report),
     };
     if !super::print(&text) {
         return exit::code(exit::ERROR);
@@ -331,51 +331,5 @@ pub fn run(mut args: WatchArgs, given: &ArgMatches) -> ExitCode {
         exit::code(exit::TARGETS_DOWN)
     } else {
         exit::code(exit::CLEAN)
-    }
-}
-
-/// The terminal report at the end of a batch run.
-fn summary(report: &WatchReport) -> String {
-    let mut out = String::new();
-    out.push_str(&format!(
-        "goleash watch: {} round(s), {} target(s), {} leak suspect(s)\n",
-        report.rounds,
-        report.targets.len(),
-        report.suspects
-    ));
-    for t in &report.targets {
-        let state = if t.up { "up" } else { "DOWN" };
-        let total = t.total.map_or_else(|| "no".to_string(), |n| format!("{n}"));
-        out.push_str(&format!(
-            "\n{} [{state}] {total} goroutines, {}\n",
-            t.url,
-            rate_text(t.growth_per_min, t.growth_interval_per_min)
-        ));
-        if let Some(err) = t.last.as_ref().and_then(|l| l.error.as_ref()) {
-            out.push_str(&format!("  last error: {}\n", err.message));
-        }
-        for g in t.groups.iter().filter(|g| g.suspect) {
-            let (function, file, line) = g.site.as_ref().map_or(("?", "?", 0), |s| {
-                (s.function.as_str(), s.file.as_str(), s.line)
-            });
-            out.push_str(&format!(
-                "  LEAK {} {function} ({file}:{line}) {} goroutines, {}, trend {}, {}\n",
-                g.verdict.name(),
-                g.count,
-                rate_text(g.rate_per_min, g.rate_interval_per_min),
-                g.trend.name(),
-                g.state.as_deref().unwrap_or(&g.category)
-            ));
-        }
-    }
-    out
-}
-
-/// `+12.3/min (95% 10.1 to 14.2)`, or a dash when there were too few scrapes for a rate.
-fn rate_text(rate: Option<f64>, interval: Option<[f64; 2]>) -> String {
-    match (rate, interval) {
-        (Some(r), Some([lo, hi])) => format!("{r:+}/min (95% {lo} to {hi})"),
-        (Some(r), None) => format!("{r:+}/min"),
-        _ => "-/min (too few scrapes for a rate)".into(),
     }
 }

@@ -3,7 +3,8 @@
 
 use std::fmt::Write as _;
 
-use crate::state::{GroupState, State, TargetState};
+use goleash_watch::state::{GroupState, State, TargetState};
+use goleash_watch::usage::process_usage;
 
 /// How many groups per target get their own metric series, besides the suspects: enough to
 /// see what dominates, bounded so cardinality does not follow the number of stacks.
@@ -186,7 +187,7 @@ static FAMILIES: &[(Family, Source)] = &[
 ];
 
 /// The Prometheus text exposition of the state.
-pub fn render(state: &State) -> String {
+pub fn metrics(state: &State) -> String {
     let mut out = String::with_capacity(4096 + state.targets.len() * 2048);
     // Labels per target and the groups shown per target, computed once for every family.
     let targets: Vec<(String, Vec<(String, &GroupState)>)> = state
@@ -298,38 +299,6 @@ fn escape(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// This process's CPU time and resident memory.
-#[derive(Clone, Copy, Debug)]
-pub struct Usage {
-    pub cpu_seconds: f64,
-    pub resident_bytes: u64,
-}
-
-/// From /proc (Linux only). Resident memory is read from `status` in kB, so it does not depend
-/// on the page size (4 KiB on x86, 16 or 64 KiB on some arm64 and ppc64 kernels).
-pub fn process_usage() -> Option<Usage> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command name, which is in parentheses and may contain spaces.
-    let rest = stat.get(stat.rfind(')')? + 2..)?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = 100.0; // USER_HZ is 100 on every Linux ABI Rust targets
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    Some(Usage {
-        cpu_seconds: (utime + stime) / ticks,
-        resident_bytes: resident_kib(&status)? * 1024,
-    })
-}
-
-/// `VmRSS:    12345 kB` from /proc/self/status.
-fn resident_kib(status: &str) -> Option<u64> {
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let mut words = line["VmRSS:".len()..].split_whitespace();
-    let value = words.next()?.parse().ok()?;
-    (words.next() == Some("kB")).then_some(value)
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -338,7 +307,7 @@ mod tests {
 
     #[test]
     fn metrics_carry_file_sd_labels_and_are_well_formed() {
-        let mut target = crate::targets::parse_url("127.0.0.1:1").unwrap();
+        let mut target = goleash_watch::targets::parse_url("127.0.0.1:1").unwrap();
         target.labels.insert("job".into(), "api \"v2\"".into());
         target.labels.insert("bad-name".into(), "x".into());
         let mut t = TargetState::new(Arc::new(target));
@@ -357,7 +326,7 @@ mod tests {
             webhook_sent: 0,
             slo: None,
         };
-        let text = render(&state);
+        let text = metrics(&state);
         assert!(text.contains(
             "goleash_watch_target_goroutines{target=\"http://127.0.0.1:1/debug/pprof\",job=\"api \\\"v2\\\"\"} 7"
         ), "{text}");
@@ -382,14 +351,5 @@ mod tests {
         let mut unique = announced.clone();
         unique.dedup();
         assert_eq!(announced, unique);
-    }
-
-    #[test]
-    fn resident_memory_is_read_in_kib_whatever_the_page_size() {
-        let status = "Name:\tgoleash\nVmPeak:\t  20000 kB\nVmRSS:\t   5120 kB\nThreads:\t3\n";
-        assert_eq!(resident_kib(status), Some(5120));
-        assert_eq!(resident_kib("VmRSS:\t12 MB\n"), None);
-        let usage = process_usage().expect("/proc is readable on Linux");
-        assert!(usage.resident_bytes > 0 && usage.resident_bytes.is_multiple_of(1024));
     }
 }

@@ -1,0 +1,19 @@
+//! What the watcher shows while it runs (the live table, `/metrics`, the dashboard and its
+//! JSON) is written by goleash-report, which depends on this crate; the binary hands the
+//! writer in through this trait, so the one-way flow holds.
+
+use crate::report::{SeriesReport, WatchReport};
+use crate::state::State;
+
+pub trait Render: Send + Sync {
+    /// The live table, redrawn each round on a terminal.
+    fn table(&self, state: &State, color: bool) -> String;
+    /// The Prometheus text exposition.
+    fn metrics(&self, state: &State) -> String;
+    /// The dashboard page (it draws from the two JSON documents below).
+    fn dashboard(&self) -> &'static str;
+    /// `/api/state`.
+    fn state_json(&self, report: &WatchReport) -> String;
+    /// `/api/series?target=N`.
+    fn series_json(&self, series: &SeriesReport) -> String;
+}

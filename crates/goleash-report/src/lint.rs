@@ -4,7 +4,9 @@
 use std::fmt::Write as _;
 
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
-use serde_json::{json, Map};
+use std::collections::BTreeMap;
+
+use serde::Serialize;
 
 use goleash_lint::rules::{self, RuleMeta};
 use goleash_lint::{Confidence, Diagnostic, LintRun, Severity, Span};
@@ -146,23 +148,123 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
+/// `goleash lint --format json` (documented in docs/lint.md).
+#[derive(Serialize)]
+struct LintJson<'a> {
+    version: u32,
+    diagnostics: &'a [Diagnostic],
+    summary: LintJsonSummary,
+    io_errors: &'a [String],
+}
+
+#[derive(Serialize)]
+struct LintJsonSummary {
+    files: usize,
+    bytes: u64,
+    errors: usize,
+    warnings: usize,
+    infos: usize,
+    baselined: usize,
+    elapsed_ms: u64,
+}
+
 pub fn json(summary: &Summary<'_>) -> String {
     let run = summary.run;
-    let value = json!({
-        "version": 1,
-        "diagnostics": run.diagnostics,
-        "summary": {
-            "files": run.files,
-            "bytes": run.bytes,
-            "errors": run.count(Severity::Error),
-            "warnings": run.count(Severity::Warning),
-            "infos": run.count(Severity::Info),
-            "baselined": summary.baselined,
-            "elapsed_ms": run.elapsed.as_millis() as u64,
+    let document = LintJson {
+        version: 1,
+        diagnostics: &run.diagnostics,
+        summary: LintJsonSummary {
+            files: run.files,
+            bytes: run.bytes,
+            errors: run.count(Severity::Error),
+            warnings: run.count(Severity::Warning),
+            infos: run.count(Severity::Info),
+            baselined: summary.baselined,
+            elapsed_ms: run.elapsed.as_millis() as u64,
         },
-        "io_errors": run.errors,
-    });
-    serde_json::to_string_pretty(&value).unwrap_or_else(|_| "{}".to_string())
+        io_errors: &run.errors,
+    };
+    serde_json::to_string_pretty(&document).unwrap_or_else(|_| "{}".to_string())
+}
+
+/// One row of `goleash rules --format json`.
+#[derive(Serialize)]
+struct RuleRow {
+    code: &'static str,
+    name: &'static str,
+    default_enabled: bool,
+    severity: Severity,
+    confidence: Confidence,
+    version_gated: bool,
+    summary: &'static str,
+}
+
+/// `goleash rules`: every rule with its defaults, for people or as JSON.
+pub fn rules_list(json: bool) -> String {
+    if json {
+        let rows: Vec<RuleRow> = goleash_lint::all_meta()
+            .map(|m| RuleRow {
+                code: m.code,
+                name: m.name,
+                default_enabled: m.default_enabled,
+                severity: m.severity,
+                confidence: m.confidence,
+                version_gated: m.version_gated,
+                summary: m.summary,
+            })
+            .collect();
+        return serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n";
+    }
+    let mut out = format!(
+        "{:<6} {:<30} {:<4} {:<8} {:<7} {}\n",
+        "CODE", "NAME", "ON", "SEVERITY", "CONF", "FINDS"
+    );
+    for m in goleash_lint::all_meta() {
+        let gated = if m.version_gated {
+            " (Go-version gated)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "{:<6} {:<30} {:<4} {:<8} {:<7} {}{}",
+            m.code,
+            m.name,
+            default_state(m),
+            m.severity.as_str(),
+            m.confidence.as_str(),
+            m.summary,
+            gated
+        );
+    }
+    out.push_str("\n`goleash rule CODE` shows a rule's documentation.\n");
+    out
+}
+
+/// `goleash rule CODE`: one rule's documentation.
+pub fn rule_doc(meta: &RuleMeta) -> String {
+    format!(
+        "{}\n\nDefault: {} · severity {} · confidence {}{}\nWhy: {}\nFix: {}\n",
+        meta.docs.trim_end(),
+        default_state(meta),
+        meta.severity,
+        meta.confidence,
+        if meta.version_gated {
+            " · depends on the go.mod Go version"
+        } else {
+            ""
+        },
+        meta.why,
+        meta.fix
+    )
+}
+
+fn default_state(meta: &RuleMeta) -> &'static str {
+    if meta.default_enabled {
+        "on"
+    } else {
+        "off"
+    }
 }
 
 fn sarif_level(severity: Severity) -> sarif::Level {
@@ -174,14 +276,16 @@ fn sarif_level(severity: Severity) -> sarif::Level {
 }
 
 fn sarif_rule(meta: &RuleMeta) -> sarif::Rule {
-    let mut properties = Map::new();
-    properties.insert("tags".into(), json!(["goroutine-leak", "concurrency"]));
     let precision = match meta.confidence {
         Confidence::High => "high",
         Confidence::Medium => "medium",
         Confidence::Low => "low",
     };
-    properties.insert("precision".into(), precision.into());
+    let properties = sarif::Properties {
+        tags: vec!["goroutine-leak", "concurrency"],
+        precision: Some(precision),
+        ..sarif::Properties::default()
+    };
     sarif::Rule {
         id: meta.code.to_string(),
         name: Some(meta.name.to_string()),
@@ -230,11 +334,12 @@ pub fn sarif(summary: &Summary<'_>, tool_version: &str) -> String {
                     .related(i, l.message.clone())
                 })
                 .collect();
-            let mut partial_fingerprints = Map::new();
-            partial_fingerprints
-                .insert("goleashFingerprint/v1".into(), d.fingerprint.clone().into());
-            let mut properties = Map::new();
-            properties.insert("confidence".into(), json!(d.confidence));
+            let partial_fingerprints =
+                BTreeMap::from([("goleashFingerprint/v1".to_string(), d.fingerprint.clone())]);
+            let properties = sarif::Properties {
+                confidence: Some(d.confidence),
+                ..sarif::Properties::default()
+            };
             sarif::Finding {
                 rule_id: d.code.to_string(),
                 rule_index: Some(all.iter().position(|m| m.code == d.code).unwrap_or(0)),

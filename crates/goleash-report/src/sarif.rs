@@ -2,8 +2,9 @@
 //! `goleash test --format sarif`. Only the parts GitHub code scanning and other SARIF viewers
 //! read are modelled.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 pub const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const INFORMATION_URI: &str = "https://example.invalid/goleash";
@@ -85,8 +86,43 @@ pub struct Rule {
     pub help: Help,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_configuration: Option<Configuration>,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    pub properties: Map<String, Value>,
+    #[serde(skip_serializing_if = "Properties::is_empty")]
+    pub properties: Properties,
+}
+
+/// The property bags goleash writes (SARIF leaves their keys to the tool): every key it uses,
+/// typed, and left out when unset.
+#[derive(Serialize, Debug, Default)]
+pub struct Properties {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precision: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<goleash_lint::Confidence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<goleash_analyze::Category>,
+}
+
+impl Properties {
+    fn is_empty(&self) -> bool {
+        self.tags.is_empty()
+            && self.precision.is_none()
+            && self.confidence.is_none()
+            && self.package.is_none()
+            && self.test.is_none()
+            && self.count.is_none()
+            && self.verdict.is_none()
+            && self.category.is_none()
+    }
 }
 
 #[derive(Serialize, Debug)]
@@ -134,10 +170,10 @@ pub struct Finding {
     pub locations: Vec<Location>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub related_locations: Vec<Location>,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    pub partial_fingerprints: Map<String, Value>,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    pub properties: Map<String, Value>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub partial_fingerprints: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Properties::is_empty")]
+    pub properties: Properties,
 }
 
 #[derive(Serialize, Debug)]
@@ -241,18 +277,18 @@ mod tests {
                 },
             )
             .related(0, "there")],
-            partial_fingerprints: Map::new(),
-            properties: Map::new(),
+            partial_fingerprints: BTreeMap::new(),
+            properties: Properties::default(),
         };
         finding
             .partial_fingerprints
-            .insert("goleashFingerprint/v1".into(), Value::from("abc"));
+            .insert("goleashFingerprint/v1".into(), "abc".into());
         let log = Log::single(
             Driver::goleash("0.1.0", Vec::new()),
             Some("unicodeCodePoints"),
             vec![finding],
         );
-        let v: Value = serde_json::from_str(&log.to_json()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&log.to_json()).unwrap();
         assert_eq!(v["$schema"], SCHEMA);
         let result = &v["runs"][0]["results"][0];
         assert_eq!(result["ruleId"], "GL001");

@@ -1,8 +1,6 @@
 //! SARIF 2.1.0 for code-scanning UIs: one result per leaked group, located at the group's
 //! blocking site, with the creator as a related location.
 
-use serde_json::{json, Map};
-
 use goleash_analyze::{FrameView, Verdict};
 
 use goleash_gotest::{TestLeaks, TestRun};
@@ -48,7 +46,7 @@ pub fn render(run: &TestRun) -> String {
             markdown: None,
         },
         default_configuration: None,
-        properties: Map::new(),
+        properties: sarif::Properties::default(),
     };
     let rules = vec![
         rule(
@@ -93,12 +91,14 @@ fn for_test(
         if let Some(creator) = &group.creator {
             text.push_str(&format!(" Started by {}.", creator.function));
         }
-        let mut properties = Map::new();
-        properties.insert("package".into(), package.into());
-        properties.insert("test".into(), test.display_name().into());
-        properties.insert("count".into(), group.count.into());
-        properties.insert("verdict".into(), group.verdict.name().into());
-        properties.insert("category".into(), json!(group.category));
+        let properties = sarif::Properties {
+            package: Some(package.to_string()),
+            test: Some(test.display_name().to_string()),
+            count: Some(group.count),
+            verdict: Some(group.verdict.name()),
+            category: Some(group.category),
+            ..sarif::Properties::default()
+        };
         // Code scanning shows the primary location in the repository: a site in the standard
         // library (a leftover server's accept loop) goes to the related locations, and the
         // test's own line leads.
@@ -125,7 +125,7 @@ fn for_test(
             message: Text::new(text),
             locations: primary.into_iter().map(location).collect(),
             related_locations: related,
-            partial_fingerprints: Map::new(),
+            partial_fingerprints: Default::default(),
             properties,
         });
     }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use super::flags::ColorFlag;
 use clap::{Args, ValueEnum};
 use goleash_lint::config::{self, FailOn, RuleSelection};
-use goleash_lint::{Baseline, GoVersion, LintOptions, RuleMeta};
+use goleash_lint::{Baseline, GoVersion, LintOptions};
 use goleash_report::lint::{self as render, Summary};
 
 use super::config::GoleashToml;
@@ -307,58 +307,8 @@ pub fn run_lint(args: LintArgs) -> ExitCode {
     exit::code(if failing { exit::FINDINGS } else { exit::CLEAN })
 }
 
-fn default_state(meta: &RuleMeta) -> &'static str {
-    if meta.default_enabled {
-        "on"
-    } else {
-        "off"
-    }
-}
-
 pub fn run_rules(args: RulesArgs) -> ExitCode {
-    let text = match args.format {
-        RulesFormat::Json => {
-            let rules: Vec<serde_json::Value> = goleash_lint::all_meta()
-                .map(|m| {
-                    serde_json::json!({
-                        "code": m.code,
-                        "name": m.name,
-                        "default_enabled": m.default_enabled,
-                        "severity": m.severity,
-                        "confidence": m.confidence,
-                        "version_gated": m.version_gated,
-                        "summary": m.summary,
-                    })
-                })
-                .collect();
-            serde_json::to_string_pretty(&rules).unwrap_or_default() + "\n"
-        }
-        RulesFormat::Terminal => {
-            let mut out = format!(
-                "{:<6} {:<30} {:<4} {:<8} {:<7} {}\n",
-                "CODE", "NAME", "ON", "SEVERITY", "CONF", "FINDS"
-            );
-            for m in goleash_lint::all_meta() {
-                let gated = if m.version_gated {
-                    " (Go-version gated)"
-                } else {
-                    ""
-                };
-                out.push_str(&format!(
-                    "{:<6} {:<30} {:<4} {:<8} {:<7} {}{}\n",
-                    m.code,
-                    m.name,
-                    default_state(m),
-                    m.severity.as_str(),
-                    m.confidence.as_str(),
-                    m.summary,
-                    gated
-                ));
-            }
-            out.push_str("\n`goleash rule CODE` shows a rule's documentation.\n");
-            out
-        }
-    };
+    let text = goleash_report::lint::rules_list(matches!(args.format, RulesFormat::Json));
     if super::print(&text) {
         exit::code(exit::CLEAN)
     } else {
@@ -370,20 +320,7 @@ pub fn run_rule(args: RuleArgs) -> ExitCode {
     let Some(meta) = goleash_lint::find_meta(&args.rule) else {
         return fail(format!("no rule `{}` (see `goleash rules`)", args.rule));
     };
-    let text = format!(
-        "{}\n\nDefault: {} · severity {} · confidence {}{}\nWhy: {}\nFix: {}\n",
-        meta.docs.trim_end(),
-        default_state(meta),
-        meta.severity,
-        meta.confidence,
-        if meta.version_gated {
-            " · depends on the go.mod Go version"
-        } else {
-            ""
-        },
-        meta.why,
-        meta.fix
-    );
+    let text = goleash_report::lint::rule_doc(meta);
     if super::print(&text) {
         exit::code(exit::CLEAN)
     } else {

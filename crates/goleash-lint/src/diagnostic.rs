@@ -130,9 +130,14 @@ impl Finding {
         node: tree_sitter::Node<'_>,
         message: impl Into<String>,
     ) -> Self {
+        Finding::at(code, (node.start_byte(), node.end_byte()), message)
+    }
+
+    /// A finding on a byte range rather than a node (a suppression comment).
+    pub fn at(code: &'static str, range: (usize, usize), message: impl Into<String>) -> Self {
         Finding {
             code,
-            node_range: (node.start_byte(), node.end_byte()),
+            node_range: range,
             message: message.into(),
             severity: None,
             confidence: None,

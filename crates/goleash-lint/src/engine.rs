@@ -477,7 +477,7 @@ fn too_large(display_path: &str, src: &str, selection: &RuleSelection) -> Vec<Di
     let mut findings = Vec::new();
     if selection.is_enabled(&rules::FILE_TOO_LARGE) {
         let mib = |bytes: usize| bytes as f64 / (1024.0 * 1024.0);
-        findings.push(finding_at(
+        findings.push(Finding::at(
             rules::FILE_TOO_LARGE.code,
             (0, 0),
             &format!(
@@ -489,7 +489,7 @@ fn too_large(display_path: &str, src: &str, selection: &RuleSelection) -> Vec<Di
     }
     if selection.is_enabled(&rules::SYNTAX_ERROR) {
         if let Some(bad) = delimiter_imbalance(src.as_bytes()) {
-            findings.push(finding_at(
+            findings.push(Finding::at(
                 rules::SYNTAX_ERROR.code,
                 (bad.at, bad.at + 1),
                 &bad.message,
@@ -650,7 +650,11 @@ pub fn lint_units(units: &[SourceUnit], selection: &RuleSelection) -> Vec<Diagno
                 out.extend(
                     delimiter_imbalance(src.as_bytes())
                         .map(|bad| {
-                            finding_at(rules::SYNTAX_ERROR.code, (bad.at, bad.at + 1), &bad.message)
+                            Finding::at(
+                                rules::SYNTAX_ERROR.code,
+                                (bad.at, bad.at + 1),
+                                &bad.message,
+                            )
                         })
                         .and_then(|f| {
                             to_diagnostic(f, &unit.display, src, &lines, units, selection)
@@ -736,7 +740,7 @@ fn file_findings(cx: &FileCx<'_>, selection: &RuleSelection) -> Vec<Finding> {
         // tree-sitter recovers from a missing `}` by closing it at the end of the input, far
         // from the brace that was left open; the byte scan names that brace.
         if let Some(bad) = delimiter_imbalance(cx.src.as_bytes()) {
-            findings.push(finding_at(
+            findings.push(Finding::at(
                 rules::SYNTAX_ERROR.code,
                 (bad.at, bad.at + 1),
                 &bad.message,
@@ -788,14 +792,14 @@ fn finish_file(
                     .unwrap_or(true)
             });
         if !s.used && enabled_code && selection.is_enabled(&rules::UNUSED_SUPPRESSION) {
-            findings.push(finding_at(
+            findings.push(Finding::at(
                 rules::UNUSED_SUPPRESSION.code,
                 range,
                 "this suppression matches no finding on its line or the next",
             ));
         }
         if !s.has_reason && selection.is_enabled(&rules::SUPPRESSION_WITHOUT_REASON) {
-            findings.push(finding_at(
+            findings.push(Finding::at(
                 rules::SUPPRESSION_WITHOUT_REASON.code,
                 range,
                 "suppression without a reason",
@@ -809,20 +813,6 @@ fn finish_file(
         .into_iter()
         .filter_map(|f| to_diagnostic(f, &unit.display, src, &lines, units, selection))
         .collect()
-}
-
-fn finding_at(code: &'static str, range: (usize, usize), message: &str) -> Finding {
-    Finding {
-        code,
-        node_range: range,
-        message: message.to_string(),
-        severity: None,
-        confidence: None,
-        labels: Vec::new(),
-        foreign_labels: Vec::new(),
-        why: None,
-        fix: None,
-    }
 }
 
 /// tree-sitter-go 0.25 reads the argument of `new` as a type, so Go 1.26's `new(expr)` is a

@@ -759,6 +759,17 @@ impl<'t> FileCx<'t> {
         uses.iter().copied().find(|u| u.kind == UseKind::Escape)
     }
 
+    /// Unbuffered channels made and used in one function only (none escapes), with their
+    /// uses: the channels whose every sender and receiver the file shows.
+    pub fn local_unbuffered_channels(&self) -> Vec<(&Channel<'t>, Vec<Use<'t>>)> {
+        self.channels
+            .iter()
+            .filter(|c| c.capacity == Capacity::Unbuffered)
+            .map(|c| (c, self.channel_uses(c)))
+            .filter(|(_, uses)| self.first_escape(uses).is_none())
+            .collect()
+    }
+
     fn classify_use(&self, ident: Node<'t>, scope: Node<'t>) -> Use<'t> {
         let mut child = ident;
         let mut parent = self.parent(ident);

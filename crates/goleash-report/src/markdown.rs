@@ -29,18 +29,21 @@ pub fn analysis_markdown(analysis: &Analysis) -> String {
     if !analysis.missing.is_empty() {
         let _ = writeln!(out, "> The input has no {}.\n", analysis.missing.join(", "));
     }
-    for note in &analysis.notes {
-        let _ = writeln!(out, "> {note}\n");
-    }
-    let _ = writeln!(
-        out,
-        "| # | verdict | count | wait | blocked at | created by | waiting |"
+    table_head(
+        &mut out,
+        &analysis.notes,
+        &[
+            "#",
+            "verdict",
+            "count",
+            "wait",
+            "blocked at",
+            "created by",
+            "waiting",
+        ],
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
     for (i, g) in analysis.groups.iter().enumerate() {
-        let site = g.site.as_ref().map_or(String::new(), |s| {
-            format!("`{}` {}:{}", s.function, s.file, s.line)
-        });
+        let site = site_cell(g.site.as_ref());
         let creator = g
             .creator
             .as_ref()
@@ -95,18 +98,20 @@ pub fn diff_markdown(diff: &Diff) -> String {
         "{} → {} goroutines ({:+}).\n",
         diff.base_total, diff.current_total, diff.delta
     );
-    for note in &diff.notes {
-        let _ = writeln!(out, "> {note}\n");
-    }
-    let _ = writeln!(
-        out,
-        "| delta | base | current | change | verdict | blocked at |"
+    table_head(
+        &mut out,
+        &diff.notes,
+        &[
+            "delta",
+            "base",
+            "current",
+            "change",
+            "verdict",
+            "blocked at",
+        ],
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|");
     for g in &diff.groups {
-        let site = g.group.site.as_ref().map_or(String::new(), |s| {
-            format!("`{}` {}:{}", s.function, s.file, s.line)
-        });
+        let site = site_cell(g.group.site.as_ref());
         let _ = writeln!(
             out,
             "| {:+} | {} | {} | {:?} | {} | {} |",
@@ -119,4 +124,19 @@ pub fn diff_markdown(diff: &Diff) -> String {
         );
     }
     out
+}
+
+/// The notes as quotes, then a table's header row and its separator.
+fn table_head(out: &mut String, notes: &[String], columns: &[&str]) {
+    for note in notes {
+        let _ = writeln!(out, "> {note}\n");
+    }
+    let _ = writeln!(out, "| {} |", columns.join(" | "));
+    let _ = writeln!(out, "|{}", "---|".repeat(columns.len()));
+}
+
+fn site_cell(site: Option<&goleash_analyze::FrameView>) -> String {
+    site.map_or(String::new(), |s| {
+        format!("`{}` {}:{}", s.function, s.file, s.line)
+    })
 }

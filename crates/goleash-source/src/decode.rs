@@ -229,6 +229,15 @@ impl Encoding {
 
 /// A byte of ASCII text. Control bytes are left out so that binary input (a protobuf profile
 /// whose first field is empty) is not taken for UTF-16.
+/// Copies what `buf` takes of `out[*at..]` and moves `at` past it: the `read` of a decoder
+/// that fills `out` a block at a time.
+pub(crate) fn hand_out(out: &[u8], at: &mut usize, buf: &mut [u8]) -> usize {
+    let n = buf.len().min(out.len() - *at);
+    buf[..n].copy_from_slice(&out[*at..*at + n]);
+    *at += n;
+    n
+}
+
 fn is_text(b: u8) -> bool {
     b.is_ascii_graphic() || matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
@@ -344,10 +353,7 @@ impl<R: Read> Read for Utf16<R> {
                 return Ok(0);
             }
         }
-        let n = buf.len().min(self.out.len() - self.at);
-        buf[..n].copy_from_slice(&self.out[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
+        Ok(hand_out(&self.out, &mut self.at, buf))
     }
 }
 

@@ -12,6 +12,8 @@
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read};
 
+use crate::decode::hand_out;
+
 /// How much of the input is looked at to decide the transports.
 const SAMPLE_BYTES: usize = 64 << 10;
 /// At most this many lines of it: enough to see past a log's opening chatter.
@@ -876,10 +878,7 @@ impl<R: BufRead> Read for LineReader<R> {
                 self.pipeline.push(text, &mut emit);
             }
         }
-        let n = buf.len().min(self.out.len() - self.at);
-        buf[..n].copy_from_slice(&self.out[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
+        Ok(hand_out(&self.out, &mut self.at, buf))
     }
 }
 

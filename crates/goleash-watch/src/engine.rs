@@ -383,18 +383,9 @@ fn resume(
         for s in scrapes {
             let Some(total) = s.total else { continue };
             t.last_ts = t.last_ts.max(s.ts_ms);
-            t.push(
-                s.ts_ms,
-                total,
-                s.groups.iter().map(|&(hash, count, verdict)| {
-                    (
-                        hash,
-                        u32::try_from(count).unwrap_or(u32::MAX),
-                        verdict,
-                        infos.get(&hash).map(|i| shared_info(shared, i)),
-                    )
-                }),
-            );
+            t.push_stored(&s, total, |hash| {
+                infos.get(&hash).map(|i| shared_info(shared, i))
+            });
         }
         t.trim(window_ms);
         t.evaluate(&config.trend, config.slo, now);

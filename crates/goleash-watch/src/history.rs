@@ -75,18 +75,9 @@ pub fn rerun(
             } else {
                 t.epoch = s.epoch;
             }
-            t.push(
-                s.ts_ms,
-                total,
-                s.groups.iter().map(|&(hash, count, verdict)| {
-                    (
-                        hash,
-                        u32::try_from(count).unwrap_or(u32::MAX),
-                        verdict,
-                        infos.get(&hash).map(|i| Arc::new(i.clone())),
-                    )
-                }),
-            );
+            t.push_stored(s, total, |hash| {
+                infos.get(&hash).map(|i| Arc::new(i.clone()))
+            });
         }
         t.trim(window_ms);
         // The stamp of new suspects is the window's end, not the wall clock of the rerun.

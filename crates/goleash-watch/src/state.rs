@@ -328,6 +328,28 @@ impl TargetState {
         }
     }
 
+    /// Adds a scrape read back from the store (`total` is its count when it succeeded);
+    /// `info` gives each group's stack as the store knows it.
+    pub fn push_stored(
+        &mut self,
+        scrape: &crate::store::StoredScrape,
+        total: u64,
+        mut info: impl FnMut(u64) -> Option<Arc<GroupInfo>>,
+    ) {
+        self.push(
+            scrape.ts_ms,
+            total,
+            scrape.groups.iter().map(|&(hash, count, verdict)| {
+                (
+                    hash,
+                    u32::try_from(count).unwrap_or(u32::MAX),
+                    verdict,
+                    info(hash),
+                )
+            }),
+        );
+    }
+
     /// Drops what is older than the window and the groups left with nothing.
     pub fn trim(&mut self, window_ms: i64) {
         let Some(&last) = self.times.back() else {
@@ -462,6 +484,7 @@ impl TargetState {
 }
 
 /// Everything the watcher knows; the engine writes it, the HTTP server reads it.
+#[derive(Default)]
 pub struct State {
     pub targets: Vec<TargetState>,
     pub round: u64,

@@ -3,7 +3,7 @@
 use tree_sitter::Node;
 
 use crate::diagnostic::{Confidence, Finding, Severity};
-use crate::facts::{Capacity, FileCx, UseKind};
+use crate::facts::{FileCx, UseKind};
 use crate::flow::{Exit, PathCheck};
 use crate::patterns::{goroutine_within, is_blocking_op, is_give_up_case, same_activation};
 use crate::rules::RuleMeta;
@@ -64,15 +64,7 @@ a return guarded by the same condition as the spawn (`if a { go … }` … `if a
 };
 
 pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
-    for channel in cx
-        .channels
-        .iter()
-        .filter(|c| c.capacity == Capacity::Unbuffered)
-    {
-        let uses = cx.channel_uses(channel);
-        if cx.first_escape(&uses).is_some() {
-            continue;
-        }
+    for (channel, uses) in cx.local_unbuffered_channels() {
         let sends: Vec<_> = uses
             .iter()
             .filter(|u| u.kind == UseKind::Send && is_blocking_op(cx, u.op))

@@ -1,7 +1,7 @@
 //! GL002 loop-senders-single-receive.
 
 use crate::diagnostic::{Confidence, Finding, Severity};
-use crate::facts::{Capacity, FileCx, UseKind};
+use crate::facts::{FileCx, UseKind};
 use crate::patterns::{goroutine_within, is_blocking_op, same_activation};
 use crate::rules::RuleMeta;
 
@@ -48,15 +48,7 @@ false positive.
 };
 
 pub fn check(cx: &FileCx<'_>, out: &mut Vec<Finding>) {
-    for channel in cx
-        .channels
-        .iter()
-        .filter(|c| c.capacity == Capacity::Unbuffered)
-    {
-        let uses = cx.channel_uses(channel);
-        if cx.first_escape(&uses).is_some() {
-            continue;
-        }
+    for (channel, uses) in cx.local_unbuffered_channels() {
         let looped_go = uses
             .iter()
             .filter(|u| u.kind == UseKind::Send && is_blocking_op(cx, u.op))

@@ -169,16 +169,9 @@ mod tests {
         let state = State {
             targets: vec![up, down],
             round: 12,
-            started_ms: 0,
             interval_ms: 1000,
             window_ms: 600_000,
-            last_round_s: 0.0,
-            rounds_overrun: 0,
-            db_errors: 0,
-            db_bytes: 0,
-            webhook_errors: 0,
-            webhook_sent: 0,
-            slo: None,
+            ..State::default()
         };
         let table = table(&state, false);
         assert!(

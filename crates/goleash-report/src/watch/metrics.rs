@@ -315,16 +315,10 @@ mod tests {
         let state = State {
             targets: vec![t],
             round: 3,
-            started_ms: 0,
             interval_ms: 1000,
             window_ms: 60_000,
             last_round_s: 0.1,
-            rounds_overrun: 0,
-            db_errors: 0,
-            db_bytes: 0,
-            webhook_errors: 0,
-            webhook_sent: 0,
-            slo: None,
+            ..State::default()
         };
         let text = metrics(&state);
         assert!(text.contains(

@@ -480,7 +480,7 @@ fn too_large(display_path: &str, src: &str, selection: &RuleSelection) -> Vec<Di
         findings.push(Finding::at(
             rules::FILE_TOO_LARGE.code,
             (0, 0),
-            &format!(
+            format!(
                 "skipped: file too large ({:.1} MiB > {:.0} MiB limit)",
                 mib(src.len()),
                 mib(MAX_PARSED_BYTES)

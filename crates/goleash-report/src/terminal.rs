@@ -263,6 +263,8 @@ pub fn diff_terminal(diff: &Diff, options: TerminalOptions) -> String {
             ),
         );
         let group = &entry.group;
+        // Laid out like an analysis group's site line, with the category added: a diff row
+        // has no title line of its own to carry it.
         if let Some(site) = &group.site {
             let _ = writeln!(
                 out,

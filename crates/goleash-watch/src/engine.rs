@@ -373,13 +373,7 @@ fn resume(
             scrapes.retain(|s| s.epoch == last);
             t.epoch = last;
         }
-        let mut hashes: Vec<u64> = scrapes
-            .iter()
-            .flat_map(|s| s.groups.iter().map(|g| g.0))
-            .collect();
-        hashes.sort_unstable();
-        hashes.dedup();
-        let infos = store.group_infos(&hashes)?;
+        let infos = store.group_infos_of(&scrapes)?;
         for s in scrapes {
             let Some(total) = s.total else { continue };
             t.last_ts = t.last_ts.max(s.ts_ms);

@@ -43,13 +43,7 @@ pub fn rerun(
     for row in targets {
         let end = until_ms.or(row.last_ms).unwrap_or(0);
         let scrapes = store.load_window(row.id, end - window_ms, end)?;
-        let mut hashes: Vec<u64> = scrapes
-            .iter()
-            .flat_map(|s| s.groups.iter().map(|g| g.0))
-            .collect();
-        hashes.sort_unstable();
-        hashes.dedup();
-        let infos = store.group_infos(&hashes)?;
+        let infos = store.group_infos_of(&scrapes)?;
         let target = crate::targets::Target {
             url: row.url.clone(),
             labels: row.labels.clone(),

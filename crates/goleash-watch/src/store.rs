@@ -496,6 +496,20 @@ impl Store {
         Ok(scrapes.into_iter().map(|(_, s)| s).collect())
     }
 
+    /// The stack of every group seen in `scrapes`.
+    pub fn group_infos_of(
+        &self,
+        scrapes: &[StoredScrape],
+    ) -> Result<FxHashMap<u64, GroupInfo>, StoreError> {
+        let mut hashes: Vec<u64> = scrapes
+            .iter()
+            .flat_map(|s| s.groups.iter().map(|g| g.0))
+            .collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        self.group_infos(&hashes)
+    }
+
     /// The stored description of each of `hashes` that the history knows.
     pub fn group_infos(&self, hashes: &[u64]) -> Result<FxHashMap<u64, GroupInfo>, StoreError> {
         let fail = |e: rusqlite::Error| self.err("reading groups", &e);

@@ -26,6 +26,7 @@ pub struct DiffArgs {
     #[arg(value_name = "CURRENT")]
     pub current: String,
 
+    // The same shared groups as `analyze` (cmd/input.rs): one definition, flattened in both.
     #[command(flatten)]
     pub read: ReadArgs,
 

@@ -13,14 +13,14 @@ use crate::syntax::{self, is_terminating_call, statements};
 
 /// A place where the function can be left without the required use having happened.
 #[derive(Debug, Clone, Copy)]
-pub enum Exit<'t> {
+pub(crate) enum Exit<'t> {
     Return(Node<'t>),
     /// Falling off the closing brace of a function without results.
     EndOfFunction(Node<'t>),
 }
 
 impl<'t> Exit<'t> {
-    pub fn node(self) -> Node<'t> {
+    pub(crate) fn node(self) -> Node<'t> {
         match self {
             Exit::Return(n) | Exit::EndOfFunction(n) => n,
         }
@@ -46,14 +46,14 @@ const FALLS: Outcome<'static> = Outcome {
 /// Nesting deeper than this is treated as "used": give up quietly rather than risk the stack.
 const MAX_DEPTH: usize = 200;
 
-pub struct PathCheck<'a, 't> {
+pub(crate) struct PathCheck<'a, 't> {
     pub src: &'t str,
     pub is_use: &'a dyn Fn(Node<'t>) -> bool,
 }
 
 impl<'t> PathCheck<'_, 't> {
     /// Starting right after `start` (a statement), find an exit reached without a use.
-    pub fn exit_without_use(&self, start: Node<'t>) -> Option<Exit<'t>> {
+    pub(crate) fn exit_without_use(&self, start: Node<'t>) -> Option<Exit<'t>> {
         let mut current = start;
         for _ in 0..MAX_DEPTH {
             let list = current.parent()?;
@@ -103,7 +103,7 @@ impl<'t> PathCheck<'_, 't> {
     }
 
     /// From the first statement of `body` (a function's block): an exit reached without a use.
-    pub fn exit_from_entry(&self, body: Node<'t>) -> Option<Exit<'t>> {
+    pub(crate) fn exit_from_entry(&self, body: Node<'t>) -> Option<Exit<'t>> {
         let outcome = self.sequence(&statements(body), 0);
         if outcome.leak.is_some() {
             return outcome.leak;
@@ -282,7 +282,7 @@ fn outermost_else_chain(mut if_stmt: Node<'_>) -> Node<'_> {
 
 /// Does an infinite `for` have a `break` that leaves it (unlabelled at its own level, or
 /// labelled with its label)?
-pub fn has_break_out(for_stmt: Node<'_>) -> bool {
+pub(crate) fn has_break_out(for_stmt: Node<'_>) -> bool {
     let label = for_stmt
         .parent()
         .filter(|p| p.kind() == "labeled_statement")

@@ -43,7 +43,7 @@ impl std::fmt::Display for GoVersion {
 /// A `toolchain go1.27` (or newer) line forces the new timer semantics whatever `go` says,
 /// because Go 1.27 removed the `asynctimerchan` GODEBUG that kept the old ones alive; so it is
 /// folded into the effective version.
-pub fn parse_go_mod(contents: &str) -> Option<GoVersion> {
+pub(crate) fn parse_go_mod(contents: &str) -> Option<GoVersion> {
     let mut go = None;
     let mut toolchain = None;
     for line in contents.lines() {
@@ -62,12 +62,12 @@ pub fn parse_go_mod(contents: &str) -> Option<GoVersion> {
 
 /// Caches the go.mod lookup per directory: a tree of thousands of files has few modules.
 #[derive(Default)]
-pub struct GoModCache {
+pub(crate) struct GoModCache {
     by_dir: Mutex<FxHashMap<PathBuf, Option<GoVersion>>>,
 }
 
 impl GoModCache {
-    pub fn version_for(&self, file: &Path) -> Option<GoVersion> {
+    pub(crate) fn version_for(&self, file: &Path) -> Option<GoVersion> {
         let dir = file.parent()?.to_path_buf();
         if let Ok(cache) = self.by_dir.lock() {
             if let Some(found) = cache.get(&dir) {

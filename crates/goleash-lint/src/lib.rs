@@ -5,18 +5,20 @@
 //! and shared by every rule in [`rules`]. Rules see syntax only, so each states how confident it
 //! is, and the default-on ones are tuned to stay quiet on the correct idioms.
 
-pub mod baseline;
+#![warn(unreachable_pub)]
+
+mod baseline;
 pub mod config;
-pub mod diagnostic;
+mod diagnostic;
 pub mod engine;
 pub mod facts;
-pub mod flow;
-pub mod gomod;
-pub mod patterns;
+mod flow;
+mod gomod;
+mod patterns;
 pub mod rules;
-pub mod semantic;
-pub mod suppress;
-pub mod syntax;
+mod semantic;
+mod suppress;
+mod syntax;
 pub mod vettool;
 
 pub use baseline::Baseline;

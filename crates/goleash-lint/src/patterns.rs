@@ -7,13 +7,17 @@ use crate::facts::{go_literal, FileCx, CONTEXT, HTTP, SYNC, TIME};
 use crate::syntax::{self, call_target, descendants, receive_operand, unparen};
 
 /// A send or receive that is not a `select` communication: it blocks until a partner comes.
-pub fn is_blocking_op<'t>(cx: &FileCx<'t>, op: Node<'t>) -> bool {
+pub(crate) fn is_blocking_op<'t>(cx: &FileCx<'t>, op: Node<'t>) -> bool {
     syntax::select_case_via(op, |n| cx.parent(n)).is_none()
 }
 
 /// When `node` runs in a goroutine launched (by a `go func(){…}()` literal) from inside `func`,
 /// the `go` statement; `None` when it runs in `func` itself or elsewhere.
-pub fn goroutine_within<'t>(cx: &FileCx<'t>, node: Node<'t>, func: Node<'t>) -> Option<Node<'t>> {
+pub(crate) fn goroutine_within<'t>(
+    cx: &FileCx<'t>,
+    node: Node<'t>,
+    func: Node<'t>,
+) -> Option<Node<'t>> {
     let inner = cx.enclosing_function(node)?;
     if inner.id() == func.id() || !syntax::is_within(inner, func) {
         return None;
@@ -21,13 +25,13 @@ pub fn goroutine_within<'t>(cx: &FileCx<'t>, node: Node<'t>, func: Node<'t>) -> 
     cx.launching_go(inner)
 }
 
-pub fn same_activation(cx: &FileCx<'_>, node: Node<'_>, func: Node<'_>) -> bool {
+pub(crate) fn same_activation(cx: &FileCx<'_>, node: Node<'_>, func: Node<'_>) -> bool {
     cx.enclosing_function(node).map(|f| f.id()) == Some(func.id())
 }
 
 /// A `select` case that fires when the caller stops waiting: `<-ctx.Done()`, `<-time.After(d)`,
 /// `<-timer.C`, a `done`/`quit`/`stop` channel, or `default`.
-pub fn is_give_up_case(cx: &FileCx<'_>, case: Node<'_>) -> bool {
+pub(crate) fn is_give_up_case(cx: &FileCx<'_>, case: Node<'_>) -> bool {
     if case.kind() == "default_case" {
         return true;
     }
@@ -63,7 +67,7 @@ pub fn is_give_up_case(cx: &FileCx<'_>, case: Node<'_>) -> bool {
 }
 
 /// Name of a `context.Context` (or `*http.Request`) parameter of `func`, if any.
-pub fn context_param<'t>(cx: &FileCx<'t>, func: Node<'t>) -> Option<&'t str> {
+pub(crate) fn context_param<'t>(cx: &FileCx<'t>, func: Node<'t>) -> Option<&'t str> {
     let params = func.child_by_field_name("parameters")?;
     let mut cursor = params.walk();
     for decl in params.named_children(&mut cursor) {
@@ -89,7 +93,7 @@ pub fn context_param<'t>(cx: &FileCx<'t>, func: Node<'t>) -> Option<&'t str> {
 
 /// The body a `go` statement runs: the literal's, or a same-file function or method named by
 /// the call when exactly one declaration has that name.
-pub fn go_target_body<'t>(cx: &FileCx<'t>, go_stmt: Node<'t>) -> Option<Node<'t>> {
+pub(crate) fn go_target_body<'t>(cx: &FileCx<'t>, go_stmt: Node<'t>) -> Option<Node<'t>> {
     if let Some(literal) = go_literal(go_stmt) {
         return literal.child_by_field_name("body");
     }
@@ -102,7 +106,7 @@ pub fn go_target_body<'t>(cx: &FileCx<'t>, go_stmt: Node<'t>) -> Option<Node<'t>
 }
 
 /// The enclosing top-level declaration is `main` or `init`: code that runs once per process.
-pub fn runs_once_per_process(cx: &FileCx<'_>, node: Node<'_>) -> bool {
+pub(crate) fn runs_once_per_process(cx: &FileCx<'_>, node: Node<'_>) -> bool {
     match cx.enclosing_declaration(node) {
         Some(decl) => {
             decl.kind() == "function_declaration"
@@ -115,7 +119,7 @@ pub fn runs_once_per_process(cx: &FileCx<'_>, node: Node<'_>) -> bool {
 }
 
 /// Does `scope` contain, in the same activation, a `return` or a terminating call?
-pub fn has_return_or_exit(cx: &FileCx<'_>, scope: Node<'_>) -> bool {
+pub(crate) fn has_return_or_exit(cx: &FileCx<'_>, scope: Node<'_>) -> bool {
     syntax::descendants_same_func(scope).any(|n| {
         n.kind() == "return_statement"
             || (n.kind() == "call_expression" && syntax::is_terminating_call(n, cx.src))
@@ -124,7 +128,7 @@ pub fn has_return_or_exit(cx: &FileCx<'_>, scope: Node<'_>) -> bool {
 
 /// Every call in `scope` (closures included) whose receiver text is `receiver` and whose
 /// method is one of `methods`.
-pub fn method_calls<'t>(
+pub(crate) fn method_calls<'t>(
     cx: &FileCx<'t>,
     scope: Node<'t>,
     receiver: &str,
@@ -141,7 +145,7 @@ pub fn method_calls<'t>(
 
 /// The declaration of `name` in `body` as a value of one of the `sync` types `types`:
 /// `var name sync.T` or `name := sync.T{}` / `&sync.T{}`.
-pub fn local_sync_value<'t>(
+pub(crate) fn local_sync_value<'t>(
     cx: &FileCx<'t>,
     body: Node<'t>,
     name: &str,

@@ -6,7 +6,7 @@ use tree_sitter::Node;
 use crate::syntax::LineIndex;
 
 #[derive(Debug)]
-pub struct Suppression {
+pub(crate) struct Suppression {
     /// Empty means every goleash code (the `nolint` form).
     pub codes: Vec<String>,
     pub has_reason: bool,
@@ -17,13 +17,13 @@ pub struct Suppression {
 }
 
 impl Suppression {
-    pub fn covers(&self, code: &str, line: usize) -> bool {
+    pub(crate) fn covers(&self, code: &str, line: usize) -> bool {
         (line == self.lines.0 || line == self.lines.1)
             && (self.codes.is_empty() || self.codes.iter().any(|c| c.eq_ignore_ascii_case(code)))
     }
 }
 
-pub fn collect(comments: &[Node<'_>], src: &str, lines: &LineIndex) -> Vec<Suppression> {
+pub(crate) fn collect(comments: &[Node<'_>], src: &str, lines: &LineIndex) -> Vec<Suppression> {
     let mut out = Vec::new();
     for &node in comments {
         let Some(comment) = src.get(node.start_byte()..node.end_byte()) else {

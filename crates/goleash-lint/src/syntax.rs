@@ -5,12 +5,12 @@
 
 use tree_sitter::{Node, TreeCursor};
 
-pub fn text<'s>(node: Node<'_>, src: &'s str) -> &'s str {
+pub(crate) fn text<'s>(node: Node<'_>, src: &'s str) -> &'s str {
     src.get(node.start_byte()..node.end_byte()).unwrap_or("")
 }
 
 /// Pre-order walk over the named nodes below (and including) `root`.
-pub struct Descendants<'t> {
+pub(crate) struct Descendants<'t> {
     cursor: TreeCursor<'t>,
     root_id: usize,
     finished: bool,
@@ -51,7 +51,7 @@ impl<'t> Iterator for Descendants<'t> {
 }
 
 /// Every named node in the subtree, closures included.
-pub fn descendants(root: Node<'_>) -> Descendants<'_> {
+pub(crate) fn descendants(root: Node<'_>) -> Descendants<'_> {
     Descendants {
         cursor: root.walk(),
         root_id: root.id(),
@@ -62,7 +62,7 @@ pub fn descendants(root: Node<'_>) -> Descendants<'_> {
 
 /// Named nodes of the subtree that run in the same function activation: `func` literals
 /// below `root` are yielded but not entered, because code inside them runs at another time.
-pub fn descendants_same_func(root: Node<'_>) -> Descendants<'_> {
+pub(crate) fn descendants_same_func(root: Node<'_>) -> Descendants<'_> {
     Descendants {
         cursor: root.walk(),
         root_id: root.id(),
@@ -71,7 +71,7 @@ pub fn descendants_same_func(root: Node<'_>) -> Descendants<'_> {
     }
 }
 
-pub fn is_function(node: Node<'_>) -> bool {
+pub(crate) fn is_function(node: Node<'_>) -> bool {
     matches!(
         node.kind(),
         "function_declaration" | "method_declaration" | "func_literal"
@@ -80,7 +80,7 @@ pub fn is_function(node: Node<'_>) -> bool {
 
 /// Climbs with `Node::parent`, which descends from the root each time: O(depth²). Rules use
 /// [`crate::facts::FileCx::enclosing_function`], answered from a table built in one walk.
-pub fn enclosing_function(node: Node<'_>) -> Option<Node<'_>> {
+pub(crate) fn enclosing_function(node: Node<'_>) -> Option<Node<'_>> {
     let mut current = node.parent();
     while let Some(n) = current {
         if is_function(n) {
@@ -91,24 +91,11 @@ pub fn enclosing_function(node: Node<'_>) -> Option<Node<'_>> {
     None
 }
 
-/// The outermost declaration (func or method) around `node`, through any closures. O(depth²)
-/// like [`enclosing_function`]; rules use `FileCx::enclosing_declaration`.
-pub fn enclosing_declaration(node: Node<'_>) -> Option<Node<'_>> {
-    let mut current = node.parent();
-    while let Some(n) = current {
-        if matches!(n.kind(), "function_declaration" | "method_declaration") {
-            return Some(n);
-        }
-        current = n.parent();
-    }
-    None
-}
-
-pub fn is_within(node: Node<'_>, ancestor: Node<'_>) -> bool {
+pub(crate) fn is_within(node: Node<'_>, ancestor: Node<'_>) -> bool {
     node.start_byte() >= ancestor.start_byte() && node.end_byte() <= ancestor.end_byte()
 }
 
-pub fn unparen(mut node: Node<'_>) -> Node<'_> {
+pub(crate) fn unparen(mut node: Node<'_>) -> Node<'_> {
     while node.kind() == "parenthesized_expression" {
         match node.named_child(0) {
             Some(inner) => node = inner,
@@ -119,7 +106,7 @@ pub fn unparen(mut node: Node<'_>) -> Node<'_> {
 }
 
 /// `(receiver text, method name)` for `recv.m(...)`, `(None, name)` for `name(...)`.
-pub fn call_target<'s>(call: Node<'_>, src: &'s str) -> Option<(Option<&'s str>, &'s str)> {
+pub(crate) fn call_target<'s>(call: Node<'_>, src: &'s str) -> Option<(Option<&'s str>, &'s str)> {
     if call.kind() != "call_expression" {
         return None;
     }
@@ -136,7 +123,7 @@ pub fn call_target<'s>(call: Node<'_>, src: &'s str) -> Option<(Option<&'s str>,
 }
 
 /// The call arguments as nodes (empty when the call has none).
-pub fn call_arguments(call: Node<'_>) -> Vec<Node<'_>> {
+pub(crate) fn call_arguments(call: Node<'_>) -> Vec<Node<'_>> {
     match call.child_by_field_name("arguments") {
         Some(args) => {
             let mut cursor = args.walk();
@@ -148,7 +135,7 @@ pub fn call_arguments(call: Node<'_>) -> Vec<Node<'_>> {
 
 /// Statements of a `block` (tree-sitter-go 0.25 wraps them in a `statement_list`) or of a
 /// case clause.
-pub fn statements(container: Node<'_>) -> Vec<Node<'_>> {
+pub(crate) fn statements(container: Node<'_>) -> Vec<Node<'_>> {
     let mut out = Vec::new();
     let mut cursor = container.walk();
     for child in container.named_children(&mut cursor) {
@@ -164,17 +151,17 @@ pub fn statements(container: Node<'_>) -> Vec<Node<'_>> {
     out
 }
 
-pub fn function_body(func: Node<'_>) -> Option<Node<'_>> {
+pub(crate) fn function_body(func: Node<'_>) -> Option<Node<'_>> {
     func.child_by_field_name("body")
 }
 
-pub fn function_name<'s>(func: Node<'_>, src: &'s str) -> Option<&'s str> {
+pub(crate) fn function_name<'s>(func: Node<'_>, src: &'s str) -> Option<&'s str> {
     func.child_by_field_name("name").map(|n| text(n, src))
 }
 
 /// Nearest `for` around `node` that belongs to the same function activation. O(depth²) like
 /// [`enclosing_function`]; rules use `FileCx::enclosing_loop`.
-pub fn enclosing_loop(node: Node<'_>) -> Option<Node<'_>> {
+pub(crate) fn enclosing_loop(node: Node<'_>) -> Option<Node<'_>> {
     let mut current = node.parent();
     while let Some(n) = current {
         if is_function(n) {
@@ -189,7 +176,7 @@ pub fn enclosing_loop(node: Node<'_>) -> Option<Node<'_>> {
 }
 
 /// True for `for { ... }`: no condition, clause or range, so only a jump leaves it.
-pub fn is_infinite_loop(for_stmt: Node<'_>) -> bool {
+pub(crate) fn is_infinite_loop(for_stmt: Node<'_>) -> bool {
     let mut cursor = for_stmt.walk();
     let header = for_stmt
         .named_children(&mut cursor)
@@ -202,7 +189,7 @@ pub fn is_infinite_loop(for_stmt: Node<'_>) -> bool {
 }
 
 /// Is `node` the operand of a `<-` receive?
-pub fn is_receive_operand(node: Node<'_>, src: &str) -> bool {
+pub(crate) fn is_receive_operand(node: Node<'_>, src: &str) -> bool {
     match node.parent() {
         Some(p) if p.kind() == "unary_expression" => {
             p.child_by_field_name("operator")
@@ -215,7 +202,7 @@ pub fn is_receive_operand(node: Node<'_>, src: &str) -> bool {
 }
 
 /// For a `<-x` unary expression, `x`.
-pub fn receive_operand<'t>(node: Node<'t>, src: &str) -> Option<Node<'t>> {
+pub(crate) fn receive_operand<'t>(node: Node<'t>, src: &str) -> Option<Node<'t>> {
     if node.kind() != "unary_expression" {
         return None;
     }
@@ -228,13 +215,13 @@ pub fn receive_operand<'t>(node: Node<'t>, src: &str) -> Option<Node<'t>> {
 
 /// The `select` communication case a receive or send belongs to, if it is the case's
 /// communication itself (not a statement inside the case body).
-pub fn select_case_of(op: Node<'_>) -> Option<Node<'_>> {
+pub(crate) fn select_case_of(op: Node<'_>) -> Option<Node<'_>> {
     select_case_via(op, |n| n.parent())
 }
 
 /// [`select_case_of`] with the parent lookup supplied (`FileCx::parent` is O(1) for deep
 /// nodes).
-pub fn select_case_via<'t>(
+pub(crate) fn select_case_via<'t>(
     op: Node<'t>,
     parent_of: impl Fn(Node<'t>) -> Option<Node<'t>>,
 ) -> Option<Node<'t>> {
@@ -260,7 +247,7 @@ pub fn select_case_via<'t>(
 }
 
 /// Terminating calls: the path ends without returning normally.
-pub fn is_terminating_call(call: Node<'_>, src: &str) -> bool {
+pub(crate) fn is_terminating_call(call: Node<'_>, src: &str) -> bool {
     match call_target(call, src) {
         Some((None, "panic")) => true,
         Some((Some(recv), name)) => {
@@ -279,19 +266,19 @@ pub fn is_terminating_call(call: Node<'_>, src: &str) -> bool {
 }
 
 /// Lines are 1-based, columns 1-based in bytes.
-pub struct LineIndex {
+pub(crate) struct LineIndex {
     starts: Vec<usize>,
 }
 
 impl LineIndex {
-    pub fn new(src: &str) -> Self {
+    pub(crate) fn new(src: &str) -> Self {
         let mut starts = vec![0];
         starts.extend(memchr_newlines(src));
         LineIndex { starts }
     }
 
     /// Byte-based: for ordering and line lookups.
-    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+    pub(crate) fn line_col(&self, offset: usize) -> (usize, usize) {
         let line = match self.starts.binary_search(&offset) {
             Ok(i) => i,
             Err(i) => i.saturating_sub(1),
@@ -303,7 +290,7 @@ impl LineIndex {
     /// Column counted in Unicode code points, as editors, SARIF (`unicodeCodePoints`) and
     /// GitHub annotations expect; a line with non-ASCII text before the finding differs from
     /// the byte column.
-    pub fn line_char_col(&self, src: &str, offset: usize) -> (usize, usize) {
+    pub(crate) fn line_char_col(&self, src: &str, offset: usize) -> (usize, usize) {
         let (line, byte_col) = self.line_col(offset);
         let start = self.line_start(line);
         let column = src
@@ -313,18 +300,14 @@ impl LineIndex {
         (line, column)
     }
 
-    pub fn line_start(&self, line: usize) -> usize {
+    pub(crate) fn line_start(&self, line: usize) -> usize {
         self.starts
             .get(line.saturating_sub(1))
             .copied()
             .unwrap_or(0)
     }
 
-    pub fn line_count(&self) -> usize {
-        self.starts.len()
-    }
-
-    pub fn line_text<'s>(&self, src: &'s str, line: usize) -> &'s str {
+    pub(crate) fn line_text<'s>(&self, src: &'s str, line: usize) -> &'s str {
         let start = self.line_start(line);
         let end = self
             .starts

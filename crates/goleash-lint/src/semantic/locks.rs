@@ -10,7 +10,7 @@
 use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
-use super::model::{FuncId, ObjKey, OpKind, PackageModel, Place, Root, Ty};
+use super::model::{FuncId, ObjKey, OpKind, PackageModel, Place, Root};
 use crate::syntax::{self, descendants_same_func, statements, text, unparen};
 
 const MAX_CALL_DEPTH: usize = 48;
@@ -26,7 +26,7 @@ pub enum Mode {
 }
 
 /// A source location in the package: file index and node.
-pub type At<'t> = (usize, Node<'t>);
+pub(crate) type At<'t> = (usize, Node<'t>);
 
 #[derive(Debug, Clone)]
 pub struct Held<'t> {
@@ -917,7 +917,7 @@ fn is_inside(model: &PackageModel<'_>, func: FuncId, outer: FuncId) -> bool {
 }
 
 /// Lock mode in words.
-pub fn mode_word(mode: Mode) -> &'static str {
+pub(crate) fn mode_word(mode: Mode) -> &'static str {
     match mode {
         Mode::Write => "Lock",
         Mode::Read => "RLock",
@@ -925,11 +925,7 @@ pub fn mode_word(mode: Mode) -> &'static str {
 }
 
 /// The source text of a node, for messages.
-pub fn snippet<'t>(model: &PackageModel<'t>, at: At<'t>) -> &'t str {
+pub(crate) fn snippet<'t>(model: &PackageModel<'t>, at: At<'t>) -> &'t str {
     let t = text(at.1, model.src(at.0));
     t.lines().next().unwrap_or(t)
-}
-
-pub fn is_lock_type(ty: &Ty) -> bool {
-    ty.is_lock()
 }

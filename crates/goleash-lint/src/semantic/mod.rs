@@ -3,8 +3,8 @@
 //! keyed by the identity of its object), and the lock facts computed on it once
 //! ([`locks::LockFacts`]). Package rules (`crate::rules::PACKAGE_RULES`) read both.
 
-pub mod locks;
-pub mod model;
+pub(crate) mod locks;
+pub(crate) mod model;
 
 use tree_sitter::Node;
 
@@ -92,7 +92,7 @@ impl PkgFinding {
 }
 
 /// Short text of a node for messages (first line only).
-pub fn short(node: Node<'_>, src: &str) -> String {
+pub(crate) fn short(node: Node<'_>, src: &str) -> String {
     let t = crate::syntax::text(node, src);
     let line = t.lines().next().unwrap_or(t).trim();
     if line.len() > 60 {

@@ -12,7 +12,7 @@ use tree_sitter::Node;
 use crate::facts::{named_list, FileCx, CONTEXT, SYNC, TIME};
 use crate::syntax::{self, descendants_same_func, text, unparen};
 
-pub type FuncId = usize;
+pub(crate) type FuncId = usize;
 
 /// Package-level types rules care about. Pointers are stripped: `*T` and `T` name the same
 /// object kind for every question asked here.

@@ -116,6 +116,90 @@ fn refuse_foreign(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     )))
 }
 
+/// Takes the one-writer lock of the history at `path`: a second watcher on the same DB would
+/// interleave its rounds with the first's and both would judge half a series.
+fn lock_writer(path: &Path) -> Result<std::fs::File, StoreError> {
+    use std::io::{Read, Seek, Write};
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = PathBuf::from(lock_path);
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .map_err(|e| {
+            StoreError(format!(
+                "history DB {}: cannot create its lock file {}: {e}",
+                path.display(),
+                lock_path.display()
+            ))
+        })?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            return Err(StoreError(format!(
+                "history DB {} is being written by another goleash watch{}; one history has one writer: give this watcher its own --db (or --shard the targets between watchers, each with its DB)",
+                path.display(),
+                if holder.is_empty() { String::new() } else { format!(" ({holder})") }
+            )));
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(StoreError(format!(
+                "history DB {}: cannot lock {}: {e}",
+                path.display(),
+                lock_path.display()
+            )))
+        }
+    }
+    // Who holds it, for the message the next watcher prints.
+    let _ = file.set_len(0);
+    let _ = file.rewind();
+    let _ = write!(file, "pid {}", std::process::id());
+    let _ = file.flush();
+    Ok(file)
+}
+
+/// Whether `<db>-wal` holds frames not yet in the main file.
+fn has_pending_wal(path: &Path) -> bool {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    std::fs::metadata(PathBuf::from(wal)).is_ok_and(|m| m.len() > 0)
+}
+
+/// Copies the history and its `-wal` into a private directory where SQLite can make the
+/// `-shm` it needs to read the WAL.
+fn copy_with_wal(path: &Path) -> Option<tempfile::TempDir> {
+    let dir = tempfile::Builder::new()
+        .prefix("goleash-history-")
+        .tempdir()
+        .ok()?;
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    std::fs::copy(path, dir.path().join("history.db")).ok()?;
+    std::fs::copy(PathBuf::from(wal), dir.path().join("history.db-wal")).ok()?;
+    Some(dir)
+}
+
+/// `path` as the path part of an SQLite `file:` URI (`?` and `#` would end it).
+fn uri_path(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '?' => out.push_str("%3f"),
+            '#' => out.push_str("%23"),
+            '%' => out.push_str("%25"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn verdict_code(v: Verdict) -> i64 {
     match v {
         Verdict::Expected => 0,
@@ -177,6 +261,11 @@ pub struct GroupRow {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// The writer's lock on `<db>.lock`, held as long as the store is open (`None` for a
+    /// reader). The OS drops it when the process dies, so a crash leaves no stale lock.
+    _writer: Option<std::fs::File>,
+    /// A reader's private copy of a history it could not read in place, removed on drop.
+    _scratch: Option<tempfile::TempDir>,
     group_ids: FxHashMap<u64, i64>,
     /// Groups whose stored info lacks the creator (first seen in a protobuf round).
     thin_groups: FxHashMap<u64, ()>,
@@ -187,6 +276,8 @@ impl Store {
     /// locked or not a database — before any target is scraped.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let conn = Connection::open(path).map_err(|e| explain(path, "opening", &e))?;
+        // Before anything is written, even the switch to WAL mode.
+        let writer = lock_writer(path)?;
         conn.busy_timeout(Duration::from_secs(2))
             .map_err(|e| explain(path, "configuring", &e))?;
         let mode: String = conn
@@ -242,7 +333,7 @@ impl Store {
             params![SCHEMA_VERSION.to_string()],
         )
         .map_err(|e| explain(path, "writing", &e))?;
-        Self::with(conn, path)
+        Self::with(conn, path, Some(writer))
     }
 
     /// Opens an existing history for queries only.
@@ -254,22 +345,68 @@ impl Store {
                 path.display()
             )));
         }
-        let conn = Connection::open_with_flags(
+        // Outer error: the file is readable but wrong. Inner: SQLite could not read it this
+        // way, worth another way.
+        let read =
+            |conn: rusqlite::Result<Connection>| -> Result<rusqlite::Result<Store>, StoreError> {
+                let checked = conn.and_then(|conn| {
+                    conn.busy_timeout(Duration::from_secs(5))?;
+                    conn.query_row("SELECT count(*) FROM scrapes", [], |r| r.get::<_, i64>(0))?;
+                    Ok(conn)
+                });
+                match checked {
+                    Ok(conn) => Self::with(conn, path, None).map(Ok),
+                    Err(e) => Ok(Err(e)),
+                }
+            };
+        let error = match read(Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| explain(path, "opening", &e))?;
-        conn.busy_timeout(Duration::from_secs(5))
-            .map_err(|e| explain(path, "configuring", &e))?;
-        conn.query_row("SELECT count(*) FROM scrapes", [], |r| r.get::<_, i64>(0))
-            .map_err(|e| explain(path, "reading", &e))?;
-        Self::with(conn, path)
+        ))? {
+            Ok(store) => return Ok(store),
+            Err(e) => e,
+        };
+        // A WAL database read where its `-shm` cannot be made (a read-only directory or
+        // mount, a copied-out backup). With no `-wal` left over every row is in the main file,
+        // and SQLite's immutable mode reads it without the shared memory. With a `-wal`, its
+        // rows are read from a private copy of the two files instead of being left out.
+        let immutable = |path: &Path| {
+            let uri = format!("file:{}?immutable=1", uri_path(path));
+            Connection::open_with_flags(
+                &uri,
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI,
+            )
+        };
+        if !has_pending_wal(path) {
+            if let Ok(store) = read(immutable(path))? {
+                return Ok(store);
+            }
+        } else if let Some(copy) = copy_with_wal(path) {
+            let conn = Connection::open_with_flags(
+                copy.path().join("history.db"),
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            );
+            if let Ok(mut store) = read(conn)? {
+                store.path = path.to_path_buf();
+                store._scratch = Some(copy);
+                return Ok(store);
+            }
+        }
+        Err(explain(path, "reading", &error))
     }
 
-    fn with(conn: Connection, path: &Path) -> Result<Store, StoreError> {
+    fn with(
+        conn: Connection,
+        path: &Path,
+        writer: Option<std::fs::File>,
+    ) -> Result<Store, StoreError> {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            _writer: writer,
+            _scratch: None,
             group_ids: FxHashMap::default(),
             thin_groups: FxHashMap::default(),
         };
@@ -812,6 +949,87 @@ mod tests {
         assert!(err.0.contains("is locked by another process"), "{err}");
         holder.execute_batch("COMMIT").unwrap();
         assert!(Store::open(&path).is_ok());
+    }
+
+    #[test]
+    fn one_history_has_one_writer_and_readers_are_not_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let first = Store::open(&path).unwrap();
+        let err = Store::open(&path)
+            .err()
+            .expect("a second writer is refused")
+            .0;
+        assert!(err.contains("another goleash watch"), "{err}");
+        assert!(
+            err.contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
+        // `goleash history` reads while the watcher writes.
+        assert!(Store::open_read_only(&path).is_ok());
+        drop(first);
+        assert!(Store::open(&path).is_ok(), "the lock goes with the writer");
+    }
+
+    /// `-shm` cannot be opened or made beside `path`: a link into a directory that does not
+    /// exist stands for a read-only directory, which would not stop a test running as root.
+    fn block_shm(path: &Path) {
+        let mut shm = path.as_os_str().to_owned();
+        shm.push("-shm");
+        std::os::unix::fs::symlink("/nonexistent-goleash/shm", PathBuf::from(shm)).unwrap();
+    }
+
+    fn plain_read_only(path: &Path) -> rusqlite::Result<i64> {
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| c.query_row("SELECT count(*) FROM scrapes", [], |r| r.get(0)))
+    }
+
+    #[test]
+    fn a_history_whose_shm_cannot_be_made_is_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let target = crate::targets::parse_url("127.0.0.1:1").unwrap();
+        let mut writer = Store::open(&path).unwrap();
+        let id = writer.target_id(&target).unwrap();
+        writer
+            .record(id, 1_000, 0, Duration::ZERO, &scraped(&[(1, 4)], true))
+            .unwrap();
+        // A copy taken while the watcher runs (a backup, an rsync): its last rows are in the
+        // -wal, and the copy has no -shm.
+        let copied = dir.path().join("copy");
+        std::fs::create_dir(&copied).unwrap();
+        let copy = copied.join("w.db");
+        std::fs::copy(&path, &copy).unwrap();
+        std::fs::copy(dir.path().join("w.db-wal"), copied.join("w.db-wal")).unwrap();
+        block_shm(&copy);
+        assert!(has_pending_wal(&copy));
+        assert!(
+            plain_read_only(&copy).is_err(),
+            "SQLite alone cannot read it"
+        );
+        let store = Store::open_read_only(&copy).unwrap();
+        let id = store.targets().unwrap()[0].id;
+        let window = store.load_window(id, 0, i64::MAX).unwrap();
+        assert_eq!(
+            window[0].total,
+            Some(4),
+            "the rows still in the -wal are read"
+        );
+        drop(writer);
+
+        // Closed cleanly: the WAL is checkpointed into the file, read in place.
+        assert!(!has_pending_wal(&path));
+        block_shm(&path);
+        assert!(
+            plain_read_only(&path).is_err(),
+            "SQLite alone cannot read it"
+        );
+        let store = Store::open_read_only(&path).unwrap();
+        assert!(store._scratch.is_none(), "read in place");
+        assert_eq!(
+            store.load_window(id, 0, i64::MAX).unwrap()[0].total,
+            Some(4)
+        );
     }
 
     #[test]

@@ -1742,3 +1742,52 @@ impl Drop for Reaped {
         let _ = self.0.wait();
     }
 }
+
+/// Two watchers on one history would interleave their rounds: the second is refused before
+/// it scrapes, naming the first; `history` still reads while the first writes.
+#[test]
+fn a_second_watcher_on_one_db_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("watch.db");
+    let db_arg = db.to_str().unwrap();
+    let mut first = StdCommand::new(goleash_path())
+        .args([
+            "watch",
+            "--interval",
+            "1s",
+            "--rounds",
+            "60",
+            "--db",
+            db_arg,
+        ])
+        .arg("http://127.0.0.1:1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The first watcher holds the lock once its history has its first scrape.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let listed = goleash()
+            .args(["history", "--db", db_arg, "targets"])
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&listed.stdout).contains("127.0.0.1:1") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let second = goleash()
+        .args(["watch", "--once", "--db", db_arg, "http://127.0.0.1:1"])
+        .output()
+        .unwrap();
+    let _ = first.kill();
+    let _ = first.wait();
+    assert_eq!(second.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        err.contains("being written by another goleash watch")
+            && err.contains(&format!("pid {}", first.id())),
+        "{err}"
+    );
+}

@@ -671,25 +671,29 @@ fn dashboard_in_chromium(listen: &str) {
         return;
     };
     let profile = tempfile::tempdir().unwrap();
-    let out = StdCommand::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--virtual-time-budget=4000",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(format!("{listen}/"))
-        .output()
-        .unwrap();
-    let dom = String::from_utf8_lossy(&out.stdout);
+    let render = |page: &str| -> String {
+        let out = StdCommand::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--virtual-time-budget=4000",
+                "--dump-dom",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg(page)
+            .env("TZ", "Europe/Paris")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let dom = render(&format!("{listen}/"));
     assert!(
-        dom.contains("<polyline class=\"series suspect\""),
+        dom.contains("<polyline class=\"series suspect"),
         "chart without the suspect's line:\n{dom}"
     );
     assert!(
@@ -702,6 +706,40 @@ fn dashboard_in_chromium(listen: &str) {
     );
     assert!(dom.contains("class=\"stack\""), "{dom}");
     assert!(dom.contains("1 suspect(s)"), "{dom}");
+    // Real axes: several value ticks, time ticks, and the timezone the times are in.
+    assert!(dom.matches("class=\"tick y\"").count() >= 3, "{dom}");
+    assert!(dom.matches("class=\"tick x\"").count() >= 2, "{dom}");
+    assert!(dom.contains("time (Europe/Paris)"), "{dom}");
+    // Every group listed carries its trend, not only the suspects.
+    let rows = dom.matches("<tr class=\"group").count();
+    assert!(rows >= 2, "{dom}");
+    assert_eq!(dom.matches("<td class=\"trend\">").count(), rows, "{dom}");
+    // The selection is in the URL: a shared link opens the same target and group.
+    let marker = "<polyline class=\"series suspect\" data-group=\"";
+    let at = dom.find(marker).expect("suspect line") + marker.len();
+    let hash = &dom[at..at + 16];
+    let target = dom
+        .split("<tr class=\"target selected\" data-url=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no selected target: {dom}"))
+        .to_string();
+    let shared = render(&format!(
+        "{listen}/#target={}&group={hash}",
+        target.replace(':', "%3A").replace('/', "%2F")
+    ));
+    assert!(
+        shared.contains(&format!(
+            "<tr class=\"group selected\" data-group=\"{hash}\""
+        )),
+        "{shared}"
+    );
+    assert!(
+        shared.contains(&format!(
+            "<polyline class=\"series suspect selected\" data-group=\"{hash}\""
+        )),
+        "{shared}"
+    );
 }
 
 #[test]

@@ -17,13 +17,22 @@ fn paint(color: bool, code: &str, text: &str) -> String {
 pub fn table(state: &State, color: bool) -> String {
     let mut out = String::new();
     let now = now_ms();
-    out.push_str(&format!(
-        "goleash watch · {} targets · round {} · every {} · window {}\n\n",
-        state.targets.len(),
-        state.round,
-        human(state.interval_ms),
-        human(state.window_ms)
-    ));
+    if state.round == 0 && state.interval_ms == 0 {
+        // `history trend`: a re-run of stored scrapes has no rounds and no interval.
+        out.push_str(&format!(
+            "goleash history trend · {} targets · window {}\n\n",
+            state.targets.len(),
+            human(state.window_ms)
+        ));
+    } else {
+        out.push_str(&format!(
+            "goleash watch · {} targets · round {} · every {} · window {}\n\n",
+            state.targets.len(),
+            state.round,
+            human(state.interval_ms),
+            human(state.window_ms)
+        ));
+    }
     out.push_str(&format!(
         "{:<44} {:>4} {:>10} {:>10} {:>8}\n",
         "TARGET", "UP", "GOROUTINES", "GROWTH/MIN", "SUSPECTS"
@@ -191,5 +200,26 @@ mod tests {
             goleash_watch::report::WatchReport::of(&state, std::time::Duration::from_secs(1));
         assert_eq!(report.suspects, 1);
         assert!(!report.targets[1].up);
+        // The batch summary: counts as counts, and a target never reached says so.
+        let summary = crate::watch::summary(&report);
+        assert!(
+            summary.contains("/debug/pprof [DOWN] 100 goroutines,"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("127.0.0.1:2/debug/pprof [DOWN] no successful scrape,"),
+            "{summary}"
+        );
+        // `history trend` re-runs stored scrapes: no round count, no interval to show.
+        let rerun = State {
+            round: 0,
+            interval_ms: 0,
+            ..state
+        };
+        let header = super::table(&rerun, false);
+        assert!(
+            header.starts_with("goleash history trend · 2 targets · window 10m"),
+            "{header}"
+        );
     }
 }

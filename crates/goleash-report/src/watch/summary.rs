@@ -13,9 +13,13 @@ pub fn summary(report: &WatchReport) -> String {
     ));
     for t in &report.targets {
         let state = if t.up { "up" } else { "DOWN" };
-        let total = t.total.map_or_else(|| "no".to_string(), |n| format!("{n}"));
+        // The total is a count (a float only because rates are): never "5.0 goroutines".
+        let total = t.total.map_or_else(
+            || "no successful scrape".to_string(),
+            |n| format!("{n:.0} goroutines"),
+        );
         out.push_str(&format!(
-            "\n{} [{state}] {total} goroutines, {}\n",
+            "\n{} [{state}] {total}, {}\n",
             t.url,
             rate_text(t.growth_per_min, t.growth_interval_per_min)
         ));

@@ -3,6 +3,7 @@
 #![warn(unreachable_pub)]
 
 pub mod gotest;
+mod html;
 mod json;
 pub mod lint;
 mod markdown;
@@ -11,6 +12,7 @@ mod style;
 mod terminal;
 pub mod watch;
 
+pub use html::{analysis_html, diff_html, Listings};
 pub use json::{analysis_json, diff_json, SCHEMA_ANALYSIS, SCHEMA_DIFF};
 pub use markdown::{analysis_markdown, diff_markdown};
 pub use style::Style;

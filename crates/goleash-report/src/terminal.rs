@@ -4,13 +4,37 @@ use goleash_analyze::{Analysis, Change, Diff, FrameView, Group, Verdict};
 
 use crate::{folded_frames, labels_text, plural, wait_text, Style};
 
-#[derive(Clone, Copy, Debug, Default)]
-pub struct TerminalOptions {
+#[derive(Clone, Copy, Default)]
+pub struct TerminalOptions<'a> {
     pub style: Style,
     /// Show every frame instead of the folded stack.
     pub full: bool,
     /// Show groups below this verdict only as a count.
     pub min_verdict: Option<Verdict>,
+    /// `--list`: the source lines around the site and the creator, where found.
+    pub listings: Option<crate::Listings<'a>>,
+}
+
+/// `pprof list` style: the lines around `frame`'s line, the line itself marked with the
+/// group's goroutine count.
+fn write_listing(out: &mut String, frame: &FrameView, count: u64, options: TerminalOptions<'_>) {
+    let Some(listing) = options.listings.and_then(|find| find(frame)) else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "           {}",
+        options.style.dim(&listing.path.display().to_string())
+    );
+    for (k, text) in listing.lines.iter().enumerate() {
+        let n = listing.first + k as u32;
+        if n == listing.line {
+            let line = format!("{count:>8} {n:>6}  {text}");
+            let _ = writeln!(out, "  {}", options.style.bold(&line));
+        } else {
+            let _ = writeln!(out, "  {:>8} {n:>6}  {}", "", options.style.dim(text));
+        }
+    }
 }
 
 fn frame_line(out: &mut String, frame: &FrameView, style: Style) {
@@ -26,7 +50,7 @@ fn frame_line(out: &mut String, frame: &FrameView, style: Style) {
     }
 }
 
-fn write_group(out: &mut String, index: usize, group: &Group, options: TerminalOptions) {
+fn write_group(out: &mut String, index: usize, group: &Group, options: TerminalOptions<'_>) {
     let style = options.style;
     let verdict = group.verdict.name().to_uppercase();
     let mut title = format!(
@@ -59,6 +83,7 @@ fn write_group(out: &mut String, index: usize, group: &Group, options: TerminalO
             site.file,
             site.line
         );
+        write_listing(out, site, group.count, options);
     }
     if let Some(creator) = &group.creator {
         let mut by = format!("{}  {}:{}", creator.function, creator.file, creator.line);
@@ -67,6 +92,7 @@ fn write_group(out: &mut String, index: usize, group: &Group, options: TerminalO
             let _ = write!(by, "  (in goroutine {})", ids.join(", "));
         }
         let _ = writeln!(out, "  created  {by}");
+        write_listing(out, creator, group.count, options);
     }
     if !group.goroutine_ids.is_empty() {
         let ids: Vec<String> = group.goroutine_ids.iter().map(u64::to_string).collect();
@@ -138,7 +164,7 @@ fn write_summary(out: &mut String, analysis: &Analysis, style: Style) {
     let _ = writeln!(out, "{}", parts.join(" · "));
 }
 
-pub fn analysis_terminal(analysis: &Analysis, options: TerminalOptions) -> String {
+pub fn analysis_terminal(analysis: &Analysis, options: TerminalOptions<'_>) -> String {
     let style = options.style;
     let mut out = String::new();
     let sources: Vec<String> = analysis
@@ -226,7 +252,7 @@ pub fn analysis_terminal(analysis: &Analysis, options: TerminalOptions) -> Strin
     out
 }
 
-pub fn diff_terminal(diff: &Diff, options: TerminalOptions) -> String {
+pub fn diff_terminal(diff: &Diff, options: TerminalOptions<'_>) -> String {
     let style = options.style;
     let mut out = String::new();
     let _ = writeln!(

@@ -12,6 +12,7 @@
 #![warn(unreachable_pub)]
 
 pub mod decode;
+pub mod gosrc;
 pub mod http;
 pub mod transport;
 

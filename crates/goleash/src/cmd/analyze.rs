@@ -52,11 +52,14 @@ fn report(args: &AnalyzeArgs) -> Result<(String, bool), InputError> {
     let (config, fail_on) = input::resolve(&args.judge, args.output.fail_on)?;
     let snapshot = input::read_moment(&args.inputs, &args.read)?;
     let analysis = goleash_analyze::analyze(&snapshot, &config);
+    let tree = args.output.source_tree();
+    let listings = OutputArgs::listing_of(&tree);
     let text = match args.output.format {
         Format::Json => goleash_report::analysis_json(&analysis),
         Format::Markdown => goleash_report::analysis_markdown(&analysis),
+        Format::Html => goleash_report::analysis_html(&analysis, &listings),
         Format::Terminal => {
-            goleash_report::analysis_terminal(&analysis, args.output.terminal_options())
+            goleash_report::analysis_terminal(&analysis, args.output.terminal_options(&listings))
         }
     };
     Ok((text, analysis.groups_at_least(fail_on) > 0))

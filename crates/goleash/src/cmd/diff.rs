@@ -55,10 +55,15 @@ fn report(args: &DiffArgs) -> Result<(String, bool), InputError> {
         &goleash_analyze::analyze(&base, &config),
         &goleash_analyze::analyze(&current, &config),
     );
+    let tree = args.output.source_tree();
+    let listings = OutputArgs::listing_of(&tree);
     let text = match args.output.format {
         Format::Json => goleash_report::diff_json(&diff),
         Format::Markdown => goleash_report::diff_markdown(&diff),
-        Format::Terminal => goleash_report::diff_terminal(&diff, args.output.terminal_options()),
+        Format::Html => goleash_report::diff_html(&diff, &listings),
+        Format::Terminal => {
+            goleash_report::diff_terminal(&diff, args.output.terminal_options(&listings))
+        }
     };
     Ok((text, diff.growth_at_least(fail_on) > 0))
 }

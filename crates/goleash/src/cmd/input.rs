@@ -95,7 +95,9 @@ pub enum GroupByArg {
 #[derive(Args, Clone, Debug)]
 pub struct OutputArgs {
     /// `terminal` for people, `json` for machines (schema in docs/json-schema.md),
-    /// `markdown` for tickets.
+    /// `markdown` for tickets, `html` for one self-contained page (flame graph, group table,
+    /// source listings) to open in a browser or attach to an incident, e.g.
+    /// `--format html > goroutines.html`.
     #[arg(long, value_enum, default_value_t = Format::Terminal)]
     pub format: Format,
 
@@ -112,6 +114,19 @@ pub struct OutputArgs {
     /// Show every frame of every stack instead of the user frames and the blocking call.
     #[arg(long)]
     pub full: bool,
+
+    /// The Go source the dump's program was built from, for source listings: a module
+    /// directory (frames of -trimpath builds resolve through its go.mod) or any tree (build
+    /// paths resolve by their longest common suffix); the standard library and dependencies
+    /// through `go env` when go is on PATH. Default: the current directory, e.g.
+    /// `--source ~/src/api`.
+    #[arg(long, value_name = "DIR")]
+    pub source: Option<std::path::PathBuf>,
+
+    /// Print the source lines around each shown group's blocking site and creator, like
+    /// `pprof list` (terminal format; `html` always has them when the source is found).
+    #[arg(long)]
+    pub list: bool,
 
     #[command(flatten)]
     pub color: ColorFlag,
@@ -143,17 +158,39 @@ pub enum Format {
     Terminal,
     Json,
     Markdown,
+    Html,
 }
 
 impl OutputArgs {
-    pub fn terminal_options(&self) -> goleash_report::TerminalOptions {
+    /// `listings` is used only with `--list`.
+    pub fn terminal_options<'a>(
+        &self,
+        listings: goleash_report::Listings<'a>,
+    ) -> goleash_report::TerminalOptions<'a> {
         goleash_report::TerminalOptions {
+            listings: self.list.then_some(listings),
             style: goleash_report::Style {
                 color: self.color(),
             },
             full: self.full,
             min_verdict: self.show.min_verdict(),
         }
+    }
+
+    /// Where frames' source files are looked up (`--source`, else the current directory).
+    pub fn source_tree(&self) -> goleash_source::gosrc::SourceTree {
+        let dir = self
+            .source
+            .clone()
+            .unwrap_or_else(|| std::path::PathBuf::from("."));
+        goleash_source::gosrc::SourceTree::open(&dir)
+    }
+
+    /// The source listing of a frame, from `tree`.
+    pub fn listing_of(
+        tree: &goleash_source::gosrc::SourceTree,
+    ) -> impl Fn(&goleash_analyze::FrameView) -> Option<goleash_source::gosrc::Listing> + '_ {
+        move |f| tree.listing(&f.file, f.line, goleash_source::gosrc::LISTING_CONTEXT)
     }
 
     pub fn color(&self) -> bool {

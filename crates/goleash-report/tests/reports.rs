@@ -27,6 +27,7 @@ fn terminal(analysis: &Analysis, full: bool) -> String {
             style: Style { color: false },
             full,
             min_verdict: None,
+            listings: None,
         },
     )
 }

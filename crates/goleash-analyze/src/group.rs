@@ -77,6 +77,9 @@ pub struct Group {
     pub leaked: bool,
     pub locked_to_thread: bool,
     pub elided: bool,
+    /// `goleash lint` findings whose lines hold a frame of the group (`--source`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<crate::evidence::StaticFinding>,
 }
 
 /// A whole snapshot, judged.
@@ -367,6 +370,7 @@ fn build_group(
         leaked,
         locked_to_thread: raws.iter().any(|r| r.key.locked_to_thread),
         elided: stats.elided,
+        findings: Vec::new(),
     }
 }
 

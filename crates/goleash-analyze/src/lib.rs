@@ -6,6 +6,7 @@
 mod classify;
 mod code;
 mod diff;
+mod evidence;
 mod expected;
 mod group;
 mod merge;
@@ -15,6 +16,7 @@ mod verdict;
 pub use classify::{classify, Category};
 pub use code::{is_runtime_frame, is_stdlib_function, package_of};
 pub use diff::{diff, Change, Diff, DiffGroup};
+pub use evidence::{attach, confirm, Confirmation, EvidenceGroup, StaticFinding};
 pub use expected::{ExpectedPattern, Policy};
 pub use group::{analyze, Analysis, FrameView, Group, GroupBy, LabelSet};
 pub use merge::{fill_counts_from_profile, merge_snapshots};

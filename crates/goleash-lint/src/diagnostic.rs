@@ -105,6 +105,22 @@ pub struct Diagnostic {
     pub labels: Vec<Label>,
     /// Stable across unrelated edits (no line numbers), used by baselines.
     pub fingerprint: String,
+    /// `lint --evidence`: what running goroutines showed at this code.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub evidence: Option<Evidence>,
+}
+
+/// Goroutines of a dump, profile or watch history whose stacks run through a finding's lines:
+/// the runtime confirms the shape the rule saw.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub goroutines: u64,
+    /// The most serious verdict among them (`proven`, `likely`, `possible`).
+    pub verdict: String,
+    /// Where the largest group of them blocks, `function (file:line)`.
+    pub site: String,
+    /// The dump, profile, URL or history it came from.
+    pub source: String,
 }
 
 /// What a rule hands to the engine; the engine fills in path, severity overrides and fingerprint.

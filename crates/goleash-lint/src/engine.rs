@@ -948,6 +948,7 @@ fn to_diagnostic(
             )
             .collect(),
         fingerprint: fingerprint(meta.code, line_text),
+        evidence: None,
     })
 }
 

@@ -23,7 +23,7 @@ pub mod vettool;
 
 pub use baseline::Baseline;
 pub use config::{LintConfig, RuleSelection};
-pub use diagnostic::{Confidence, Diagnostic, Label, Severity, Span};
+pub use diagnostic::{Confidence, Diagnostic, Evidence, Label, Severity, Span};
 pub use engine::{lint_paths, lint_source, LintOptions, LintRun};
 pub use gomod::GoVersion;
 pub use rules::{all_meta, find_meta, RuleMeta};

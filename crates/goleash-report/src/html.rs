@@ -61,6 +61,7 @@ struct PageGroup<'a> {
     /// Frame indexes, leaf first.
     stack: Vec<usize>,
     leaked: bool,
+    findings: &'a [goleash_analyze::StaticFinding],
     /// `diff` only: the change, the base count and the signed difference.
     change: Option<Change>,
     base: Option<u64>,
@@ -138,6 +139,7 @@ fn page_group<'a>(
         hint: &g.hint,
         stack: g.frames.iter().map(|f| table.add(f)).collect(),
         leaked: g.leaked,
+        findings: &g.findings,
         change: None,
         base: None,
         delta: None,

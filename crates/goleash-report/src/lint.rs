@@ -54,8 +54,28 @@ fn level(severity: Severity) -> Level<'static> {
     }
 }
 
+/// `confirmed: 12 goroutines (likely) at main.f (a.go:3), in staging.txt`.
+fn evidence_text(d: &Diagnostic) -> Option<String> {
+    let e = d.evidence.as_ref()?;
+    Some(format!(
+        "confirmed: {} goroutine{} ({}) at {}, in {}",
+        e.goroutines,
+        if e.goroutines == 1 { "" } else { "s" },
+        e.verdict,
+        e.site,
+        e.source
+    ))
+}
+
 fn render_one(renderer: &Renderer, d: &Diagnostic, source: Option<&str>) -> String {
-    let title = format!("{} [{}]", d.message, d.name);
+    let confirmed = evidence_text(d);
+    let title = match &confirmed {
+        Some(_) => format!(
+            "{} [{}] (confirmed by running goroutines)",
+            d.message, d.name
+        ),
+        None => format!("{} [{}]", d.message, d.name),
+    };
     let why = format!("why: {}", d.why);
     let fix = format!("fix: {}", d.fix);
     // Labels in other files of the package cannot share the frame: one note line each.
@@ -94,16 +114,23 @@ fn render_one(renderer: &Renderer, d: &Diagnostic, source: Option<&str>) -> Stri
             for note in &elsewhere {
                 group = group.element(Level::NOTE.message(note.as_str()));
             }
+            if let Some(c) = &confirmed {
+                group = group.element(Level::NOTE.message(c.as_str()));
+            }
             group
                 .element(Level::NOTE.message(why.as_str()))
                 .element(Level::HELP.message(fix.as_str()))
         }
         _ => {
             let location = format!("at {}:{}:{}", d.path, d.span.line, d.span.column);
-            level(d.severity)
+            let mut group = level(d.severity)
                 .primary_title(title.as_str())
                 .id(d.code)
-                .element(Level::NOTE.message(location))
+                .element(Level::NOTE.message(location));
+            if let Some(c) = &confirmed {
+                group = group.element(Level::NOTE.message(c.as_str()));
+            }
+            group
                 .element(Level::NOTE.message(why.as_str()))
                 .element(Level::HELP.message(fix.as_str()))
         }
@@ -338,11 +365,15 @@ pub fn sarif(summary: &Summary<'_>, tool_version: &str) -> String {
                 BTreeMap::from([("goleashFingerprint/v1".to_string(), d.fingerprint.clone())]);
             let properties = sarif::Properties {
                 confidence: Some(d.confidence),
+                confirmed: d.evidence.as_ref().map(|_| true),
+                evidence: evidence_text(d),
                 ..sarif::Properties::default()
             };
             sarif::Finding {
                 rule_id: d.code.to_string(),
                 rule_index: Some(all.iter().position(|m| m.code == d.code).unwrap_or(0)),
+                // Code scanning sorts by rank: what the runtime confirmed comes first.
+                rank: d.evidence.as_ref().map(|_| 100.0),
                 level: sarif_level(d.severity),
                 message: sarif::Text::new(format!("{} Why: {}. Fix: {}.", d.message, d.why, d.fix)),
                 locations: vec![sarif::Location::file(&d.path, sarif_region(&d.span))],
@@ -374,7 +405,10 @@ pub fn github(summary: &Summary<'_>) -> String {
             d.span.end_line,
             d.span.end_column,
             escape_property(&format!("{} {}", d.code, d.name)),
-            escape_data(&format!("{}\nwhy: {}\nfix: {}", d.message, d.why, d.fix)),
+            escape_data(&match evidence_text(d) {
+                Some(c) => format!("{}\n{c}\nwhy: {}\nfix: {}", d.message, d.why, d.fix),
+                None => format!("{}\nwhy: {}\nfix: {}", d.message, d.why, d.fix),
+            }),
         );
     }
     out.push_str(&summary_line(summary));

@@ -75,6 +75,13 @@ pub fn analysis_markdown(analysis: &Analysis) -> String {
         );
         let _ = writeln!(out, "- **Why:** {}", g.reason);
         let _ = writeln!(out, "- **Fix:** {}", g.hint);
+        for f in &g.findings {
+            let _ = writeln!(
+                out,
+                "- **Lint {} ({})** at `{}:{}`: {}; fix: {}",
+                f.code, f.name, f.file, f.line, f.message, f.fix
+            );
+        }
         for labels in &g.labels {
             let _ = writeln!(out, "- **Labels:** `{}`", labels_text(labels));
         }

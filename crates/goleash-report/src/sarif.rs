@@ -110,6 +110,11 @@ pub struct Properties {
     pub verdict: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<goleash_analyze::Category>,
+    /// `lint --evidence`: running goroutines stand in the finding's lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confirmed: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
 }
 
 impl Properties {
@@ -122,6 +127,8 @@ impl Properties {
             && self.count.is_none()
             && self.verdict.is_none()
             && self.category.is_none()
+            && self.confirmed.is_none()
+            && self.evidence.is_none()
     }
 }
 
@@ -164,6 +171,9 @@ pub struct Finding {
     pub rule_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_index: Option<usize>,
+    /// Priority 0–100 (SARIF `rank`); viewers list higher first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rank: Option<f64>,
     pub level: Level,
     pub message: Text,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -259,6 +269,7 @@ mod tests {
         let mut finding = Finding {
             rule_id: "GL001".into(),
             rule_index: Some(0),
+            rank: None,
             level: Level::Error,
             message: Text::new("leak"),
             locations: vec![Location::file(

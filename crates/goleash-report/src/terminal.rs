@@ -106,6 +106,18 @@ fn write_group(out: &mut String, index: usize, group: &Group, options: TerminalO
     for labels in &group.labels {
         let _ = writeln!(out, "  labels   {}", labels_text(labels));
     }
+    for finding in &group.findings {
+        let _ = writeln!(
+            out,
+            "  lint     {} {} at {}:{}: {}; fix: {}",
+            style.bold(&finding.code),
+            finding.name,
+            finding.file,
+            finding.line,
+            finding.message,
+            finding.fix
+        );
+    }
     let _ = writeln!(out, "  why      {}", group.reason);
     if group.verdict >= Verdict::Possible {
         let _ = writeln!(out, "  fix      {}", group.hint);

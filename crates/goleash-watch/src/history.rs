@@ -158,3 +158,26 @@ fn kind_of(name: Option<&str>) -> FaultKind {
         .find(|k| Some(k.name()) == name)
         .unwrap_or(FaultKind::Down)
 }
+
+/// Every group a history holds, as evidence for `goleash lint --evidence`: its largest count
+/// and most serious verdict over the whole history, on any target.
+pub fn evidence(store: &Store) -> Result<Vec<goleash_analyze::EvidenceGroup>, StoreError> {
+    let mut out = Vec::new();
+    for target in store.targets()? {
+        for row in store.groups(target.id, 0, i64::MAX)? {
+            let Some(info) = row.info else { continue };
+            out.push(goleash_analyze::EvidenceGroup {
+                frames: info
+                    .frames
+                    .iter()
+                    .chain(info.creator.iter())
+                    .map(|f| (f.file.clone(), f.line))
+                    .collect(),
+                count: row.max_count,
+                verdict: row.max_verdict,
+                site: row.site,
+            });
+        }
+    }
+    Ok(out)
+}

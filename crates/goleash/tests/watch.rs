@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use serde_json::Value;
-use support::{go_build, LoopbackProcess};
+use support::{go_build, root, LoopbackProcess};
 
 fn goleash() -> Command {
     Command::cargo_bin("goleash").unwrap()
@@ -608,6 +608,27 @@ fn kill_9_and_restart_keep_the_history() {
     assert_eq!(out.status.code(), Some(1));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["suspects"], 1, "{report:#}");
+    // The history is runtime evidence for the linter: the leak it recorded confirms the
+    // forgotten-sender finding at the service's line.
+    let out = goleash()
+        .current_dir(root())
+        .args(["lint", "testdata/watch/leaky/main.go", "--format", "json"])
+        .args(["--confirmed-only", "--evidence", &db_arg])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lint: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let confirmed = &lint["diagnostics"][0];
+    assert_eq!(confirmed["code"], "GL001", "{lint:#}");
+    assert!(
+        confirmed["evidence"]["goroutines"].as_u64() > Some(0),
+        "{lint:#}"
+    );
     let out = goleash()
         .args(["history", "--db", &db_arg, "--format", "csv", "export"])
         .output()
@@ -1484,7 +1505,7 @@ fn shipped_alert_rules_pass_promtool() {
         println!("SKIPPED shipped rules: no promtool on PATH (scripts/test.sh installs Debian's prometheus)");
         return;
     };
-    let root = support::root();
+    let root = root();
     for args in [
         vec!["check", "rules", "docs/watch-alerts.yml"],
         vec![

@@ -121,6 +121,7 @@ fn for_test(
         results.push(sarif::Finding {
             rule_id: rule.to_string(),
             rule_index: None,
+            rank: None,
             level,
             message: Text::new(text),
             locations: primary.into_iter().map(location).collect(),

@@ -51,8 +51,9 @@ pub fn run(args: AnalyzeArgs) -> ExitCode {
 fn report(args: &AnalyzeArgs) -> Result<(String, bool), InputError> {
     let (config, fail_on) = input::resolve(&args.judge, args.output.fail_on)?;
     let snapshot = input::read_moment(&args.inputs, &args.read)?;
-    let analysis = goleash_analyze::analyze(&snapshot, &config);
+    let mut analysis = goleash_analyze::analyze(&snapshot, &config);
     let tree = args.output.source_tree();
+    args.output.attach_findings(&mut analysis, &tree);
     let listings = OutputArgs::listing_of(&tree);
     let text = match args.output.format {
         Format::Json => goleash_report::analysis_json(&analysis),

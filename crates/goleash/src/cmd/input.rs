@@ -39,6 +39,18 @@ pub struct ReadArgs {
     pub no_leak_profile: bool,
 }
 
+impl ReadArgs {
+    /// The flags' defaults, for commands that read evidence without these flags.
+    pub fn defaults() -> ReadArgs {
+        ReadArgs {
+            dump: DumpChoice::Last,
+            max_bytes: 4 << 30,
+            timeout: Duration::from_secs(30),
+            no_leak_profile: false,
+        }
+    }
+}
+
 /// How goroutines are grouped and judged.
 #[derive(Args, Clone, Debug)]
 pub struct JudgeArgs {
@@ -184,6 +196,63 @@ impl OutputArgs {
             .clone()
             .unwrap_or_else(|| std::path::PathBuf::from("."));
         goleash_source::gosrc::SourceTree::open(&dir)
+    }
+
+    /// With `--source`: runs the lint rules on the packages of the user's frames (those only,
+    /// so it stays fast) and gives each group the findings its stack runs through.
+    pub fn attach_findings(
+        &self,
+        analysis: &mut goleash_analyze::Analysis,
+        tree: &goleash_source::gosrc::SourceTree,
+    ) {
+        if self.source.is_none() {
+            return;
+        }
+        let resolve = |file: &str| tree.resolve(file).and_then(|p| p.canonicalize().ok());
+        let mut dirs = std::collections::BTreeSet::new();
+        for group in &analysis.groups {
+            for frame in group.frames.iter().chain(group.creator.iter()) {
+                if frame.user {
+                    if let Some(dir) =
+                        resolve(&frame.file).and_then(|p| p.parent().map(|d| d.to_path_buf()))
+                    {
+                        dirs.insert(dir);
+                    }
+                }
+            }
+        }
+        // The package's own files, named one by one: testdata and vendor trees are linted too
+        // when the program's code lives there.
+        let files: Vec<std::path::PathBuf> = dirs
+            .iter()
+            .filter_map(|dir| std::fs::read_dir(dir).ok())
+            .flat_map(|entries| entries.flatten().map(|e| e.path()))
+            .filter(|p| {
+                p.extension().is_some_and(|e| e == "go")
+                    && !p.to_string_lossy().ends_with("_test.go")
+            })
+            .collect();
+        if files.is_empty() {
+            return;
+        }
+        let run = goleash_lint::lint_paths(&files, &goleash_lint::LintOptions::default());
+        let findings: Vec<goleash_analyze::StaticFinding> = run
+            .diagnostics
+            .iter()
+            .filter_map(|d| {
+                Some(goleash_analyze::StaticFinding {
+                    code: d.code.to_string(),
+                    name: d.name.to_string(),
+                    message: d.message.clone(),
+                    fix: d.fix.clone(),
+                    file: display_path(std::path::Path::new(&d.path)),
+                    line: d.span.line as u32,
+                    end_line: d.span.end_line as u32,
+                    disk: std::path::Path::new(&d.path).canonicalize().ok()?,
+                })
+            })
+            .collect();
+        goleash_analyze::attach(analysis, &findings, &resolve);
     }
 
     /// The source listing of a frame, from `tree`.
@@ -498,4 +567,21 @@ pub fn resolve_parts(
     settings.apply(&mut config);
     let fail_on = fail_on.or(settings.fail_on()).unwrap_or(Verdict::Likely);
     (config, fail_on)
+}
+
+/// `path` relative to the working directory when under it.
+fn display_path(path: &std::path::Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| cwd.canonicalize().ok())
+        .and_then(|cwd| {
+            path.canonicalize()
+                .ok()?
+                .strip_prefix(cwd)
+                .ok()
+                .map(|p| p.to_path_buf())
+        })
+        .unwrap_or_else(|| path.to_path_buf())
+        .display()
+        .to_string()
 }

@@ -131,6 +131,84 @@ pub struct LintArgs {
     /// Worker threads (0 = one per core). Example: `-j 1` for a reproducible timing baseline.
     #[arg(short = 'j', long, default_value_t = 0)]
     pub threads: usize,
+
+    /// Runtime evidence (repeatable): a goroutine dump or profile, a live URL, or a
+    /// `goleash watch` history DB. Findings whose lines hold running goroutines (leak
+    /// suspects, not expected ones) are marked confirmed and listed first, e.g.
+    /// `--evidence staging.dump.txt --evidence http://127.0.0.1:6060`.
+    #[arg(long, value_name = "FILE|URL")]
+    pub evidence: Vec<String>,
+
+    /// With --evidence: report only the findings the evidence confirmed (and exit 1 on
+    /// them), to gate CI on "seen leaking in staging".
+    #[arg(long, requires = "evidence")]
+    pub confirmed_only: bool,
+}
+
+/// Marks the findings that running goroutines confirm, confirmed first.
+fn apply_evidence(
+    diagnostics: &mut [goleash_lint::Diagnostic],
+    specs: &[String],
+    root: &Path,
+) -> Result<(), String> {
+    let tree = goleash_source::gosrc::SourceTree::open(root);
+    let resolve = |file: &str| tree.resolve(file).and_then(|p| p.canonicalize().ok());
+    let findings: Vec<goleash_analyze::StaticFinding> = diagnostics
+        .iter()
+        .map(|d| goleash_analyze::StaticFinding {
+            code: d.code.to_string(),
+            name: d.name.to_string(),
+            message: d.message.clone(),
+            fix: d.fix.clone(),
+            file: d.path.clone(),
+            line: d.span.line as u32,
+            end_line: d.span.end_line as u32,
+            disk: Path::new(&d.path).canonicalize().unwrap_or_default(),
+        })
+        .collect();
+    for spec in specs {
+        let groups = evidence_groups(spec)?;
+        let confirmed = goleash_analyze::confirm(&findings, &groups, spec, &resolve);
+        for (d, c) in diagnostics.iter_mut().zip(confirmed) {
+            let Some(c) = c else { continue };
+            let stronger = d
+                .evidence
+                .as_ref()
+                .is_none_or(|e| e.goroutines < c.goroutines);
+            if stronger {
+                d.evidence = Some(goleash_lint::Evidence {
+                    goroutines: c.goroutines,
+                    verdict: c.verdict.name().to_string(),
+                    site: c.site,
+                    source: c.source,
+                });
+            }
+        }
+    }
+    // Stable: within each half the linter's order (file, line) stays.
+    diagnostics.sort_by_key(|d| d.evidence.is_none());
+    Ok(())
+}
+
+/// The groups of one piece of evidence: a history DB, or anything `analyze` reads.
+fn evidence_groups(spec: &str) -> Result<Vec<goleash_analyze::EvidenceGroup>, String> {
+    let path = Path::new(spec);
+    let is_sqlite = std::fs::File::open(path).ok().is_some_and(|mut f| {
+        let mut head = [0u8; 16];
+        std::io::Read::read_exact(&mut f, &mut head).is_ok() && &head == b"SQLite format 3\0"
+    });
+    if is_sqlite {
+        let store = goleash_watch::store::Store::open_read_only(path).map_err(|e| e.0)?;
+        return goleash_watch::history::evidence(&store).map_err(|e| e.0);
+    }
+    let read = super::input::ReadArgs::defaults();
+    let snapshot = super::input::read_moment(&[spec.to_string()], &read).map_err(|e| e.0)?;
+    let analysis = goleash_analyze::analyze(&snapshot, &goleash_analyze::Config::default());
+    Ok(analysis
+        .groups
+        .iter()
+        .map(goleash_analyze::EvidenceGroup::of)
+        .collect())
 }
 
 /// List the lint rules with code, default state, severity and confidence.
@@ -278,6 +356,19 @@ pub fn run_lint(args: LintArgs) -> ExitCode {
         .as_ref()
         .map(|b| b.filter(&mut run.diagnostics))
         .unwrap_or(0);
+    if !args.evidence.is_empty() {
+        let root = args
+            .paths
+            .first()
+            .map(|p| strip_go_pattern(p))
+            .unwrap_or_else(|| PathBuf::from("."));
+        if let Err(e) = apply_evidence(&mut run.diagnostics, &args.evidence, &root) {
+            return fail(format!("--evidence: {e}"));
+        }
+        if args.confirmed_only {
+            run.diagnostics.retain(|d| d.evidence.is_some());
+        }
+    }
     let summary = Summary {
         run: &run,
         baselined,

@@ -67,11 +67,11 @@ pub(crate) fn list(
     cmd.stdin(Stdio::null());
     let output = cmd
         .output()
-        .map_err(|e| Error(format!("cannot run `{} list`: {e}", go.display())))?;
+        .map_err(|e| Error::new(format!("cannot run `{} list`: {e}", go.display())))?;
     let packages = decode(&output.stdout)?;
     if !output.status.success() && packages.is_empty() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(Error(format!(
+        return Err(Error::new(format!(
             "`go list` failed ({}): {}",
             output.status,
             stderr.trim()
@@ -85,7 +85,7 @@ pub(crate) fn decode(stdout: &[u8]) -> Result<Vec<ListedPackage>, Error> {
     serde_json::Deserializer::from_slice(stdout)
         .into_iter::<ListedPackage>()
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Error(format!("cannot read the output of `go list -json`: {e}")))
+        .map_err(|e| Error::new(format!("cannot read the output of `go list -json`: {e}")))
 }
 
 #[cfg(test)]

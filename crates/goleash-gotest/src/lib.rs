@@ -15,6 +15,7 @@ mod attribute;
 mod check;
 mod golist;
 mod ignore;
+mod interrupt;
 mod output;
 mod overlay;
 mod settings;
@@ -85,13 +86,41 @@ fn call_line(file: &str, line: u32, callee: &str) -> u32 {
         .unwrap_or(line)
 }
 
-/// A failure of goleash itself, phrased for the user.
+/// A failure of goleash itself, phrased for the user, or the signal that stopped the run.
 #[derive(Debug)]
-pub struct Error(pub String);
+pub struct Error {
+    message: String,
+    signal: Option<i32>,
+}
+
+impl Error {
+    pub fn new(message: impl Into<String>) -> Error {
+        Error {
+            message: message.into(),
+            signal: None,
+        }
+    }
+
+    fn interrupted(signal: i32) -> Error {
+        Error {
+            message: format!(
+                "interrupted by {}: go test and its test binaries were stopped",
+                interrupt::name(signal)
+            ),
+            signal: Some(signal),
+        }
+    }
+
+    /// The signal (SIGINT, SIGTERM, SIGHUP) that stopped the run; a shell reports such an
+    /// end as 128 + the signal's number.
+    pub fn signal(&self) -> Option<i32> {
+        self.signal
+    }
+}
 
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
@@ -296,22 +325,23 @@ impl TestRun {
 
 /// Runs `go test` with the check and reads what it left behind.
 pub fn run(options: &Options, fail_on: Verdict) -> Result<TestRun, Error> {
+    interrupt::install();
     let args = GoTestArgs::parse(&options.args);
     let temp = tempfile::Builder::new()
         .prefix("goleash-test-")
         .tempdir()
-        .map_err(|e| Error(format!("cannot create a temporary directory: {e}")))?;
+        .map_err(|e| Error::new(format!("cannot create a temporary directory: {e}")))?;
     let out_dir = match &options.keep {
         Some(dir) => {
             std::fs::create_dir_all(dir)
-                .map_err(|e| Error(format!("cannot create {}: {e}", dir.display())))?;
+                .map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))?;
             std::path::absolute(dir)
-                .map_err(|e| Error(format!("cannot resolve {}: {e}", dir.display())))?
+                .map_err(|e| Error::new(format!("cannot resolve {}: {e}", dir.display())))?
         }
         None => {
             let dir = temp.path().join("out");
             std::fs::create_dir(&dir)
-                .map_err(|e| Error(format!("cannot create {}: {e}", dir.display())))?;
+                .map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))?;
             dir
         }
     };
@@ -350,6 +380,9 @@ pub fn run(options: &Options, fail_on: Verdict) -> Result<TestRun, Error> {
     }
 
     let prepare_ms = prepared_at.elapsed().as_secs_f64() * 1000.0;
+    if let Some(signal) = interrupt::received() {
+        return Err(Error::interrupted(signal));
+    }
     let started = Instant::now();
     let (code, stdout, stderr) = run_go_test(
         &options.go,
@@ -358,6 +391,10 @@ pub fn run(options: &Options, fail_on: Verdict) -> Result<TestRun, Error> {
         options.live,
     )?;
     let go_test_ms = started.elapsed().as_secs_f64() * 1000.0;
+    // `temp` is dropped on the way out, which removes the overlay and the dumps.
+    if let Some(signal) = interrupt::received() {
+        return Err(Error::interrupted(signal));
+    }
     let analysed = Instant::now();
 
     let outputs = output::split(&stdout, &stderr, args.json);
@@ -417,28 +454,45 @@ fn run_go_test(
     env: &[(String, String)],
     live: Live,
 ) -> Result<(i32, Vec<u8>, Vec<u8>), Error> {
-    let mut child = Command::new(go)
+    let mut command = Command::new(go);
+    command
         .arg("test")
         .args(args)
         .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::inherit())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::piped());
+    // go test runs in its own process group so that a signal reaches its test binaries too.
+    // A background group that reads the terminal would be stopped (SIGTTIN): a test then
+    // reads nothing rather than hanging the run.
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        command.stdin(Stdio::null());
+    } else {
+        command.stdin(Stdio::inherit());
+    }
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command
         .spawn()
-        .map_err(|e| Error(format!("cannot run `{} test`: {e}", go.display())))?;
+        .map_err(|e| Error::new(format!("cannot run `{} test`: {e}", go.display())))?;
+    let group = interrupt::Group::enter(child.id());
     let out = child.stdout.take();
     let err = child.stderr.take();
+    let done = std::sync::atomic::AtomicBool::new(false);
     let (stdout, stderr) = std::thread::scope(|scope| {
+        let watchdog = scope.spawn(|| group.watchdog(&done));
         let out = scope.spawn(move || tee(out, live));
         let err = scope.spawn(move || tee(err, Live::Stderr));
-        (
+        let kept = (
             out.join().unwrap_or_default(),
             err.join().unwrap_or_default(),
-        )
+        );
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = watchdog.join();
+        kept
     });
     let status = child
         .wait()
-        .map_err(|e| Error(format!("cannot wait for `go test`: {e}")))?;
+        .map_err(|e| Error::new(format!("cannot wait for `go test`: {e}")))?;
+    group.reap();
     // Killed by a signal: report it as a failure the way a shell would.
     let code = status.code().unwrap_or(1);
     Ok((code, stdout, stderr))

@@ -57,9 +57,9 @@ pub(crate) fn prepare(
     let mut overlay = match user_overlay {
         Some(path) => {
             let text = std::fs::read_to_string(path)
-                .map_err(|e| Error(format!("cannot read -overlay {}: {e}", path.display())))?;
+                .map_err(|e| Error::new(format!("cannot read -overlay {}: {e}", path.display())))?;
             serde_json::from_str::<OverlayJson>(&text)
-                .map_err(|e| Error(format!("-overlay {}: {e}", path.display())))?
+                .map_err(|e| Error::new(format!("-overlay {}: {e}", path.display())))?
         }
         None => OverlayJson::default(),
     };
@@ -81,13 +81,14 @@ pub(crate) fn prepare(
     }
     let path = work.join("overlay.json");
     let text = serde_json::to_string_pretty(&overlay)
-        .map_err(|e| Error(format!("cannot encode the overlay: {e}")))?;
+        .map_err(|e| Error::new(format!("cannot encode the overlay: {e}")))?;
     write(&path, &text)?;
     Ok((path, prepared))
 }
 
 fn write(path: &Path, text: &str) -> Result<(), Error> {
-    std::fs::write(path, text).map_err(|e| Error(format!("cannot write {}: {e}", path.display())))
+    std::fs::write(path, text)
+        .map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))
 }
 
 fn hook_package(

@@ -668,3 +668,88 @@ fn old_language_version_and_aliased_os_in_test_main() {
     assert_eq!(pkg["tests"][0]["test"]["name"], "TestLeak");
     assert_eq!(pkg["tests"][0]["groups"][0]["verdict"], "proven");
 }
+
+/// SIGTERM to goleash stops go test and the test binary it started (they are one process
+/// group, which goleash signals), removes goleash's temporary directory and exits 143.
+#[test]
+fn sigterm_stops_go_test_and_its_test_binary() {
+    let scratch = tempfile::tempdir().unwrap();
+    let pid_file = scratch.path().join("pids");
+    let tmp = scratch.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let mut goleash = Command::new(env!("CARGO_BIN_EXE_goleash"))
+        .args(["test", "--color=never", "--go"])
+        .arg(go())
+        .args(["--", "-run", "TestSleepsUntilStopped", "./sleepy"])
+        .current_dir(module())
+        .env("GOTOOLCHAIN", "local")
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOLEASH_SLEEPY_PID_FILE", &pid_file)
+        .env("TMPDIR", &tmp)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The build may take a while on a loaded machine; the bound only keeps a broken run from
+    // hanging the suite.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let pids = loop {
+        if let Ok(text) = std::fs::read_to_string(&pid_file) {
+            break text;
+        }
+        if let Some(status) = goleash.try_wait().unwrap() {
+            let out = goleash.wait_with_output().unwrap();
+            panic!(
+                "goleash ended ({status}) before the test wrote its pid:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the test never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let pids: Vec<u32> = pids
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    let (test_binary, go_command) = (pids[0], pids[1]);
+    assert!(running(test_binary) && running(go_command));
+    let status = Command::new("kill")
+        .args(["-TERM", &goleash.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = goleash.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
+    // goleash returns only once the group is gone.
+    assert!(
+        !running(test_binary),
+        "the test binary {test_binary} still runs"
+    );
+    assert!(!running(go_command), "go test {go_command} still runs");
+    let left: Vec<_> = std::fs::read_dir(&tmp)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("goleash-test-"))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "goleash's temporary directory is left: {left:?}"
+    );
+}
+
+/// Whether process `pid` exists and is not a zombie (a container's init may never reap one).
+fn running(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')),
+        Err(_) => false,
+    }
+}

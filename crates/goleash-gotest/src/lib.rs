@@ -42,29 +42,67 @@ pub const SCHEMA: &str = "goleash.test/v1";
 /// ancestors') that runs under `testing.tRunner`, the frame above tRunner. `None` when it is
 /// the group's own blocking site (a stuck test goroutine) or no such stack is known.
 pub fn test_frame(group: &Group) -> Option<goleash_analyze::FrameView> {
+    // (the body's index, the index of the call the body made): a call inlined into the body
+    // is printed between the body and the runner, else the callee is the frame above.
     let body = |stack: &[goleash_analyze::FrameView]| -> Option<(usize, Option<usize>)> {
         let visible: Vec<usize> = (0..stack.len())
             .filter(|&i| !goleash_analyze::is_runtime_frame(&stack[i].function))
             .collect();
-        match visible.as_slice() {
-            [.., callee, body, last] if stack[*last].function == "testing.tRunner" => {
-                Some((*body, Some(*callee)))
-            }
-            [body, last] if stack[*last].function == "testing.tRunner" => Some((*body, None)),
-            _ => None,
-        }
+        let functions: Vec<&str> = visible
+            .iter()
+            .map(|&i| stack[i].function.as_str())
+            .collect();
+        let at = attribute::body_index(&functions)?;
+        let runner = functions
+            .iter()
+            .position(|f| attribute::is_runner(f))
+            .unwrap_or(functions.len());
+        let inlined = (at + 1..runner).find(|&i| {
+            !functions[i].starts_with("testing.") && !functions[i].starts_with("reflect.")
+        });
+        let callee = inlined.or_else(|| at.checked_sub(1));
+        Some((visible[at], callee.map(|c| visible[c])))
     };
     if let Some((i, _)) = body(&group.frames) {
         let frame = &group.frames[i];
         return (group.site.as_ref() != Some(frame)).then(|| frame.clone());
     }
-    group.ancestors.iter().find_map(|stack| {
-        let (i, callee) = body(stack)?;
-        let mut frame = stack[i].clone();
-        if let Some(callee) = callee {
-            frame.line = call_line(&frame.file, frame.line, &stack[callee].function);
-        }
-        Some(frame)
+    let found = group
+        .ancestors
+        .iter()
+        .enumerate()
+        .find_map(|(nearest, stack)| {
+            let (i, callee) = body(stack)?;
+            let mut frame = stack[i].clone();
+            let first_visible = stack
+                .iter()
+                .position(|f| !goleash_analyze::is_runtime_frame(&f.function));
+            match (&group.creator, callee) {
+                // The test ran the `go` statement itself: the creator's line is the statement's
+                // (the runtime backs it up to the call), the ancestor's the return address.
+                (Some(creator), _)
+                    if nearest == 0
+                        && first_visible == Some(i)
+                        && creator.function == frame.function
+                        && creator.file == frame.file =>
+                {
+                    frame.line = creator.line;
+                }
+                (_, Some(callee)) => {
+                    frame.line = call_line(&frame.file, frame.line, &stack[callee].function);
+                }
+                _ => {}
+            }
+            Some(frame)
+        });
+    // An example runs on the main goroutine; without ancestors, a test or an example that
+    // ran the `go` statement itself is the creator.
+    found.or_else(|| {
+        group
+            .creator
+            .as_ref()
+            .filter(|c| attribute::top_level_test(&c.function).is_some())
+            .cloned()
     })
 }
 
@@ -369,15 +407,19 @@ pub fn run(options: &Options, fail_on: Verdict) -> Result<TestRun, Error> {
             ignore::encode(&options.ignores),
         ),
     ];
+    // tracebacklabels shows the check's test-name label in the dump (the default only from
+    // go.mod's go 1.27 on).
+    let mut godebug = vec!["tracebacklabels=1".to_string()];
     if options.ancestors > 0 {
-        let godebug = match std::env::var("GODEBUG") {
-            Ok(existing) if !existing.is_empty() => {
-                format!("{existing},tracebackancestors={}", options.ancestors)
-            }
-            _ => format!("tracebackancestors={}", options.ancestors),
-        };
-        env.push(("GODEBUG".to_string(), godebug));
+        godebug.push(format!("tracebackancestors={}", options.ancestors));
     }
+    if let Ok(existing) = std::env::var("GODEBUG") {
+        if !existing.is_empty() {
+            // The user's settings first: later ones win, and goleash's are needed.
+            godebug.insert(0, existing);
+        }
+    }
+    env.push(("GODEBUG".to_string(), godebug.join(",")));
 
     let prepare_ms = prepared_at.elapsed().as_secs_f64() * 1000.0;
     if let Some(signal) = interrupt::received() {

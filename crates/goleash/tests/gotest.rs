@@ -172,6 +172,11 @@ fn names_exactly_the_tests_that_leak() {
         ("leaky", "TestSubtests/leaks"),
         ("leaky", "TestTickerWithoutCtx"),
         ("many", "TestLeakThousand"),
+        ("names", "ExampleForget"),
+        ("names", "FuzzParse"),
+        ("names", "TestInlinedConstructor"),
+        ("names", "TestStartsItDirectly"),
+        ("names", "TestTable/leaks_here"),
         ("ownmain", "TestRace"),
         ("servers", "TestLeavesListenerOpen"),
         ("servers", "TestLeavesServerOpen"),
@@ -752,4 +757,69 @@ fn running(pid: u32) -> bool {
             .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')),
         Err(_) => false,
     }
+}
+
+/// Table subtests get the name go test gave them (not `TestTable/{tc.name}`), and the `in
+/// test` line is the test's own line: the `go` statement of a test that starts the goroutine
+/// itself, the call of a constructor inlined into the test, the call in a fuzz target's
+/// function; an example is named as an example and not counted as a test.
+#[test]
+fn subtests_fuzz_targets_and_examples_are_named_at_their_lines() {
+    let pkg = package(&shared().json, "names");
+    let in_test = |name: &str| {
+        let t = test(pkg, name);
+        let frame = &t["groups"][0]["in_test"];
+        (
+            frame["function"]
+                .as_str()
+                .unwrap_or_default()
+                .trim_start_matches("goleash.test/gotest/names.")
+                .to_string(),
+            frame["line"].as_u64().unwrap_or(0),
+        )
+    };
+    assert_eq!(
+        in_test("TestTable/leaks_here"),
+        ("TestTable.func1".into(), 18)
+    );
+    assert_eq!(
+        in_test("TestStartsItDirectly"),
+        ("TestStartsItDirectly".into(), 26)
+    );
+    assert_eq!(
+        in_test("TestInlinedConstructor"),
+        ("TestInlinedConstructor".into(), 31)
+    );
+    assert_eq!(in_test("FuzzParse"), ("FuzzParse.func1".into(), 39));
+    assert_eq!(in_test("ExampleForget"), ("ExampleForget".into(), 45));
+    assert_eq!(test(pkg, "ExampleForget")["test"]["kind"], "example");
+    assert_eq!(test(pkg, "FuzzParse")["test"]["kind"], "fuzz");
+    assert_eq!(test(pkg, "TestTable/leaks_here")["test"]["kind"], "test");
+
+    let run = goleash_test(&["./names"]);
+    assert!(
+        run.stdout
+            .contains("5 goroutines leaked by 4 tests and 1 example"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("(outside any test)"), "{}", run.stdout);
+    // A -run pattern of the user's still selects, and the names still come out.
+    let run = goleash_test(&[
+        "--format",
+        "json",
+        "--",
+        "-run",
+        "TestTable/leaks",
+        "./names",
+    ]);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let names: Vec<&str> = package(&report, "names")["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["test"]["name"].as_str().unwrap())
+        .collect();
+    // Examples match -run too: ExampleForget does not, so only the subtest is left.
+    assert_eq!(names, ["TestTable/leaks_here"], "{}", run.stderr);
 }

@@ -391,7 +391,13 @@ pub fn run(options: &Options, fail_on: Verdict) -> Result<TestRun, Error> {
         Some(dir) => Path::new(dir).join(o),
         None => PathBuf::from(o),
     });
-    let (overlay_path, prepared) = overlay::prepare(&listed, temp.path(), user_overlay.as_deref())?;
+    let check_deps = if listed.iter().any(|p| p.standard) {
+        golist::check_dependencies(&options.go, &args, &base_env)?
+    } else {
+        Default::default()
+    };
+    let (overlay_path, prepared) =
+        overlay::prepare(&listed, temp.path(), user_overlay.as_deref(), &check_deps)?;
 
     let mut env = vec![
         (

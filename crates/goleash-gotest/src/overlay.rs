@@ -14,6 +14,24 @@ use crate::Error;
 
 const HARNESS: &str = include_str!("harness.go.tmpl");
 
+/// The packages the generated file imports (a unit test holds them to the template).
+pub(crate) const HARNESS_IMPORTS: [&str; 14] = [
+    "bytes",
+    "context",
+    "flag",
+    "io",
+    "os",
+    "reflect",
+    "runtime",
+    "runtime/pprof",
+    "strconv",
+    "strings",
+    "sync",
+    "testing",
+    "time",
+    "unsafe",
+];
+
 /// Name of the generated file in the package directory (it only exists in the overlay).
 const HARNESS_FILE: &str = "goleash_harness_test.go";
 
@@ -49,10 +67,13 @@ struct OverlayJson {
 
 /// Writes the overlay into `work` (a temporary directory) and returns its path with the
 /// prepared packages. `user_overlay` is the user's own `-overlay` file, kept in the result.
+/// `check_deps`: the packages the check depends on (see `golist::check_dependencies`); only
+/// consulted for standard-library packages.
 pub(crate) fn prepare(
     packages: &[ListedPackage],
     work: &Path,
     user_overlay: Option<&Path>,
+    check_deps: &std::collections::HashSet<String>,
 ) -> Result<(PathBuf, Vec<Prepared>), Error> {
     let mut overlay = match user_overlay {
         Some(path) => {
@@ -69,7 +90,8 @@ pub(crate) fn prepare(
             continue;
         }
         let key = file_key(&pkg.import_path);
-        let hook = match hook_package(pkg, &key, index, work, &mut overlay.replace) {
+        let cycle = pkg.standard && check_deps.contains(&pkg.import_path);
+        let hook = match hook_package(pkg, &key, index, work, cycle, &mut overlay.replace) {
             Ok(hook) => hook,
             Err(reason) => Hook::Skipped { reason },
         };
@@ -96,6 +118,7 @@ fn hook_package(
     key: &str,
     index: usize,
     work: &Path,
+    cycle: bool,
     replace: &mut BTreeMap<String, String>,
 ) -> Result<Hook, String> {
     let mut found: Option<(PathBuf, bool, String, usize, Vec<Edit>)> = None;
@@ -137,11 +160,11 @@ fn hook_package(
         harness_target = pkg.dir.join(name);
     }
     let (external, test_main, hook) = match found {
-        // The check imports runtime/pprof, os, strings, …: in a standard-library package's
-        // internal test package that may be an import cycle; only the external one is safe.
-        Some((file, false, ..)) if pkg.standard => {
+        // The check imports runtime/pprof, os, strings, …: in the internal test package of a
+        // package those depend on, that is an import cycle (net and crypto/tls are fine).
+        Some((file, false, ..)) if cycle => {
             return Err(format!(
-                "a standard-library package whose TestMain ({}) is in the internal test package, which cannot import goleash's check without a possible import cycle",
+                "its TestMain ({}) is in the internal test package of a package goleash's check itself imports (directly or not), which would be an import cycle",
                 file.display()
             ));
         }
@@ -433,6 +456,20 @@ mod tests {
         assert_eq!(runs, 1);
         let out = apply_edits(&src, &edits);
         assert!(out.contains("goleashExit(goleashRun(m))"));
+    }
+
+    #[test]
+    fn harness_imports_are_the_templates() {
+        let block = HARNESS
+            .split_once("import (")
+            .and_then(|(_, rest)| rest.split_once(')'))
+            .unwrap()
+            .0;
+        let mut imported: Vec<&str> = block.lines().filter_map(|l| l.split('"').nth(1)).collect();
+        let mut listed = HARNESS_IMPORTS.to_vec();
+        imported.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(imported, listed);
     }
 
     #[test]

@@ -823,3 +823,29 @@ fn subtests_fuzz_targets_and_examples_are_named_at_their_lines() {
     // Examples match -run too: ExampleForget does not, so only the subtest is left.
     assert_eq!(names, ["TestTable/leaks_here"], "{}", run.stderr);
 }
+
+/// A standard-library package whose TestMain is in its internal test package (like net and
+/// crypto/tls; here net/http/cgi, whose tests are quick) is checked: the check is only kept
+/// out of packages it imports itself.
+#[test]
+fn a_standard_package_with_an_internal_test_main_is_checked() {
+    let run = goleash_test(&[
+        "--format",
+        "json",
+        "--",
+        "-run",
+        "^TestRequest$",
+        "net/http/cgi",
+    ]);
+    let report: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr));
+    let pkg = &report["packages"][0];
+    assert_eq!(pkg["import_path"], "net/http/cgi");
+    assert_eq!(pkg["status"], "passed", "{pkg:#}\n{}", run.stderr);
+    assert_eq!(pkg["hook"]["kind"], "wrapped", "{pkg:#}");
+    assert!(pkg["hook"]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("net/http/cgi/host_test.go"));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}

@@ -410,7 +410,7 @@ pub fn run(options: &Options, fail_on: Verdict) -> Result<TestRun, Error> {
         ),
         (
             "GOLEASH_TEST_IGNORE".to_string(),
-            ignore::encode(&options.ignores),
+            ignore::encode(&not_waited_for(options)),
         ),
     ];
     // tracebacklabels shows the check's test-name label in the dump (the default only from
@@ -493,6 +493,18 @@ pub fn run(options: &Options, fail_on: Verdict) -> Result<TestRun, Error> {
         go_test_ms,
         analysis_ms: analysed.elapsed().as_secs_f64() * 1000.0,
     })
+}
+
+/// What the check does not wait for: the ignored goroutines, and those `--expect` (or
+/// goleash.toml's expected) marks long-lived: they are counted, not reported, so waiting out
+/// the retry window for them would only cost time. They stay in the dump.
+fn not_waited_for(options: &Options) -> Vec<Ignore> {
+    let mut rules = options.ignores.clone();
+    for pattern in &options.config.expected {
+        rules.push(Ignore::new(IgnoreKind::Any, pattern.function.clone()));
+        rules.push(Ignore::new(IgnoreKind::CreatedBy, pattern.function.clone()));
+    }
+    rules
 }
 
 /// Runs go test, copying its output to the terminal as it comes and keeping a copy.

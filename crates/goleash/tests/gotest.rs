@@ -849,3 +849,26 @@ fn a_standard_package_with_an_internal_test_main_is_checked() {
         .ends_with("net/http/cgi/host_test.go"));
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
+
+/// Goroutines `--expect` marks long-lived are counted, not reported, so the check does not
+/// wait for them: its first look finds nothing to wait for (one round), where it used to
+/// look again until the late goroutine ended.
+#[test]
+fn expected_goroutines_do_not_hold_the_retry_window() {
+    let run = goleash_test(&[
+        "--expect",
+        "goleash.test/gotest/late.FlushSoon*",
+        "--retry",
+        "5s",
+        "--format",
+        "json",
+        "./late",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let pkg = package(&report, "late");
+    assert_eq!(pkg["expected"], 1, "{pkg:#}");
+    assert_eq!(pkg["tests"].as_array().unwrap().len(), 0, "{pkg:#}");
+    assert_eq!(pkg["check"]["rounds"], 1, "{pkg:#}");
+    assert_eq!(pkg["check"]["stragglers"], 0, "{pkg:#}");
+}

@@ -872,3 +872,41 @@ fn expected_goroutines_do_not_hold_the_retry_window() {
     assert_eq!(pkg["check"]["rounds"], 1, "{pkg:#}");
     assert_eq!(pkg["check"]["stragglers"], 0, "{pkg:#}");
 }
+
+/// The `leashtest` Go package's own tests (go/leashtest), with goleash on PATH (its report is
+/// goleash analyze's) and without (the built-in grouped report).
+#[test]
+fn leashtest_reports_with_and_without_goleash_on_path() {
+    let go_dir = go().parent().unwrap().to_path_buf();
+    let goleash_dir = Path::new(env!("CARGO_BIN_EXE_goleash"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let system: Vec<PathBuf> = std::env::split_paths("/usr/local/bin:/usr/bin:/bin").collect();
+    for (with_goleash, reporter) in [(true, "goleash"), (false, "built-in")] {
+        let mut dirs = vec![go_dir.clone()];
+        if with_goleash {
+            dirs.insert(0, goleash_dir.clone());
+        }
+        dirs.extend(system.clone());
+        let path = std::env::join_paths(dirs).unwrap();
+        let out = Command::new(go())
+            .args(["test", "-count=1", "-v", "./..."])
+            .current_dir(root().join("go/leashtest"))
+            .env("PATH", &path)
+            .env("GOTOOLCHAIN", "local")
+            .env_remove("LEASHTEST_GOLEASH")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains(&format!("report by {reporter}:")),
+            "{reporter}: {stdout}"
+        );
+    }
+}

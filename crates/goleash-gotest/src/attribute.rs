@@ -20,7 +20,7 @@ pub struct TestName {
     /// The top-level test function.
     pub test: String,
     /// How it was found: `ancestors` (GODEBUG=tracebackancestors), `creator` (the `created by`
-    /// frame names a test function) or `stack`.
+    /// frame names a test function), `stack`, or `label` (the check's test-name label alone).
     pub via: &'static str,
     /// `test`, `benchmark`, `fuzz` (a fuzz target and its seed inputs) or `example`.
     pub kind: &'static str,
@@ -143,7 +143,12 @@ impl Attributor {
                 }
             }
         }
-        None
+        // Without ancestors a helper's goroutine shows no test frame, but it carries the label
+        // of the test that (transitively) started it. Which level of it is unknown, so only the
+        // top-level test is named.
+        let top = label?.split('/').next()?.to_string();
+        top_level_test(&format!("label.{top}"))?;
+        Some(TestName::new(top.clone(), &top, "label"))
     }
 
     /// The name `t.Run` gave the subtest whose body is `body`; `outer` is the stack of the

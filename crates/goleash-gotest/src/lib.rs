@@ -282,6 +282,12 @@ pub struct CheckTimes {
     pub stragglers: u32,
     /// From the end of the tests to goleash's finished report, by the wall clock.
     pub to_report_ms: f64,
+    /// Goroutines counted but not written to the dump: identical to one written (beyond 64
+    /// of a kind), they add to its group's count.
+    pub elided: u64,
+    /// (lowest written goroutine id of the kind, goroutines elided)
+    #[serde(skip)]
+    pub elided_kinds: Vec<(u64, u64)>,
     #[serde(skip)]
     pub ended_unix_ns: i128,
 }

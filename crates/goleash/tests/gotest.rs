@@ -343,6 +343,19 @@ fn a_thousand_leaked_goroutines_are_one_group() {
     assert_eq!(groups.len(), 1);
     assert_eq!(groups[0]["count"], 1000);
     assert!(groups[0]["goroutine_ids"].as_array().unwrap().len() <= 8);
+    // The check writes 64 of the thousand identical goroutines and counts the rest.
+    assert_eq!(many["check"]["elided"], 936, "{:#}", many["check"]);
+}
+
+/// Without ancestors, a goroutine a helper started shows no test frame; the check's
+/// test-name label still names the test.
+#[test]
+fn without_ancestors_the_label_names_the_test() {
+    let run = goleash_test(&["--ancestors", "0", "--format", "json", "./many"]);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let t = test(package(&report, "many"), "TestLeakThousand");
+    assert_eq!(t["test"]["via"], "label", "{t:#}");
+    assert_eq!(t["leaked"], 1000);
 }
 
 #[test]

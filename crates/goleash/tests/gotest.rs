@@ -923,3 +923,76 @@ fn leashtest_reports_with_and_without_goleash_on_path() {
         );
     }
 }
+
+/// On a module whose tests use goleak (testdata/goleak-compare, goleak v1.3.0 from the Go
+/// module proxy), goleash test names every test goleak fails, with no change to the tests.
+#[test]
+fn goleash_finds_every_leak_goleak_finds() {
+    let dir = root().join("testdata/goleak-compare");
+    // goleak per test, each test checking only what it started (IgnoreCurrent at its start).
+    let out = Command::new(go())
+        .args([
+            "test",
+            "-count=1",
+            "-json",
+            "-tags",
+            "goleak_current",
+            "./...",
+        ])
+        .current_dir(&dir)
+        .env("GOTOOLCHAIN", "local")
+        .output()
+        .unwrap();
+    let mut goleak = BTreeSet::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(event) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        if event["Action"] == "fail" {
+            if let Some(test) = event["Test"].as_str() {
+                goleak.insert(test.to_string());
+            }
+        }
+    }
+    // A parent fails with its failing subtest; goleash names the subtest.
+    let failed = goleak.clone();
+    goleak.retain(|t| !failed.iter().any(|sub| sub.starts_with(&format!("{t}/"))));
+    assert!(
+        goleak.contains("TestFetchFirst"),
+        "goleak's run: {goleak:?}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_goleash"))
+        .args(["test", "--format", "json", "--go"])
+        .arg(go())
+        .arg("./...")
+        .current_dir(&dir)
+        .env("GOTOOLCHAIN", "local")
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let goleash: BTreeSet<String> = report["packages"][0]["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["leaked"].as_u64().unwrap_or(0) > 0)
+        .map(|t| t["test"]["name"].as_str().unwrap_or("(none)").to_string())
+        .collect();
+    let expected: BTreeSet<String> = [
+        "TestCacheNotClosed",
+        "TestFetchFirst",
+        "TestPollerForgotten",
+        "TestServerLeftOpen",
+        "TestSources/two_sources",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert_eq!(goleash, expected);
+    assert!(
+        goleak.is_subset(&goleash),
+        "goleak {goleak:?}, goleash {goleash:?}"
+    );
+}

@@ -808,6 +808,11 @@ fn subtests_fuzz_targets_and_examples_are_named_at_their_lines() {
     assert_eq!(test(pkg, "ExampleForget")["test"]["kind"], "example");
     assert_eq!(test(pkg, "FuzzParse")["test"]["kind"], "fuzz");
     assert_eq!(test(pkg, "TestTable/leaks_here")["test"]["kind"], "test");
+    // The check's label is in `test`, not repeated as a label of the group.
+    assert_eq!(
+        test(pkg, "TestTable/leaks_here")["groups"][0]["labels"],
+        serde_json::json!([])
+    );
 
     let run = goleash_test(&["./names"]);
     assert!(

@@ -691,6 +691,17 @@ fn old_language_version_and_aliased_os_in_test_main() {
 /// group, which goleash signals), removes goleash's temporary directory and exits 143.
 #[test]
 fn sigterm_stops_go_test_and_its_test_binary() {
+    signal_stops_go_test_and_its_test_binary("TERM", 143);
+}
+
+/// SIGINT (Ctrl-C reaches goleash alone: go test is not in the terminal's foreground group)
+/// is forwarded the same way; exit 130.
+#[test]
+fn sigint_stops_go_test_and_its_test_binary() {
+    signal_stops_go_test_and_its_test_binary("INT", 130);
+}
+
+fn signal_stops_go_test_and_its_test_binary(signal: &str, code: i32) {
     let scratch = tempfile::tempdir().unwrap();
     let pid_file = scratch.path().join("pids");
     let tmp = scratch.path().join("tmp");
@@ -736,14 +747,17 @@ fn sigterm_stops_go_test_and_its_test_binary() {
     let (test_binary, go_command) = (pids[0], pids[1]);
     assert!(running(test_binary) && running(go_command));
     let status = Command::new("kill")
-        .args(["-TERM", &goleash.id().to_string()])
+        .args([&format!("-{signal}"), &goleash.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let out = goleash.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(143), "{stderr}");
-    assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
+    assert_eq!(out.status.code(), Some(code), "{stderr}");
+    assert!(
+        stderr.contains(&format!("interrupted by SIG{signal}")),
+        "{stderr}"
+    );
     // goleash returns only once the group is gone.
     assert!(
         !running(test_binary),

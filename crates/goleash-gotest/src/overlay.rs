@@ -296,6 +296,27 @@ fn test_main_edits(source: &str) -> Result<Option<(usize, Vec<Edit>)>, String> {
             format!("goleashRun({param})"),
         ));
     });
+    // `os.Exit(runMain(m))` (crypto/tls): the tests run in a helper taking the *testing.M.
+    if edits.is_empty() {
+        let mut cursor = root.walk();
+        for helper in root.named_children(&mut cursor) {
+            if helper.kind() != "function_declaration" || helper.id() == decl.id() {
+                continue;
+            }
+            let Some(helper_body) = helper.child_by_field_name("body") else {
+                continue;
+            };
+            for name in testing_m_parameters(helper, source) {
+                collect_calls(helper_body, source, name, "Run", true, &mut |node| {
+                    edits.push((
+                        node.start_byte(),
+                        node.end_byte(),
+                        format!("goleashRun({name})"),
+                    ));
+                });
+            }
+        }
+    }
     let runs = edits.len();
     let mut exit = |function: Node| {
         edits.push((
@@ -328,6 +349,32 @@ fn test_main_edits(source: &str) -> Result<Option<(usize, Vec<Edit>)>, String> {
 }
 
 use crate::syntax::walk;
+
+/// The names of a function's parameters of type `*testing.M` (or `*alias.M`).
+fn testing_m_parameters<'s>(function: Node, source: &'s str) -> Vec<&'s str> {
+    let mut names = Vec::new();
+    let Some(parameters) = function.child_by_field_name("parameters") else {
+        return names;
+    };
+    let mut cursor = parameters.walk();
+    for parameter in parameters.named_children(&mut cursor) {
+        let is_m = parameter.child_by_field_name("type").is_some_and(|t| {
+            let text: String = source[t.byte_range()].split_whitespace().collect();
+            text.starts_with('*') && text.ends_with(".M")
+        });
+        if !is_m {
+            continue;
+        }
+        let mut names_cursor = parameter.walk();
+        for name in parameter.children_by_field_name("name", &mut names_cursor) {
+            let name = &source[name.byte_range()];
+            if name != "_" {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
 
 fn collect_kind<'t>(node: Node<'t>, kind: &str, out: &mut Vec<Node<'t>>) {
     walk(node, |n| {
@@ -428,6 +475,16 @@ mod tests {
         assert!(out.contains("\t\tgoleashExit(0)\n"));
         assert!(out.contains("\tgoleashExit(goleashRun(m))\n"));
         assert!(out.ends_with("\nvar _ = Exit\n"));
+    }
+
+    #[test]
+    fn m_run_in_a_helper_is_wrapped() {
+        let src = "package tls\n\nimport (\n\t\"os\"\n\t\"testing\"\n)\n\nfunc TestMain(m *testing.M) {\n\tos.Exit(runMain(m))\n}\n\nfunc runMain(tm *testing.M) int {\n\tdefer cleanup()\n\treturn tm.Run()\n}\n";
+        let (runs, edits) = test_main_edits(src).unwrap().unwrap();
+        assert_eq!(runs, 1);
+        let out = apply_edits(src, &edits);
+        assert!(out.contains("\treturn goleashRun(tm)\n"), "{out}");
+        assert!(out.contains("\tgoleashExit(runMain(m))\n"), "{out}");
     }
 
     #[test]

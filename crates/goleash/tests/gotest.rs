@@ -171,6 +171,7 @@ fn names_exactly_the_tests_that_leak() {
         ("leaky", "TestRangeWithoutClose"),
         ("leaky", "TestSubtests/leaks"),
         ("leaky", "TestTickerWithoutCtx"),
+        ("helpermain", "TestNotify"),
         ("many", "TestLeakThousand"),
         ("names", "ExampleForget"),
         ("names", "FuzzParse"),
@@ -392,6 +393,11 @@ fn test_mains_are_wrapped_and_generated() {
     let x = &package(report, "xmain")["hook"];
     assert_eq!(x["kind"], "wrapped");
     assert!(x["file"].as_str().unwrap().ends_with("xmain/xmain_test.go"));
+    // TestMain runs the tests in a helper (`os.Exit(runMain(m))`, as crypto/tls does).
+    let helper = package(report, "helpermain");
+    assert_eq!(helper["hook"]["kind"], "wrapped", "{helper:#}");
+    assert_eq!(helper["hook"]["calls"], 1);
+    assert_eq!(helper["status"], "passed");
     assert_eq!(package(report, "broken")["status"], "no_test_files");
 }
 

@@ -487,6 +487,10 @@ pub fn run(options: &Options, fail_on: Verdict) -> Result<TestRun, Error> {
         }
     }
     drop(temp);
+    // A signal during the analysis is honoured too, rather than swallowed by the handler.
+    if let Some(signal) = interrupt::received() {
+        return Err(Error::interrupted(signal));
+    }
     Ok(TestRun {
         schema: SCHEMA,
         go_exit_code: code,

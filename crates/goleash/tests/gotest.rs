@@ -863,6 +863,28 @@ fn subtests_fuzz_targets_and_examples_are_named_at_their_lines() {
         .collect();
     // Examples match -run too: ExampleForget does not, so only the subtest is left.
     assert_eq!(names, ["TestTable/leaks_here"], "{}", run.stderr);
+    // Alternatives and groups are split as the testing package splits them.
+    let run = goleash_test(&[
+        "--format",
+        "json",
+        "--",
+        "-run",
+        "TestTable/(leaks|quiet)_[a-z]+|ExampleForget",
+        "./names",
+    ]);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let names: Vec<&str> = package(&report, "names")["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["test"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["ExampleForget", "TestTable/leaks_here"],
+        "{}",
+        run.stderr
+    );
 }
 
 /// A standard-library package whose TestMain is in its internal test package (like net and

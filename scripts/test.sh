@@ -18,6 +18,8 @@ echo "== go vet (Go fixtures compile)"
 (cd testdata/watch && go vet ./...)
 (cd testdata/vettool && go vet ./...)
 (cd testdata/fidelity && go vet ./...)
+(cd go/leashtest && go vet ./...)
+(cd testdata/goleak-compare && go vet ./... && go vet -tags goleak ./... && go vet -tags goleak_current ./... && go vet -tags goleak_main ./...)
 
 echo "== scripts/goker: go vet, go test (the goker recall harness; runs a few micro-pattern kernels)"
 (cd scripts/goker && go vet ./... && go test -count=1 ./...)

@@ -140,6 +140,9 @@ fn mark_leaked(base: &mut Snapshot, profile: &Snapshot) {
     // moments), and more of (some goroutines of the stack are still reachable, not leaked).
     let (mut fewer, mut more) = (0u64, 0u64);
     let mut unmatched_stacks = rustc_hash::FxHashSet::default();
+    // The profile splits one stack by labels (goleash test labels each test's goroutines):
+    // the dump's goroutines of a stack are compared with the profile's sum for it.
+    let mut proven: FxHashMap<Vec<(String, String, u32)>, u64> = FxHashMap::default();
     for group in &profile.groups {
         let key: Vec<(String, String, u32)> = comparable(profile, group.key.stack)
             .into_iter()
@@ -147,18 +150,24 @@ fn mark_leaked(base: &mut Snapshot, profile: &Snapshot) {
             .collect();
         match by_stack.get(&key) {
             Some(indexes) => {
-                let dumped: u64 = indexes.iter().map(|&i| base.groups[i].stats.count).sum();
-                fewer += u64::from(dumped < group.stats.count);
-                more += u64::from(dumped > group.stats.count);
                 for &i in indexes {
                     base.groups[i].key.leaked = true;
                 }
+                *proven.entry(key).or_default() += group.stats.count;
             }
             None => {
                 unmatched += group.stats.count;
                 unmatched_stacks.insert(group.key.stack);
             }
         }
+    }
+    for (key, count) in proven {
+        let dumped: u64 = by_stack[&key]
+            .iter()
+            .map(|&i| base.groups[i].stats.count)
+            .sum();
+        fewer += u64::from(dumped < count);
+        more += u64::from(dumped > count);
     }
     if fewer > 0 {
         base.notes.push(format!(

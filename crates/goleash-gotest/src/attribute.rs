@@ -20,8 +20,37 @@ pub struct TestName {
     /// The top-level test function.
     pub test: String,
     /// How it was found: `ancestors` (GODEBUG=tracebackancestors), `creator` (the `created by`
-    /// frame names a test function) or `stack`.
+    /// frame names a test function), `stack`, or `label` (the check's test-name label alone).
     pub via: &'static str,
+    /// `test`, `benchmark`, `fuzz` (a fuzz target and its seed inputs) or `example`.
+    pub kind: &'static str,
+}
+
+impl TestName {
+    fn new(name: String, test: &str, via: &'static str) -> TestName {
+        TestName {
+            name,
+            test: test.to_string(),
+            via,
+            kind: kind_of(test),
+        }
+    }
+}
+
+/// The pprof label goleash's check gives each test goroutine: the test's full name as
+/// `go test -run` spells it (see the harness). Goroutines inherit it from their creator.
+pub(crate) const NAME_LABEL: &str = "goleash.test";
+
+fn kind_of(test: &str) -> &'static str {
+    if test.starts_with("Example") {
+        "example"
+    } else if test.starts_with("Benchmark") {
+        "benchmark"
+    } else if test.starts_with("Fuzz") {
+        "fuzz"
+    } else {
+        "test"
+    }
 }
 
 /// Reads test files on demand to name subtests; one parse per file.
@@ -57,31 +86,47 @@ impl Attributor {
         let mut chain: Vec<Stack<'_>> = vec![visible(raw.key.stack)];
         chain.extend(interner.ancestry(raw.key.ancestry).map(visible));
 
-        // Test goroutines in the chain, innermost first: (index in chain, body frame).
+        // Test goroutines in the chain, innermost first: (index in chain, body frame). A fuzz
+        // input runs in a goroutine of its own but bears its target's name: not a level.
         let runners: Vec<(usize, &Frame)> = chain
             .iter()
             .enumerate()
+            .filter(|(_, s)| {
+                !s.iter()
+                    .any(|f| &*f.function == "testing.(*F).Fuzz.func1.1")
+            })
             .filter_map(|(i, s)| test_body(s).map(|b| (i, b)))
             .collect();
+        let label = interner
+            .labels(raw.key.labels)
+            .iter()
+            .find(|(key, _)| &**key == NAME_LABEL)
+            .map(|(_, value)| value.to_string());
         if let Some(&(_, body)) = runners.last() {
             if let Some(test) = top_level_test(&body.function) {
                 if is_plain_test(&body.function) {
-                    let mut names = vec![test.to_string()];
-                    // Each inner runner is a subtest of the one outside it.
-                    for pair in runners.windows(2).rev() {
-                        let (inner, outer) = (pair[0], pair[1]);
-                        names.push(self.subtest_name(inner.1, &chain[outer.0]));
-                    }
+                    let depth = runners.len();
+                    // The label is the name of the newest (sub)test started along the
+                    // goroutine's line of creators; its first `depth` parts are this test's.
+                    let labelled = label.as_deref().and_then(|l| {
+                        let parts: Vec<&str> = l.split('/').collect();
+                        (parts.len() >= depth && parts[0] == test).then(|| parts[..depth].join("/"))
+                    });
+                    let name = labelled.unwrap_or_else(|| {
+                        let mut names = vec![test.to_string()];
+                        // Each inner runner is a subtest of the one outside it.
+                        for pair in runners.windows(2).rev() {
+                            let (inner, outer) = (pair[0], pair[1]);
+                            names.push(self.subtest_name(inner.1, &chain[outer.0]));
+                        }
+                        names.join("/")
+                    });
                     let via = if runners.len() == 1 && runners[0].0 == 0 {
                         "stack"
                     } else {
                         "ancestors"
                     };
-                    return Some(TestName {
-                        name: names.join("/"),
-                        test: test.to_string(),
-                        via,
-                    });
+                    return Some(TestName::new(name, test, via));
                 }
             }
         }
@@ -89,24 +134,21 @@ impl Attributor {
         // the creator or the stack still names the test, if not the subtest.
         let creator = raw.key.creator.map(|c| interner.frame(c));
         if let Some(test) = creator.and_then(|c| top_level_test(&c.function)) {
-            return Some(TestName {
-                name: test.to_string(),
-                test: test.to_string(),
-                via: "creator",
-            });
+            return Some(TestName::new(test.to_string(), test, "creator"));
         }
         for stack in &chain {
             for frame in stack {
                 if let Some(test) = top_level_test(&frame.function) {
-                    return Some(TestName {
-                        name: test.to_string(),
-                        test: test.to_string(),
-                        via: "stack",
-                    });
+                    return Some(TestName::new(test.to_string(), test, "stack"));
                 }
             }
         }
-        None
+        // Without ancestors a helper's goroutine shows no test frame, but it carries the label
+        // of the test that (transitively) started it. Which level of it is unknown, so only the
+        // top-level test is named.
+        let top = label?.split('/').next()?.to_string();
+        top_level_test(&format!("label.{top}"))?;
+        Some(TestName::new(top.clone(), &top, "label"))
     }
 
     /// The name `t.Run` gave the subtest whose body is `body`; `outer` is the stack of the
@@ -231,14 +273,36 @@ fn rewrite_subtest_name(name: &str) -> String {
         .collect()
 }
 
-/// The body of a test goroutine: the frame just above `testing.tRunner` at the bottom.
+/// Where the testing package hands over to a test's own code: a test's or a fuzz input's
+/// goroutine (`tRunner`), a fuzz target's (`fRunner`), an example run on the main goroutine.
+const RUNNERS: [&str; 3] = ["testing.tRunner", "testing.fRunner", "testing.runExample"];
+
+/// The index of a test's body in a stack (leaf first, runtime frames left out): above the
+/// nearest runner, the lowest frame of a test function (`TestX`, `TestX.func1`, `FuzzX`,
+/// `ExampleX`). A call inlined into the body is printed in the ancestors' stacks out of order
+/// (below the test's own frame), and a fuzz input runs under testing's and reflect's frames,
+/// so the frame right above the runner is not always the test's. Without a test function,
+/// the nearest frame outside testing and reflect.
+pub(crate) fn body_index(functions: &[&str]) -> Option<usize> {
+    let runner = functions.iter().position(|f| RUNNERS.contains(f))?;
+    (0..runner)
+        .rev()
+        .find(|&i| top_level_test(functions[i]).is_some())
+        .or_else(|| {
+            (0..runner).rev().find(|&i| {
+                !functions[i].starts_with("testing.") && !functions[i].starts_with("reflect.")
+            })
+        })
+}
+
+pub(crate) fn is_runner(function: &str) -> bool {
+    RUNNERS.contains(&function)
+}
+
+/// The body of a test goroutine (see [`body_index`]).
 fn test_body<'a>(stack: &[&'a Frame]) -> Option<&'a Frame> {
-    let n = stack.len();
-    if n >= 2 && &*stack[n - 1].function == "testing.tRunner" {
-        Some(stack[n - 2])
-    } else {
-        None
-    }
+    let functions: Vec<&str> = stack.iter().map(|f| &*f.function).collect();
+    body_index(&functions).map(|i| stack[i])
 }
 
 /// `pkg.TestX` (no closure or method suffix).
@@ -251,7 +315,7 @@ fn is_plain_test(function: &str) -> bool {
 pub(crate) fn top_level_test(function: &str) -> Option<&str> {
     let (_, rest) = split_package(function);
     let first = rest.split('.').next()?;
-    ["Test", "Benchmark", "Fuzz"]
+    ["Test", "Benchmark", "Fuzz", "Example"]
         .iter()
         .any(|prefix| {
             first.strip_prefix(prefix).is_some_and(|tail| {
@@ -311,6 +375,11 @@ mod tests {
         assert_eq!(top_level_test("m/x.TestMain"), None);
         assert_eq!(top_level_test("m/x.(*T).Test"), None);
         assert_eq!(top_level_test("main.BenchmarkX"), Some("BenchmarkX"));
+        assert_eq!(
+            top_level_test("m/x.ExampleT_Method"),
+            Some("ExampleT_Method")
+        );
+        assert_eq!(top_level_test("m/x.Examples"), None);
         assert!(is_plain_test("a.b/c/leaky.TestSubtests"));
         assert!(!is_plain_test("a.b/c/leaky.TestSubtests.func1"));
     }

@@ -67,11 +67,11 @@ pub(crate) fn list(
     cmd.stdin(Stdio::null());
     let output = cmd
         .output()
-        .map_err(|e| Error(format!("cannot run `{} list`: {e}", go.display())))?;
+        .map_err(|e| Error::new(format!("cannot run `{} list`: {e}", go.display())))?;
     let packages = decode(&output.stdout)?;
     if !output.status.success() && packages.is_empty() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(Error(format!(
+        return Err(Error::new(format!(
             "`go list` failed ({}): {}",
             output.status,
             stderr.trim()
@@ -80,12 +80,48 @@ pub(crate) fn list(
     Ok(packages)
 }
 
+/// Every package the check's own imports depend on (`go list -deps`, with the run's build
+/// flags): a standard-library package among them cannot hold the check in its internal test
+/// package (that would be an import cycle); any other can.
+pub(crate) fn check_dependencies(
+    go: &Path,
+    args: &GoTestArgs,
+    env: &[(String, String)],
+) -> Result<std::collections::HashSet<String>, Error> {
+    let mut cmd = Command::new(go);
+    if let Some(dir) = &args.chdir {
+        cmd.arg("-C").arg(dir);
+    }
+    cmd.arg("list")
+        .arg("-deps")
+        .arg("-f={{.ImportPath}}")
+        .args(&args.list_flags)
+        .arg("--")
+        .args(crate::overlay::HARNESS_IMPORTS)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null());
+    let output = cmd
+        .output()
+        .map_err(|e| Error::new(format!("cannot run `{} list`: {e}", go.display())))?;
+    if !output.status.success() {
+        return Err(Error::new(format!(
+            "`go list -deps` of the check's imports failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect())
+}
+
 /// `go list -json` prints one JSON object per package, concatenated.
 pub(crate) fn decode(stdout: &[u8]) -> Result<Vec<ListedPackage>, Error> {
     serde_json::Deserializer::from_slice(stdout)
         .into_iter::<ListedPackage>()
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Error(format!("cannot read the output of `go list -json`: {e}")))
+        .map_err(|e| Error::new(format!("cannot read the output of `go list -json`: {e}")))
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod attribute;
 mod check;
 mod golist;
 mod ignore;
+mod interrupt;
 mod output;
 mod overlay;
 mod settings;
@@ -41,29 +42,67 @@ pub const SCHEMA: &str = "goleash.test/v1";
 /// ancestors') that runs under `testing.tRunner`, the frame above tRunner. `None` when it is
 /// the group's own blocking site (a stuck test goroutine) or no such stack is known.
 pub fn test_frame(group: &Group) -> Option<goleash_analyze::FrameView> {
+    // (the body's index, the index of the call the body made): a call inlined into the body
+    // is printed between the body and the runner, else the callee is the frame above.
     let body = |stack: &[goleash_analyze::FrameView]| -> Option<(usize, Option<usize>)> {
         let visible: Vec<usize> = (0..stack.len())
             .filter(|&i| !goleash_analyze::is_runtime_frame(&stack[i].function))
             .collect();
-        match visible.as_slice() {
-            [.., callee, body, last] if stack[*last].function == "testing.tRunner" => {
-                Some((*body, Some(*callee)))
-            }
-            [body, last] if stack[*last].function == "testing.tRunner" => Some((*body, None)),
-            _ => None,
-        }
+        let functions: Vec<&str> = visible
+            .iter()
+            .map(|&i| stack[i].function.as_str())
+            .collect();
+        let at = attribute::body_index(&functions)?;
+        let runner = functions
+            .iter()
+            .position(|f| attribute::is_runner(f))
+            .unwrap_or(functions.len());
+        let inlined = (at + 1..runner).find(|&i| {
+            !functions[i].starts_with("testing.") && !functions[i].starts_with("reflect.")
+        });
+        let callee = inlined.or_else(|| at.checked_sub(1));
+        Some((visible[at], callee.map(|c| visible[c])))
     };
     if let Some((i, _)) = body(&group.frames) {
         let frame = &group.frames[i];
         return (group.site.as_ref() != Some(frame)).then(|| frame.clone());
     }
-    group.ancestors.iter().find_map(|stack| {
-        let (i, callee) = body(stack)?;
-        let mut frame = stack[i].clone();
-        if let Some(callee) = callee {
-            frame.line = call_line(&frame.file, frame.line, &stack[callee].function);
-        }
-        Some(frame)
+    let found = group
+        .ancestors
+        .iter()
+        .enumerate()
+        .find_map(|(nearest, stack)| {
+            let (i, callee) = body(stack)?;
+            let mut frame = stack[i].clone();
+            let first_visible = stack
+                .iter()
+                .position(|f| !goleash_analyze::is_runtime_frame(&f.function));
+            match (&group.creator, callee) {
+                // The test ran the `go` statement itself: the creator's line is the statement's
+                // (the runtime backs it up to the call), the ancestor's the return address.
+                (Some(creator), _)
+                    if nearest == 0
+                        && first_visible == Some(i)
+                        && creator.function == frame.function
+                        && creator.file == frame.file =>
+                {
+                    frame.line = creator.line;
+                }
+                (_, Some(callee)) => {
+                    frame.line = call_line(&frame.file, frame.line, &stack[callee].function);
+                }
+                _ => {}
+            }
+            Some(frame)
+        });
+    // An example runs on the main goroutine; without ancestors, a test or an example that
+    // ran the `go` statement itself is the creator.
+    found.or_else(|| {
+        group
+            .creator
+            .as_ref()
+            .filter(|c| attribute::top_level_test(&c.function).is_some())
+            .cloned()
     })
 }
 
@@ -85,13 +124,41 @@ fn call_line(file: &str, line: u32, callee: &str) -> u32 {
         .unwrap_or(line)
 }
 
-/// A failure of goleash itself, phrased for the user.
+/// A failure of goleash itself, phrased for the user, or the signal that stopped the run.
 #[derive(Debug)]
-pub struct Error(pub String);
+pub struct Error {
+    message: String,
+    signal: Option<i32>,
+}
+
+impl Error {
+    pub fn new(message: impl Into<String>) -> Error {
+        Error {
+            message: message.into(),
+            signal: None,
+        }
+    }
+
+    fn interrupted(signal: i32) -> Error {
+        Error {
+            message: format!(
+                "interrupted by {}: go test and its test binaries were stopped",
+                interrupt::name(signal)
+            ),
+            signal: Some(signal),
+        }
+    }
+
+    /// The signal (SIGINT, SIGTERM, SIGHUP) that stopped the run; a shell reports such an
+    /// end as 128 + the signal's number.
+    pub fn signal(&self) -> Option<i32> {
+        self.signal
+    }
+}
 
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
@@ -215,6 +282,12 @@ pub struct CheckTimes {
     pub stragglers: u32,
     /// From the end of the tests to goleash's finished report, by the wall clock.
     pub to_report_ms: f64,
+    /// Goroutines counted but not written to the dump: identical to one written (beyond 64
+    /// of a kind), they add to its group's count.
+    pub elided: u64,
+    /// (lowest written goroutine id of the kind, goroutines elided)
+    #[serde(skip)]
+    pub elided_kinds: Vec<(u64, u64)>,
     #[serde(skip)]
     pub ended_unix_ns: i128,
 }
@@ -296,22 +369,23 @@ impl TestRun {
 
 /// Runs `go test` with the check and reads what it left behind.
 pub fn run(options: &Options, fail_on: Verdict) -> Result<TestRun, Error> {
+    interrupt::install();
     let args = GoTestArgs::parse(&options.args);
     let temp = tempfile::Builder::new()
         .prefix("goleash-test-")
         .tempdir()
-        .map_err(|e| Error(format!("cannot create a temporary directory: {e}")))?;
+        .map_err(|e| Error::new(format!("cannot create a temporary directory: {e}")))?;
     let out_dir = match &options.keep {
         Some(dir) => {
             std::fs::create_dir_all(dir)
-                .map_err(|e| Error(format!("cannot create {}: {e}", dir.display())))?;
+                .map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))?;
             std::path::absolute(dir)
-                .map_err(|e| Error(format!("cannot resolve {}: {e}", dir.display())))?
+                .map_err(|e| Error::new(format!("cannot resolve {}: {e}", dir.display())))?
         }
         None => {
             let dir = temp.path().join("out");
             std::fs::create_dir(&dir)
-                .map_err(|e| Error(format!("cannot create {}: {e}", dir.display())))?;
+                .map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))?;
             dir
         }
     };
@@ -323,7 +397,13 @@ pub fn run(options: &Options, fail_on: Verdict) -> Result<TestRun, Error> {
         Some(dir) => Path::new(dir).join(o),
         None => PathBuf::from(o),
     });
-    let (overlay_path, prepared) = overlay::prepare(&listed, temp.path(), user_overlay.as_deref())?;
+    let check_deps = if listed.iter().any(|p| p.standard) {
+        golist::check_dependencies(&options.go, &args, &base_env)?
+    } else {
+        Default::default()
+    };
+    let (overlay_path, prepared) =
+        overlay::prepare(&listed, temp.path(), user_overlay.as_deref(), &check_deps)?;
 
     let mut env = vec![
         (
@@ -336,20 +416,27 @@ pub fn run(options: &Options, fail_on: Verdict) -> Result<TestRun, Error> {
         ),
         (
             "GOLEASH_TEST_IGNORE".to_string(),
-            ignore::encode(&options.ignores),
+            ignore::encode(&not_waited_for(options)),
         ),
     ];
+    // tracebacklabels shows the check's test-name label in the dump (the default only from
+    // go.mod's go 1.27 on).
+    let mut godebug = vec!["tracebacklabels=1".to_string()];
     if options.ancestors > 0 {
-        let godebug = match std::env::var("GODEBUG") {
-            Ok(existing) if !existing.is_empty() => {
-                format!("{existing},tracebackancestors={}", options.ancestors)
-            }
-            _ => format!("tracebackancestors={}", options.ancestors),
-        };
-        env.push(("GODEBUG".to_string(), godebug));
+        godebug.push(format!("tracebackancestors={}", options.ancestors));
     }
+    if let Ok(existing) = std::env::var("GODEBUG") {
+        if !existing.is_empty() {
+            // The user's settings first: later ones win, and goleash's are needed.
+            godebug.insert(0, existing);
+        }
+    }
+    env.push(("GODEBUG".to_string(), godebug.join(",")));
 
     let prepare_ms = prepared_at.elapsed().as_secs_f64() * 1000.0;
+    if let Some(signal) = interrupt::received() {
+        return Err(Error::interrupted(signal));
+    }
     let started = Instant::now();
     let (code, stdout, stderr) = run_go_test(
         &options.go,
@@ -358,6 +445,10 @@ pub fn run(options: &Options, fail_on: Verdict) -> Result<TestRun, Error> {
         options.live,
     )?;
     let go_test_ms = started.elapsed().as_secs_f64() * 1000.0;
+    // `temp` is dropped on the way out, which removes the overlay and the dumps.
+    if let Some(signal) = interrupt::received() {
+        return Err(Error::interrupted(signal));
+    }
     let analysed = Instant::now();
 
     let outputs = output::split(&stdout, &stderr, args.json);
@@ -396,6 +487,10 @@ pub fn run(options: &Options, fail_on: Verdict) -> Result<TestRun, Error> {
         }
     }
     drop(temp);
+    // A signal during the analysis is honoured too, rather than swallowed by the handler.
+    if let Some(signal) = interrupt::received() {
+        return Err(Error::interrupted(signal));
+    }
     Ok(TestRun {
         schema: SCHEMA,
         go_exit_code: code,
@@ -410,6 +505,18 @@ pub fn run(options: &Options, fail_on: Verdict) -> Result<TestRun, Error> {
     })
 }
 
+/// What the check does not wait for: the ignored goroutines, and those `--expect` (or
+/// goleash.toml's expected) marks long-lived: they are counted, not reported, so waiting out
+/// the retry window for them would only cost time. They stay in the dump.
+fn not_waited_for(options: &Options) -> Vec<Ignore> {
+    let mut rules = options.ignores.clone();
+    for pattern in &options.config.expected {
+        rules.push(Ignore::new(IgnoreKind::Any, pattern.function.clone()));
+        rules.push(Ignore::new(IgnoreKind::CreatedBy, pattern.function.clone()));
+    }
+    rules
+}
+
 /// Runs go test, copying its output to the terminal as it comes and keeping a copy.
 fn run_go_test(
     go: &Path,
@@ -417,28 +524,45 @@ fn run_go_test(
     env: &[(String, String)],
     live: Live,
 ) -> Result<(i32, Vec<u8>, Vec<u8>), Error> {
-    let mut child = Command::new(go)
+    let mut command = Command::new(go);
+    command
         .arg("test")
         .args(args)
         .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::inherit())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::piped());
+    // go test runs in its own process group so that a signal reaches its test binaries too.
+    // A background group that reads the terminal would be stopped (SIGTTIN): a test then
+    // reads nothing rather than hanging the run.
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        command.stdin(Stdio::null());
+    } else {
+        command.stdin(Stdio::inherit());
+    }
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command
         .spawn()
-        .map_err(|e| Error(format!("cannot run `{} test`: {e}", go.display())))?;
+        .map_err(|e| Error::new(format!("cannot run `{} test`: {e}", go.display())))?;
+    let group = interrupt::Group::enter(child.id());
     let out = child.stdout.take();
     let err = child.stderr.take();
+    let done = std::sync::atomic::AtomicBool::new(false);
     let (stdout, stderr) = std::thread::scope(|scope| {
+        let watchdog = scope.spawn(|| group.watchdog(&done));
         let out = scope.spawn(move || tee(out, live));
         let err = scope.spawn(move || tee(err, Live::Stderr));
-        (
+        let kept = (
             out.join().unwrap_or_default(),
             err.join().unwrap_or_default(),
-        )
+        );
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = watchdog.join();
+        kept
     });
     let status = child
         .wait()
-        .map_err(|e| Error(format!("cannot wait for `go test`: {e}")))?;
+        .map_err(|e| Error::new(format!("cannot wait for `go test`: {e}")))?;
+    group.reap();
     // Killed by a signal: report it as a failure the way a shell would.
     let code = status.code().unwrap_or(1);
     Ok((code, stdout, stderr))

@@ -14,6 +14,24 @@ use crate::Error;
 
 const HARNESS: &str = include_str!("harness.go.tmpl");
 
+/// The packages the generated file imports (a unit test holds them to the template).
+pub(crate) const HARNESS_IMPORTS: [&str; 14] = [
+    "bytes",
+    "context",
+    "flag",
+    "io",
+    "os",
+    "reflect",
+    "runtime",
+    "runtime/pprof",
+    "strconv",
+    "strings",
+    "sync",
+    "testing",
+    "time",
+    "unsafe",
+];
+
 /// Name of the generated file in the package directory (it only exists in the overlay).
 const HARNESS_FILE: &str = "goleash_harness_test.go";
 
@@ -49,17 +67,20 @@ struct OverlayJson {
 
 /// Writes the overlay into `work` (a temporary directory) and returns its path with the
 /// prepared packages. `user_overlay` is the user's own `-overlay` file, kept in the result.
+/// `check_deps`: the packages the check depends on (see `golist::check_dependencies`); only
+/// consulted for standard-library packages.
 pub(crate) fn prepare(
     packages: &[ListedPackage],
     work: &Path,
     user_overlay: Option<&Path>,
+    check_deps: &std::collections::HashSet<String>,
 ) -> Result<(PathBuf, Vec<Prepared>), Error> {
     let mut overlay = match user_overlay {
         Some(path) => {
             let text = std::fs::read_to_string(path)
-                .map_err(|e| Error(format!("cannot read -overlay {}: {e}", path.display())))?;
+                .map_err(|e| Error::new(format!("cannot read -overlay {}: {e}", path.display())))?;
             serde_json::from_str::<OverlayJson>(&text)
-                .map_err(|e| Error(format!("-overlay {}: {e}", path.display())))?
+                .map_err(|e| Error::new(format!("-overlay {}: {e}", path.display())))?
         }
         None => OverlayJson::default(),
     };
@@ -69,7 +90,8 @@ pub(crate) fn prepare(
             continue;
         }
         let key = file_key(&pkg.import_path);
-        let hook = match hook_package(pkg, &key, index, work, &mut overlay.replace) {
+        let cycle = pkg.standard && check_deps.contains(&pkg.import_path);
+        let hook = match hook_package(pkg, &key, index, work, cycle, &mut overlay.replace) {
             Ok(hook) => hook,
             Err(reason) => Hook::Skipped { reason },
         };
@@ -81,13 +103,14 @@ pub(crate) fn prepare(
     }
     let path = work.join("overlay.json");
     let text = serde_json::to_string_pretty(&overlay)
-        .map_err(|e| Error(format!("cannot encode the overlay: {e}")))?;
+        .map_err(|e| Error::new(format!("cannot encode the overlay: {e}")))?;
     write(&path, &text)?;
     Ok((path, prepared))
 }
 
 fn write(path: &Path, text: &str) -> Result<(), Error> {
-    std::fs::write(path, text).map_err(|e| Error(format!("cannot write {}: {e}", path.display())))
+    std::fs::write(path, text)
+        .map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))
 }
 
 fn hook_package(
@@ -95,6 +118,7 @@ fn hook_package(
     key: &str,
     index: usize,
     work: &Path,
+    cycle: bool,
     replace: &mut BTreeMap<String, String>,
 ) -> Result<Hook, String> {
     let mut found: Option<(PathBuf, bool, String, usize, Vec<Edit>)> = None;
@@ -136,11 +160,11 @@ fn hook_package(
         harness_target = pkg.dir.join(name);
     }
     let (external, test_main, hook) = match found {
-        // The check imports runtime/pprof, os, strings, …: in a standard-library package's
-        // internal test package that may be an import cycle; only the external one is safe.
-        Some((file, false, ..)) if pkg.standard => {
+        // The check imports runtime/pprof, os, strings, …: in the internal test package of a
+        // package those depend on, that is an import cycle (net and crypto/tls are fine).
+        Some((file, false, ..)) if cycle => {
             return Err(format!(
-                "a standard-library package whose TestMain ({}) is in the internal test package, which cannot import goleash's check without a possible import cycle",
+                "its TestMain ({}) is in the internal test package of a package goleash's check itself imports (directly or not), which would be an import cycle",
                 file.display()
             ));
         }
@@ -272,6 +296,27 @@ fn test_main_edits(source: &str) -> Result<Option<(usize, Vec<Edit>)>, String> {
             format!("goleashRun({param})"),
         ));
     });
+    // `os.Exit(runMain(m))` (crypto/tls): the tests run in a helper taking the *testing.M.
+    if edits.is_empty() {
+        let mut cursor = root.walk();
+        for helper in root.named_children(&mut cursor) {
+            if helper.kind() != "function_declaration" || helper.id() == decl.id() {
+                continue;
+            }
+            let Some(helper_body) = helper.child_by_field_name("body") else {
+                continue;
+            };
+            for name in testing_m_parameters(helper, source) {
+                collect_calls(helper_body, source, name, "Run", true, &mut |node| {
+                    edits.push((
+                        node.start_byte(),
+                        node.end_byte(),
+                        format!("goleashRun({name})"),
+                    ));
+                });
+            }
+        }
+    }
     let runs = edits.len();
     let mut exit = |function: Node| {
         edits.push((
@@ -304,6 +349,32 @@ fn test_main_edits(source: &str) -> Result<Option<(usize, Vec<Edit>)>, String> {
 }
 
 use crate::syntax::walk;
+
+/// The names of a function's parameters of type `*testing.M` (or `*alias.M`).
+fn testing_m_parameters<'s>(function: Node, source: &'s str) -> Vec<&'s str> {
+    let mut names = Vec::new();
+    let Some(parameters) = function.child_by_field_name("parameters") else {
+        return names;
+    };
+    let mut cursor = parameters.walk();
+    for parameter in parameters.named_children(&mut cursor) {
+        let is_m = parameter.child_by_field_name("type").is_some_and(|t| {
+            let text: String = source[t.byte_range()].split_whitespace().collect();
+            text.starts_with('*') && text.ends_with(".M")
+        });
+        if !is_m {
+            continue;
+        }
+        let mut names_cursor = parameter.walk();
+        for name in parameter.children_by_field_name("name", &mut names_cursor) {
+            let name = &source[name.byte_range()];
+            if name != "_" {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
 
 fn collect_kind<'t>(node: Node<'t>, kind: &str, out: &mut Vec<Node<'t>>) {
     walk(node, |n| {
@@ -407,6 +478,16 @@ mod tests {
     }
 
     #[test]
+    fn m_run_in_a_helper_is_wrapped() {
+        let src = "package tls\n\nimport (\n\t\"os\"\n\t\"testing\"\n)\n\nfunc TestMain(m *testing.M) {\n\tos.Exit(runMain(m))\n}\n\nfunc runMain(tm *testing.M) int {\n\tdefer cleanup()\n\treturn tm.Run()\n}\n";
+        let (runs, edits) = test_main_edits(src).unwrap().unwrap();
+        assert_eq!(runs, 1);
+        let out = apply_edits(src, &edits);
+        assert!(out.contains("\treturn goleashRun(tm)\n"), "{out}");
+        assert!(out.contains("\tgoleashExit(runMain(m))\n"), "{out}");
+    }
+
+    #[test]
     fn no_test_main_and_unnamed_parameter() {
         assert!(test_main_edits("package p\nfunc TestX(t *testing.T) {}\n")
             .unwrap()
@@ -432,6 +513,20 @@ mod tests {
         assert_eq!(runs, 1);
         let out = apply_edits(&src, &edits);
         assert!(out.contains("goleashExit(goleashRun(m))"));
+    }
+
+    #[test]
+    fn harness_imports_are_the_templates() {
+        let block = HARNESS
+            .split_once("import (")
+            .and_then(|(_, rest)| rest.split_once(')'))
+            .unwrap()
+            .0;
+        let mut imported: Vec<&str> = block.lines().filter_map(|l| l.split('"').nth(1)).collect();
+        let mut listed = HARNESS_IMPORTS.to_vec();
+        imported.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(imported, listed);
     }
 
     #[test]

@@ -171,7 +171,13 @@ fn names_exactly_the_tests_that_leak() {
         ("leaky", "TestRangeWithoutClose"),
         ("leaky", "TestSubtests/leaks"),
         ("leaky", "TestTickerWithoutCtx"),
+        ("helpermain", "TestNotify"),
         ("many", "TestLeakThousand"),
+        ("names", "ExampleForget"),
+        ("names", "FuzzParse"),
+        ("names", "TestInlinedConstructor"),
+        ("names", "TestStartsItDirectly"),
+        ("names", "TestTable/leaks_here"),
         ("ownmain", "TestRace"),
         ("servers", "TestLeavesListenerOpen"),
         ("servers", "TestLeavesServerOpen"),
@@ -338,6 +344,19 @@ fn a_thousand_leaked_goroutines_are_one_group() {
     assert_eq!(groups.len(), 1);
     assert_eq!(groups[0]["count"], 1000);
     assert!(groups[0]["goroutine_ids"].as_array().unwrap().len() <= 8);
+    // The check writes 64 of the thousand identical goroutines and counts the rest.
+    assert_eq!(many["check"]["elided"], 936, "{:#}", many["check"]);
+}
+
+/// Without ancestors, a goroutine a helper started shows no test frame; the check's
+/// test-name label still names the test.
+#[test]
+fn without_ancestors_the_label_names_the_test() {
+    let run = goleash_test(&["--ancestors", "0", "--format", "json", "./many"]);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let t = test(package(&report, "many"), "TestLeakThousand");
+    assert_eq!(t["test"]["via"], "label", "{t:#}");
+    assert_eq!(t["leaked"], 1000);
 }
 
 #[test]
@@ -374,6 +393,11 @@ fn test_mains_are_wrapped_and_generated() {
     let x = &package(report, "xmain")["hook"];
     assert_eq!(x["kind"], "wrapped");
     assert!(x["file"].as_str().unwrap().ends_with("xmain/xmain_test.go"));
+    // TestMain runs the tests in a helper (`os.Exit(runMain(m))`, as crypto/tls does).
+    let helper = package(report, "helpermain");
+    assert_eq!(helper["hook"]["kind"], "wrapped", "{helper:#}");
+    assert_eq!(helper["hook"]["calls"], 1);
+    assert_eq!(helper["status"], "passed");
     assert_eq!(package(report, "broken")["status"], "no_test_files");
 }
 
@@ -667,4 +691,358 @@ fn old_language_version_and_aliased_os_in_test_main() {
     assert_eq!(pkg["hook"]["kind"], "wrapped", "{stderr}");
     assert_eq!(pkg["tests"][0]["test"]["name"], "TestLeak");
     assert_eq!(pkg["tests"][0]["groups"][0]["verdict"], "proven");
+}
+
+/// SIGTERM to goleash stops go test and the test binary it started (they are one process
+/// group, which goleash signals), removes goleash's temporary directory and exits 143.
+#[test]
+fn sigterm_stops_go_test_and_its_test_binary() {
+    signal_stops_go_test_and_its_test_binary("TERM", 143);
+}
+
+/// SIGINT (Ctrl-C reaches goleash alone: go test is not in the terminal's foreground group)
+/// is forwarded the same way; exit 130.
+#[test]
+fn sigint_stops_go_test_and_its_test_binary() {
+    signal_stops_go_test_and_its_test_binary("INT", 130);
+}
+
+fn signal_stops_go_test_and_its_test_binary(signal: &str, code: i32) {
+    let scratch = tempfile::tempdir().unwrap();
+    let pid_file = scratch.path().join("pids");
+    let tmp = scratch.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let mut goleash = Command::new(env!("CARGO_BIN_EXE_goleash"))
+        .args(["test", "--color=never", "--go"])
+        .arg(go())
+        .args(["--", "-run", "TestSleepsUntilStopped", "./sleepy"])
+        .current_dir(module())
+        .env("GOTOOLCHAIN", "local")
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOLEASH_SLEEPY_PID_FILE", &pid_file)
+        .env("TMPDIR", &tmp)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The build may take a while on a loaded machine; the bound only keeps a broken run from
+    // hanging the suite.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let pids = loop {
+        if let Ok(text) = std::fs::read_to_string(&pid_file) {
+            break text;
+        }
+        if let Some(status) = goleash.try_wait().unwrap() {
+            let out = goleash.wait_with_output().unwrap();
+            panic!(
+                "goleash ended ({status}) before the test wrote its pid:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the test never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let pids: Vec<u32> = pids
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    let (test_binary, go_command) = (pids[0], pids[1]);
+    assert!(running(test_binary) && running(go_command));
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &goleash.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = goleash.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{stderr}");
+    assert!(
+        stderr.contains(&format!("interrupted by SIG{signal}")),
+        "{stderr}"
+    );
+    // goleash returns only once the group is gone.
+    assert!(
+        !running(test_binary),
+        "the test binary {test_binary} still runs"
+    );
+    assert!(!running(go_command), "go test {go_command} still runs");
+    let left: Vec<_> = std::fs::read_dir(&tmp)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("goleash-test-"))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "goleash's temporary directory is left: {left:?}"
+    );
+}
+
+/// Whether process `pid` exists and is not a zombie (a container's init may never reap one).
+fn running(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')),
+        Err(_) => false,
+    }
+}
+
+/// Table subtests get the name go test gave them (not `TestTable/{tc.name}`), and the `in
+/// test` line is the test's own line: the `go` statement of a test that starts the goroutine
+/// itself, the call of a constructor inlined into the test, the call in a fuzz target's
+/// function; an example is named as an example and not counted as a test.
+#[test]
+fn subtests_fuzz_targets_and_examples_are_named_at_their_lines() {
+    let pkg = package(&shared().json, "names");
+    let in_test = |name: &str| {
+        let t = test(pkg, name);
+        let frame = &t["groups"][0]["in_test"];
+        (
+            frame["function"]
+                .as_str()
+                .unwrap_or_default()
+                .trim_start_matches("goleash.test/gotest/names.")
+                .to_string(),
+            frame["line"].as_u64().unwrap_or(0),
+        )
+    };
+    assert_eq!(
+        in_test("TestTable/leaks_here"),
+        ("TestTable.func1".into(), 18)
+    );
+    assert_eq!(
+        in_test("TestStartsItDirectly"),
+        ("TestStartsItDirectly".into(), 26)
+    );
+    assert_eq!(
+        in_test("TestInlinedConstructor"),
+        ("TestInlinedConstructor".into(), 31)
+    );
+    assert_eq!(in_test("FuzzParse"), ("FuzzParse.func1".into(), 39));
+    assert_eq!(in_test("ExampleForget"), ("ExampleForget".into(), 45));
+    assert_eq!(test(pkg, "ExampleForget")["test"]["kind"], "example");
+    assert_eq!(test(pkg, "FuzzParse")["test"]["kind"], "fuzz");
+    assert_eq!(test(pkg, "TestTable/leaks_here")["test"]["kind"], "test");
+    // The leak profile splits a stack by the test-name label; summed per stack, it matches
+    // the dump (no "more goroutines in the dump than the leak profile proved" note).
+    assert_eq!(pkg["notes"], serde_json::json!([]), "{pkg:#}");
+    // The check's label is in `test`, not repeated as a label of the group.
+    assert_eq!(
+        test(pkg, "TestTable/leaks_here")["groups"][0]["labels"],
+        serde_json::json!([])
+    );
+
+    let run = goleash_test(&["./names"]);
+    assert!(
+        run.stdout
+            .contains("5 goroutines leaked by 4 tests and 1 example"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("(outside any test)"), "{}", run.stdout);
+    // A -run pattern of the user's still selects, and the names still come out.
+    let run = goleash_test(&[
+        "--format",
+        "json",
+        "--",
+        "-run",
+        "TestTable/leaks",
+        "./names",
+    ]);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let names: Vec<&str> = package(&report, "names")["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["test"]["name"].as_str().unwrap())
+        .collect();
+    // Examples match -run too: ExampleForget does not, so only the subtest is left.
+    assert_eq!(names, ["TestTable/leaks_here"], "{}", run.stderr);
+    // Alternatives and groups are split as the testing package splits them.
+    let run = goleash_test(&[
+        "--format",
+        "json",
+        "--",
+        "-run",
+        "TestTable/(leaks|quiet)_[a-z]+|ExampleForget",
+        "./names",
+    ]);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let names: Vec<&str> = package(&report, "names")["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["test"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["ExampleForget", "TestTable/leaks_here"],
+        "{}",
+        run.stderr
+    );
+}
+
+/// A standard-library package whose TestMain is in its internal test package (like net and
+/// crypto/tls; here net/http/cgi, whose tests are quick) is checked: the check is only kept
+/// out of packages it imports itself.
+#[test]
+fn a_standard_package_with_an_internal_test_main_is_checked() {
+    let run = goleash_test(&[
+        "--format",
+        "json",
+        "--",
+        "-run",
+        "^TestRequest$",
+        "net/http/cgi",
+    ]);
+    let report: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr));
+    let pkg = &report["packages"][0];
+    assert_eq!(pkg["import_path"], "net/http/cgi");
+    assert_eq!(pkg["status"], "passed", "{pkg:#}\n{}", run.stderr);
+    assert_eq!(pkg["hook"]["kind"], "wrapped", "{pkg:#}");
+    assert!(pkg["hook"]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("net/http/cgi/host_test.go"));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+/// Goroutines `--expect` marks long-lived are counted, not reported, so the check does not
+/// wait for them: its first look finds nothing to wait for (one round), where it used to
+/// look again until the late goroutine ended.
+#[test]
+fn expected_goroutines_do_not_hold_the_retry_window() {
+    let run = goleash_test(&[
+        "--expect",
+        "goleash.test/gotest/late.FlushSoon*",
+        "--retry",
+        "5s",
+        "--format",
+        "json",
+        "./late",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let pkg = package(&report, "late");
+    assert_eq!(pkg["expected"], 1, "{pkg:#}");
+    assert_eq!(pkg["tests"].as_array().unwrap().len(), 0, "{pkg:#}");
+    assert_eq!(pkg["check"]["rounds"], 1, "{pkg:#}");
+    assert_eq!(pkg["check"]["stragglers"], 0, "{pkg:#}");
+}
+
+/// The `leashtest` Go package's own tests (go/leashtest), with goleash on PATH (its report is
+/// goleash analyze's) and without (the built-in grouped report).
+#[test]
+fn leashtest_reports_with_and_without_goleash_on_path() {
+    let go_dir = go().parent().unwrap().to_path_buf();
+    let goleash_dir = Path::new(env!("CARGO_BIN_EXE_goleash"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let system: Vec<PathBuf> = std::env::split_paths("/usr/local/bin:/usr/bin:/bin").collect();
+    for (with_goleash, reporter) in [(true, "goleash"), (false, "built-in")] {
+        let mut dirs = vec![go_dir.clone()];
+        if with_goleash {
+            dirs.insert(0, goleash_dir.clone());
+        }
+        dirs.extend(system.clone());
+        let path = std::env::join_paths(dirs).unwrap();
+        let out = Command::new(go())
+            .args(["test", "-count=1", "-v", "./..."])
+            .current_dir(root().join("go/leashtest"))
+            .env("PATH", &path)
+            .env("GOTOOLCHAIN", "local")
+            .env_remove("LEASHTEST_GOLEASH")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains(&format!("report by {reporter}:")),
+            "{reporter}: {stdout}"
+        );
+    }
+}
+
+/// On a module whose tests use goleak (testdata/goleak-compare, goleak v1.3.0 from the Go
+/// module proxy), goleash test names every test goleak fails, with no change to the tests.
+#[test]
+fn goleash_finds_every_leak_goleak_finds() {
+    let dir = root().join("testdata/goleak-compare");
+    // goleak per test, each test checking only what it started (IgnoreCurrent at its start).
+    let out = Command::new(go())
+        .args([
+            "test",
+            "-count=1",
+            "-json",
+            "-tags",
+            "goleak_current",
+            "./...",
+        ])
+        .current_dir(&dir)
+        .env("GOTOOLCHAIN", "local")
+        .output()
+        .unwrap();
+    let mut goleak = BTreeSet::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(event) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        if event["Action"] == "fail" {
+            if let Some(test) = event["Test"].as_str() {
+                goleak.insert(test.to_string());
+            }
+        }
+    }
+    // A parent fails with its failing subtest; goleash names the subtest.
+    let failed = goleak.clone();
+    goleak.retain(|t| !failed.iter().any(|sub| sub.starts_with(&format!("{t}/"))));
+    assert!(
+        goleak.contains("TestFetchFirst"),
+        "goleak's run: {goleak:?}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_goleash"))
+        .args(["test", "--format", "json", "--go"])
+        .arg(go())
+        .arg("./...")
+        .current_dir(&dir)
+        .env("GOTOOLCHAIN", "local")
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let goleash: BTreeSet<String> = report["packages"][0]["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["leaked"].as_u64().unwrap_or(0) > 0)
+        .map(|t| t["test"]["name"].as_str().unwrap_or("(none)").to_string())
+        .collect();
+    let expected: BTreeSet<String> = [
+        "TestCacheNotClosed",
+        "TestFetchFirst",
+        "TestPollerForgotten",
+        "TestServerLeftOpen",
+        "TestSources/two_sources",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert_eq!(goleash, expected);
+    assert!(
+        goleak.is_subset(&goleash),
+        "goleak {goleak:?}, goleash {goleash:?}"
+    );
 }

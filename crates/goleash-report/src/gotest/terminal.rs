@@ -233,11 +233,20 @@ fn summary(out: &mut String, run: &TestRun, p: &Paint) {
         .iter()
         .filter(|pkg| pkg.check.is_some())
         .count();
-    let leaking_tests: usize = run
-        .packages
-        .iter()
-        .map(|pkg| pkg.tests.iter().filter(|t| t.leaked > 0).count())
-        .sum();
+    // Examples are not tests (go test counts neither them nor benchmarks as tests either).
+    let leaking = |example: bool| -> usize {
+        run.packages
+            .iter()
+            .map(|pkg| {
+                pkg.tests
+                    .iter()
+                    .filter(|t| t.leaked > 0)
+                    .filter(|t| t.test.as_ref().is_some_and(|n| n.kind == "example") == example)
+                    .count()
+            })
+            .sum()
+    };
+    let (leaking_tests, leaking_examples) = (leaking(false), leaking(true));
     let deadlocked = run
         .packages
         .iter()
@@ -265,11 +274,24 @@ fn summary(out: &mut String, run: &TestRun, p: &Paint) {
     if run.leaked == 0 {
         line.push_str(&p.green("no leaks"));
     } else {
+        let mut by = Vec::new();
+        if leaking_tests > 0 || leaking_examples == 0 {
+            by.push(format!(
+                "{leaking_tests} test{}",
+                if leaking_tests == 1 { "" } else { "s" }
+            ));
+        }
+        if leaking_examples > 0 {
+            by.push(format!(
+                "{leaking_examples} example{}",
+                if leaking_examples == 1 { "" } else { "s" }
+            ));
+        }
         line.push_str(&p.red(&format!(
-            "{} goroutine{} leaked by {leaking_tests} test{}",
+            "{} goroutine{} leaked by {}",
             run.leaked,
             if run.leaked == 1 { "" } else { "s" },
-            if leaking_tests == 1 { "" } else { "s" }
+            by.join(" and ")
         )));
     }
     let _ = write!(line, " (at or above {})", run.fail_on.name());

@@ -228,7 +228,14 @@ pub fn run(args: TestArgs) -> ExitCode {
     };
     let report = match goleash_gotest::run(&options, fail_on) {
         Ok(report) => report,
-        Err(e) => return fail(e),
+        Err(e) => {
+            eprintln!("goleash: {e}");
+            // As a shell reports a command a signal ended: 130 for SIGINT, 143 for SIGTERM.
+            let code = e.signal().map_or(exit::ERROR, |s| {
+                u8::try_from(128 + s).unwrap_or(exit::ERROR)
+            });
+            return exit::code(code);
+        }
     };
 
     let color = args.color.enabled(

@@ -1,0 +1,3 @@
+module goleash.dev/leashtest
+
+go 1.26

@@ -307,6 +307,39 @@ fn the_json_stream_marks_leaking_tests_failed() {
     assert_eq!(outcome("servers", ""), "fail");
     assert_eq!(outcome("clean", ""), "pass");
     assert_eq!(run.code, 1, "{}", run.stderr);
+
+    // gotestsum (from the Go module proxy) reads the stream and shows the leaks as failures.
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.json");
+    std::fs::write(&events, &run.stdout).unwrap();
+    let shown = std::process::Command::new("go")
+        .args(["run", "gotest.tools/gotestsum@v1.13.0", "--raw-command"])
+        .args(["--format", "testname", "--", "cat"])
+        .arg(&events)
+        .current_dir(dir.path())
+        .env("GOFLAGS", "-mod=mod")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&shown.stdout);
+    // (gotestsum's exit code is `cat`'s here; its summary is what a CI log shows.)
+    let failed: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("=== FAIL: "))
+        .collect();
+    for leak in ["TestLeavesServerOpen", "TestLeavesListenerOpen"] {
+        assert!(
+            failed
+                .iter()
+                .any(|f| f.contains(&format!("servers {leak} "))),
+            "{text}\n{}",
+            String::from_utf8_lossy(&shown.stderr)
+        );
+    }
+    assert!(
+        !failed.iter().any(|f| f.contains("TestClosesServer")),
+        "{text}"
+    );
+    assert!(text.contains(", 2 failures"), "{text}");
 }
 
 /// `-list` runs no test: the package is `not_run`, not a passed check.

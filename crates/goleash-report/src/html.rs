@@ -24,7 +24,7 @@ struct Page<'a> {
     base_total: Option<u64>,
     verdicts: BTreeMap<&'static str, VerdictCount>,
     sources: Vec<SourceLine>,
-    notes: &'a [String],
+    notes: Vec<String>,
     missing: &'a [&'static str],
     /// Every frame once: `[function, file, line, user]`.
     frames: Vec<(&'a str, &'a str, u32, bool)>,
@@ -62,6 +62,9 @@ struct PageGroup<'a> {
     stack: Vec<usize>,
     leaked: bool,
     findings: &'a [goleash_analyze::StaticFinding],
+    /// `test` only: the package and test that left the group, and the test's own line.
+    test: Option<String>,
+    in_test: Option<usize>,
     /// `diff` only: the change, the base count and the signed difference.
     change: Option<Change>,
     base: Option<u64>,
@@ -140,6 +143,8 @@ fn page_group<'a>(
         stack: g.frames.iter().map(|f| table.add(f)).collect(),
         leaked: g.leaked,
         findings: &g.findings,
+        test: None,
+        in_test: None,
         change: None,
         base: None,
         delta: None,
@@ -189,7 +194,7 @@ pub fn analysis_html(analysis: &Analysis, listings: Listings<'_>) -> String {
                 format: s.format.describe().to_string(),
             })
             .collect(),
-        notes: &analysis.notes,
+        notes: analysis.notes.clone(),
         missing: &analysis.missing,
         frames: table.frames,
         groups,
@@ -220,7 +225,54 @@ pub fn diff_html(diff: &Diff, listings: Listings<'_>) -> String {
         base_total: Some(diff.base_total),
         verdicts: verdicts(diff.groups.iter().map(|d| &d.group)),
         sources: Vec::new(),
-        notes: &diff.notes,
+        notes: diff.notes.clone(),
+        missing: &[],
+        frames: table.frames,
+        groups,
+        listings: table.listings,
+    })
+}
+
+/// `goleash test --format html`: every leaking test's groups, each with its test and the
+/// test's line that led to it.
+pub fn test_html(run: &goleash_gotest::TestRun, listings: Listings<'_>) -> String {
+    let mut table = FrameTable::new();
+    let mut groups = Vec::new();
+    let mut all: Vec<&Group> = Vec::new();
+    let mut notes = Vec::new();
+    for package in &run.packages {
+        notes.extend(
+            package
+                .notes
+                .iter()
+                .map(|n| format!("{}: {n}", package.import_path)),
+        );
+        for test in &package.tests {
+            for leak in &test.groups {
+                all.push(&leak.group);
+                let in_test = leak.in_test.as_ref().map(|f| table.add_listed(f, listings));
+                groups.push(PageGroup {
+                    test: Some(format!("{} {}", package.import_path, test.display_name())),
+                    in_test,
+                    ..page_group(&leak.group, &mut table, listings)
+                });
+            }
+        }
+    }
+    let tests: usize = run.packages.iter().map(|p| p.tests.len()).sum();
+    render(Page {
+        kind: "test",
+        title: format!(
+            "goleash test: {} leaked goroutine{} in {tests} test{}",
+            run.leaked,
+            if run.leaked == 1 { "" } else { "s" },
+            if tests == 1 { "" } else { "s" }
+        ),
+        total: all.iter().map(|g| g.count).sum(),
+        base_total: None,
+        verdicts: verdicts(all.into_iter()),
+        sources: Vec::new(),
+        notes,
         missing: &[],
         frames: table.frames,
         groups,

@@ -12,7 +12,7 @@ mod style;
 mod terminal;
 pub mod watch;
 
-pub use html::{analysis_html, diff_html, Listings};
+pub use html::{analysis_html, diff_html, test_html, Listings};
 pub use json::{analysis_json, diff_json, SCHEMA_ANALYSIS, SCHEMA_DIFF};
 pub use markdown::{analysis_markdown, diff_markdown};
 pub use style::Style;

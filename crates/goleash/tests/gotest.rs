@@ -1079,3 +1079,44 @@ fn goleash_finds_every_leak_goleak_finds() {
         "goleak {goleak:?}, goleash {goleash:?}"
     );
 }
+
+/// `--format html`: the page lists each leaking test's groups with the test's name, and the
+/// test's own line comes with its source listing.
+#[test]
+fn the_html_page_names_the_leaking_tests_and_shows_their_lines() {
+    let run = goleash_test(&["--format", "html", "./servers"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let open = "<script id=\"data\" type=\"application/json\">";
+    let start = run.stdout.find(open).expect("embedded data") + open.len();
+    let end = start + run.stdout[start..].find("</script>").unwrap();
+    let page: Value = serde_json::from_str(&run.stdout[start..end].replace("<\\/", "</")).unwrap();
+    assert_eq!(page["kind"], "test");
+    let groups = page["groups"].as_array().unwrap();
+    let tests: Vec<&str> = groups.iter().map(|g| g["test"].as_str().unwrap()).collect();
+    assert!(
+        tests.contains(&"goleash.test/gotest/servers TestLeavesServerOpen"),
+        "{tests:?}"
+    );
+    assert!(
+        !tests.iter().any(|t| t.ends_with("TestClosesServer")),
+        "{tests:?}"
+    );
+    let server = groups
+        .iter()
+        .find(|g| {
+            g["test"]
+                .as_str()
+                .unwrap()
+                .ends_with("TestLeavesServerOpen")
+        })
+        .unwrap();
+    let line = server["in_test"].as_u64().expect("the test's line");
+    let listing = &page["listings"][line.to_string()];
+    assert!(
+        listing["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("servers_test.go"),
+        "{listing:#}"
+    );
+}

@@ -147,6 +147,8 @@ pub enum TestFormat {
     Json,
     Junit,
     Sarif,
+    /// One self-contained page: flame graph, the leaking tests' groups, source listings.
+    Html,
 }
 
 /// `proven`, `likely` or `possible`: `expected` goroutines are never reported by a test run,
@@ -258,6 +260,12 @@ pub fn run(args: TestArgs) -> ExitCode {
         TestFormat::Json => goleash_report::gotest::json(&report),
         TestFormat::Junit => goleash_report::gotest::junit::render(&report),
         TestFormat::Sarif => goleash_report::gotest::sarif::render(&report),
+        TestFormat::Html => {
+            // Test files are on disk in the module under test: frames resolve from here.
+            let tree = goleash_source::gosrc::SourceTree::open(std::path::Path::new("."));
+            let listings = super::input::OutputArgs::listing_of(&tree);
+            goleash_report::test_html(&report, &listings)
+        }
     };
     // The leaks as failures in go test's own -json stream, where it was copied.
     if json_stream {

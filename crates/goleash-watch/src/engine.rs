@@ -40,6 +40,8 @@ pub struct WatchConfig {
     pub color: bool,
     /// Writes the table, /metrics and the dashboard (goleash-report's writer).
     pub render: Arc<dyn crate::render::Render>,
+    /// The per-target report page the dashboard links to, when the binary offers one.
+    pub target_page: Option<crate::render::TargetPage>,
 }
 
 /// How a batch run ended.
@@ -89,7 +91,12 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
     }));
     let generator = match config.listen {
         Some(addr) => {
-            let bound = crate::serve::start(addr, Arc::clone(&state), Arc::clone(&config.render))?;
+            let bound = crate::serve::start(
+                addr,
+                Arc::clone(&state),
+                Arc::clone(&config.render),
+                config.target_page.clone(),
+            )?;
             config.display.note(&format!(
                 "serving /metrics and the dashboard on http://{bound}/"
             ));

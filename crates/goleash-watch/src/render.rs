@@ -17,3 +17,7 @@ pub trait Render: Send + Sync {
     /// `/api/series?target=N`.
     fn series_json(&self, series: &SeriesReport) -> String;
 }
+
+/// The full goleash report page of one target, made on demand (`/report?target=N`): the
+/// binary fetches the target's profiles and renders them as `analyze --format html` would.
+pub type TargetPage = std::sync::Arc<dyn Fn(&str) -> Result<String, String> + Send + Sync>;

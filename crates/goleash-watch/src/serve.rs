@@ -6,7 +6,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::render::Render;
+use crate::render::{Render, TargetPage};
 use crate::report::{SeriesReport, WatchReport};
 use crate::state::State;
 
@@ -16,6 +16,7 @@ pub fn start(
     addr: SocketAddr,
     state: Arc<Mutex<State>>,
     render: Arc<dyn Render>,
+    target_page: Option<TargetPage>,
 ) -> Result<SocketAddr, String> {
     let listener =
         TcpListener::bind(addr).map_err(|e| format!("--listen {addr}: cannot listen: {e}"))?;
@@ -29,14 +30,19 @@ pub fn start(
                 // A client that stalls is cut off instead of holding the only thread.
                 let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
                 let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
-                handle(stream, &state, render.as_ref());
+                handle(stream, &state, render.as_ref(), target_page.as_ref());
             }
         })
         .map_err(|e| format!("--listen {addr}: cannot start the server thread: {e}"))?;
     Ok(bound)
 }
 
-fn handle(stream: TcpStream, state: &Mutex<State>, render: &dyn Render) {
+fn handle(
+    stream: TcpStream,
+    state: &Mutex<State>,
+    render: &dyn Render,
+    target_page: Option<&TargetPage>,
+) {
     // A request is a line and a few headers; a client sending megabytes is cut off.
     let mut reader = BufReader::new(std::io::Read::take(&stream, 16 * 1024));
     let mut request_line = String::new();
@@ -86,6 +92,27 @@ fn handle(stream: TcpStream, state: &Mutex<State>, render: &dyn Render) {
                 match series {
                     Some(series) => ("200 OK", "application/json", render.series_json(&series)),
                     None => ("404 Not Found", "text/plain", "no such target\n".into()),
+                }
+            }
+            "/report" => {
+                let index = query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix("target="))
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(0);
+                // The URL is read under the lock; the fetch happens after it is released.
+                let url = lock(state).targets.get(index).map(|t| t.target.url.clone());
+                match (url, target_page) {
+                    (None, _) => ("404 Not Found", "text/plain", "no such target\n".into()),
+                    (Some(_), None) => (
+                        "404 Not Found",
+                        "text/plain",
+                        "no report pages in this watcher\n".into(),
+                    ),
+                    (Some(url), Some(page)) => match page(&url) {
+                        Ok(html) => ("200 OK", "text/html; charset=utf-8", html),
+                        Err(e) => ("502 Bad Gateway", "text/plain", format!("{e}\n")),
+                    },
                 }
             }
             "/healthz" => ("200 OK", "text/plain", "ok\n".into()),

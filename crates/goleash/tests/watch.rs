@@ -513,6 +513,15 @@ fn kill_9_and_restart_keep_the_history() {
         assert!(Instant::now() < deadline, "no suspect in time: {state}");
         std::thread::sleep(Duration::from_millis(200));
     }
+    // The dashboard's per-target report: the goleash page of the target, fetched now.
+    let page = http_get(&format!("{listen}/report?target=0")).unwrap();
+    assert!(
+        page.contains("<script id=\"data\" type=\"application/json\">"),
+        "{page}"
+    );
+    assert!(page.contains("main.lookupBackend.func1"), "{page}");
+    let missing = http_get(&format!("{listen}/report?target=7")).unwrap_or_default();
+    assert!(!missing.contains("<script id=\"data\""), "{missing}");
     let metrics = http_get(&format!("{listen}/metrics")).unwrap();
     assert!(
         metrics.contains("# TYPE goleash_watch_group_goroutines gauge"),
@@ -727,6 +736,7 @@ fn dashboard_in_chromium(listen: &str) {
     );
     assert!(dom.contains("class=\"stack\""), "{dom}");
     assert!(dom.contains("1 suspect(s)"), "{dom}");
+    assert!(dom.contains("href=\"/report?target=0\""), "{dom}");
     // Real axes: several value ticks, time ticks, and the timezone the times are in.
     assert!(dom.matches("class=\"tick y\"").count() >= 3, "{dom}");
     assert!(dom.matches("class=\"tick x\"").count() >= 2, "{dom}");

@@ -267,6 +267,7 @@ pub fn run(mut args: WatchArgs, given: &ArgMatches) -> ExitCode {
         ..Config::default()
     };
     file.analyze.apply(&mut analysis);
+    let analysis_for_pages = analysis.clone();
     let config = WatchConfig {
         targets,
         interval: args.interval,
@@ -290,6 +291,7 @@ pub fn run(mut args: WatchArgs, given: &ArgMatches) -> ExitCode {
         display,
         color,
         render: std::sync::Arc::new(goleash_report::watch::WatchRenderer),
+        target_page: Some(target_page(analysis_for_pages, args.timeout)),
     };
     let outcome = match engine::run(config) {
         Ok(o) => o,
@@ -332,4 +334,26 @@ pub fn run(mut args: WatchArgs, given: &ArgMatches) -> ExitCode {
     } else {
         exit::code(exit::CLEAN)
     }
+}
+
+/// The dashboard's per-target page: the target's profiles fetched now (without the
+/// goroutineleak profile, whose full GC the watcher's own schedule decides on) and rendered
+/// as `analyze --format html` renders them, with listings from the working directory.
+fn target_page(config: Config, timeout: Duration) -> goleash_watch::render::TargetPage {
+    std::sync::Arc::new(move |url: &str| {
+        let read = super::input::ReadArgs {
+            timeout,
+            no_leak_profile: true,
+            ..super::input::ReadArgs::defaults()
+        };
+        let snapshot = super::input::read_moment(&[url.to_string()], &read).map_err(|e| e.0)?;
+        let config = Config {
+            group_by: GroupBy::Stack,
+            ..config.clone()
+        };
+        let analysis = goleash_analyze::analyze(&snapshot, &config);
+        let tree = goleash_source::gosrc::SourceTree::open(std::path::Path::new("."));
+        let listings = super::input::OutputArgs::listing_of(&tree);
+        Ok(goleash_report::analysis_html(&analysis, &listings))
+    })
 }

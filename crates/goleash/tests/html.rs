@@ -212,10 +212,10 @@ fn the_page_draws_in_headless_chromium() {
     };
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("report.html");
-    let path = dump("forgotten_sender/goroutine.debug2.txt");
+    // Relative to the repository (run() works there): the page names its input as given.
     let html = run(&[
         "analyze",
-        path.to_str().unwrap(),
+        "testdata/dumps/forgotten_sender/goroutine.debug2.txt",
         "--format",
         "html",
         "--source",
@@ -231,6 +231,7 @@ fn the_page_draws_in_headless_chromium() {
         .unwrap();
 
     let dom = render(chromium, &page, "");
+    insta::assert_snapshot!("forgotten_sender_page_text", visible_text(&dom));
     assert!(
         dom.contains("<pre id=\"errors\" hidden=\"\"></pre>"),
         "script error: {dom}"
@@ -266,4 +267,46 @@ fn the_page_draws_in_headless_chromium() {
         dom.contains("<tr class=\"hot\"><td class=\"count\">12</td><td class=\"gutter\">27</td>"),
         "{dom}"
     );
+}
+
+/// The page's text as a reader sees it (tags dropped, one line per table row or block), from
+/// the title to the end of the group table: what the DOM snapshot pins.
+fn visible_text(dom: &str) -> String {
+    let body = &dom[dom.find("<h1").unwrap_or(0)..];
+    let body = &body[..body.find("<div id=\"tip\"").unwrap_or(body.len())];
+    let mut out = String::new();
+    let mut in_tag = false;
+    let mut tag = String::new();
+    for c in body.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                tag.clear();
+            }
+            '>' if in_tag => {
+                in_tag = false;
+                let name = tag
+                    .trim_start_matches('/')
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("");
+                if matches!(name, "tr" | "p" | "h1" | "h2" | "div" | "pre") && tag.starts_with('/')
+                {
+                    out.push('\n');
+                } else if matches!(name, "td" | "th" | "span" | "option") {
+                    out.push(' ');
+                }
+            }
+            _ if in_tag => tag.push(c),
+            _ => out.push(c),
+        }
+    }
+    out.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
 }

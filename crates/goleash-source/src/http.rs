@@ -151,22 +151,39 @@ pub struct Refused {
     pub retry: bool,
 }
 
-/// POSTs a JSON `body` to `url` (a webhook). A refusal carries the first 512 bytes of the
-/// server's answer: Alertmanager says there which field it could not take.
+/// POSTs a JSON `body` to `url` (a webhook).
 pub fn post_json(
     agent: &ureq::Agent,
     url: &str,
     timeout: Duration,
     body: &[u8],
 ) -> Result<(), Refused> {
-    let mut response = agent
-        .post(url)
-        .header("content-type", "application/json")
-        .send(body)
-        .map_err(|e| Refused {
-            fault: request_fault(url, timeout, e),
-            retry: true,
-        })?;
+    post(
+        agent,
+        url,
+        timeout,
+        body,
+        &[("content-type", "application/json")],
+    )
+}
+
+/// POSTs `body` with `headers` (a webhook, a remote write). A refusal carries the first 512
+/// bytes of the server's answer: Alertmanager and Prometheus say there what they refused.
+pub fn post(
+    agent: &ureq::Agent,
+    url: &str,
+    timeout: Duration,
+    body: &[u8],
+    headers: &[(&str, &str)],
+) -> Result<(), Refused> {
+    let mut request = agent.post(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut response = request.send(body).map_err(|e| Refused {
+        fault: request_fault(url, timeout, e),
+        retry: true,
+    })?;
     let status = response.status().as_u16();
     if (200..300).contains(&status) {
         return Ok(());

@@ -50,6 +50,47 @@ pub struct Outcome {
     /// Every scrape of every target failed.
     pub all_failed: bool,
     pub report: crate::report::WatchReport,
+    pub schedule: ScheduleStats,
+}
+
+/// How the schedule held up over a run.
+#[derive(Clone, Debug, Default)]
+pub struct ScheduleStats {
+    /// Complete cycles (one --interval: every target's slot k).
+    pub cycles: u64,
+    /// Scrapes made.
+    pub scrapes: u64,
+    /// Slots missed because the target's previous scrape was still running.
+    pub missed: u64,
+    /// Cycles with a missed slot.
+    pub overrun_cycles: u64,
+    /// From a cycle's start until its last scrape was done: the longest and the sum.
+    pub cycle_max_s: f64,
+    pub cycle_sum_s: f64,
+    /// The longest a due scrape waited for a free worker.
+    pub wait_max_s: f64,
+}
+
+impl ScheduleStats {
+    /// One line for the end of a batch run.
+    pub fn summary(&self, interval: Duration) -> String {
+        let mean = if self.cycles > 0 {
+            self.cycle_sum_s / self.cycles as f64
+        } else {
+            0.0
+        };
+        format!(
+            "{} cycle(s) of {:?}: {} scrape(s), {} missed slot(s), {} cycle(s) overrun; cycle duration mean {:.2}s, max {:.2}s; longest wait for a worker {:.3}s",
+            self.cycles,
+            interval,
+            self.scrapes,
+            self.missed,
+            self.overrun_cycles,
+            mean,
+            self.cycle_max_s,
+            self.wait_max_s
+        )
+    }
 }
 
 pub fn run(config: WatchConfig) -> Result<Outcome, String> {
@@ -165,6 +206,7 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
     let mut closed: u64 = 0;
     let mut next_tick = t0 + interval;
     let mut last_beat = Instant::now() - Duration::from_secs(1);
+    let mut stats = ScheduleStats::default();
     loop {
         let now = Instant::now();
         // Dispatch every scrape that is due; a target still busy misses its slot.
@@ -188,6 +230,7 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
             let cycle = cycles.entry(slot).or_default();
             if sc.in_flight || sc.draining {
                 cycle.missed += 1;
+                stats.missed += 1;
                 lock(&state).targets[i].missed += 1;
             } else {
                 let job = {
@@ -251,6 +294,8 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
                         c.last_end = c.last_end.max(Some(Instant::now()));
                     }
                     any_ok |= done.result.is_ok();
+                    stats.scrapes += 1;
+                    stats.wait_max_s = stats.wait_max_s.max(done.waited.as_secs_f64());
                     let backoff = apply(
                         &done,
                         &state,
@@ -273,7 +318,15 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
                 next_tick += interval;
                 closed += 1;
             }
-            finish_cycles(&mut cycles, closed, t0, interval, &state, &config.display);
+            finish_cycles(
+                &mut cycles,
+                closed,
+                t0,
+                interval,
+                &state,
+                &config.display,
+                &mut stats,
+            );
             house.round(&state, &mut store, &config);
         }
         if heartbeat_live(&config.display) && last_beat.elapsed() >= Duration::from_millis(100) {
@@ -283,7 +336,15 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
         }
     }
     // A batch run: every slot is done; close its cycles and judge once more.
-    finish_cycles(&mut cycles, u64::MAX, t0, interval, &state, &config.display);
+    finish_cycles(
+        &mut cycles,
+        u64::MAX,
+        t0,
+        interval,
+        &state,
+        &config.display,
+        &mut stats,
+    );
     if let Some(last) = last_slot {
         lock(&state).round = last;
     }
@@ -303,6 +364,7 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
         alerts,
         all_failed: !any_ok,
         report,
+        schedule: stats,
     })
 }
 
@@ -344,6 +406,7 @@ fn finish_cycles(
     interval: Duration,
     state: &Mutex<State>,
     display: &Display,
+    stats: &mut ScheduleStats,
 ) {
     while let Some(entry) = cycles.first_entry() {
         let k = *entry.key();
@@ -353,12 +416,16 @@ fn finish_cycles(
         let cycle = entry.remove();
         let mut s = lock(state);
         s.round = s.round.max(k + 1);
+        stats.cycles += 1;
         if let Some(end) = cycle.last_end {
             let start = t0 + interval.saturating_mul(u32::try_from(k).unwrap_or(u32::MAX));
             s.last_round_s = end.saturating_duration_since(start).as_secs_f64();
+            stats.cycle_max_s = stats.cycle_max_s.max(s.last_round_s);
+            stats.cycle_sum_s += s.last_round_s;
         }
         if cycle.missed > 0 {
             s.rounds_overrun += 1;
+            stats.overrun_cycles += 1;
             drop(s);
             display.note(&format!(
                 "cycle {}: {} target(s) missed their slot, their previous scrape (or a heavy request it left running in the target) not done yet; the others went on. Raise --interval or --timeout for slow targets, --concurrency when scrapes wait for workers",

@@ -247,6 +247,8 @@ pub fn run(args: WatchArgs) -> ExitCode {
             return exit::code(exit::ERROR);
         }
     };
+    // How the schedule held up: cycle durations, missed slots, waits for a worker.
+    eprintln!("goleash watch: {}", outcome.schedule.summary(args.interval));
     let text = match args.format {
         ReportFormat::Json => outcome.report.to_json() + "\n",
         ReportFormat::Terminal => summary(&outcome.report),

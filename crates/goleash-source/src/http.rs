@@ -71,14 +71,17 @@ impl std::fmt::Display for Fault {
 
 impl std::error::Error for Fault {}
 
-/// A client with one connection pool: a watcher's rounds reuse the keep-alive connections of
-/// the previous one instead of opening hundreds of sockets. `idle` bounds the pool.
+/// A client with one connection pool, reused across requests (keep-alive). `idle` bounds the
+/// pool. ureq scans its whole idle list on every request, so a client used for many hosts
+/// costs more per request the more hosts it has seen: `goleash watch` gives each target its
+/// own client (`idle` 1), which keeps the cost of a scrape independent of the number of
+/// targets.
 pub fn agent(timeout: Duration, idle: usize) -> ureq::Agent {
     ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
-        .max_idle_connections(idle.clamp(8, 4096))
-        .max_idle_connections_per_host(2)
+        .max_idle_connections(idle.clamp(1, 4096))
+        .max_idle_connections_per_host(idle.clamp(1, 2))
         // Every pooled connection keeps its buffers (128 KiB each way by default): with
         // hundreds of targets that was most of the watcher's memory. Requests are tiny and
         // bodies are read in a loop, so small buffers cost nothing in speed.
@@ -96,11 +99,15 @@ pub struct Answer {
     pub body: Box<dyn Read + Send>,
 }
 
-/// GETs `url`. `Ok(None)`: 404, the profile does not exist in this process (goroutineleak
-/// before Go 1.26). A status other than 200 or an HTML page is a [`Fault`].
+/// GETs `url`, the whole exchange (headers and body) within `timeout`. `Ok(None)`: 404, the
+/// profile does not exist in this process (goroutineleak before Go 1.26). A status other
+/// than 200 or an HTML page is a [`Fault`].
 pub fn get(agent: &ureq::Agent, url: &str, timeout: Duration) -> Result<Option<Answer>, Fault> {
     let response = agent
         .get(url)
+        .config()
+        .timeout_global(Some(timeout))
+        .build()
         .call()
         .map_err(|e| request_fault(url, timeout, e))?;
     let status = response.status().as_u16();

@@ -1,6 +1,8 @@
 //! The watch loop: every interval, queue one scrape per target on the worker pool, fold the
 //! results into the state and the history as they arrive, re-judge trends, report.
 
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -8,12 +10,12 @@ use std::time::{Duration, Instant};
 
 use crate::alert::{self, Tracker, Webhook};
 use crate::clock::now_ms;
-use crate::fetch::{agent, Fault, FaultKind};
-use crate::pool::{Job, Pool};
-use crate::scrape::{GroupInfo, ScrapeOptions};
+use crate::fetch::agent;
+use crate::pool::{Done, Event, Job, Pool};
+use crate::scrape::{GroupInfo, Plan, ScrapeOptions, Text};
 use crate::state::{SloRule, State, TargetState};
 use crate::store::{Store, StoreError};
-use crate::targets::Target;
+use crate::targets::{stable_hash, Target};
 use crate::trend::TrendParams;
 use crate::ui::{self, Display};
 
@@ -52,6 +54,47 @@ pub struct Outcome {
     /// Every scrape of every target failed.
     pub all_failed: bool,
     pub report: crate::report::WatchReport,
+    pub schedule: ScheduleStats,
+}
+
+/// How the schedule held up over a run.
+#[derive(Clone, Debug, Default)]
+pub struct ScheduleStats {
+    /// Complete cycles (one --interval: every target's slot k).
+    pub cycles: u64,
+    /// Scrapes made.
+    pub scrapes: u64,
+    /// Slots missed because the target's previous scrape was still running.
+    pub missed: u64,
+    /// Cycles with a missed slot.
+    pub overrun_cycles: u64,
+    /// From a cycle's start until its last scrape was done: the longest and the sum.
+    pub cycle_max_s: f64,
+    pub cycle_sum_s: f64,
+    /// The longest a due scrape waited for a free worker.
+    pub wait_max_s: f64,
+}
+
+impl ScheduleStats {
+    /// One line for the end of a batch run.
+    pub fn summary(&self, interval: Duration) -> String {
+        let mean = if self.cycles > 0 {
+            self.cycle_sum_s / self.cycles as f64
+        } else {
+            0.0
+        };
+        format!(
+            "{} cycle(s) of {:?}: {} scrape(s), {} missed slot(s), {} cycle(s) overrun; cycle duration mean {:.2}s, max {:.2}s; longest wait for a worker {:.3}s",
+            self.cycles,
+            interval,
+            self.scrapes,
+            self.missed,
+            self.overrun_cycles,
+            mean,
+            self.cycle_max_s,
+            self.wait_max_s
+        )
+    }
 }
 
 pub fn run(config: WatchConfig) -> Result<Outcome, String> {
@@ -116,167 +159,451 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
     // resolve, and Alertmanager's resolve_timeout never decides.
     let resend = config.webhook_resend.max(config.interval);
     let hold_ms = i64::try_from(resend.as_millis() * 4).unwrap_or(i64::MAX);
-    let mut last_send: Option<Instant> = None;
     let scrape_options = Arc::new(config.scrape.clone());
     let concurrency = config.concurrency.clamp(1, config.targets.len());
-    let pool = Pool::new(
-        concurrency,
-        agent(config.scrape.timeout, config.targets.len()),
-        Arc::clone(&scrape_options),
-    );
+    let pool = Pool::new(concurrency, Arc::clone(&scrape_options));
     if pool.workers() == 0 {
         return Err("cannot start any scrape worker thread".into());
     }
-    let mut tracker = Tracker::default();
+    let mut house = Housekeeping {
+        tracker: Tracker::default(),
+        webhooks,
+        last_send: None,
+        resend,
+        hold_ms,
+        generator,
+        last_prune: Instant::now() - Duration::from_secs(3600),
+    };
     let mut heartbeat = ui::Heartbeat::new(&config.display);
     let mut any_ok = false;
-    let mut in_flight = vec![false; config.targets.len()];
     let started = Instant::now();
-    let mut round: u64 = 0;
-    let mut last_prune = Instant::now() - Duration::from_secs(3600);
+    let n = config.targets.len();
+    // Each target has its own client: ureq scans an agent's whole idle list on every
+    // request, so one agent shared by n targets cost O(n) per scrape.
+    let agents: Vec<ureq::Agent> = config
+        .targets
+        .iter()
+        .map(|_| agent(config.scrape.timeout, 1))
+        .collect();
+    // Each target on its own schedule: slot k of target i is due at t0 + offset(i) + k ·
+    // interval. The offsets stagger the targets over the interval (target i in the i-th
+    // n-th of it, jittered within that share by a hash of its URL, so it is stable across
+    // restarts and shards); a one-shot run scrapes everything at once.
+    let t0 = Instant::now();
+    let interval = config.interval;
+    let offsets: Vec<Duration> = config
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            if config.rounds == Some(1) {
+                return Duration::ZERO;
+            }
+            let jitter = (stable_hash(t.url.as_bytes()) % 1000) as f64 / 1000.0;
+            interval.mul_f64((i as f64 + jitter) / n as f64)
+        })
+        .collect();
+    let due_of = |i: usize, slot: u64| {
+        t0 + offsets[i] + interval.saturating_mul(u32::try_from(slot).unwrap_or(u32::MAX))
+    };
+    let last_slot = config.rounds;
+    let mut sched: Vec<Sched> = (0..n).map(|_| Sched::default()).collect();
+    let mut queue: BinaryHeap<Reverse<(Instant, usize)>> =
+        (0..n).map(|i| Reverse((due_of(i, 0), i))).collect();
+    let mut cycles: BTreeMap<u64, Cycle> = BTreeMap::new();
+    // Cycles whose every slot is due by now (cycle k ends at t0 + (k+1) · interval).
+    let mut closed: u64 = 0;
+    let mut next_tick = t0 + interval;
+    let mut last_beat = Instant::now() - Duration::from_secs(1);
+    let mut stats = ScheduleStats::default();
     loop {
-        let round_start = Instant::now();
-        let jobs: Vec<Job> = {
-            let s = lock(&state);
-            s.targets
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| !in_flight[*i])
-                .map(|(index, t)| Job {
-                    index,
-                    target: Arc::clone(&t.target),
-                    round,
-                    full: crate::scrape::full_round(round, index, config.scrape.full_every),
-                    leak_profile: t.leak_profile,
-                })
-                .collect()
-        };
-        let mut pending = 0;
-        for job in jobs {
-            let index = job.index;
-            if pool.submit(job) {
-                in_flight[index] = true;
-                pending += 1;
+        let now = Instant::now();
+        // Dispatch every scrape that is due; a target still busy misses its slot.
+        while let Some(&Reverse((due, i))) = queue.peek() {
+            if due > now {
+                break;
+            }
+            queue.pop();
+            let sc = &mut sched[i];
+            let slot = sc.next_slot;
+            if last_slot.is_some_and(|last| slot >= last) {
+                continue;
+            }
+            let want = due_of(i, slot);
+            if want > due {
+                // Backing off: moved later since it was queued.
+                queue.push(Reverse((want, i)));
+                continue;
+            }
+            sc.next_slot = slot + 1;
+            let cycle = cycles.entry(slot).or_default();
+            if sc.in_flight || sc.draining {
+                cycle.missed += 1;
+                stats.missed += 1;
+                lock(&state).targets[i].missed += 1;
+            } else {
+                let job = {
+                    let s = lock(&state);
+                    let t = &s.targets[i];
+                    Job {
+                        index: i,
+                        target: Arc::clone(&t.target),
+                        agent: agents[i].clone(),
+                        slot,
+                        plan: Plan {
+                            full: crate::scrape::full_round(slot, i, config.scrape.full_every),
+                            leak_profile: t.leak_profile && slot >= t.leak_resume_slot,
+                            text_bytes_per_goroutine: t.text_bytes_per_goroutine,
+                        },
+                        queued: now,
+                    }
+                };
+                if !pool.submit(job) {
+                    return Err("the scrape workers stopped".into());
+                }
+                sc.in_flight = true;
+                cycle.pending += 1;
+            }
+            if last_slot.is_none_or(|last| sc.next_slot < last) {
+                queue.push(Reverse((due_of(i, sc.next_slot), i)));
             }
         }
-        // Every scrape ends by its own timeout; the slack covers parsing a large profile.
-        let deadline = Instant::now() + config.scrape.timeout + Duration::from_secs(10);
-        while pending > 0 {
-            let wait = deadline.saturating_duration_since(Instant::now());
-            let Ok(done) = pool.results.recv_timeout(wait) else {
-                break;
-            };
-            // A straggler from an earlier round is still applied, but it is not one of the
-            // answers this round waits for.
-            if done.round == round {
-                pending -= 1;
-            }
-            in_flight[done.index] = false;
-            any_ok |= done.result.is_ok();
-            let mut s = lock(&state);
-            let t = &mut s.targets[done.index];
-            let ts = t.monotonic_ts(done.started_ms, interval_ms);
-            t.record_result(ts, done.duration.as_secs_f64(), &done.result);
-            if let Ok(scraped) = &done.result {
-                let samples: Vec<_> = scraped
-                    .groups
-                    .iter()
-                    .map(|g| {
-                        let known = t.groups.contains_key(&g.info.hash);
-                        let info = (!known).then(|| shared_info(&mut infos, &g.info));
-                        (
-                            g.info.hash,
-                            u32::try_from(g.count).unwrap_or(u32::MAX),
-                            g.verdict,
-                            info,
-                        )
-                    })
-                    .collect();
-                let counts: rustc_hash::FxHashMap<u64, u32> =
-                    samples.iter().map(|s| (s.0, s.1)).collect();
-                if t.restarted(scraped.total, &counts) {
-                    t.start_epoch(ts, scraped.total);
-                }
-                // A group first seen before the restart has no description in this
-                // epoch's map any more: describe every group of the new epoch's first scrape.
-                let samples: Vec<_> = samples
-                    .into_iter()
-                    .zip(&scraped.groups)
-                    .map(|(mut s, g)| {
-                        if s.3.is_none() && !t.groups.contains_key(&s.0) {
-                            s.3 = Some(shared_info(&mut infos, &g.info));
-                        }
-                        s
-                    })
-                    .collect();
-                t.push(ts, scraped.total, samples);
-                // A debug=2 round describes a stack better (wait reason, creator).
-                for g in &scraped.groups {
-                    if g.info.creator.is_some() {
-                        if let Some(state) = t.groups.get_mut(&g.info.hash) {
-                            if state.info.creator.is_none() {
-                                let richer = Arc::new(g.info.clone());
-                                infos.insert(g.info.hash, Arc::clone(&richer));
-                                state.info = richer;
-                            }
-                        }
+        let busy = sched.iter().any(|sc| sc.in_flight);
+        if last_slot.is_some() && queue.is_empty() && !busy {
+            break;
+        }
+        // Wait for results until the next due scrape or the next cycle's end.
+        let mut wake = next_tick;
+        if let Some(&Reverse((due, _))) = queue.peek() {
+            wake = wake.min(due);
+        }
+        if heartbeat_live(&config.display) {
+            wake = wake.min(Instant::now() + Duration::from_millis(100));
+        }
+        let mut event = pool
+            .events
+            .recv_timeout(wake.saturating_duration_since(Instant::now()))
+            .ok();
+        while let Some(ev) = event {
+            match ev {
+                Event::Released(i) => {
+                    sched[i].draining = false;
+                    let mut s = lock(&state);
+                    let t = &mut s.targets[i];
+                    if t.leak_resume_slot == u64::MAX {
+                        t.leak_resume_slot = sched[i].next_slot + leak_skip(t.leak_overruns);
                     }
                 }
-                t.trim(window_ms);
-            }
-            let db_id = t.db_id;
-            let epoch = t.epoch;
-            let url = t.target.url.clone();
-            if let (Some(store), Some(id)) = (store.as_mut(), db_id) {
-                if let Err(e) = store.record(id, ts, epoch, done.duration, &done.result) {
-                    s.db_errors += 1;
-                    drop(s);
-                    config.display.note(&format!("{url}: not stored: {e}"));
-                }
-            }
-        }
-        // Stragglers past the deadline are reported; their worker is still bound by its
-        // timeout and the target is skipped until it answers.
-        {
-            let mut s = lock(&state);
-            for (i, busy) in in_flight.iter().enumerate() {
-                if *busy {
-                    let url = s.targets[i].target.url.clone();
-                    s.targets[i].record_result(
-                        now_ms(),
-                        round_start.elapsed().as_secs_f64(),
-                        &Err(Fault::new(
-                            FaultKind::Timeout,
-                            format!("{url}: still no answer after the round deadline"),
-                        )),
+                Event::Done(done) => {
+                    let sc = &mut sched[done.index];
+                    sc.in_flight = false;
+                    sc.draining |= done.still_running;
+                    if let Some(c) = cycles.get_mut(&done.slot) {
+                        c.pending = c.pending.saturating_sub(1);
+                        c.last_end = c.last_end.max(Some(Instant::now()));
+                    }
+                    any_ok |= done.result.is_ok();
+                    stats.scrapes += 1;
+                    stats.wait_max_s = stats.wait_max_s.max(done.waited.as_secs_f64());
+                    let backoff = apply(
+                        &done,
+                        &state,
+                        &mut store,
+                        &mut infos,
+                        &config,
+                        interval_ms,
+                        window_ms,
                     );
+                    if let Some(slot) = backoff {
+                        sc.next_slot = sc.next_slot.max(slot);
+                    }
                 }
             }
-            let now = now_ms();
-            for t in s.targets.iter_mut() {
-                t.evaluate(&config.trend, config.slo, now);
+            event = pool.events.try_recv().ok();
+        }
+        let now = Instant::now();
+        if now >= next_tick {
+            while next_tick <= now {
+                next_tick += interval;
+                closed += 1;
             }
-            s.round = round + 1;
-            s.last_round_s = round_start.elapsed().as_secs_f64();
-            if let Some(store) = store.as_ref() {
-                s.db_bytes = store.bytes();
+            finish_cycles(
+                &mut cycles,
+                closed,
+                t0,
+                interval,
+                &state,
+                &config.display,
+                &mut stats,
+            );
+            house.round(&state, &mut store, &config);
+        }
+        if heartbeat_live(&config.display) && last_beat.elapsed() >= Duration::from_millis(100) {
+            last_beat = Instant::now();
+            let s = lock(&state);
+            heartbeat.tick(&s, next_tick.saturating_duration_since(Instant::now()));
+        }
+    }
+    // A batch run: every slot is done; close its cycles and judge once more.
+    finish_cycles(
+        &mut cycles,
+        u64::MAX,
+        t0,
+        interval,
+        &state,
+        &config.display,
+        &mut stats,
+    );
+    if let Some(last) = last_slot {
+        lock(&state).round = last;
+    }
+    house.round(&state, &mut store, &config);
+    heartbeat.finish();
+    drop(pool);
+    // The members of an HA pair are waited for together, not one after the other.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for hook in house.webhooks {
+        hook.finish(deadline.saturating_duration_since(Instant::now()));
+    }
+    let s = lock(&state);
+    let alerts = alert::firing(&s).len();
+    let report = crate::report::WatchReport::of(&s, started.elapsed());
+    Ok(Outcome {
+        rounds: s.round,
+        alerts,
+        all_failed: !any_ok,
+        report,
+        schedule: stats,
+    })
+}
+
+/// Scrapes without the leak profile after its `overruns`-th overrun in a row: 4, 8, 16, …
+/// at most 1024.
+fn leak_skip(overruns: u32) -> u64 {
+    (4u64 << overruns.saturating_sub(1).min(8)).min(1024)
+}
+
+fn heartbeat_live(display: &Display) -> bool {
+    matches!(display, Display::Live { .. })
+}
+
+/// The scheduler's view of one target.
+#[derive(Default)]
+struct Sched {
+    /// The next slot to dispatch.
+    next_slot: u64,
+    /// A scrape is queued or running.
+    in_flight: bool,
+    /// A heavy request of an earlier scrape is still running in the target.
+    draining: bool,
+}
+
+/// The scrapes of one cycle (slot k of every target).
+#[derive(Default)]
+struct Cycle {
+    pending: usize,
+    missed: usize,
+    last_end: Option<Instant>,
+}
+
+/// Accounts for the cycles before `closed` whose scrapes are all done: the last one's
+/// duration, and an overrun when a target missed its slot in it.
+fn finish_cycles(
+    cycles: &mut BTreeMap<u64, Cycle>,
+    closed: u64,
+    t0: Instant,
+    interval: Duration,
+    state: &Mutex<State>,
+    display: &Display,
+    stats: &mut ScheduleStats,
+) {
+    while let Some(entry) = cycles.first_entry() {
+        let k = *entry.key();
+        if k >= closed || entry.get().pending > 0 {
+            break;
+        }
+        let cycle = entry.remove();
+        let mut s = lock(state);
+        s.round = s.round.max(k + 1);
+        stats.cycles += 1;
+        if let Some(end) = cycle.last_end {
+            let start = t0 + interval.saturating_mul(u32::try_from(k).unwrap_or(u32::MAX));
+            s.last_round_s = end.saturating_duration_since(start).as_secs_f64();
+            stats.cycle_max_s = stats.cycle_max_s.max(s.last_round_s);
+            stats.cycle_sum_s += s.last_round_s;
+        }
+        if cycle.missed > 0 {
+            s.rounds_overrun += 1;
+            stats.overrun_cycles += 1;
+            drop(s);
+            display.note(&format!(
+                "cycle {}: {} target(s) missed their slot, their previous scrape (or a heavy request it left running in the target) not done yet; the others went on. Raise --interval or --timeout for slow targets, --concurrency when scrapes wait for workers",
+                k + 1,
+                cycle.missed
+            ));
+        }
+    }
+}
+
+/// Folds one finished scrape into the state and the history, and re-judges its target.
+/// Returns the slot before which the target is not scraped again when it backs off.
+fn apply(
+    done: &Done,
+    state: &Mutex<State>,
+    store: &mut Option<Store>,
+    infos: &mut rustc_hash::FxHashMap<u64, Arc<GroupInfo>>,
+    config: &WatchConfig,
+    interval_ms: i64,
+    window_ms: i64,
+) -> Option<u64> {
+    let mut s = lock(state);
+    let t = &mut s.targets[done.index];
+    let ts = t.monotonic_ts(done.started_ms, interval_ms);
+    t.last_wait_s = done.waited.as_secs_f64();
+    t.record_result(ts, done.duration.as_secs_f64(), &done.result);
+    let mut backoff = None;
+    if done.leak_overrun {
+        t.leak_overruns += 1;
+        // Counted from when the target is done with it (see `Event::Released`).
+        t.leak_resume_slot = u64::MAX;
+        t.notes.push(format!(
+            "/debug/pprof/goroutineleak did not answer within --timeout (its full GC overran it); no request to the target until it is done, then none for the leak profile in {} scrapes",
+            leak_skip(t.leak_overruns)
+        ));
+    }
+    match &done.result {
+        Ok(scraped) => {
+            t.failures_in_row = 0;
+            if done.slot >= t.leak_resume_slot {
+                t.leak_overruns = 0;
+            }
+            if let Some(per) = scraped.text_bytes_per_goroutine {
+                t.text_bytes_per_goroutine = Some(per);
+            }
+            match &scraped.text {
+                Text::Taken => t.text_unusable = false,
+                Text::NotAsked => {}
+                Text::Skipped { predicted, cap } => {
+                    if !t.text_unusable {
+                        t.notes.push(format!(
+                            "{} goroutines: the debug=2 dump would be about {:.1} MiB, over the {:.1} MiB cap (Go cuts it at 64 MiB; --max-bytes); counting the protobuf instead, without wait times and creators",
+                            scraped.total,
+                            *predicted as f64 / 1048576.0,
+                            *cap as f64 / 1048576.0
+                        ));
+                    }
+                    t.text_unusable = true;
+                }
+                Text::FellBack(why) => {
+                    if !t.text_unusable {
+                        t.notes.push(format!(
+                            "the debug=2 dump was unusable ({why}); this round counts the protobuf taken just before"
+                        ));
+                    }
+                    t.text_unusable = true;
+                }
             }
         }
+        Err(_) => {
+            t.failures_in_row += 1;
+            // From the third failure in a row: 2, 4, 8 slots apart, at most a minute (and at
+            // least the next slot).
+            if t.failures_in_row >= 3 {
+                let cap = (60_000 / interval_ms.max(1)).clamp(1, 8) as u64;
+                let skip = (1u64 << (t.failures_in_row - 2).min(6)).min(cap);
+                backoff = Some(done.slot + skip);
+            }
+        }
+    }
+    if let Ok(scraped) = &done.result {
+        let samples: Vec<_> = scraped
+            .groups
+            .iter()
+            .map(|g| {
+                let known = t.groups.contains_key(&g.info.hash);
+                let info = (!known).then(|| shared_info(infos, &g.info));
+                (
+                    g.info.hash,
+                    u32::try_from(g.count).unwrap_or(u32::MAX),
+                    g.verdict,
+                    info,
+                )
+            })
+            .collect();
+        let counts: rustc_hash::FxHashMap<u64, u32> = samples.iter().map(|s| (s.0, s.1)).collect();
+        if t.restarted(scraped.total, &counts) {
+            t.start_epoch(ts, scraped.total);
+        }
+        // A group first seen before the restart has no description in this
+        // epoch's map any more: describe every group of the new epoch's first scrape.
+        let samples: Vec<_> = samples
+            .into_iter()
+            .zip(&scraped.groups)
+            .map(|(mut s, g)| {
+                if s.3.is_none() && !t.groups.contains_key(&s.0) {
+                    s.3 = Some(shared_info(infos, &g.info));
+                }
+                s
+            })
+            .collect();
+        t.push(ts, scraped.total, samples);
+        // A debug=2 round describes a stack better (wait reason, creator).
+        for g in &scraped.groups {
+            if g.info.creator.is_some() {
+                if let Some(state) = t.groups.get_mut(&g.info.hash) {
+                    if state.info.creator.is_none() {
+                        let richer = Arc::new(g.info.clone());
+                        infos.insert(g.info.hash, Arc::clone(&richer));
+                        state.info = richer;
+                    }
+                }
+            }
+        }
+        t.trim(window_ms);
+    }
+    t.evaluate(&config.trend, config.slo, now_ms());
+    let db_id = t.db_id;
+    let epoch = t.epoch;
+    let url = t.target.url.clone();
+    if let (Some(store), Some(id)) = (store.as_mut(), db_id) {
+        if let Err(e) = store.record(id, ts, epoch, done.duration, &done.result) {
+            s.db_errors += 1;
+            drop(s);
+            config.display.note(&format!("{url}: not stored: {e}"));
+        }
+    }
+    backoff
+}
+
+/// What the watcher does once per cycle: retention, alerts, notes, the table, webhooks.
+struct Housekeeping {
+    tracker: Tracker,
+    webhooks: Vec<Webhook>,
+    last_send: Option<Instant>,
+    resend: Duration,
+    hold_ms: i64,
+    generator: String,
+    last_prune: Instant,
+}
+
+impl Housekeeping {
+    fn round(&mut self, state: &Mutex<State>, store: &mut Option<Store>, config: &WatchConfig) {
         if let Some(store) = store.as_mut() {
-            if last_prune.elapsed() >= Duration::from_secs(600) {
-                last_prune = Instant::now();
+            lock(state).db_bytes = store.bytes();
+            if self.last_prune.elapsed() >= Duration::from_secs(600) {
+                self.last_prune = Instant::now();
                 let cutoff =
                     now_ms() - i64::try_from(config.retention.as_millis()).unwrap_or(i64::MAX);
                 if let Err(e) = store.prune(cutoff) {
-                    lock(&state).db_errors += 1;
+                    lock(state).db_errors += 1;
                     config.display.note(&e.0);
                 }
             }
         }
         let (changes, view) = {
-            let mut s = lock(&state);
+            let mut s = lock(state);
             let firing = alert::firing(&s);
-            let mut changes = tracker.update(firing, now_ms());
+            let mut changes = self.tracker.update(firing, now_ms());
             for a in changes.resolved.iter_mut() {
                 if let Some(t) = s.targets.iter().find(|t| t.target.url == a.target) {
                     if t.epoch > a.epoch && a.name != "GoroutineLeakRecurring" {
@@ -303,61 +630,24 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
         for a in &changes.resolved {
             config.display.alert(a, true);
         }
-        if !webhooks.is_empty() {
+        if !self.webhooks.is_empty() {
             let mut batch = changes.firing.clone();
             batch.extend(changes.resolved.iter().cloned());
-            let due = last_send.is_none_or(|t| t.elapsed() >= resend);
+            let due = self.last_send.is_none_or(|t| t.elapsed() >= self.resend);
             if !changes.new.is_empty()
                 || !changes.resolved.is_empty()
                 || (due && !changes.firing.is_empty())
             {
-                last_send = Some(Instant::now());
-                let body = alert::alertmanager_alerts(&batch, &generator, now_ms() + hold_ms);
-                for hook in &webhooks {
+                self.last_send = Some(Instant::now());
+                let body =
+                    alert::alertmanager_alerts(&batch, &self.generator, now_ms() + self.hold_ms);
+                for hook in &self.webhooks {
                     hook.send(body.clone());
                 }
             }
         }
         config.display.table(&view);
-        round += 1;
-        if config.rounds.is_some_and(|n| round >= n) {
-            break;
-        }
-        let elapsed = round_start.elapsed();
-        if elapsed > config.interval {
-            lock(&state).rounds_overrun += 1;
-            config.display.note(&format!(
-                "round {round} took {:.1}s, longer than --interval; raise --concurrency or --interval",
-                elapsed.as_secs_f64()
-            ));
-        }
-        let next = round_start + config.interval;
-        while Instant::now() < next {
-            let s = lock(&state);
-            heartbeat.tick(&s, next.saturating_duration_since(Instant::now()));
-            drop(s);
-            std::thread::sleep(
-                next.saturating_duration_since(Instant::now())
-                    .min(Duration::from_millis(100)),
-            );
-        }
     }
-    heartbeat.finish();
-    drop(pool);
-    // The members of an HA pair are waited for together, not one after the other.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    for hook in webhooks {
-        hook.finish(deadline.saturating_duration_since(Instant::now()));
-    }
-    let s = lock(&state);
-    let alerts = alert::firing(&s).len();
-    let report = crate::report::WatchReport::of(&s, started.elapsed());
-    Ok(Outcome {
-        rounds: round,
-        alerts,
-        all_failed: !any_ok,
-        report,
-    })
 }
 
 /// Reloads each target's window from the history, so a restarted watcher judges trends

@@ -1,6 +1,6 @@
 //! A fixed set of scrape workers fed through one queue: watching 500 targets takes
 //! `--concurrency` threads, not 500, and a slow target holds one worker for at most its
-//! timeout.
+//! timeout (a heavy request that overruns it is awaited on a thread of its own).
 
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::fetch::Fault;
-use crate::scrape::{scrape, ScrapeOptions, Scraped};
+use crate::scrape::{scrape, Plan, Release, ScrapeOptions, Scraped};
 use crate::targets::Target;
 
 /// One scrape to do.
@@ -16,42 +16,57 @@ pub struct Job {
     /// The target's index in the watcher's list, handed back with the result.
     pub index: usize,
     pub target: Arc<Target>,
-    pub round: u64,
-    /// Take the debug=2 text this time.
-    pub full: bool,
-    pub leak_profile: bool,
+    /// The target's own HTTP client: its pool holds this target's connection only, so a
+    /// request never scans the idle connections of every other target.
+    pub agent: ureq::Agent,
+    /// The target's slot (its n-th scheduled scrape since the start).
+    pub slot: u64,
+    pub plan: Plan,
+    /// When the scheduler queued it.
+    pub queued: Instant,
 }
 
 /// One scrape done.
 pub struct Done {
     pub index: usize,
-    pub round: u64,
+    pub slot: u64,
     /// Wall-clock time the scrape started, ms since the Unix epoch.
     pub started_ms: i64,
+    /// Time in the queue before a worker took it.
+    pub waited: Duration,
     pub duration: Duration,
     pub result: Result<Scraped, Fault>,
+    /// A heavy request is still running in the target: [`Event::Released`] follows.
+    pub still_running: bool,
+    pub leak_overrun: bool,
+}
+
+/// What the workers report.
+pub enum Event {
+    Done(Box<Done>),
+    /// The heavy request that outlived target `index`'s scrape is finished in the target.
+    Released(usize),
 }
 
 pub struct Pool {
     jobs: Option<Sender<Job>>,
-    pub results: Receiver<Done>,
+    pub events: Receiver<Event>,
     workers: Vec<JoinHandle<()>>,
 }
 
 impl Pool {
-    pub fn new(size: usize, agent: ureq::Agent, options: Arc<ScrapeOptions>) -> Pool {
+    pub fn new(size: usize, options: Arc<ScrapeOptions>) -> Pool {
         let (job_tx, job_rx) = mpsc::channel::<Job>();
-        let (done_tx, done_rx) = mpsc::channel::<Done>();
+        let (event_tx, event_rx) = mpsc::channel::<Event>();
         let job_rx = Arc::new(Mutex::new(job_rx));
         let workers = (0..size.max(1))
             .map(|i| {
                 let job_rx = Arc::clone(&job_rx);
-                let done_tx = done_tx.clone();
-                let agent = agent.clone();
+                let event_tx = event_tx.clone();
                 let options = Arc::clone(&options);
                 std::thread::Builder::new()
                     .name(format!("scrape-{i}"))
-                    .spawn(move || worker(&job_rx, &done_tx, &agent, &options))
+                    .spawn(move || worker(&job_rx, &event_tx, &options))
                     .map_err(|e| eprintln!("goleash watch: cannot start a scrape worker: {e}"))
                     .ok()
             })
@@ -61,7 +76,7 @@ impl Pool {
             .collect();
         Pool {
             jobs: Some(job_tx),
-            results: done_rx,
+            events: event_rx,
             workers,
         }
     }
@@ -86,12 +101,7 @@ impl Drop for Pool {
     }
 }
 
-fn worker(
-    jobs: &Mutex<Receiver<Job>>,
-    done: &Sender<Done>,
-    agent: &ureq::Agent,
-    options: &ScrapeOptions,
-) {
+fn worker(jobs: &Mutex<Receiver<Job>>, events: &Sender<Event>, options: &ScrapeOptions) {
     loop {
         let job = {
             let Ok(rx) = jobs.lock() else { return };
@@ -100,17 +110,28 @@ fn worker(
                 Err(_) => return,
             }
         };
+        let waited = job.queued.elapsed();
         let started_ms = crate::clock::now_ms();
         let started = Instant::now();
-        let result = scrape(agent, &job.target, job.full, options, job.leak_profile);
+        let release: Release = {
+            let events = events.clone();
+            let index = job.index;
+            Arc::new(move || {
+                let _ = events.send(Event::Released(index));
+            })
+        };
+        let run = scrape(&job.agent, &job.target, &job.plan, options, release);
         let finished = Done {
             index: job.index,
-            round: job.round,
+            slot: job.slot,
             started_ms,
+            waited,
             duration: started.elapsed(),
-            result,
+            result: run.result,
+            still_running: run.still_running,
+            leak_overrun: run.leak_overrun,
         };
-        if done.send(finished).is_err() {
+        if events.send(Event::Done(Box::new(finished))).is_err() {
             return;
         }
     }

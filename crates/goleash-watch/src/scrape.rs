@@ -136,6 +136,10 @@ pub struct Scraped {
     pub no_leak_profile: bool,
     /// Time spent parsing and judging, without the network.
     pub analyze_time: Duration,
+    /// What became of the debug=2 text in this round.
+    pub text: Text,
+    /// Measured on this round's dump (or its lower bound when the dump was cut).
+    pub text_bytes_per_goroutine: Option<f64>,
 }
 
 /// Whether target number `index` takes the debug=2 text in `round`: every target in the
@@ -185,74 +189,328 @@ impl Drop for Pass {
     }
 }
 
-/// Scrapes one target. `full` takes the debug=2 text instead of the protobuf;
-/// `leak_profile` is false once the target is known to lack the goroutineleak profile.
+/// Go's own cap on a debug=2 dump (`runtime/pprof.writeGoroutineStacks`): a dump that would
+/// be larger is cut at exactly this size, silently, in the middle of a goroutine.
+pub const GO_TEXT_CAP: u64 = 64 << 20;
+
+/// A debug=2 dump predicted above this share of the cap is not requested.
+const TEXT_MARGIN: f64 = 0.8;
+
+/// How long a heavy request (debug=2, goroutineleak) that overran `--timeout` is still
+/// awaited in the background: the target keeps producing it whether or not anyone waits,
+/// so it gets no new request until it is done. At least a minute, ten timeouts if longer.
+pub fn heavy_limit(timeout: Duration) -> Duration {
+    (timeout * 10).max(Duration::from_secs(60))
+}
+
+/// What one scrape asks of its target, decided by the scheduler from what it knows.
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    /// Also take the debug=2 text (wait times, creators) when it fits under the cap.
+    pub full: bool,
+    /// Ask for /debug/pprof/goroutineleak first.
+    pub leak_profile: bool,
+    /// This target's debug=2 bytes per goroutine, measured on an earlier dump (the first
+    /// prediction uses the stacks of the protobuf).
+    pub text_bytes_per_goroutine: Option<f64>,
+}
+
+/// What a scrape did besides its result.
+pub struct Run {
+    pub result: Result<Scraped, Fault>,
+    /// A heavy request overran `--timeout` and the target is still producing it: the
+    /// release callback runs when it is done (or given up after [`heavy_limit`]).
+    pub still_running: bool,
+    /// The goroutineleak request overran `--timeout`.
+    pub leak_overrun: bool,
+}
+
+/// A successful scrape's debug=2 story: taken, skipped, or fallen back to the protobuf.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Text {
+    /// Not asked for this round.
+    NotAsked,
+    /// Taken and complete: its counts are the round's.
+    Taken,
+    /// Not requested: the protobuf's total predicted a dump of this many bytes, over the cap.
+    Skipped { predicted: u64, cap: u64 },
+    /// Requested, but unusable (cut by Go's 64 MiB cap or by --max-bytes, too slow, …): the
+    /// round counts the protobuf taken just before instead, never the partial dump.
+    FellBack(String),
+}
+
+/// Scrapes one target: the goroutineleak profile when the plan asks for it, the protobuf
+/// (cheap, complete at any size), then, in a full round, the debug=2 text unless the protobuf
+/// predicts it over Go's 64 MiB cap or `--max-bytes`. A round's counts come from one complete
+/// profile: the text when it arrived whole, else the protobuf; never from a cut dump.
+/// Heavy requests (goroutineleak, debug=2) that overrun the timeout are awaited in the
+/// background and `release` runs when they are done; until then the target must get no new
+/// request (see [`Run::still_running`]).
 pub fn scrape(
     agent: &ureq::Agent,
     target: &Target,
-    full: bool,
+    plan: &Plan,
     options: &ScrapeOptions,
-    leak_profile: bool,
-) -> Result<Scraped, Fault> {
-    let format = if full {
+    release: Release,
+) -> Run {
+    let mut run = Run {
+        result: Err(Fault::new(FaultKind::Down, "not scraped")),
+        still_running: false,
+        leak_overrun: false,
+    };
+    let started = Instant::now();
+    let remaining = || options.timeout.saturating_sub(started.elapsed());
+    let mut leak_body: Option<(String, Vec<u8>)> = None;
+    let mut no_leak_profile = false;
+    if plan.leak_profile && options.leak_profile {
+        // The leak profile first: its GC marks proven leaks, which the dump then shows.
+        let url = target.endpoint("goroutineleak?debug=0");
+        match heavy_get(agent, &url, remaining(), options, &release) {
+            Heavy::Done(Ok(Got::Body(body))) => leak_body = Some((url, body)),
+            Heavy::Done(Ok(Got::NotFound)) => no_leak_profile = true,
+            Heavy::Done(Err(f)) => {
+                run.result = Err(f);
+                return run;
+            }
+            Heavy::Overran(f) => {
+                // Still running in the target: no other request now.
+                run.result = Err(f);
+                run.still_running = true;
+                run.leak_overrun = true;
+                return run;
+            }
+        }
+    }
+    let proto_url = target.endpoint("goroutine?debug=0");
+    let proto = match fetch::get(agent, &proto_url, remaining(), options.max_bytes) {
+        Ok(Got::Body(body)) => body,
+        Ok(Got::NotFound) => {
+            run.result = Err(Fault::new(
+                FaultKind::Status,
+                format!(
+                    "{proto_url}: HTTP status 404; is net/http/pprof registered at {}?",
+                    target.url
+                ),
+            ));
+            return run;
+        }
+        Err(f) => {
+            run.result = Err(f);
+            return run;
+        }
+    };
+    let analyzing = Instant::now();
+    let mut analyze_time = Duration::ZERO;
+    let leak_snapshot = match &leak_body {
+        Some((url, body)) => match parse(url, body, options) {
+            Ok(s) => Some(s),
+            Err(f) => {
+                run.result = Err(f);
+                return run;
+            }
+        },
+        None => None,
+    };
+    let proto_snapshot = match parse(&proto_url, &proto, options) {
+        Ok(s) => s,
+        Err(f) => {
+            run.result = Err(f);
+            return run;
+        }
+    };
+    // Judged alone first: its total and stacks predict the debug=2 dump's size.
+    let proto_analysis = analyze(&proto_snapshot, &options.config);
+    analyze_time += analyzing.elapsed();
+    let total = proto_analysis.total;
+    let mut bytes = proto.len() as u64 + leak_body.as_ref().map_or(0, |(_, b)| b.len() as u64);
+    drop(proto);
+    let mut text = Text::NotAsked;
+    let mut text_bytes_per_goroutine = None;
+    let mut chosen: Option<goleash_model::Snapshot> = None;
+    if plan.full {
+        let cap = options.max_bytes.min(GO_TEXT_CAP);
+        let per = plan
+            .text_bytes_per_goroutine
+            .unwrap_or_else(|| text_bytes_estimate(&proto_analysis.groups, total));
+        let predicted = (per * total as f64) as u64;
+        if predicted as f64 > cap as f64 * TEXT_MARGIN {
+            text = Text::Skipped { predicted, cap };
+        } else {
+            let url = target.endpoint("goroutine?debug=2");
+            let got = match heavy_get(agent, &url, remaining(), options, &release) {
+                Heavy::Done(got) => got,
+                Heavy::Overran(f) => {
+                    // The protobuf answered: this round still counts. The target is busy
+                    // with the dump until it is done.
+                    run.still_running = true;
+                    Err(f)
+                }
+            };
+            text = match got {
+                Ok(Got::Body(body)) if body.len() as u64 >= GO_TEXT_CAP => {
+                    text_bytes_per_goroutine = Some(body.len() as f64 / total.max(1) as f64);
+                    Text::FellBack(format!(
+                        "{url}: the dump is cut at Go's 64 MiB cap ({total} goroutines by the protobuf); counting the protobuf"
+                    ))
+                }
+                Ok(Got::Body(body)) => {
+                    let started = Instant::now();
+                    let parsed = {
+                        let _pass = text_gate().enter();
+                        parse(&url, &body, options)
+                    };
+                    analyze_time += started.elapsed();
+                    match parsed {
+                        Ok(snapshot) => {
+                            text_bytes_per_goroutine =
+                                Some(body.len() as f64 / total.max(1) as f64);
+                            bytes += body.len() as u64;
+                            chosen = Some(snapshot);
+                            Text::Taken
+                        }
+                        Err(f) => Text::FellBack(f.message),
+                    }
+                }
+                Ok(Got::NotFound) => Text::FellBack(format!("{url}: HTTP status 404")),
+                Err(f) => {
+                    if f.kind == FaultKind::TooLarge {
+                        // At least this large: remember it, so the next full round is
+                        // predicted over the cap instead of fetched and cut again.
+                        text_bytes_per_goroutine =
+                            Some(options.max_bytes as f64 / total.max(1) as f64 * 1.25);
+                    }
+                    Text::FellBack(f.message)
+                }
+            };
+        }
+    }
+    let judging = Instant::now();
+    let format = if chosen.is_some() {
         ScrapeFormat::Text
     } else {
         ScrapeFormat::Proto
     };
-    let started = Instant::now();
-    let remaining = || options.timeout.saturating_sub(started.elapsed());
-    let mut bodies: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut no_leak_profile = false;
-    if leak_profile && options.leak_profile {
-        // The leak profile first: its GC marks proven leaks, which the dump then shows.
-        let url = target.endpoint("goroutineleak?debug=0");
-        match fetch::get(agent, &url, remaining(), options.max_bytes)? {
-            Got::Body(body) => bodies.push((url, body)),
-            Got::NotFound => no_leak_profile = true,
-        }
-    }
-    let url = target.endpoint(match format {
-        ScrapeFormat::Proto => "goroutine?debug=0",
-        ScrapeFormat::Text => "goroutine?debug=2",
-    });
-    match fetch::get(agent, &url, remaining(), options.max_bytes)? {
-        Got::Body(body) => bodies.push((url, body)),
-        Got::NotFound => {
-            return Err(Fault::new(
-                FaultKind::Status,
-                format!(
-                    "{url}: HTTP status 404; is net/http/pprof registered at {}?",
-                    target.url
-                ),
-            ))
-        }
-    }
-    let _pass = (format == ScrapeFormat::Text).then(|| text_gate().enter());
-    let analyzing = Instant::now();
-    let bytes = bodies.iter().map(|(_, b)| b.len() as u64).sum();
-    let mut snapshots = Vec::new();
-    for (url, body) in &bodies {
-        let snapshot = goleash_parse::parse(
-            url,
-            body.as_slice(),
-            Limits {
-                max_bytes: options.max_bytes,
-            },
-        )
-        .map_err(|e| Fault::new(FaultKind::Garbage, format!("not a goroutine profile: {e}")))?;
-        snapshots.push(snapshot);
-    }
-    let snapshot = merge_snapshots(snapshots);
-    let analysis = analyze(&snapshot, &options.config);
+    let analysis = match (leak_snapshot, chosen) {
+        (None, None) => proto_analysis,
+        (None, Some(text)) => analyze(&text, &options.config),
+        (Some(leak), chosen) => analyze(
+            &merge_snapshots(vec![leak, chosen.unwrap_or(proto_snapshot)]),
+            &options.config,
+        ),
+    };
     let groups = reduce(&analysis.groups);
-    Ok(Scraped {
+    analyze_time += judging.elapsed();
+    run.result = Ok(Scraped {
         total: analysis.total,
         groups,
         format,
         bytes,
         no_leak_profile,
-        analyze_time: analyzing.elapsed(),
-    })
+        analyze_time,
+        text,
+        text_bytes_per_goroutine,
+    });
+    run
+}
+
+/// Runs when a heavy request that overran the timeout is finally done in the target.
+pub type Release = std::sync::Arc<dyn Fn() + Send + Sync>;
+
+enum Heavy {
+    Done(Result<Got, Fault>),
+    /// Not answered within the timeout; still awaited in the background.
+    Overran(Fault),
+}
+
+/// A GET that the target keeps working on if we stop waiting (debug=2 formats every
+/// goroutine's stack; goroutineleak runs a full GC): it runs on its own thread, bounded by
+/// [`heavy_limit`]; the caller waits `timeout` for it, and when that passes the thread keeps
+/// reading the answer to its end, then calls `release`.
+fn heavy_get(
+    agent: &ureq::Agent,
+    url: &str,
+    timeout: Duration,
+    options: &ScrapeOptions,
+    release: &Release,
+) -> Heavy {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Got, Fault>>(1);
+    let waited = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let (owned_agent, owned_url, max_bytes, limit) = (
+        agent.clone(),
+        url.to_string(),
+        options.max_bytes,
+        heavy_limit(options.timeout),
+    );
+    let (still_waited, release) = (
+        std::sync::Arc::clone(&waited),
+        std::sync::Arc::clone(release),
+    );
+    let spawned = std::thread::Builder::new()
+        .name("scrape-heavy".into())
+        .spawn(move || {
+            let got = fetch::get(&owned_agent, &owned_url, limit, max_bytes);
+            let abandoned = !still_waited.load(std::sync::atomic::Ordering::SeqCst);
+            if abandoned || tx.send(got).is_err() {
+                release();
+            }
+        });
+    if spawned.is_err() {
+        // No thread to spare: fetch in line, bounded by the timeout as any request.
+        return Heavy::Done(fetch::get(agent, url, timeout, options.max_bytes));
+    }
+    match rx.recv_timeout(timeout) {
+        Ok(got) => Heavy::Done(got),
+        Err(_) => {
+            waited.store(false, std::sync::atomic::Ordering::SeqCst);
+            // The answer may have come in between: then nothing is running any more.
+            if let Ok(got) = rx.try_recv() {
+                return Heavy::Done(got);
+            }
+            Heavy::Overran(Fault::new(
+                FaultKind::Timeout,
+                format!(
+                    "{url}: no complete answer within {timeout:?} (--timeout); the target is still producing it, so it gets no new request until that is done (awaited up to {limit:?})"
+                ),
+            ))
+        }
+    }
+}
+
+fn parse(
+    url: &str,
+    body: &[u8],
+    options: &ScrapeOptions,
+) -> Result<goleash_model::Snapshot, Fault> {
+    goleash_parse::parse(
+        url,
+        body,
+        Limits {
+            max_bytes: options.max_bytes,
+        },
+    )
+    .map_err(|e| Fault::new(FaultKind::Garbage, format!("not a goroutine profile: {e}")))
+}
+
+/// Bytes per goroutine of a debug=2 dump of these groups, from their stacks: a header line,
+/// each frame's function with its arguments and its file line, the `created by` lines. Runtime
+/// frames the analyzer hides are not counted, which the margin under the cap absorbs; a later
+/// dump of the same target replaces this estimate with the measured figure.
+pub fn text_bytes_estimate(groups: &[Group], total: u64) -> f64 {
+    if total == 0 {
+        return 0.0;
+    }
+    let mut sum = 0.0;
+    for g in groups {
+        let frames: usize = g
+            .frames
+            .iter()
+            .map(|f| f.function.len() + f.file.len() + 36)
+            .sum();
+        // "goroutine 123456 [chan receive, 12 minutes]:\n", the creator's two lines, blank.
+        let per = 48 + frames + 96;
+        sum += per as f64 * g.count as f64;
+    }
+    sum / total as f64
 }
 
 /// Folds the analyzer's groups into one per stack: the analyzer splits a stack by wait

@@ -114,6 +114,21 @@ pub struct TargetState {
     /// Stacks that grew in earlier epochs: (epoch, slope per minute), oldest first, the
     /// last few epochs only.
     pub grew_before: FxHashMap<u64, Vec<(u32, f64)>>,
+    /// Scheduled scrapes not made because the previous one (or a heavy request it left
+    /// running in the target) was not done yet.
+    pub missed: u64,
+    /// Failed scrapes in a row: from the third, the target backs off.
+    pub failures_in_row: u32,
+    /// The goroutineleak request overran --timeout this many times in a row.
+    pub leak_overruns: u32,
+    /// No goroutineleak request before this slot (backing off after an overrun).
+    pub leak_resume_slot: u64,
+    /// How long this target's last scrape waited in the queue for a free worker, seconds.
+    pub last_wait_s: f64,
+    /// debug=2 bytes per goroutine of this target, measured on its last dump.
+    pub text_bytes_per_goroutine: Option<f64>,
+    /// Whether the last full round's debug=2 was skipped or fell back (noted on change only).
+    pub text_unusable: bool,
 }
 
 /// A stack that grew in two or more of the last epochs: a leak that a crash (an OOM kill,
@@ -156,6 +171,13 @@ impl TargetState {
             gap: false,
             epoch_growth: FxHashMap::default(),
             grew_before: FxHashMap::default(),
+            missed: 0,
+            failures_in_row: 0,
+            leak_overruns: 0,
+            leak_resume_slot: 0,
+            last_wait_s: 0.0,
+            text_bytes_per_goroutine: None,
+            text_unusable: false,
         }
     }
 
@@ -491,8 +513,13 @@ pub struct State {
     pub started_ms: i64,
     pub interval_ms: i64,
     pub window_ms: i64,
+    /// How long the last complete cycle took: from its start until every scrape scheduled in
+    /// it was done (targets are staggered over the interval, so about the interval plus the
+    /// last scrape's duration when all goes well).
     pub last_round_s: f64,
+    /// Cycles in which some target missed its slot (its previous scrape still running).
     pub rounds_overrun: u64,
+
     pub db_errors: u64,
     pub db_bytes: u64,
     pub webhook_errors: u64,

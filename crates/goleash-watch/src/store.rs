@@ -842,6 +842,8 @@ mod tests {
             bytes: 100,
             no_leak_profile: false,
             analyze_time: Duration::ZERO,
+            text: crate::scrape::Text::NotAsked,
+            text_bytes_per_goroutine: None,
         })
     }
 

@@ -34,7 +34,7 @@ fn service_bin(name: &str) -> PathBuf {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("watch-services");
         go_build(
             "testdata/watch",
-            &["./leaky", "./loadfollow", "./steady"],
+            &["./leaky", "./loadfollow", "./steady", "./heavy"],
             &dir,
         )
     });
@@ -415,18 +415,20 @@ fn faults_stay_with_their_target() {
         stderr.contains("7 of 8 target(s) down at the end"),
         "{stderr}"
     );
-    for (url, kind, words) in [
-        (&down, "down", "Connection refused"),
-        (&slow, "timeout", "--timeout"),
-        (&trickle, "timeout", "did not arrive completely"),
-        (&html, "html", "HTML"),
-        (&garbage, "garbage", "not a goroutine profile"),
-        (&huge, "too_large", "--max-bytes"),
-        (&endless, "too_large", "--max-bytes"),
+    // The two that take the whole 1 s timeout are still busy at their second slot (200 ms
+    // later), which they miss: each target keeps its own schedule, no round waits for them.
+    for (url, kind, words, times) in [
+        (&down, "down", "Connection refused", 2),
+        (&slow, "timeout", "--timeout", 1),
+        (&trickle, "timeout", "did not arrive completely", 1),
+        (&html, "html", "HTML", 2),
+        (&garbage, "garbage", "not a goroutine profile", 2),
+        (&huge, "too_large", "--max-bytes", 2),
+        (&endless, "too_large", "--max-bytes", 2),
     ] {
         let t = target(&report, &format!("{url}/debug/pprof"));
         assert_eq!(t["up"], false, "{t:#}");
-        assert_eq!(t["errors"][kind], 2, "{url} {kind}: {t:#}");
+        assert_eq!(t["errors"][kind], times, "{url} {kind}: {t:#}");
         let message = t["last"]["error"]["message"].as_str().unwrap();
         assert!(message.contains(words), "{kind}: {message}");
         assert!(
@@ -1859,4 +1861,206 @@ fn a_second_watcher_on_one_db_is_refused() {
             && err.contains(&format!("pid {}", first.id())),
         "{err}"
     );
+}
+
+/// What testdata/watch/heavy was asked: requests per kind, and how many arrived while an
+/// earlier debug=2 or goroutineleak request was still being served there.
+fn heavy_stats(base: &str) -> Value {
+    let response = http_get(&format!("{base}/stats")).unwrap();
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {response}"))
+}
+
+/// A target whose debug=2 dump is larger than the cap (here a 2 MB --max-bytes standing in
+/// for Go's 64 MiB, at which Go cuts the dump silently): the protobuf comes first, predicts
+/// the dump over the cap, and the round counts the protobuf. Every round succeeds and every
+/// stored total is the whole process, never a cut dump's.
+#[test]
+fn a_huge_target_is_counted_from_the_protobuf_never_from_a_cut_dump() {
+    let huge = Service(LoopbackProcess::start(
+        &service_bin("heavy"),
+        &["-n", "20000"],
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    let db = db.to_str().unwrap();
+    let (code, report, stderr) = run_json(goleash().args([
+        "watch",
+        "--db",
+        db,
+        "--interval",
+        "300ms",
+        "--rounds",
+        "6",
+        "--full-every",
+        "2",
+        "--timeout",
+        "10s",
+        "--max-bytes",
+        "2M",
+        "--format",
+        "json",
+        &huge.base,
+    ]));
+    assert_eq!(code, 0, "{stderr}\n{report:#}");
+    let t = target(&report, &huge.pprof());
+    assert_eq!(t["up"], true, "{t:#}");
+    assert_eq!(t["scrapes"], 6, "{t:#}");
+    assert_eq!(t["errors"], serde_json::json!({}), "{t:#}");
+    assert!(stderr.contains("over the 2.0 MiB cap"), "{stderr}");
+    // The dump was never requested: the protobuf predicted it over the cap.
+    assert_eq!(heavy_stats(&huge.base)["debug2"], 0);
+    let out = goleash()
+        .args(["history", "--db", db, "--format", "json", "series", "1"])
+        .output()
+        .unwrap();
+    let points: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let points = points.as_array().unwrap();
+    assert_eq!(points.len(), 6, "{points:#?}");
+    for p in points {
+        assert!(p["error"].is_null(), "{p}");
+        let count = p["count"].as_u64().unwrap();
+        assert!(count >= 20_000, "a count below the parked goroutines: {p}");
+    }
+}
+
+/// A debug=2 dump that takes longer than --timeout keeps being produced in the target after
+/// the watcher stops waiting: the target gets no new request until it is done (its slots in
+/// between are missed, and counted), and the rounds that asked for it still count, from the
+/// protobuf taken before.
+#[test]
+fn no_new_request_while_a_dump_is_still_running_in_the_target() {
+    let slow = Service(LoopbackProcess::start(
+        &service_bin("heavy"),
+        &["-slow-debug2", "2s"],
+    ));
+    let (_, report, stderr) = run_json(goleash().args([
+        "watch",
+        "--no-db",
+        "--interval",
+        "200ms",
+        "--rounds",
+        "12",
+        "--full-every",
+        "1",
+        "--timeout",
+        "500ms",
+        "--format",
+        "json",
+        &slow.base,
+    ]));
+    let stats = heavy_stats(&slow.base);
+    assert!(stats["debug2"].as_u64().unwrap() >= 1, "{stats}");
+    assert_eq!(stats["overlaps"], 0, "{stats}\n{stderr}");
+    let t = target(&report, &slow.pprof());
+    // Every scrape made counted (the protobuf), none failed.
+    assert_eq!(t["errors"], serde_json::json!({}), "{t:#}\n{stderr}");
+    assert!(stderr.contains("missed their slot"), "{stderr}");
+}
+
+/// /debug/pprof/goroutineleak runs a full GC in the target; where it overruns --timeout the
+/// target gets no request until it is done, and the watcher stops asking for the leak profile
+/// there for a while (4 scrapes, doubling while it keeps overrunning) instead of every round.
+#[test]
+fn the_leak_profile_backs_off_where_it_overruns() {
+    let slow = Service(LoopbackProcess::start(
+        &service_bin("heavy"),
+        &["-slow-leak", "2s"],
+    ));
+    let (_, report, stderr) = run_json(goleash().args([
+        "watch",
+        "--no-db",
+        "--leak-profile",
+        "--interval",
+        "250ms",
+        "--rounds",
+        "24",
+        "--full-every",
+        "0",
+        "--timeout",
+        "500ms",
+        "--format",
+        "json",
+        &slow.base,
+    ]));
+    let stats = heavy_stats(&slow.base);
+    assert_eq!(stats["overlaps"], 0, "{stats}\n{stderr}");
+    let leak = stats["leak"].as_u64().unwrap();
+    let proto = stats["proto"].as_u64().unwrap();
+    assert!(leak >= 1 && leak <= 2, "{stats}\n{stderr}");
+    // Between the overruns, scrapes without the leak profile succeed.
+    assert!(proto >= 1, "{stats}");
+    let t = target(&report, &slow.pprof());
+    let failed: u64 = t["errors"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert!(t["scrapes"].as_u64().unwrap() > failed, "{t:#}\n{stderr}");
+    assert!(stderr.contains("goroutineleak did not answer"), "{stderr}");
+}
+
+/// Each target on its own schedule: a target that takes 6 s to answer holds back neither
+/// the other target's scrapes nor its own (it misses its slots while its scrape runs,
+/// instead of stretching every round to its answer time).
+#[test]
+fn a_slow_target_does_not_hold_back_the_others() {
+    let slow = Service(LoopbackProcess::start(
+        &service_bin("heavy"),
+        &["-slow-all", "6s"],
+    ));
+    let steady = Service::start("steady");
+    let (_, report, stderr) = run_json(goleash().args([
+        "watch",
+        "--no-db",
+        "--interval",
+        "200ms",
+        "--rounds",
+        "10",
+        "--full-every",
+        "0",
+        "--timeout",
+        "8s",
+        "--format",
+        "json",
+        &slow.base,
+        &steady.base,
+    ]));
+    let t = target(&report, &steady.pprof());
+    assert_eq!(t["scrapes"], 10, "{t:#}\n{stderr}");
+    assert_eq!(t["up"], true, "{t:#}");
+    // One scrape of the slow target spans all ten slots: it got one request, not ten.
+    let t = target(&report, &slow.pprof());
+    assert_eq!(t["scrapes"], 1, "{t:#}\n{stderr}");
+    assert_eq!(heavy_stats(&slow.base)["requests"], 1);
+}
+
+/// A target that is down is tried less and less often (from the third failure in a row: 2,
+/// 4, 8 slots apart) while the others keep their schedule.
+#[test]
+fn a_down_target_backs_off() {
+    let gone = Service::start("steady");
+    let gone_url = gone.pprof();
+    drop(gone);
+    let steady = Service::start("steady");
+    let (_, report, stderr) = run_json(goleash().args([
+        "watch",
+        "--no-db",
+        "--interval",
+        "100ms",
+        "--rounds",
+        "16",
+        "--format",
+        "json",
+        &gone_url,
+        &steady.base,
+    ]));
+    let t = target(&report, &steady.pprof());
+    assert_eq!(t["scrapes"], 16, "{t:#}");
+    let t = target(&report, &gone_url);
+    assert_eq!(t["up"], false, "{t:#}");
+    // Slots 0, 1, 2, then 4 and 8: five tries in sixteen slots.
+    assert_eq!(t["errors"]["down"], 5, "{t:#}\n{stderr}");
 }

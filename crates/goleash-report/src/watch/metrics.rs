@@ -113,6 +113,14 @@ static FAMILIES: &[(Family, Source)] = &[
         }),
     ),
     (
+        family("goleash_watch_scrapes_missed_total", "counter", "Scheduled scrapes not made because the target's previous scrape, or a heavy request it left running in the target, was not done."),
+        Source::Target(|t| one(t.missed as f64)),
+    ),
+    (
+        family("goleash_watch_scrape_queue_wait_seconds", "gauge", "How long the target's last scrape waited for a free worker after it was due."),
+        Source::Target(|t| one(t.last_wait_s)),
+    ),
+    (
         family("goleash_watch_analyze_seconds_total", "counter", "Time spent parsing and judging the target's profiles."),
         Source::Target(|t| one(t.analyze_sum_s)),
     ),
@@ -145,15 +153,15 @@ static FAMILIES: &[(Family, Source)] = &[
         Source::Process(|s| s.slo.map(|r| r.minutes * 60.0)),
     ),
     (
-        family("goleash_watch_rounds_total", "counter", "Rounds of scrapes done."),
+        family("goleash_watch_rounds_total", "counter", "Cycles (one --interval each; every target scraped once per cycle, on its own staggered schedule) done."),
         Source::Process(|s| Some(s.round as f64)),
     ),
     (
-        family("goleash_watch_round_duration_seconds", "gauge", "Duration of the last round."),
+        family("goleash_watch_round_duration_seconds", "gauge", "Duration of the last complete cycle: from its start until every scrape due in it was done."),
         Source::Process(|s| Some(s.last_round_s)),
     ),
     (
-        family("goleash_watch_rounds_overrun_total", "counter", "Rounds that took longer than the interval."),
+        family("goleash_watch_rounds_overrun_total", "counter", "Cycles in which some target missed its slot because its previous scrape was still running."),
         Source::Process(|s| Some(s.rounds_overrun as f64)),
     ),
     (

@@ -300,6 +300,8 @@ pub fn run(mut args: WatchArgs, given: &ArgMatches) -> ExitCode {
             return exit::code(exit::ERROR);
         }
     };
+    // How the schedule held up: cycle durations, missed slots, waits for a worker.
+    eprintln!("goleash watch: {}", outcome.schedule.summary(args.interval));
     let text = match args.format {
         ReportFormat::Json => goleash_report::watch::json(&outcome.report),
         ReportFormat::Terminal => goleash_report::watch::summary(&outcome.report),

@@ -1,0 +1,3 @@
+module goleash.bench/fakepprof
+
+go 1.27

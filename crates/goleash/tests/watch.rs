@@ -1988,7 +1988,7 @@ fn the_leak_profile_backs_off_where_it_overruns() {
     assert_eq!(stats["overlaps"], 0, "{stats}\n{stderr}");
     let leak = stats["leak"].as_u64().unwrap();
     let proto = stats["proto"].as_u64().unwrap();
-    assert!(leak >= 1 && leak <= 2, "{stats}\n{stderr}");
+    assert!((1..=2).contains(&leak), "{stats}\n{stderr}");
     // Between the overruns, scrapes without the leak profile succeed.
     assert!(proto >= 1, "{stats}");
     let t = target(&report, &slow.pprof());

@@ -34,6 +34,8 @@ pub struct WatchConfig {
     pub slo: Option<SloRule>,
     /// Every URL gets every alert (an Alertmanager HA pair takes both of its members).
     pub webhooks: Vec<String>,
+    /// Prometheus remote-write receiver for the watcher's series (`--remote-write`).
+    pub remote_write: Option<String>,
     /// Firing alerts are POSTed again this often (Alertmanager wants them re-sent while
     /// they fire), and each says it holds for four times as long (`endsAt`).
     pub webhook_resend: Duration,
@@ -124,13 +126,9 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
         started_ms: now_ms(),
         interval_ms,
         window_ms,
-        last_round_s: 0.0,
-        rounds_overrun: 0,
-        db_errors: 0,
         db_bytes: store.as_ref().map_or(0, Store::bytes),
-        webhook_errors: 0,
-        webhook_sent: 0,
         slo: config.slo,
+        ..State::default()
     }));
     let generator = match config.listen {
         Some(addr) => {
@@ -165,9 +163,13 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
     if pool.workers() == 0 {
         return Err("cannot start any scrape worker thread".into());
     }
+    let remote = config.remote_write.as_ref().map(|url| {
+        crate::remote_write::RemoteWrite::start(url.clone(), Duration::from_secs(10), REMOTE_QUEUE)
+    });
     let mut house = Housekeeping {
         tracker: Tracker::default(),
         webhooks,
+        remote,
         last_send: None,
         resend,
         hold_ms,
@@ -364,6 +366,15 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
     let deadline = Instant::now() + Duration::from_secs(10);
     for hook in house.webhooks {
         hook.finish(deadline.saturating_duration_since(Instant::now()));
+    }
+    if let Some(remote) = house.remote {
+        let stats = remote.finish(deadline.saturating_duration_since(Instant::now()));
+        if stats.queued > 0 {
+            config.display.note(&format!(
+                "remote write: {} samples not delivered at exit",
+                stats.queued
+            ));
+        }
     }
     let s = lock(&state);
     let alerts = alert::firing(&s).len();
@@ -575,10 +586,16 @@ fn apply(
     backoff
 }
 
-/// What the watcher does once per cycle: retention, alerts, notes, the table, webhooks.
+/// Samples the remote-write queue holds at most: about ten minutes of a hundred targets'
+/// series while the receiver is away.
+const REMOTE_QUEUE: usize = 500_000;
+
+/// What the watcher does once per cycle: retention, alerts, notes, the table, webhooks,
+/// remote write.
 struct Housekeeping {
     tracker: Tracker,
     webhooks: Vec<Webhook>,
+    remote: Option<crate::remote_write::RemoteWrite>,
     last_send: Option<Instant>,
     resend: Duration,
     hold_ms: i64,
@@ -599,6 +616,15 @@ impl Housekeeping {
                     config.display.note(&e.0);
                 }
             }
+        }
+        if let Some(remote) = &self.remote {
+            let points = config.render.points(&lock(state), now_ms());
+            remote.push(points);
+            let stats = remote.stats();
+            let mut s = lock(state);
+            s.remote_sent = stats.sent;
+            s.remote_dropped = stats.dropped_full + stats.dropped_refused;
+            s.remote_queued = stats.queued;
         }
         let (changes, view) = {
             let mut s = lock(state);

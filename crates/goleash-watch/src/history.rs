@@ -94,13 +94,9 @@ pub fn rerun(
         started_ms: 0,
         interval_ms: 0,
         window_ms,
-        last_round_s: 0.0,
-        rounds_overrun: 0,
-        db_errors: 0,
         db_bytes: store.bytes(),
-        webhook_errors: 0,
-        webhook_sent: 0,
         slo,
+        ..State::default()
     })
 }
 

@@ -16,6 +16,8 @@ pub trait Render: Send + Sync {
     fn state_json(&self, report: &WatchReport) -> String;
     /// `/api/series?target=N`.
     fn series_json(&self, series: &SeriesReport) -> String;
+    /// The `/metrics` samples as remote-write points at `ts_ms`.
+    fn points(&self, state: &State, ts_ms: i64) -> Vec<crate::remote_write::Point>;
 }
 
 /// The full goleash report page of one target, made on demand (`/report?target=N`): the

@@ -524,6 +524,10 @@ pub struct State {
     pub db_bytes: u64,
     pub webhook_errors: u64,
     pub webhook_sent: u64,
+    /// Remote write: samples accepted, dropped (queue full or refused), waiting.
+    pub remote_sent: u64,
+    pub remote_dropped: u64,
+    pub remote_queued: u64,
     pub slo: Option<SloRule>,
 }
 

@@ -2064,3 +2064,92 @@ fn a_down_target_backs_off() {
     // Slots 0, 1, 2, then 4 and 8: five tries in sixteen slots.
     assert_eq!(t["errors"]["down"], 5, "{t:#}\n{stderr}");
 }
+
+/// `--remote-write` into a real Prometheus (receiver on): the watcher's series arrive and are
+/// queried back through its API, the leaking group among them.
+#[test]
+fn series_are_remote_written_into_a_real_prometheus() {
+    if !StdCommand::new("prometheus")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        println!("SKIPPED: no prometheus on PATH (scripts/test.sh installs Debian's prometheus)");
+        return;
+    }
+    let leaky = Service::start("leaky");
+    let _driver = Load::start(vec![leaky.base.clone()], Duration::from_secs(5), 1000);
+    let dir = tempfile::tempdir().unwrap();
+    let addr = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        "global:\n  scrape_interval: 1m\nscrape_configs: []\n",
+    )
+    .unwrap();
+    let prometheus = Reaped(
+        StdCommand::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("tsdb").display()
+            ))
+            .arg(format!("--web.listen-address={addr}"))
+            .arg("--web.enable-remote-write-receiver")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !http_get(&format!("http://{addr}/-/ready")).is_ok_and(|r| r.contains(" 200 ")) {
+        assert!(Instant::now() < deadline, "Prometheus never became ready");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (code, _, stderr) = run_json(goleash().args([
+        "watch",
+        "--no-db",
+        "--interval",
+        "200ms",
+        "--rounds",
+        "12",
+        "--window",
+        "10s",
+        "--min-span",
+        "1s",
+        "--min-samples",
+        "6",
+        "--min-rise",
+        "3",
+        "--format",
+        "json",
+        "--remote-write",
+        &format!("http://{addr}/api/v1/write"),
+        &leaky.base,
+    ]));
+    assert!(code <= 1, "{stderr}");
+    let query = |q: &str| -> Value {
+        let response = http_get(&format!("http://{addr}/api/v1/query?query={q}")).unwrap();
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {response}"))
+    };
+    let groups = query("goleash_watch_group_goroutines");
+    let series = groups["data"]["result"].as_array().unwrap();
+    assert!(
+        series.iter().any(|s| s["metric"]["site"]
+            .as_str()
+            .is_some_and(|site| site.contains("main.lookupBackend.func1"))),
+        "{groups:#}\n{stderr}"
+    );
+    let up = query("goleash_watch_target_up");
+    assert_eq!(
+        up["data"]["result"][0]["metric"]["target"],
+        leaky.pprof(),
+        "{up:#}"
+    );
+    drop(prometheus);
+}

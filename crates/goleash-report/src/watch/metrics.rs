@@ -1,5 +1,6 @@
-//! The Prometheus text exposition of the watcher's state: one table of metric families, each
-//! with its help text and how its samples are read from the state.
+//! The watcher's state as Prometheus series: one table of metric families, each with its help
+//! text and how its samples are read from the state. The same samples are written as the text
+//! exposition (`/metrics`) and as remote-write points (`--remote-write`).
 
 use std::fmt::Write as _;
 
@@ -16,13 +17,14 @@ struct Family {
     help: &'static str,
 }
 
-/// One sample: a suffix of the family's name (`_sum`), the labels inside the braces (empty for
-/// none) and the value.
-type Sample = (&'static str, String, f64);
+type Labels = Vec<(String, String)>;
+
+/// One sample: a suffix of the family's name (`_sum`), its labels and the value.
+type Sample = (&'static str, Labels, f64);
 
 enum Source {
     /// Samples per target; the target's labels come first.
-    Target(fn(&TargetState) -> Vec<(&'static str, String, f64)>),
+    Target(fn(&TargetState) -> Vec<Sample>),
     /// Samples per shown group (suspects and the top groups of each target).
     Group(fn(&GroupState) -> f64),
     /// A state set per shown group: one series per possible state, labelled with the
@@ -49,8 +51,8 @@ const fn family(name: &'static str, kind: &'static str, help: &'static str) -> F
     Family { name, kind, help }
 }
 
-fn one(value: f64) -> Vec<(&'static str, String, f64)> {
-    vec![("", String::new(), value)]
+fn one(value: f64) -> Vec<Sample> {
+    vec![("", Vec::new(), value)]
 }
 
 static FAMILIES: &[(Family, Source)] = &[
@@ -99,7 +101,7 @@ static FAMILIES: &[(Family, Source)] = &[
         Source::Target(|t| {
             t.errors
                 .iter()
-                .map(|(kind, n)| ("", format!("kind=\"{}\"", kind.name()), *n as f64))
+                .map(|(kind, n)| ("", vec![("kind".into(), kind.name().into())], *n as f64))
                 .collect()
         }),
     ),
@@ -107,8 +109,8 @@ static FAMILIES: &[(Family, Source)] = &[
         family("goleash_watch_scrape_duration_seconds", "summary", "Time per scrape: fetch, parse and analyze."),
         Source::Target(|t| {
             vec![
-                ("_sum", String::new(), t.duration_sum_s),
-                ("_count", String::new(), t.scrapes as f64),
+                ("_sum", Vec::new(), t.duration_sum_s),
+                ("_count", Vec::new(), t.scrapes as f64),
             ]
         }),
     ),
@@ -181,6 +183,18 @@ static FAMILIES: &[(Family, Source)] = &[
         Source::Process(|s| Some(s.webhook_errors as f64)),
     ),
     (
+        family("goleash_watch_remote_write_samples_total", "counter", "Samples the remote-write receiver accepted."),
+        Source::Process(|s| Some(s.remote_sent as f64)),
+    ),
+    (
+        family("goleash_watch_remote_write_dropped_total", "counter", "Samples dropped: the queue was full while the receiver was away, or the receiver refused them."),
+        Source::Process(|s| Some(s.remote_dropped as f64)),
+    ),
+    (
+        family("goleash_watch_remote_write_queued", "gauge", "Samples waiting for the remote-write receiver."),
+        Source::Process(|s| Some(s.remote_queued as f64)),
+    ),
+    (
         family("process_cpu_seconds_total", "counter", "User and system CPU time of goleash watch."),
         Source::Process(|_| process_usage().map(|u| u.cpu_seconds)),
     ),
@@ -194,11 +208,10 @@ static FAMILIES: &[(Family, Source)] = &[
     ),
 ];
 
-/// The Prometheus text exposition of the state.
-pub fn metrics(state: &State) -> String {
-    let mut out = String::with_capacity(4096 + state.targets.len() * 2048);
+/// Every family with its samples, read from the state once.
+fn families(state: &State) -> Vec<(&'static Family, Vec<Sample>)> {
     // Labels per target and the groups shown per target, computed once for every family.
-    let targets: Vec<(String, Vec<(String, &GroupState)>)> = state
+    let targets: Vec<(Labels, Vec<(Labels, &GroupState)>)> = state
         .targets
         .iter()
         .map(|t| {
@@ -210,6 +223,12 @@ pub fn metrics(state: &State) -> String {
             (labels, groups)
         })
         .collect();
+    let with = |base: &Labels, extra: Labels| -> Labels {
+        let mut all = base.clone();
+        all.extend(extra);
+        all
+    };
+    let mut out = Vec::with_capacity(FAMILIES.len());
     for (family, source) in FAMILIES {
         let samples: Vec<Sample> = match source {
             Source::Target(read) => state
@@ -217,14 +236,9 @@ pub fn metrics(state: &State) -> String {
                 .iter()
                 .zip(&targets)
                 .flat_map(|(t, (labels, _))| {
-                    read(t).into_iter().map(move |(suffix, extra, v)| {
-                        let all = if extra.is_empty() {
-                            labels.clone()
-                        } else {
-                            format!("{labels},{extra}")
-                        };
-                        (suffix, all, v)
-                    })
+                    read(t)
+                        .into_iter()
+                        .map(move |(suffix, extra, v)| (suffix, with(labels, extra), v))
                 })
                 .collect(),
             Source::Group(read) => targets
@@ -243,17 +257,26 @@ pub fn metrics(state: &State) -> String {
                     states.iter().map(move |s| {
                         (
                             "",
-                            format!("{labels},{label}=\"{s}\""),
+                            with(labels, vec![((*label).to_string(), (*s).to_string())]),
                             f64::from(u8::from(*s == now)),
                         )
                     })
                 })
                 .collect(),
             Source::Process(read) => match read(state) {
-                Some(v) => vec![("", String::new(), v)],
+                Some(v) => vec![("", Vec::new(), v)],
                 None => continue,
             },
         };
+        out.push((family, samples));
+    }
+    out
+}
+
+/// The Prometheus text exposition of the state.
+pub fn metrics(state: &State) -> String {
+    let mut out = String::with_capacity(4096 + state.targets.len() * 2048);
+    for (family, samples) in families(state) {
         let _ = writeln!(
             out,
             "# HELP {0} {1}\n# TYPE {0} {2}",
@@ -263,11 +286,34 @@ pub fn metrics(state: &State) -> String {
             if labels.is_empty() {
                 let _ = writeln!(out, "{}{suffix} {value}", family.name);
             } else {
-                let _ = writeln!(out, "{}{suffix}{{{labels}}} {value}", family.name);
+                let text: Vec<String> = labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+                    .collect();
+                let _ = writeln!(out, "{}{suffix}{{{}}} {value}", family.name, text.join(","));
             }
         }
     }
     out
+}
+
+/// The same samples as remote-write points at `ts_ms`; the watcher's own process families
+/// (CPU, memory, start time) are left to the watcher's own scrape.
+pub(super) fn points(state: &State, ts_ms: i64) -> Vec<goleash_watch::remote_write::Point> {
+    families(state)
+        .into_iter()
+        .filter(|(family, _)| !family.name.starts_with("process_"))
+        .flat_map(|(family, samples)| {
+            samples.into_iter().map(move |(suffix, labels, value)| {
+                goleash_watch::remote_write::Point {
+                    name: format!("{}{suffix}", family.name),
+                    labels,
+                    value,
+                    ts_ms,
+                }
+            })
+        })
+        .collect()
 }
 
 fn shown_groups(t: &TargetState) -> Vec<(&u64, &GroupState)> {
@@ -282,20 +328,23 @@ fn shown_groups(t: &TargetState) -> Vec<(&u64, &GroupState)> {
 
 /// A group's identity only: its stack hash and where it blocks, which never change. Verdict
 /// and trend are state, exported as their own state-set families.
-fn group_labels(target: &str, hash: &u64, g: &GroupState) -> String {
-    let site = escape(&g.info.site.as_ref().map_or_else(String::new, |s| s.short()));
-    format!("{target},group=\"{hash:016x}\",site=\"{site}\"")
+fn group_labels(target: &Labels, hash: &u64, g: &GroupState) -> Labels {
+    let site = g.info.site.as_ref().map_or_else(String::new, |s| s.short());
+    let mut labels = target.clone();
+    labels.push(("group".into(), format!("{hash:016x}")));
+    labels.push(("site".into(), site));
+    labels
 }
 
-fn target_labels(t: &TargetState) -> String {
-    let mut out = format!("target=\"{}\"", escape(&t.target.url));
+fn target_labels(t: &TargetState) -> Labels {
+    let mut out = vec![("target".to_string(), t.target.url.clone())];
     for (k, v) in &t.target.labels {
         let valid = !k.is_empty()
             && k != "target"
             && !k.starts_with(|c: char| c.is_ascii_digit())
             && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if valid {
-            let _ = write!(out, ",{k}=\"{}\"", escape(v));
+            out.push((k.clone(), v.clone()));
         }
     }
     out

@@ -50,6 +50,10 @@ impl goleash_watch::render::Render for WatchRenderer {
     fn series_json(&self, series: &SeriesReport) -> String {
         serde_json::to_string(series).unwrap_or_default()
     }
+
+    fn points(&self, state: &State, ts_ms: i64) -> Vec<goleash_watch::remote_write::Point> {
+        metrics::points(state, ts_ms)
+    }
 }
 
 #[cfg(test)]

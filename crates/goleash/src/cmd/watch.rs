@@ -115,6 +115,14 @@ pub struct WatchArgs {
     #[arg(long, default_value = "1m", value_parser = parse_positive_duration, value_name = "DURATION")]
     pub webhook_resend: Duration,
 
+    /// Send the watcher's series (the families of /metrics: per target, per group, the
+    /// decisions) to a Prometheus remote-write receiver after every cycle, e.g.
+    /// `--remote-write http://127.0.0.1:9090/api/v1/write` (Prometheus with
+    /// --web.enable-remote-write-receiver, Mimir, Thanos Receive, VictoriaMetrics). Samples
+    /// wait in a bounded queue while the receiver is away and are sent in order when it is back.
+    #[arg(long, value_name = "URL")]
+    pub remote_write: Option<String>,
+
     /// Serve Prometheus /metrics and the dashboard, e.g. `--listen 127.0.0.1:9102`.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
@@ -286,6 +294,7 @@ pub fn run(mut args: WatchArgs, given: &ArgMatches) -> ExitCode {
         retention: args.retention,
         slo: args.trend.slo(),
         webhooks: args.webhooks.clone(),
+        remote_write: args.remote_write.clone(),
         webhook_resend: args.webhook_resend,
         listen: args.listen,
         display,

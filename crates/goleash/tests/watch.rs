@@ -1519,10 +1519,26 @@ fn shipped_alert_rules_pass_promtool() {
     };
     let root = root();
     for args in [
-        vec!["check", "rules", "deploy/prometheus/goleash-watch.rules.yml"],
-        vec!["check", "rules", "deploy/prometheus/go-goroutines.rules.yml"],
-        vec!["test", "rules", "deploy/prometheus/tests/goleash-watch.test.yml"],
-        vec!["test", "rules", "deploy/prometheus/tests/go-goroutines.test.yml"],
+        vec![
+            "check",
+            "rules",
+            "deploy/prometheus/goleash-watch.rules.yml",
+        ],
+        vec![
+            "check",
+            "rules",
+            "deploy/prometheus/go-goroutines.rules.yml",
+        ],
+        vec![
+            "test",
+            "rules",
+            "deploy/prometheus/tests/goleash-watch.test.yml",
+        ],
+        vec![
+            "test",
+            "rules",
+            "deploy/prometheus/tests/go-goroutines.test.yml",
+        ],
     ] {
         let out = StdCommand::new(promtool)
             .args(&args)
@@ -2083,9 +2099,15 @@ fn series_are_remote_written_into_a_real_prometheus() {
         l.local_addr().unwrap().to_string()
     };
     let config = dir.path().join("prometheus.yml");
+    // Prometheus scrapes itself (a Go program: go_goroutines) and evaluates the shipped
+    // go_goroutines rules, so every panel of the shipped Grafana dashboard has data.
     std::fs::write(
         &config,
-        "global:\n  scrape_interval: 1m\nscrape_configs: []\n",
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}\n\
+             scrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['{addr}']\n",
+            root().join("deploy/prometheus/go-goroutines.rules.yml").display()
+        ),
     )
     .unwrap();
     let prometheus = Reaped(
@@ -2149,5 +2171,49 @@ fn series_are_remote_written_into_a_real_prometheus() {
         leaky.pprof(),
         "{up:#}"
     );
+
+    // The shipped Grafana dashboard: every query parses, every panel draws something.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while query("instance:go_goroutines:growth_per_minute:30m")["data"]["result"]
+        .as_array()
+        .is_none_or(|r| r.is_empty())
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the recording rules never produced a series"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let dashboard: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("deploy/grafana/goleash.json")).unwrap(),
+    )
+    .unwrap();
+    let promql = |expr: &str| -> Value {
+        let expr = expr.replace("$job", ".*").replace("$target", ".*");
+        let encoded: String = expr
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        query(&encoded)
+    };
+    for panel in dashboard["panels"].as_array().unwrap() {
+        let mut series = 0;
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            let answer = promql(expr);
+            assert_eq!(answer["status"], "success", "{expr}: {answer:#}");
+            series += answer["data"]["result"].as_array().map_or(0, Vec::len);
+        }
+        assert!(series > 0, "panel {} has no data", panel["title"]);
+    }
+    for annotation in dashboard["annotations"]["list"].as_array().unwrap() {
+        let expr = annotation["expr"].as_str().unwrap();
+        assert_eq!(promql(expr)["status"], "success", "{expr}");
+    }
     drop(prometheus);
 }

@@ -86,6 +86,29 @@ pub fn load_file(path: &Path) -> Result<Vec<Target>, String> {
     parse_file_sd(&text).map_err(|e| format!("--targets {}: {e}", path.display()))
 }
 
+/// Reads a Prometheus HTTP SD endpoint (`--targets-url`): the same JSON list as file_sd, so
+/// the targets Prometheus is given serve goleash too.
+pub fn load_url(url: &str, timeout: std::time::Duration) -> Result<Vec<Target>, String> {
+    let agent = goleash_source::http::agent(timeout, 1);
+    let answer = goleash_source::http::get(&agent, url, timeout)
+        .map_err(|e| format!("--targets-url {e}"))?
+        .ok_or_else(|| {
+            format!(
+                "--targets-url {url}: HTTP status 404; expected a JSON list of {{targets, labels}}"
+            )
+        })?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::Read::take(answer.body, 64 << 20), &mut text)
+        .map_err(|e| format!("--targets-url {e}"))?;
+    if !text.trim_start().starts_with('[') {
+        return Err(format!(
+            "--targets-url {url}: not an HTTP SD JSON list (it starts {:?})",
+            text.chars().take(40).collect::<String>()
+        ));
+    }
+    parse_file_sd(&text).map_err(|e| format!("--targets-url {url}: {e}"))
+}
+
 pub fn parse_file_sd(text: &str) -> Result<Vec<Target>, String> {
     let trimmed = text.trim_start();
     // JSON is YAML too, but serde_json names the line and column of a JSON mistake better.

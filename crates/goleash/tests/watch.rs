@@ -2217,3 +2217,91 @@ fn series_are_remote_written_into_a_real_prometheus() {
     }
     drop(prometheus);
 }
+
+/// Targets from a Prometheus HTTP SD endpoint (served by a real process: Python's
+/// http.server), and a shard that owns none of them: a batch run says so and exits 2, a
+/// continuous watcher waits for targets instead of exiting into a restart loop.
+#[test]
+fn http_sd_targets_and_an_empty_shard_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("sd.json"),
+        r#"[{"targets": ["127.0.0.1:1"], "labels": {"job": "api"}}]"#,
+    )
+    .unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _sd = Reaped(
+        StdCommand::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+            ])
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let sd = format!("http://127.0.0.1:{port}/sd.json");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !http_get(&sd).is_ok_and(|r| r.contains(" 200 ")) {
+        assert!(Instant::now() < deadline, "http.server never answered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The SD target is read (it refuses: port 1), under each shard in turn.
+    let mut refused_by = Vec::new();
+    for shard in ["1/2", "2/2"] {
+        let out = goleash()
+            .args([
+                "watch",
+                "--once",
+                "--no-db",
+                "--timeout",
+                "2s",
+                "--shard",
+                shard,
+            ])
+            .args(["--targets-url", &sd])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        if err.contains("owns none of the 1 targets") {
+            assert_eq!(out.status.code(), Some(2), "{err}");
+            refused_by.push(shard);
+        } else {
+            assert!(err.contains("no scrape succeeded"), "{err}");
+        }
+    }
+    assert_eq!(refused_by.len(), 1, "exactly one shard owns the target");
+    // Continuous: the empty shard waits (and says so) instead of exiting.
+    let mut waiting = StdCommand::new(goleash_path())
+        .args([
+            "watch",
+            "--no-db",
+            "--shard",
+            refused_by[0],
+            "--targets-url",
+            &sd,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(waiting.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let still_running = waiting.try_wait().unwrap().is_none();
+    let _ = waiting.kill();
+    let _ = waiting.wait();
+    assert!(line.contains("waiting for targets"), "{line}");
+    assert!(still_running, "the empty shard exited: {line}");
+}

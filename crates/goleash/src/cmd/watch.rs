@@ -51,6 +51,12 @@ pub struct WatchArgs {
     #[arg(long, value_name = "FILE")]
     pub targets: Option<PathBuf>,
 
+    /// A Prometheus HTTP service-discovery endpoint (the JSON list of `{targets, labels}`
+    /// Prometheus's http_sd_configs read), read at start, e.g.
+    /// `--targets-url http://127.0.0.1:8000/sd.json`.
+    #[arg(long, value_name = "URL")]
+    pub targets_url: Option<String>,
+
     /// Watch only this watcher's share of the targets, e.g. `--shard 2/3` with two other
     /// watchers given 1/3 and 3/3 and the same list. The split is by a hash of the URL.
     #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
@@ -165,16 +171,49 @@ pub enum ReportFormat {
     Json,
 }
 
-fn targets_of(args: &WatchArgs) -> Result<Vec<Target>, String> {
-    let mut list = Vec::new();
-    for url in &args.urls {
-        list.push(targets::parse_url(url)?);
+/// Why there is nothing to watch yet.
+enum NoTargets {
+    /// Bad usage or an unreadable source: stop.
+    Error(String),
+    /// The sources were read but hold nothing for this watcher (an empty SD answer, a shard
+    /// that owns none): a continuous watcher waits for targets instead of exiting into a
+    /// supervisor's restart loop.
+    Empty(String),
+}
+
+/// The targets, waiting while the sources hold none for this watcher (continuous mode), or
+/// an error to exit with.
+fn targets_waiting(args: &WatchArgs, batch: bool) -> Result<Vec<Target>, String> {
+    let mut told = false;
+    loop {
+        match targets_of(args) {
+            Ok(list) => return Ok(list),
+            Err(NoTargets::Error(e)) => return Err(e),
+            Err(NoTargets::Empty(e)) if batch => return Err(e),
+            Err(NoTargets::Empty(e)) => {
+                if !told {
+                    eprintln!(
+                        "goleash watch: {e}; waiting for targets (the sources are read again every {:?})",
+                        args.interval.max(Duration::from_secs(10))
+                    );
+                    told = true;
+                }
+                std::thread::sleep(args.interval.max(Duration::from_secs(10)));
+            }
+        }
     }
-    if let Some(path) = &args.targets {
-        list.extend(targets::load_file(path)?);
-    }
+}
+
+fn targets_of(args: &WatchArgs) -> Result<Vec<Target>, NoTargets> {
+    let sourced = args.targets.is_some() || args.targets_url.is_some();
+    let list = read_targets(args).map_err(NoTargets::Error)?;
     if list.is_empty() {
-        return Err("no targets: give URLs or --targets FILE (see --help)".into());
+        let e = "no targets: give URLs, --targets FILE or --targets-url URL (see --help)".into();
+        return Err(if sourced {
+            NoTargets::Empty(e)
+        } else {
+            NoTargets::Error(e)
+        });
     }
     let list = targets::dedup(list);
     let total = list.len();
@@ -183,10 +222,24 @@ fn targets_of(args: &WatchArgs) -> Result<Vec<Target>, String> {
         None => list,
     };
     if list.is_empty() {
-        return Err(format!(
-            "shard {} owns none of the {total} targets; nothing to watch",
+        return Err(NoTargets::Empty(format!(
+            "shard {} owns none of the {total} targets",
             args.shard.map_or_else(String::new, |s| s.to_string())
-        ));
+        )));
+    }
+    Ok(list)
+}
+
+fn read_targets(args: &WatchArgs) -> Result<Vec<Target>, String> {
+    let mut list = Vec::new();
+    for url in &args.urls {
+        list.push(targets::parse_url(url)?);
+    }
+    if let Some(path) = &args.targets {
+        list.extend(targets::load_file(path)?);
+    }
+    if let Some(url) = &args.targets_url {
+        list.extend(targets::load_url(url, args.timeout)?);
     }
     Ok(list)
 }
@@ -248,7 +301,7 @@ pub fn run(mut args: WatchArgs, given: &ArgMatches) -> ExitCode {
         }
     };
     apply_file(&mut args, &file, given);
-    let targets = match targets_of(&args) {
+    let targets = match targets_waiting(&args, args.once || args.rounds.is_some()) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("goleash watch: {e}");

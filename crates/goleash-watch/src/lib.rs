@@ -8,6 +8,7 @@ pub mod engine;
 pub mod fetch;
 pub mod history;
 pub mod pool;
+pub mod prometheus;
 pub mod remote_write;
 pub mod render;
 pub mod report;

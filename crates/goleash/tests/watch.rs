@@ -2305,3 +2305,134 @@ fn http_sd_targets_and_an_empty_shard_waits() {
     assert!(line.contains("waiting for targets"), "{line}");
     assert!(still_running, "the empty shard exited: {line}");
 }
+
+/// `--prometheus`: a real Prometheus scrapes go_goroutines from a leaking and a steady
+/// service; the watcher reads the counts from its API, scrapes pprof only on the one that
+/// grows, and names its stack. A Prometheus that is not there is a clear error.
+#[test]
+fn prometheus_says_which_instance_grows_and_goleash_which_stack() {
+    if !StdCommand::new("prometheus")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        println!("SKIPPED: no prometheus on PATH (scripts/test.sh installs Debian's prometheus)");
+        return;
+    }
+    let leaky = Service(LoopbackProcess::start(
+        &service_bin("leaky"),
+        &["-leak-every", "50ms"],
+    ));
+    let steady = Service::start("steady");
+    let dir = tempfile::tempdir().unwrap();
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
+    let instance = |s: &Service| s.base.trim_start_matches("http://").to_string();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: services\n    static_configs:\n      - targets: ['{}', '{}']\n",
+            instance(&leaky),
+            instance(&steady)
+        ),
+    )
+    .unwrap();
+    let _prometheus = Reaped(
+        StdCommand::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("tsdb").display()
+            ))
+            .arg(format!("--web.listen-address={addr}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // Ten seconds of scrapes: the leak gains ~200 goroutines, the steady one nothing.
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let body = http_get(&format!(
+            "http://{addr}/api/v1/query?query=count_over_time(go_goroutines%5B1m%5D)"
+        ))
+        .unwrap_or_default();
+        let samples = body
+            .split("\"value\":[")
+            .skip(1)
+            .filter_map(|v| v.split('"').nth(1).and_then(|n| n.parse::<u32>().ok()))
+            .collect::<Vec<_>>();
+        if samples.len() == 2 && samples.iter().all(|&n| n >= 10) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus did not scrape: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let trend = [
+        "--window",
+        "1m",
+        "--min-span",
+        "2s",
+        "--min-samples",
+        "6",
+        "--min-rise",
+        "5",
+    ];
+    let (code, report, stderr) = run_json(
+        goleash()
+            .args(["watch", "--no-db", "--format", "json", "--rounds", "16"])
+            .args([
+                "--interval",
+                "300ms",
+                "--prometheus",
+                &format!("http://{addr}"),
+            ])
+            .args(trend),
+    );
+    assert_eq!(code, 1, "the leak is found\n{stderr}\n{report:#}");
+    let urls: Vec<&str> = report["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        urls,
+        [leaky.pprof()],
+        "only the growing instance is scraped\n{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("prometheus: {} grows", leaky.pprof())),
+        "{stderr}"
+    );
+    let t = target(&report, &leaky.pprof());
+    assert_eq!(t["labels"]["job"], "services", "{t:#}");
+    let found = suspects(t);
+    assert_eq!(
+        found[0]["site"]["function"], "main.lookupBackend.func1",
+        "{t:#}"
+    );
+
+    // Bad input: nothing listening there.
+    let out = goleash()
+        .args([
+            "watch",
+            "--once",
+            "--no-db",
+            "--prometheus",
+            "http://127.0.0.1:1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--prometheus http://127.0.0.1:1"), "{err}");
+}

@@ -57,6 +57,33 @@ pub struct WatchArgs {
     #[arg(long, value_name = "URL")]
     pub targets_url: Option<String>,
 
+    /// Let Prometheus say which instances grow: their goroutine counts (`--match`) are read
+    /// from its HTTP API over --window and judged by the trend test; only the growing ones
+    /// are scraped for stacks, e.g. `--prometheus http://127.0.0.1:9090`. A continuous
+    /// watcher with none growing asks again every --interval (at least 10 s).
+    #[arg(long, value_name = "URL")]
+    pub prometheus: Option<String>,
+
+    /// The series of goroutine counts to read from --prometheus, e.g.
+    /// `--match 'go_goroutines{job="api"}'`.
+    #[arg(
+        long = "match",
+        default_value = "go_goroutines",
+        value_name = "SELECTOR",
+        requires = "prometheus"
+    )]
+    pub match_selector: String,
+
+    /// Where a growing instance's pprof is, from its labels, e.g.
+    /// `--pprof-url 'http://{{instance}}/debug/pprof'` or `'http://{{pod_ip}}:6060/debug/pprof'`.
+    #[arg(
+        long,
+        default_value = "http://{{instance}}/debug/pprof",
+        value_name = "TEMPLATE",
+        requires = "prometheus"
+    )]
+    pub pprof_url: String,
+
     /// Watch only this watcher's share of the targets, e.g. `--shard 2/3` with two other
     /// watchers given 1/3 and 3/3 and the same list. The split is by a hash of the URL.
     #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
@@ -179,17 +206,22 @@ enum NoTargets {
     /// that owns none): a continuous watcher waits for targets instead of exiting into a
     /// supervisor's restart loop.
     Empty(String),
+    /// Prometheus shows no instance growing: for a batch run, a clean result.
+    NothingGrows,
 }
 
 /// The targets, waiting while the sources hold none for this watcher (continuous mode), or
-/// an error to exit with.
-fn targets_waiting(args: &WatchArgs, batch: bool) -> Result<Vec<Target>, String> {
+/// why there are none (batch mode).
+fn targets_waiting(args: &WatchArgs, batch: bool) -> Result<Vec<Target>, NoTargets> {
     let mut told = false;
     loop {
         match targets_of(args) {
             Ok(list) => return Ok(list),
-            Err(NoTargets::Error(e)) => return Err(e),
-            Err(NoTargets::Empty(e)) if batch => return Err(e),
+            Err(e @ NoTargets::Error(_)) => return Err(e),
+            Err(e) if batch => return Err(e),
+            Err(NoTargets::NothingGrows) => {
+                std::thread::sleep(args.interval.max(Duration::from_secs(10)));
+            }
             Err(NoTargets::Empty(e)) => {
                 if !told {
                     eprintln!(
@@ -205,8 +237,11 @@ fn targets_waiting(args: &WatchArgs, batch: bool) -> Result<Vec<Target>, String>
 }
 
 fn targets_of(args: &WatchArgs) -> Result<Vec<Target>, NoTargets> {
-    let sourced = args.targets.is_some() || args.targets_url.is_some();
+    let sourced = args.targets.is_some() || args.targets_url.is_some() || args.prometheus.is_some();
     let list = read_targets(args).map_err(NoTargets::Error)?;
+    if list.is_empty() && args.prometheus.is_some() && args.urls.is_empty() {
+        return Err(NoTargets::NothingGrows);
+    }
     if list.is_empty() {
         let e = "no targets: give URLs, --targets FILE or --targets-url URL (see --help)".into();
         return Err(if sourced {
@@ -241,7 +276,49 @@ fn read_targets(args: &WatchArgs) -> Result<Vec<Target>, String> {
     if let Some(url) = &args.targets_url {
         list.extend(targets::load_url(url, args.timeout)?);
     }
+    if let Some(base) = &args.prometheus {
+        list.extend(growing_instances(args, base)?);
+    }
     Ok(list)
+}
+
+/// The instances Prometheus shows growing, as targets; the others are counted.
+fn growing_instances(args: &WatchArgs, base: &str) -> Result<Vec<Target>, String> {
+    use goleash_watch::prometheus;
+    // At most about 200 points per series: the trend test needs no more, and the query's
+    // cost stays flat however fine Prometheus scrapes.
+    let step = (args.trend.window / 200).max(Duration::from_secs(1));
+    let instances = prometheus::query_range(
+        base,
+        &args.match_selector,
+        args.trend.window,
+        step,
+        args.timeout,
+    )?;
+    let total = instances.len();
+    let judged = prometheus::judge(instances, &args.trend.params(), &args.pprof_url);
+    let mut out = Vec::new();
+    for j in prometheus::growing(&judged) {
+        match &j.target {
+            Ok(target) => {
+                eprintln!(
+                    "goleash watch: prometheus: {} grows {:+.1}/min; watching its stacks",
+                    target.url, j.trend.slope_per_min
+                );
+                out.push(target.clone());
+            }
+            Err(e) => eprintln!("goleash watch: prometheus: a growing series is skipped: {e}"),
+        }
+    }
+    if total == 0 {
+        eprintln!(
+            "goleash watch: prometheus: `{}` matched no series at {base}",
+            args.match_selector
+        );
+    } else if out.is_empty() {
+        eprintln!("goleash watch: prometheus: none of {total} instance(s) grows");
+    }
+    Ok(out)
 }
 
 /// Fills every setting not given on the command line from `goleash.toml`'s `[watch]` table.
@@ -303,7 +380,9 @@ pub fn run(mut args: WatchArgs, given: &ArgMatches) -> ExitCode {
     apply_file(&mut args, &file, given);
     let targets = match targets_waiting(&args, args.once || args.rounds.is_some()) {
         Ok(t) => t,
-        Err(e) => {
+        // Said on stderr already: no instance grows, so there is no stack to look at.
+        Err(NoTargets::NothingGrows) => return exit::code(exit::CLEAN),
+        Err(NoTargets::Error(e) | NoTargets::Empty(e)) => {
             eprintln!("goleash watch: {e}");
             return exit::code(exit::ERROR);
         }

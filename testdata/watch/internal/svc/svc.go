@@ -1,5 +1,5 @@
 // Package svc is what the watch test services share: listen on 127.0.0.1 only, serve
-// net/http/pprof, print the address, and exit when stdin closes so a dead test leaves no
+// net/http/pprof and go_goroutines on /metrics, print the address, and exit when stdin closes so a dead test leaves no
 // process behind.
 package svc
 
@@ -12,7 +12,17 @@ import (
 	"net/http"
 	_ "net/http/pprof" // registers /debug/pprof/ on http.DefaultServeMux
 	"os"
+	"runtime"
 )
+
+// /metrics: go_goroutines in the Prometheus text format, the one series Prometheus-driven
+// watching reads (client_golang's Go collector exports it under the same name).
+func init() {
+	http.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		fmt.Fprintf(w, "# HELP go_goroutines Number of goroutines that currently exist.\n# TYPE go_goroutines gauge\ngo_goroutines %d\n", runtime.NumGoroutine())
+	})
+}
 
 // Listen opens a loopback listener on addr ("127.0.0.1:0" for any port); other hosts are
 // refused so the tests can never reach beyond the machine.

@@ -310,3 +310,94 @@ fn visible_text(dom: &str) -> String {
         .replace("&lt;", "<")
         .replace("&gt;", ">")
 }
+
+/// The page used as a person uses it, in headless Chromium driven over the DevTools protocol
+/// (tests/browser/drive.js): real clicks on a flame-graph frame, a column header and a group
+/// row; the page fetches nothing but itself and raises no script or console error.
+#[test]
+fn clicks_zoom_sort_and_open_without_errors_or_requests() {
+    let Some(chromium) = chromium() else {
+        println!("SKIPPED: no chromium on PATH (scripts/test.sh installs Debian's chromium)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    let html = run(&[
+        "analyze",
+        "testdata/dumps/http_no_timeout/goroutine.debug2.txt",
+        "--format",
+        "html",
+        "--source",
+        "testdata/scenarios",
+    ]);
+    std::fs::write(&page, &html).unwrap();
+    let click = |selector: &str| {
+        format!(
+            "(() => {{ const e = document.querySelector({selector:?}); if (!e) return 'missing {selector}'; e.click(); return 'clicked'; }})()"
+        )
+    };
+    let steps = [
+        "document.querySelectorAll('#groups tbody tr.group').length".to_string(),
+        // A click on the frame where the HTTP client goroutines block: the flame graph zooms
+        // and the table keeps the groups under it.
+        "(() => { const n = [...document.querySelectorAll('#flame .node')].find(d => d.textContent === 'main.fetchStatus'); if (!n) return 'no node'; n.click(); return location.hash; })()".to_string(),
+        "document.getElementById('shown').textContent".to_string(),
+        click("#reset"),
+        "document.getElementById('shown').textContent".to_string(),
+        // Sort by goroutines, ascending after a second click.
+        click("#groups th[data-key=count]"),
+        click("#groups th[data-key=count]"),
+        "[...document.querySelectorAll('#groups tbody tr.group td:nth-child(2)')].map(td => Number(td.textContent))".to_string(),
+        // Open the first group: its listing and fix appear.
+        click("#groups tbody tr.group"),
+        "document.querySelectorAll('tr.detail .listing').length".to_string(),
+        "document.getElementById('errors').hidden".to_string(),
+    ];
+    let out = StdCommand::new("node")
+        .arg(root().join("crates/goleash/tests/browser/drive.js"))
+        .arg(chromium)
+        .arg(format!("file://{}", page.display()))
+        .arg(serde_json::to_string(&steps).unwrap())
+        .output()
+        .expect("node runs the browser driver (the machine's Node.js)");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_eq!(report["errors"], serde_json::json!([]), "{report:#}");
+    let requests: Vec<&str> = report["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(
+        requests.iter().all(|r| r.starts_with("file://")),
+        "the page fetched {requests:?}"
+    );
+    let steps = report["steps"].as_array().unwrap();
+    let all = steps[0].as_u64().unwrap();
+    assert!(all >= 3, "{report:#}");
+    assert!(steps[1].as_str().unwrap().contains("zoom="), "{report:#}");
+    let zoomed = steps[2].as_str().unwrap();
+    assert!(
+        !zoomed.starts_with(&format!("{all} of")),
+        "zoom kept every group: {zoomed}"
+    );
+    assert_eq!(steps[4].as_str().unwrap(), format!("{all} of {all} groups"));
+    let counts: Vec<u64> = steps[7]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .collect();
+    assert!(
+        counts.windows(2).all(|w| w[0] <= w[1]),
+        "ascending: {counts:?}"
+    );
+    assert!(steps[9].as_u64().unwrap() >= 1, "{report:#}");
+    assert_eq!(steps[10], true, "{report:#}");
+}

@@ -400,15 +400,6 @@ impl TargetState {
         self.total_rate = recent_rate(&times, &totals, params.min_samples);
         self.growth_per_min = self.total_rate.map(|r| r.per_min);
         self.slo_growth = slo.and_then(|r| growth_per_minute(&times, &totals, r.minutes));
-        let firing = match (slo, self.slo_growth) {
-            (Some(rule), Some(g)) => g > rule.per_minute,
-            _ => false,
-        };
-        self.slo_since = if firing {
-            self.slo_since.or(Some(now))
-        } else {
-            None
-        };
         let mut values = Vec::with_capacity(times.len());
         for group in self.groups.values_mut() {
             values.clear();
@@ -435,6 +426,19 @@ impl TargetState {
                 None
             };
         }
+        // Steep is not enough: a load ramp raises the total as fast as a leak. The rule fires
+        // when the total grows that fast and the growth is a leak: some stack of the target
+        // grows and never gives back (a suspect), which a stack that follows load is not.
+        let suspects = self.groups.values().any(GroupState::is_suspect);
+        let firing = match (slo, self.slo_growth) {
+            (Some(rule), Some(g)) => g > rule.per_minute && suspects,
+            _ => false,
+        };
+        self.slo_since = if firing {
+            self.slo_since.or(Some(now))
+        } else {
+            None
+        };
         // Growth in this epoch for the recurring-leak rule: a crash-looping process may never
         // live long enough for the trend test, so a stack counts when it only ever grew, by
         // at least --min-rise, or when the trend test already calls it growing.
@@ -554,6 +558,53 @@ mod tests {
 
     fn target() -> TargetState {
         TargetState::new(Arc::new(crate::targets::parse_url("127.0.0.1:1").unwrap()))
+    }
+
+    /// The growth rule fires on a total that grows fast because a stack leaks, never on one
+    /// that grows as fast because load ramps up (its stacks rise and fall with the bursts).
+    #[test]
+    fn a_load_ramp_never_fires_the_growth_rule_a_leak_does() {
+        let params = TrendParams {
+            min_samples: 8,
+            min_span_ms: 0,
+            ..TrendParams::default()
+        };
+        let rule = SloRule {
+            per_minute: 30.0,
+            minutes: 1.0,
+        };
+        let worker = Arc::new(info(1));
+        let leak = Arc::new(info(2));
+        // Every 5 s for 3 minutes: the ramp's workers gain 40 for four scrapes and give back
+        // 70 for two (+40 a minute, above the rule's 30, in bursts); the leak gains 10 a
+        // scrape and never gives back.
+        let (mut ramp, mut leaking) = (target(), target());
+        let (mut w, mut l) = (100u32, 100u32);
+        let mut ramp_fired = false;
+        for i in 0..36u32 {
+            let ts = i64::from(i) * 5_000;
+            w = if i % 6 < 4 { w + 40 } else { w - 70 };
+            l += 10;
+            ramp.push(
+                ts,
+                u64::from(w),
+                [(1, w, Verdict::Possible, Some(Arc::clone(&worker)))],
+            );
+            leaking.push(
+                ts,
+                u64::from(l),
+                [(2, l, Verdict::Possible, Some(Arc::clone(&leak)))],
+            );
+            ramp.evaluate(&params, Some(rule), ts);
+            leaking.evaluate(&params, Some(rule), ts);
+            ramp_fired |= ramp.slo_since.is_some();
+        }
+        assert!(
+            ramp.slo_growth.unwrap() > rule.per_minute,
+            "the ramp is steep enough"
+        );
+        assert!(!ramp_fired, "a load ramp fired the growth rule");
+        assert!(leaking.slo_since.is_some(), "the leak did not fire it");
     }
 
     #[test]

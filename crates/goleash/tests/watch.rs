@@ -1067,8 +1067,14 @@ fn total_growth_rule_fires() {
         "200ms",
         "--rounds",
         "20",
+        "--window",
+        "10s",
+        "--min-span",
+        "1s",
+        "--min-samples",
+        "6",
         "--min-rise",
-        "1000000",
+        "3",
         "--alert-growth",
         "10",
         "--alert-for",
@@ -1078,14 +1084,18 @@ fn total_growth_rule_fires() {
         &leaky.base,
     ]));
     assert_eq!(code, 1, "{stderr}\n{report:#}");
-    assert_eq!(report["suspects"], 0, "{report:#}");
     let t = target(&report, &leaky.pprof());
     assert!(t["slo_growth_per_min"].as_f64().unwrap() > 10.0, "{t:#}");
+    // The growth rule fires with the leak's stack as its evidence (a ramp whose stacks rise
+    // and fall does not: a_load_ramp_never_fires_the_growth_rule_a_leak_does).
+    assert!(report["suspects"].as_u64() >= Some(1), "{report:#}");
     let alerts = report["alerts"].as_array().unwrap();
-    assert_eq!(alerts.len(), 1, "{report:#}");
-    assert_eq!(alerts[0]["name"], "GoroutineGrowth");
+    let growth = alerts
+        .iter()
+        .find(|a| a["name"] == "GoroutineGrowth")
+        .unwrap_or_else(|| panic!("{report:#}"));
     assert!(
-        alerts[0]["summary"].as_str().unwrap().contains("> 10/min"),
+        growth["summary"].as_str().unwrap().contains("> 10/min"),
         "{alerts:?}"
     );
 }

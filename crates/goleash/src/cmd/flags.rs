@@ -65,7 +65,8 @@ pub struct TrendFlags {
     pub max_giveback: f64,
 
     /// SLO rule: alert when a target's goroutine total grows faster than N per minute over
-    /// --alert-for minutes, e.g. `--alert-growth 50`.
+    /// --alert-for minutes and some stack of it is a leak suspect (a load ramp, whose stacks
+    /// rise and fall, does not fire), e.g. `--alert-growth 50`.
     #[arg(long, value_name = "N")]
     pub alert_growth: Option<f64>,
 

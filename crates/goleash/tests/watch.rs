@@ -2316,9 +2316,11 @@ fn http_sd_targets_and_an_empty_shard_waits() {
     assert!(still_running, "the empty shard exited: {line}");
 }
 
-/// `--prometheus`: a real Prometheus scrapes go_goroutines from a leaking and a steady
-/// service; the watcher reads the counts from its API, scrapes pprof only on the one that
-/// grows, and names its stack. A Prometheus that is not there is a clear error.
+/// The fleet path end to end with real components: a real Prometheus scrapes go_goroutines
+/// from a leaking, a steady and a bursty service; the watcher reads the counts from its API,
+/// scrapes pprof only on the one that grows, names its stack, remote-writes its series back
+/// into that Prometheus and posts the alert to a real Alertmanager. A Prometheus that is not
+/// there is a clear error.
 #[test]
 fn prometheus_says_which_instance_grows_and_goleash_which_stack() {
     if !StdCommand::new("prometheus")
@@ -2334,6 +2336,8 @@ fn prometheus_says_which_instance_grows_and_goleash_which_stack() {
         &["-leak-every", "50ms"],
     ));
     let steady = Service::start("steady");
+    let bursty = Service::start("loadfollow");
+    let _load = Load::start(vec![bursty.base.clone()], Duration::from_secs(30), 20_000);
     let dir = tempfile::tempdir().unwrap();
     let addr = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -2345,9 +2349,10 @@ fn prometheus_says_which_instance_grows_and_goleash_which_stack() {
     std::fs::write(
         &config,
         format!(
-            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: services\n    static_configs:\n      - targets: ['{}', '{}']\n",
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: services\n    static_configs:\n      - targets: ['{}', '{}', '{}']\n",
             instance(&leaky),
-            instance(&steady)
+            instance(&steady),
+            instance(&bursty)
         ),
     )
     .unwrap();
@@ -2359,6 +2364,7 @@ fn prometheus_says_which_instance_grows_and_goleash_which_stack() {
                 dir.path().join("tsdb").display()
             ))
             .arg(format!("--web.listen-address={addr}"))
+            .arg("--web.enable-remote-write-receiver")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -2377,7 +2383,7 @@ fn prometheus_says_which_instance_grows_and_goleash_which_stack() {
             .skip(1)
             .filter_map(|v| v.split('"').nth(1).and_then(|n| n.parse::<u32>().ok()))
             .collect::<Vec<_>>();
-        if samples.len() == 2 && samples.iter().all(|&n| n >= 10) {
+        if samples.len() == 3 && samples.iter().all(|&n| n >= 10) {
             break;
         }
         assert!(

@@ -243,9 +243,21 @@ fn send_loop(url: &str, timeout: Duration, shared: &(Mutex<Queue>, Condvar)) {
                         q.points.len()
                     );
                 }
-                let wait = delay;
+                // The whole backoff, whatever pushes arrive meanwhile (each push notifies); at
+                // exit too, where `finish`'s patience bounds how long the watcher waits.
+                let until = Instant::now() + delay;
                 delay = (delay * 2).min(RETRY_MAX);
-                let _ = ready.wait_timeout(q, wait);
+                let mut q = q;
+                loop {
+                    let left = until.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    q = match ready.wait_timeout(q, left) {
+                        Ok((q, _)) => q,
+                        Err(_) => return,
+                    };
+                }
                 continue;
             }
         }

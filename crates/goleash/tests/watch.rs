@@ -1929,7 +1929,9 @@ fn a_huge_target_is_counted_from_the_protobuf_never_from_a_cut_dump() {
     assert_eq!(code, 0, "{stderr}\n{report:#}");
     let t = target(&report, &huge.pprof());
     assert_eq!(t["up"], true, "{t:#}");
-    assert_eq!(t["scrapes"], 6, "{t:#}");
+    // Every scrape taken succeeded; a loaded machine may skip a slot, never fail one.
+    let scrapes = t["scrapes"].as_u64().unwrap();
+    assert!((2..=6).contains(&scrapes), "{t:#}");
     assert_eq!(t["errors"], serde_json::json!({}), "{t:#}");
     assert!(stderr.contains("over the 2.0 MiB cap"), "{stderr}");
     // The dump was never requested: the protobuf predicted it over the cap.
@@ -1941,7 +1943,7 @@ fn a_huge_target_is_counted_from_the_protobuf_never_from_a_cut_dump() {
     let points: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     let points = points.as_array().unwrap();
-    assert_eq!(points.len(), 6, "{points:#?}");
+    assert_eq!(points.len() as u64, scrapes, "{points:#?}");
     for p in points {
         assert!(p["error"].is_null(), "{p}");
         let count = p["count"].as_u64().unwrap();
@@ -2081,12 +2083,17 @@ fn a_down_target_backs_off() {
         &gone_url,
         &steady.base,
     ]));
+    // A loaded machine may make a slot miss (the previous scrape not done yet): counts are
+    // bounded, not exact.
     let t = target(&report, &steady.pprof());
-    assert_eq!(t["scrapes"], 16, "{t:#}");
+    let steady_scrapes = t["scrapes"].as_u64().unwrap();
+    assert!((12..=16).contains(&steady_scrapes), "{t:#}");
     let t = target(&report, &gone_url);
     assert_eq!(t["up"], false, "{t:#}");
-    // Slots 0, 1, 2, then 4 and 8: five tries in sixteen slots.
-    assert_eq!(t["errors"]["down"], 5, "{t:#}\n{stderr}");
+    // Slots 0, 1, 2, then 4 and 8: at most five tries in sixteen slots, where a target
+    // without backoff would take sixteen.
+    let tries = t["errors"]["down"].as_u64().unwrap();
+    assert!((3..=5).contains(&tries), "{t:#}\n{stderr}");
 }
 
 /// `--remote-write` into a real Prometheus (receiver on): the watcher's series arrive and are

@@ -77,19 +77,134 @@ impl std::error::Error for Fault {}
 /// own client (`idle` 1), which keeps the cost of a scrape independent of the number of
 /// targets.
 pub fn agent(timeout: Duration, idle: usize) -> ureq::Agent {
-    ureq::Agent::config_builder()
+    agent_with(timeout, idle, &Access::default())
+}
+
+/// How to reach targets that are not plain HTTP on a trusted network: TLS trust and client
+/// certificates, a bearer token, extra headers (`watch --ca-file`, `--bearer-token-file`,
+/// `--header`).
+#[derive(Clone, Debug, Default)]
+pub struct AccessOptions {
+    pub ca_file: Option<std::path::PathBuf>,
+    pub cert_file: Option<std::path::PathBuf>,
+    pub key_file: Option<std::path::PathBuf>,
+    pub insecure_skip_verify: bool,
+    /// Read on every request, so a rotated token is picked up (as Prometheus does).
+    pub bearer_token_file: Option<std::path::PathBuf>,
+    pub headers: Vec<(String, String)>,
+}
+
+/// [`AccessOptions`] with its files read and checked once, at start.
+#[derive(Clone, Debug, Default)]
+pub struct Access {
+    tls: Option<ureq::tls::TlsConfig>,
+    bearer_token_file: Option<std::path::PathBuf>,
+    headers: Vec<(String, String)>,
+}
+
+impl AccessOptions {
+    /// Reads the certificate files; an unreadable or malformed one is named.
+    pub fn load(&self) -> Result<Access, String> {
+        use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
+        let read = |flag: &str, path: &std::path::Path| {
+            std::fs::read(path).map_err(|e| format!("{flag} {}: cannot read: {e}", path.display()))
+        };
+        let certs =
+            |flag: &str, path: &std::path::Path| -> Result<Vec<Certificate<'static>>, String> {
+                let pem = read(flag, path)?;
+                let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)
+                    .filter_map(|item| match item {
+                        Ok(ureq::tls::PemItem::Certificate(c)) => Some(c.to_owned()),
+                        _ => None,
+                    })
+                    .collect();
+                if certs.is_empty() {
+                    return Err(format!(
+                        "{flag} {}: no PEM certificate in it",
+                        path.display()
+                    ));
+                }
+                Ok(certs)
+            };
+        let mut tls = TlsConfig::builder();
+        let mut custom = false;
+        if let Some(path) = &self.ca_file {
+            tls = tls.root_certs(RootCerts::new_with_certs(&certs("--ca-file", path)?));
+            custom = true;
+        }
+        match (&self.cert_file, &self.key_file) {
+            (Some(cert), Some(key)) => {
+                let chain = certs("--cert-file", cert)?;
+                let key = PrivateKey::from_pem(&read("--key-file", key)?)
+                    .map_err(|e| format!("--key-file {}: {e}", key.display()))?;
+                tls = tls.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
+                custom = true;
+            }
+            (None, None) => {}
+            _ => return Err("--cert-file and --key-file go together".into()),
+        }
+        if self.insecure_skip_verify {
+            tls = tls.disable_verification(true);
+            custom = true;
+        }
+        if let Some(path) = &self.bearer_token_file {
+            read("--bearer-token-file", path)?;
+        }
+        Ok(Access {
+            tls: custom.then(|| tls.build()),
+            bearer_token_file: self.bearer_token_file.clone(),
+            headers: self.headers.clone(),
+        })
+    }
+}
+
+/// A client like [`agent`] that reaches targets as `access` says.
+pub fn agent_with(timeout: Duration, idle: usize, access: &Access) -> ureq::Agent {
+    let mut config = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
-        .max_idle_connections(idle.clamp(1, 4096))
-        .max_idle_connections_per_host(idle.clamp(1, 2))
+        .max_idle_connections(idle.clamp(8, 4096))
+        .max_idle_connections_per_host(2)
         // Every pooled connection keeps its buffers (128 KiB each way by default): with
         // hundreds of targets that was most of the watcher's memory. Requests are tiny and
         // bodies are read in a loop, so small buffers cost nothing in speed.
         .input_buffer_size(16 * 1024)
         .output_buffer_size(4 * 1024)
-        .user_agent(concat!("goleash/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into()
+        .user_agent(concat!("goleash/", env!("CARGO_PKG_VERSION")));
+    if let Some(tls) = &access.tls {
+        config = config.tls_config(tls.clone());
+    }
+    if access.bearer_token_file.is_some() || !access.headers.is_empty() {
+        let token_file = access.bearer_token_file.clone();
+        let headers = access.headers.clone();
+        config = config.middleware(
+            move |mut request: ureq::http::Request<ureq::SendBody>,
+                  next: ureq::middleware::MiddlewareNext| {
+                let map = request.headers_mut();
+                for (name, value) in &headers {
+                    if let (Ok(name), Ok(value)) = (
+                        ureq::http::HeaderName::from_bytes(name.as_bytes()),
+                        ureq::http::HeaderValue::from_str(value),
+                    ) {
+                        map.insert(name, value);
+                    }
+                }
+                if let Some(path) = &token_file {
+                    // A file that went missing since the start sends no token: the target's
+                    // 401 then names the problem in the scrape error.
+                    if let Ok(token) = std::fs::read_to_string(path) {
+                        if let Ok(value) =
+                            ureq::http::HeaderValue::from_str(&format!("Bearer {}", token.trim()))
+                        {
+                            map.insert(ureq::http::header::AUTHORIZATION, value);
+                        }
+                    }
+                }
+                next.handle(request)
+            },
+        );
+    }
+    config.build().into()
 }
 
 /// A 200 answer: its announced size and its body, read as the caller pulls it (read errors

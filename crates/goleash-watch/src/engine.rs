@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use crate::alert::{self, Tracker, Webhook};
 use crate::clock::now_ms;
-use crate::fetch::agent;
 use crate::pool::{Done, Event, Job, Pool};
 use crate::scrape::{GroupInfo, Plan, ScrapeOptions, Text};
 use crate::state::{SloRule, State, TargetState};
@@ -185,7 +184,7 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
     let agents: Vec<ureq::Agent> = config
         .targets
         .iter()
-        .map(|_| agent(config.scrape.timeout, 1))
+        .map(|_| goleash_source::http::agent_with(config.scrape.timeout, 1, &config.scrape.access))
         .collect();
     // Each target on its own schedule: slot k of target i is due at t0 + offset(i) + k ·
     // interval. The offsets stagger the targets over the interval (target i in the i-th

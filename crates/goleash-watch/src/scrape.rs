@@ -23,6 +23,8 @@ pub struct ScrapeOptions {
     /// Also request /debug/pprof/goroutineleak (each request runs a full GC in the target).
     pub leak_profile: bool,
     pub config: Config,
+    /// TLS, bearer token and headers for reaching the targets.
+    pub access: goleash_source::http::Access,
 }
 
 impl Default for ScrapeOptions {
@@ -33,6 +35,7 @@ impl Default for ScrapeOptions {
             full_every: 10,
             leak_profile: false,
             config: Config::default(),
+            access: goleash_source::http::Access::default(),
         }
     }
 }

@@ -34,7 +34,7 @@ fn service_bin(name: &str) -> PathBuf {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("watch-services");
         go_build(
             "testdata/watch",
-            &["./leaky", "./loadfollow", "./steady", "./heavy"],
+            &["./leaky", "./loadfollow", "./steady", "./heavy", "./secure"],
             &dir,
         )
     });
@@ -2458,4 +2458,93 @@ fn prometheus_says_which_instance_grows_and_goleash_which_stack() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--prometheus http://127.0.0.1:1"), "{err}");
+}
+
+/// Targets behind TLS with a bearer token and a required header (testdata/watch/secure, a
+/// self-signed certificate for 127.0.0.1): each missing piece is a clear scrape error, all of
+/// them together scrape.
+#[test]
+fn tls_bearer_token_and_headers_reach_a_guarded_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    let secure = Service(LoopbackProcess::start(
+        &service_bin("secure"),
+        &[
+            "-ca-out",
+            ca.to_str().unwrap(),
+            "-token",
+            "s3cret",
+            "-header",
+            "X-Scope-OrgID=team-a",
+        ],
+    ));
+    let token = dir.path().join("token");
+    std::fs::write(&token, "s3cret\n").unwrap();
+    let watch = |extra: &[&str]| {
+        run_json(
+            goleash()
+                .args([
+                    "watch",
+                    "--once",
+                    "--no-db",
+                    "--timeout",
+                    "5s",
+                    "--format",
+                    "json",
+                ])
+                .args(extra)
+                .arg(&secure.base),
+        )
+    };
+    let last_error = |report: &Value| {
+        report["targets"][0]["last"]["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    // The self-signed certificate is not trusted by default.
+    let (code, report, _) = watch(&[]);
+    assert_eq!(code, 2, "{report:#}");
+    assert!(
+        last_error(&report).to_lowercase().contains("certificate"),
+        "{report:#}"
+    );
+    // Trusted, but without the token: the target's 401 is named.
+    let ca_arg = ca.to_str().unwrap();
+    let (_, report, _) = watch(&["--ca-file", ca_arg]);
+    assert!(last_error(&report).contains("401"), "{report:#}");
+    // Token, but not the header: 403.
+    let token_arg = token.to_str().unwrap();
+    let (_, report, _) = watch(&["--ca-file", ca_arg, "--bearer-token-file", token_arg]);
+    assert!(last_error(&report).contains("403"), "{report:#}");
+    // Everything: the target is scraped.
+    let (code, report, stderr) = watch(&[
+        "--ca-file",
+        ca_arg,
+        "--bearer-token-file",
+        token_arg,
+        "--header",
+        "X-Scope-OrgID: team-a",
+    ]);
+    assert_eq!(code, 0, "{stderr}\n{report:#}");
+    assert_eq!(report["targets"][0]["up"], true, "{report:#}");
+    // --insecure-skip-verify instead of the CA also reaches it.
+    let (code, _, stderr) = watch(&[
+        "--insecure-skip-verify",
+        "--bearer-token-file",
+        token_arg,
+        "--header",
+        "X-Scope-OrgID=team-a",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    // A CA file that is not PEM is refused at start, naming it.
+    std::fs::write(dir.path().join("bad.pem"), "not a certificate").unwrap();
+    let out = goleash()
+        .args(["watch", "--once", "--no-db", "--ca-file"])
+        .arg(dir.path().join("bad.pem"))
+        .arg(&secure.base)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.pem"));
 }

@@ -124,3 +124,63 @@ impl TrendFlags {
         })
     }
 }
+
+/// How targets are reached when they are not plain HTTP on a trusted network.
+#[derive(Args, Debug, Clone, Default)]
+pub struct AccessFlags {
+    /// Trust the server certificates signed by these CAs (PEM), e.g. `--ca-file ca.pem`.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<std::path::PathBuf>,
+
+    /// Client certificate (PEM chain) for mutual TLS, with --key-file, e.g.
+    /// `--cert-file client.pem --key-file client.key`.
+    #[arg(long, value_name = "FILE", requires = "key_file")]
+    pub cert_file: Option<std::path::PathBuf>,
+
+    /// The client certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "cert_file")]
+    pub key_file: Option<std::path::PathBuf>,
+
+    /// Do not verify the targets' certificates (self-signed test setups only).
+    #[arg(long)]
+    pub insecure_skip_verify: bool,
+
+    /// Send `Authorization: Bearer <the file's content>` to every target; the file is read on
+    /// every request, so a rotated token is picked up, e.g. `--bearer-token-file /var/run/token`.
+    #[arg(long, value_name = "FILE")]
+    pub bearer_token_file: Option<std::path::PathBuf>,
+
+    /// An extra request header (repeatable), e.g. `--header 'X-Scope-OrgID: team-a'`.
+    #[arg(long = "header", value_name = "NAME: VALUE", value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
+}
+
+impl AccessFlags {
+    pub fn options(&self) -> goleash_source::http::AccessOptions {
+        goleash_source::http::AccessOptions {
+            ca_file: self.ca_file.clone(),
+            cert_file: self.cert_file.clone(),
+            key_file: self.key_file.clone(),
+            insecure_skip_verify: self.insecure_skip_verify,
+            bearer_token_file: self.bearer_token_file.clone(),
+            headers: self.headers.clone(),
+        }
+    }
+}
+
+/// `Name: value` (or `Name=value`).
+fn parse_header(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once(':')
+        .or_else(|| text.split_once('='))
+        .ok_or_else(|| format!("`{text}`: expected `Name: value`"))?;
+    let name = name.trim();
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(format!("`{text}`: `{name}` is not a header name"));
+    }
+    Ok((name.to_string(), value.trim().to_string()))
+}

@@ -17,7 +17,7 @@ use goleash_watch::ui::Display;
 use super::config::GoleashToml;
 use super::exit;
 use super::flags::parse_size;
-use super::flags::{parse_duration, parse_positive_duration, ColorFlag, TrendFlags};
+use super::flags::{parse_duration, parse_positive_duration, AccessFlags, ColorFlag, TrendFlags};
 
 /// Watch running services for goroutine leaks: which stack grows, how fast, since when.
 ///
@@ -124,6 +124,9 @@ pub struct WatchArgs {
 
     #[command(flatten)]
     pub trend: TrendFlags,
+
+    #[command(flatten)]
+    pub access: AccessFlags,
 
     /// The SQLite history file (WAL mode; created if missing), e.g. `--db watch.db`.
     #[arg(long, default_value = "goleash-watch.db", value_name = "FILE")]
@@ -408,6 +411,13 @@ pub fn run(mut args: WatchArgs, given: &ArgMatches) -> ExitCode {
     };
     file.analyze.apply(&mut analysis);
     let analysis_for_pages = analysis.clone();
+    let access = match args.access.options().load() {
+        Ok(access) => access,
+        Err(e) => {
+            eprintln!("goleash watch: {e}");
+            return exit::code(exit::ERROR);
+        }
+    };
     let config = WatchConfig {
         targets,
         interval: args.interval,
@@ -419,6 +429,7 @@ pub fn run(mut args: WatchArgs, given: &ArgMatches) -> ExitCode {
             full_every: args.full_every,
             leak_profile: args.leak_profile,
             config: analysis,
+            access,
         },
         trend: args.trend.params(),
         window: args.trend.window,

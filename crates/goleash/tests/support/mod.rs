@@ -34,7 +34,7 @@ pub fn go_build(module: &str, packages: &[&str], out: &Path) -> PathBuf {
 pub struct LoopbackProcess {
     child: Child,
     _stdin: ChildStdin,
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT` (or `https://`)
     pub base: String,
 }
 
@@ -56,7 +56,10 @@ impl LoopbackProcess {
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("{}: unexpected first line {line:?}", binary.display()))
             .to_string();
-        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+        assert!(
+            base.starts_with("http://127.0.0.1:") || base.starts_with("https://127.0.0.1:"),
+            "{base}"
+        );
         LoopbackProcess {
             child,
             _stdin: stdin,

@@ -29,7 +29,7 @@ enum Command {
     /// Show one lint rule's documentation.
     Rule(cmd::lint::RuleArgs),
     Test(cmd::test::TestArgs),
-    Watch(cmd::watch::WatchArgs),
+    Watch(Box<cmd::watch::WatchArgs>),
     History(cmd::history::HistoryArgs),
 }
 
@@ -67,7 +67,7 @@ fn main() -> ExitCode {
                 .subcommand_matches("watch")
                 .cloned()
                 .unwrap_or_default();
-            cmd::watch::run(args, &given)
+            cmd::watch::run(*args, &given)
         }
         Command::History(args) => cmd::history::run(args),
     }

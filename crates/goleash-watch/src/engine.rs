@@ -70,9 +70,13 @@ pub struct ScheduleStats {
     pub missed: u64,
     /// Cycles with a missed slot.
     pub overrun_cycles: u64,
-    /// From a cycle's start until its last scrape was done: the longest and the sum.
+    /// From a cycle's start until its last scrape was done: the longest and the sum, over
+    /// the cycles in which some scrape was made.
     pub cycle_max_s: f64,
     pub cycle_sum_s: f64,
+    pub timed_cycles: u64,
+    /// Missed slots in the last overrun cycle (a note is printed when it changes).
+    last_missed: usize,
     /// The longest a due scrape waited for a free worker.
     pub wait_max_s: f64,
 }
@@ -80,8 +84,8 @@ pub struct ScheduleStats {
 impl ScheduleStats {
     /// One line for the end of a batch run.
     pub fn summary(&self, interval: Duration) -> String {
-        let mean = if self.cycles > 0 {
-            self.cycle_sum_s / self.cycles as f64
+        let mean = if self.timed_cycles > 0 {
+            self.cycle_sum_s / self.timed_cycles as f64
         } else {
             0.0
         };
@@ -288,12 +292,21 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
             .ok();
         while let Some(ev) = event {
             match ev {
-                Event::Released(i) => {
+                Event::Released(i, answered) => {
                     sched[i].draining = false;
                     let mut s = lock(&state);
                     let t = &mut s.targets[i];
                     if t.leak_resume_slot == u64::MAX {
                         t.leak_resume_slot = sched[i].next_slot + leak_skip(t.leak_overruns);
+                        if !answered {
+                            // Still not done after minutes (a leak GC over 5·10⁵ goroutines
+                            // took longer than 13): asking again would only queue another.
+                            t.leak_profile = false;
+                            t.notes.push(format!(
+                                "/debug/pprof/goroutineleak did not finish within {:?}; not requested from this target again (restart the watcher to retry)",
+                                crate::scrape::heavy_limit(config.scrape.timeout)
+                            ));
+                        }
                     }
                 }
                 Event::Done(done) => {
@@ -442,16 +455,25 @@ fn finish_cycles(
             s.last_round_s = end.saturating_duration_since(start).as_secs_f64();
             stats.cycle_max_s = stats.cycle_max_s.max(s.last_round_s);
             stats.cycle_sum_s += s.last_round_s;
+            stats.timed_cycles += 1;
         }
         if cycle.missed > 0 {
             s.rounds_overrun += 1;
             stats.overrun_cycles += 1;
             drop(s);
+            // Once, and again when the number changes: a target stuck for minutes does not
+            // print a line every cycle.
+            if cycle.missed == stats.last_missed {
+                continue;
+            }
+            stats.last_missed = cycle.missed;
             display.note(&format!(
                 "cycle {}: {} target(s) missed their slot, their previous scrape (or a heavy request it left running in the target) not done yet; the others went on. Raise --interval or --timeout for slow targets, --concurrency when scrapes wait for workers",
                 k + 1,
                 cycle.missed
             ));
+        } else {
+            stats.last_missed = 0;
         }
     }
 }

@@ -44,8 +44,9 @@ pub struct Done {
 /// What the workers report.
 pub enum Event {
     Done(Box<Done>),
-    /// The heavy request that outlived target `index`'s scrape is finished in the target.
-    Released(usize),
+    /// The heavy request that outlived target `index`'s scrape is finished in the target
+    /// (`true`), or was given up after [`crate::scrape::heavy_limit`] (`false`).
+    Released(usize, bool),
 }
 
 pub struct Pool {
@@ -116,8 +117,8 @@ fn worker(jobs: &Mutex<Receiver<Job>>, events: &Sender<Event>, options: &ScrapeO
         let release: Release = {
             let events = events.clone();
             let index = job.index;
-            Arc::new(move || {
-                let _ = events.send(Event::Released(index));
+            Arc::new(move |answered| {
+                let _ = events.send(Event::Released(index, answered));
             })
         };
         let run = scrape(&job.agent, &job.target, &job.plan, options, release);

@@ -1519,10 +1519,26 @@ fn shipped_alert_rules_pass_promtool() {
     };
     let root = root();
     for args in [
-        vec!["check", "rules", "deploy/prometheus/goleash-watch.rules.yml"],
-        vec!["check", "rules", "deploy/prometheus/go-goroutines.rules.yml"],
-        vec!["test", "rules", "deploy/prometheus/tests/goleash-watch.test.yml"],
-        vec!["test", "rules", "deploy/prometheus/tests/go-goroutines.test.yml"],
+        vec![
+            "check",
+            "rules",
+            "deploy/prometheus/goleash-watch.rules.yml",
+        ],
+        vec![
+            "check",
+            "rules",
+            "deploy/prometheus/go-goroutines.rules.yml",
+        ],
+        vec![
+            "test",
+            "rules",
+            "deploy/prometheus/tests/goleash-watch.test.yml",
+        ],
+        vec![
+            "test",
+            "rules",
+            "deploy/prometheus/tests/go-goroutines.test.yml",
+        ],
     ] {
         let out = StdCommand::new(promtool)
             .args(&args)

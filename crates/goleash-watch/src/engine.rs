@@ -222,6 +222,8 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
     let mut next_tick = t0 + interval;
     let mut last_beat = Instant::now() - Duration::from_secs(1);
     let mut stats = ScheduleStats::default();
+    // Scrapes queued or running.
+    let mut in_flight: usize = 0;
     loop {
         let now = Instant::now();
         // Dispatch every scrape that is due; a target still busy misses its slot.
@@ -243,7 +245,7 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
             }
             sc.next_slot = slot + 1;
             let cycle = cycles.entry(slot).or_default();
-            if sc.in_flight || sc.draining {
+            if sc.in_flight || sc.draining > 0 {
                 cycle.missed += 1;
                 stats.missed += 1;
                 lock(&state).targets[i].missed += 1;
@@ -268,14 +270,14 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
                     return Err("the scrape workers stopped".into());
                 }
                 sc.in_flight = true;
+                in_flight += 1;
                 cycle.pending += 1;
             }
             if last_slot.is_none_or(|last| sc.next_slot < last) {
                 queue.push(Reverse((due_of(i, sc.next_slot), i)));
             }
         }
-        let busy = sched.iter().any(|sc| sc.in_flight);
-        if last_slot.is_some() && queue.is_empty() && !busy {
+        if last_slot.is_some() && queue.is_empty() && in_flight == 0 {
             break;
         }
         // Wait for results until the next due scrape or the next cycle's end.
@@ -293,7 +295,9 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
         while let Some(ev) = event {
             match ev {
                 Event::Released(i, answered) => {
-                    sched[i].draining = false;
+                    // May come before the scrape's own result (the answer arrived right after
+                    // the worker stopped waiting): then the count goes to -1 and back to 0.
+                    sched[i].draining -= 1;
                     let mut s = lock(&state);
                     let t = &mut s.targets[i];
                     if t.leak_resume_slot == u64::MAX {
@@ -312,7 +316,8 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
                 Event::Done(done) => {
                     let sc = &mut sched[done.index];
                     sc.in_flight = false;
-                    sc.draining |= done.still_running;
+                    in_flight -= 1;
+                    sc.draining += i32::from(done.still_running);
                     if let Some(c) = cycles.get_mut(&done.slot) {
                         c.pending = c.pending.saturating_sub(1);
                         c.last_end = c.last_end.max(Some(Instant::now()));
@@ -331,6 +336,14 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
                     );
                     if let Some(slot) = backoff {
                         sc.next_slot = sc.next_slot.max(slot);
+                    }
+                    if done.leak_overrun && sc.draining <= 0 {
+                        // Already released before this result came in.
+                        let mut s = lock(&state);
+                        let t = &mut s.targets[done.index];
+                        if t.leak_resume_slot == u64::MAX {
+                            t.leak_resume_slot = sc.next_slot + leak_skip(t.leak_overruns);
+                        }
                     }
                 }
             }
@@ -418,8 +431,8 @@ struct Sched {
     next_slot: u64,
     /// A scrape is queued or running.
     in_flight: bool,
-    /// A heavy request of an earlier scrape is still running in the target.
-    draining: bool,
+    /// Heavy requests of earlier scrapes still running in the target (busy while > 0).
+    draining: i32,
 }
 
 /// The scrapes of one cycle (slot k of every target).

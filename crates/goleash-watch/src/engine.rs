@@ -77,7 +77,8 @@ pub struct ScheduleStats {
     pub timed_cycles: u64,
     /// Missed slots in the last overrun cycle (a note is printed when it changes).
     last_missed: usize,
-    /// The longest a due scrape waited for a free worker.
+    /// The longest from a slot's due time to its scrape's start (a late dispatch, or no free
+    /// worker).
     pub wait_max_s: f64,
 }
 
@@ -90,7 +91,7 @@ impl ScheduleStats {
             0.0
         };
         format!(
-            "{} cycle(s) of {:?}: {} scrape(s), {} missed slot(s), {} cycle(s) overrun; cycle duration mean {:.2}s, max {:.2}s; longest wait for a worker {:.3}s",
+            "{} cycle(s) of {:?}: {} scrape(s), {} missed slot(s), {} cycle(s) overrun; cycle duration mean {:.2}s, max {:.2}s; longest delay from a slot's due time to its scrape's start {:.3}s",
             self.cycles,
             interval,
             self.scrapes,
@@ -217,8 +218,6 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
     let mut queue: BinaryHeap<Reverse<(Instant, usize)>> =
         (0..n).map(|i| Reverse((due_of(i, 0), i))).collect();
     let mut cycles: BTreeMap<u64, Cycle> = BTreeMap::new();
-    // Cycles whose every slot is due by now (cycle k ends at t0 + (k+1) · interval).
-    let mut closed: u64 = 0;
     let mut next_tick = t0 + interval;
     let mut last_beat = Instant::now() - Duration::from_secs(1);
     let mut stats = ScheduleStats::default();
@@ -263,7 +262,8 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
                             leak_profile: t.leak_profile && slot >= t.leak_resume_slot,
                             text_bytes_per_goroutine: t.text_bytes_per_goroutine,
                         },
-                        queued: now,
+                        // From its due time: the wait counts a late dispatch too.
+                        queued: want,
                     }
                 };
                 if !pool.submit(job) {
@@ -353,8 +353,10 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
         if now >= next_tick {
             while next_tick <= now {
                 next_tick += interval;
-                closed += 1;
             }
+            // A cycle is complete once every target is past its slot in it (a slot due
+            // just before the tick may not be dispatched yet when the tick is handled).
+            let closed = sched.iter().map(|sc| sc.next_slot).min().unwrap_or(0);
             finish_cycles(
                 &mut cycles,
                 closed,

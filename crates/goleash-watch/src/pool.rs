@@ -22,7 +22,7 @@ pub struct Job {
     /// The target's slot (its n-th scheduled scrape since the start).
     pub slot: u64,
     pub plan: Plan,
-    /// When the scheduler queued it.
+    /// When it was due: its wait until a worker starts it counts from there.
     pub queued: Instant,
 }
 
@@ -32,7 +32,7 @@ pub struct Done {
     pub slot: u64,
     /// Wall-clock time the scrape started, ms since the Unix epoch.
     pub started_ms: i64,
-    /// Time in the queue before a worker took it.
+    /// From its due time until a worker started it.
     pub waited: Duration,
     pub duration: Duration,
     pub result: Result<Scraped, Fault>,

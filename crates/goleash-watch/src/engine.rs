@@ -69,23 +69,28 @@ pub struct ScheduleStats {
     pub missed: u64,
     /// Cycles with a missed slot.
     pub overrun_cycles: u64,
-    /// From a cycle's start until its last scrape was done: the longest and the sum.
+    /// From a cycle's start until its last scrape was done: the longest and the sum, over
+    /// the cycles in which some scrape was made.
     pub cycle_max_s: f64,
     pub cycle_sum_s: f64,
-    /// The longest a due scrape waited for a free worker.
+    pub timed_cycles: u64,
+    /// Missed slots in the last overrun cycle (a note is printed when it changes).
+    last_missed: usize,
+    /// The longest from a slot's due time to its scrape's start (a late dispatch, or no free
+    /// worker).
     pub wait_max_s: f64,
 }
 
 impl ScheduleStats {
     /// One line for the end of a batch run.
     pub fn summary(&self, interval: Duration) -> String {
-        let mean = if self.cycles > 0 {
-            self.cycle_sum_s / self.cycles as f64
+        let mean = if self.timed_cycles > 0 {
+            self.cycle_sum_s / self.timed_cycles as f64
         } else {
             0.0
         };
         format!(
-            "{} cycle(s) of {:?}: {} scrape(s), {} missed slot(s), {} cycle(s) overrun; cycle duration mean {:.2}s, max {:.2}s; longest wait for a worker {:.3}s",
+            "{} cycle(s) of {:?}: {} scrape(s), {} missed slot(s), {} cycle(s) overrun; cycle duration mean {:.2}s, max {:.2}s; longest delay from a slot's due time to its scrape's start {:.3}s",
             self.cycles,
             interval,
             self.scrapes,
@@ -212,11 +217,11 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
     let mut queue: BinaryHeap<Reverse<(Instant, usize)>> =
         (0..n).map(|i| Reverse((due_of(i, 0), i))).collect();
     let mut cycles: BTreeMap<u64, Cycle> = BTreeMap::new();
-    // Cycles whose every slot is due by now (cycle k ends at t0 + (k+1) · interval).
-    let mut closed: u64 = 0;
     let mut next_tick = t0 + interval;
     let mut last_beat = Instant::now() - Duration::from_secs(1);
     let mut stats = ScheduleStats::default();
+    // Scrapes queued or running.
+    let mut in_flight: usize = 0;
     loop {
         let now = Instant::now();
         // Dispatch every scrape that is due; a target still busy misses its slot.
@@ -238,7 +243,7 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
             }
             sc.next_slot = slot + 1;
             let cycle = cycles.entry(slot).or_default();
-            if sc.in_flight || sc.draining {
+            if sc.in_flight || sc.draining > 0 {
                 cycle.missed += 1;
                 stats.missed += 1;
                 lock(&state).targets[i].missed += 1;
@@ -256,21 +261,22 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
                             leak_profile: t.leak_profile && slot >= t.leak_resume_slot,
                             text_bytes_per_goroutine: t.text_bytes_per_goroutine,
                         },
-                        queued: now,
+                        // From its due time: the wait counts a late dispatch too.
+                        queued: want,
                     }
                 };
                 if !pool.submit(job) {
                     return Err("the scrape workers stopped".into());
                 }
                 sc.in_flight = true;
+                in_flight += 1;
                 cycle.pending += 1;
             }
             if last_slot.is_none_or(|last| sc.next_slot < last) {
                 queue.push(Reverse((due_of(i, sc.next_slot), i)));
             }
         }
-        let busy = sched.iter().any(|sc| sc.in_flight);
-        if last_slot.is_some() && queue.is_empty() && !busy {
+        if last_slot.is_some() && queue.is_empty() && in_flight == 0 {
             break;
         }
         // Wait for results until the next due scrape or the next cycle's end.
@@ -287,18 +293,30 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
             .ok();
         while let Some(ev) = event {
             match ev {
-                Event::Released(i) => {
-                    sched[i].draining = false;
+                Event::Released(i, answered) => {
+                    // May come before the scrape's own result (the answer arrived right after
+                    // the worker stopped waiting): then the count goes to -1 and back to 0.
+                    sched[i].draining -= 1;
                     let mut s = lock(&state);
                     let t = &mut s.targets[i];
                     if t.leak_resume_slot == u64::MAX {
                         t.leak_resume_slot = sched[i].next_slot + leak_skip(t.leak_overruns);
+                        if !answered {
+                            // Still not done after minutes (a leak GC over 5·10⁵ goroutines
+                            // took longer than 13): asking again would only queue another.
+                            t.leak_profile = false;
+                            t.notes.push(format!(
+                                "/debug/pprof/goroutineleak did not finish within {:?}; not requested from this target again (restart the watcher to retry)",
+                                crate::scrape::heavy_limit(config.scrape.timeout)
+                            ));
+                        }
                     }
                 }
                 Event::Done(done) => {
                     let sc = &mut sched[done.index];
                     sc.in_flight = false;
-                    sc.draining |= done.still_running;
+                    in_flight -= 1;
+                    sc.draining += i32::from(done.still_running);
                     if let Some(c) = cycles.get_mut(&done.slot) {
                         c.pending = c.pending.saturating_sub(1);
                         c.last_end = c.last_end.max(Some(Instant::now()));
@@ -318,6 +336,14 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
                     if let Some(slot) = backoff {
                         sc.next_slot = sc.next_slot.max(slot);
                     }
+                    if done.leak_overrun && sc.draining <= 0 {
+                        // Already released before this result came in.
+                        let mut s = lock(&state);
+                        let t = &mut s.targets[done.index];
+                        if t.leak_resume_slot == u64::MAX {
+                            t.leak_resume_slot = sc.next_slot + leak_skip(t.leak_overruns);
+                        }
+                    }
                 }
             }
             event = pool.events.try_recv().ok();
@@ -326,8 +352,10 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
         if now >= next_tick {
             while next_tick <= now {
                 next_tick += interval;
-                closed += 1;
             }
+            // A cycle is complete once every target is past its slot in it (a slot due
+            // just before the tick may not be dispatched yet when the tick is handled).
+            let closed = sched.iter().map(|sc| sc.next_slot).min().unwrap_or(0);
             finish_cycles(
                 &mut cycles,
                 closed,
@@ -404,8 +432,8 @@ struct Sched {
     next_slot: u64,
     /// A scrape is queued or running.
     in_flight: bool,
-    /// A heavy request of an earlier scrape is still running in the target.
-    draining: bool,
+    /// Heavy requests of earlier scrapes still running in the target (busy while > 0).
+    draining: i32,
 }
 
 /// The scrapes of one cycle (slot k of every target).
@@ -441,16 +469,25 @@ fn finish_cycles(
             s.last_round_s = end.saturating_duration_since(start).as_secs_f64();
             stats.cycle_max_s = stats.cycle_max_s.max(s.last_round_s);
             stats.cycle_sum_s += s.last_round_s;
+            stats.timed_cycles += 1;
         }
         if cycle.missed > 0 {
             s.rounds_overrun += 1;
             stats.overrun_cycles += 1;
             drop(s);
+            // Once, and again when the number changes: a target stuck for minutes does not
+            // print a line every cycle.
+            if cycle.missed == stats.last_missed {
+                continue;
+            }
+            stats.last_missed = cycle.missed;
             display.note(&format!(
                 "cycle {}: {} target(s) missed their slot, their previous scrape (or a heavy request it left running in the target) not done yet; the others went on. Raise --interval or --timeout for slow targets, --concurrency when scrapes wait for workers",
                 k + 1,
                 cycle.missed
             ));
+        } else {
+            stats.last_missed = 0;
         }
     }
 }

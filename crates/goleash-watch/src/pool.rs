@@ -22,7 +22,7 @@ pub struct Job {
     /// The target's slot (its n-th scheduled scrape since the start).
     pub slot: u64,
     pub plan: Plan,
-    /// When the scheduler queued it.
+    /// When it was due: its wait until a worker starts it counts from there.
     pub queued: Instant,
 }
 
@@ -32,7 +32,7 @@ pub struct Done {
     pub slot: u64,
     /// Wall-clock time the scrape started, ms since the Unix epoch.
     pub started_ms: i64,
-    /// Time in the queue before a worker took it.
+    /// From its due time until a worker started it.
     pub waited: Duration,
     pub duration: Duration,
     pub result: Result<Scraped, Fault>,
@@ -44,8 +44,9 @@ pub struct Done {
 /// What the workers report.
 pub enum Event {
     Done(Box<Done>),
-    /// The heavy request that outlived target `index`'s scrape is finished in the target.
-    Released(usize),
+    /// The heavy request that outlived target `index`'s scrape is finished in the target
+    /// (`true`), or was given up after [`crate::scrape::heavy_limit`] (`false`).
+    Released(usize, bool),
 }
 
 pub struct Pool {
@@ -116,8 +117,8 @@ fn worker(jobs: &Mutex<Receiver<Job>>, events: &Sender<Event>, options: &ScrapeO
         let release: Release = {
             let events = events.clone();
             let index = job.index;
-            Arc::new(move || {
-                let _ = events.send(Event::Released(index));
+            Arc::new(move |answered| {
+                let _ = events.send(Event::Released(index, answered));
             })
         };
         let run = scrape(&job.agent, &job.target, &job.plan, options, release);

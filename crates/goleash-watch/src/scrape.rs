@@ -201,9 +201,10 @@ const TEXT_MARGIN: f64 = 0.8;
 
 /// How long a heavy request (debug=2, goroutineleak) that overran `--timeout` is still
 /// awaited in the background: the target keeps producing it whether or not anyone waits,
-/// so it gets no new request until it is done. At least a minute, ten timeouts if longer.
+/// so it gets no new request until it is done. The leak profile of 5·10⁵ goroutines took
+/// minutes: at least 10 minutes, a hundred timeouts if longer.
 pub fn heavy_limit(timeout: Duration) -> Duration {
-    (timeout * 10).max(Duration::from_secs(60))
+    (timeout * 100).max(Duration::from_secs(600))
 }
 
 /// What one scrape asks of its target, decided by the scheduler from what it knows.
@@ -416,8 +417,9 @@ pub fn scrape(
     run
 }
 
-/// Runs when a heavy request that overran the timeout is finally done in the target.
-pub type Release = std::sync::Arc<dyn Fn() + Send + Sync>;
+/// Runs when a heavy request that overran the timeout is finally done in the target: with
+/// `true` when it was answered, `false` when it was given up after [`heavy_limit`].
+pub type Release = std::sync::Arc<dyn Fn(bool) + Send + Sync>;
 
 enum Heavy {
     Done(Result<Got, Fault>),
@@ -452,9 +454,10 @@ fn heavy_get(
         .name("scrape-heavy".into())
         .spawn(move || {
             let got = fetch::get(&owned_agent, &owned_url, limit, max_bytes);
+            let answered = !matches!(&got, Err(f) if f.kind == FaultKind::Timeout);
             let abandoned = !still_waited.load(std::sync::atomic::Ordering::SeqCst);
             if abandoned || tx.send(got).is_err() {
-                release();
+                release(answered);
             }
         });
     if spawned.is_err() {
@@ -507,10 +510,10 @@ pub fn text_bytes_estimate(groups: &[Group], total: u64) -> f64 {
         let frames: usize = g
             .frames
             .iter()
-            .map(|f| f.function.len() + f.file.len() + 36)
+            .map(|f| f.function.len() + f.file.len() + 28)
             .sum();
         // "goroutine 123456 [chan receive, 12 minutes]:\n", the creator's two lines, blank.
-        let per = 48 + frames + 96;
+        let per = 40 + frames + 90;
         sum += per as f64 * g.count as f64;
     }
     sum / total as f64

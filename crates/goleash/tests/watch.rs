@@ -1913,7 +1913,7 @@ fn a_huge_target_is_counted_from_the_protobuf_never_from_a_cut_dump() {
         "--db",
         db,
         "--interval",
-        "300ms",
+        "500ms",
         "--rounds",
         "6",
         "--full-every",
@@ -1959,7 +1959,7 @@ fn a_huge_target_is_counted_from_the_protobuf_never_from_a_cut_dump() {
 fn no_new_request_while_a_dump_is_still_running_in_the_target() {
     let slow = Service(LoopbackProcess::start(
         &service_bin("heavy"),
-        &["-slow-debug2", "2s"],
+        &["-slow-debug2", "3s"],
     ));
     let (_, report, stderr) = run_json(goleash().args([
         "watch",
@@ -1971,7 +1971,7 @@ fn no_new_request_while_a_dump_is_still_running_in_the_target() {
         "--full-every",
         "1",
         "--timeout",
-        "500ms",
+        "1s",
         "--format",
         "json",
         &slow.base,
@@ -1992,7 +1992,7 @@ fn no_new_request_while_a_dump_is_still_running_in_the_target() {
 fn the_leak_profile_backs_off_where_it_overruns() {
     let slow = Service(LoopbackProcess::start(
         &service_bin("heavy"),
-        &["-slow-leak", "2s"],
+        &["-slow-leak", "2500ms"],
     ));
     let (_, report, stderr) = run_json(goleash().args([
         "watch",
@@ -2005,7 +2005,7 @@ fn the_leak_profile_backs_off_where_it_overruns() {
         "--full-every",
         "0",
         "--timeout",
-        "500ms",
+        "1s",
         "--format",
         "json",
         &slow.base,
@@ -2075,7 +2075,7 @@ fn a_down_target_backs_off() {
         "watch",
         "--no-db",
         "--interval",
-        "100ms",
+        "250ms",
         "--rounds",
         "16",
         "--format",

@@ -21,8 +21,9 @@ use super::flags::{parse_duration, parse_positive_duration, AccessFlags, ColorFl
 
 /// Watch running services for goroutine leaks: which stack grows, how fast, since when.
 ///
-/// Scrapes each target's /debug/pprof/goroutine every --interval (the cheap protobuf; the
-/// debug=2 text every --full-every rounds for wait times and creators), keeps the counts per
+/// Scrapes each target's /debug/pprof/goroutine every --interval, each target on its own
+/// staggered schedule (the cheap protobuf; also the debug=2 text every --full-every rounds
+/// for wait times and creators, when it fits under the size cap), keeps the counts per
 /// stack in a SQLite history, and judges each stack's trend over a sliding --window: a
 /// Theil–Sen slope and a Mann–Kendall test tell a group that grows and never gives back (a
 /// leak) from one that rises and falls with load. Growth makes a group `likely`; the
@@ -89,7 +90,8 @@ pub struct WatchArgs {
     #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
     pub shard: Option<Shard>,
 
-    /// Time between rounds of scrapes, e.g. `--interval 10s`, `500ms`, `1m`.
+    /// Time between two scrapes of a target, e.g. `--interval 10s`, `500ms`, `1m`. Each target
+    /// has its own schedule, staggered over the interval: a slow target delays no other.
     #[arg(long, default_value = "10s", value_parser = parse_positive_duration, value_name = "DURATION")]
     pub interval: Duration,
 
@@ -112,8 +114,9 @@ pub struct WatchArgs {
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub concurrency: usize,
 
-    /// Every this many rounds take the debug=2 text (wait times, creators) instead of the
-    /// protobuf, e.g. `--full-every 10`; 0 never. The first round always takes it.
+    /// Every this many rounds also take the debug=2 text (wait times, creators) after the
+    /// protobuf, e.g. `--full-every 10`; 0 never. The first round always takes it, unless the
+    /// protobuf predicts a dump over --max-bytes or Go's 64 MiB cap.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub full_every: u64,
 
@@ -167,7 +170,8 @@ pub struct WatchArgs {
     #[arg(long, conflicts_with = "rounds")]
     pub once: bool,
 
-    /// Stop after N rounds and exit 1 on leaks (for CI), e.g. `--rounds 30`.
+    /// Stop after N rounds (N scrapes of each target, N intervals) and exit 1 on leaks (for
+    /// CI), e.g. `--rounds 30`.
     #[arg(long, value_name = "N")]
     pub rounds: Option<u64>,
 

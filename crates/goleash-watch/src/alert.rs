@@ -36,7 +36,7 @@ pub struct Alert {
 
 /// Rewrites a resolved alert whose target restarted: the old process is gone, and its
 /// numbers say nothing about whether the leak is fixed.
-pub fn resolved_by_restart(a: &mut Alert, epoch: u32) {
+pub(crate) fn resolved_by_restart(a: &mut Alert, epoch: u32) {
     let before = std::mem::take(&mut a.summary);
     a.notes.insert("resolved_by".into(), "restart".into());
     a.summary = format!(
@@ -62,7 +62,7 @@ impl Alert {
 }
 
 /// The alerts firing now, from the state after a round.
-pub fn firing(state: &State) -> Vec<Alert> {
+pub(crate) fn firing(state: &State) -> Vec<Alert> {
     let mut out = Vec::new();
     for t in &state.targets {
         let mut base = t.target.labels.clone();
@@ -179,7 +179,7 @@ pub fn firing(state: &State) -> Vec<Alert> {
 
 /// One alert as Alertmanager's `POST /api/v2/alerts` takes it (its `postableAlert`).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct PostableAlert {
+pub(crate) struct PostableAlert {
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
     #[serde(rename = "startsAt")]
@@ -194,7 +194,7 @@ pub struct PostableAlert {
 /// then keeps it active until that time even if the watcher dies, and resolves it on its own
 /// after, instead of falling back to its `resolve_timeout` (5 minutes by default), which a
 /// resend cadence near 5 minutes would make flap.
-pub fn alertmanager_alerts(
+pub(crate) fn alertmanager_alerts(
     alerts: &[Alert],
     generator_url: &str,
     firing_until_ms: i64,
@@ -221,12 +221,12 @@ pub fn alertmanager_alerts(
 
 /// Tracks which alerts are new, still firing or resolved between rounds.
 #[derive(Default)]
-pub struct Tracker {
+pub(crate) struct Tracker {
     active: BTreeMap<String, Alert>,
 }
 
 /// What changed in one round.
-pub struct Changes {
+pub(crate) struct Changes {
     pub new: Vec<Alert>,
     pub resolved: Vec<Alert>,
     /// Every alert firing now (Alertmanager wants them re-sent while they fire).
@@ -234,7 +234,7 @@ pub struct Changes {
 }
 
 impl Tracker {
-    pub fn update(&mut self, now_firing: Vec<Alert>, now_ms: i64) -> Changes {
+    pub(crate) fn update(&mut self, now_firing: Vec<Alert>, now_ms: i64) -> Changes {
         let mut next = BTreeMap::new();
         let mut new = Vec::new();
         for a in now_firing {
@@ -266,7 +266,7 @@ impl Tracker {
 /// retried with exponential backoff; a batch that arrives meanwhile is merged into the one
 /// being retried (alert by alert, newest first), so neither a resolution nor a new alert is
 /// lost while Alertmanager is down, and the queue never grows.
-pub struct Webhook {
+pub(crate) struct Webhook {
     tx: SyncSender<Vec<PostableAlert>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -284,7 +284,7 @@ fn merge(older: Vec<PostableAlert>, mut newer: Vec<PostableAlert>) -> Vec<Postab
 }
 
 impl Webhook {
-    pub fn start(url: String, timeout: Duration, state: Arc<Mutex<State>>) -> Webhook {
+    pub(crate) fn start(url: String, timeout: Duration, state: Arc<Mutex<State>>) -> Webhook {
         let (tx, rx) = mpsc::sync_channel::<Vec<PostableAlert>>(4);
         let agent = goleash_source::http::agent(timeout, 1);
         let spawned = std::thread::Builder::new()
@@ -353,7 +353,7 @@ impl Webhook {
     }
     /// Lets the alerts already queued go out before a batch run exits, waiting at most
     /// `patience`.
-    pub fn finish(self, patience: Duration) {
+    pub(crate) fn finish(self, patience: Duration) {
         let Webhook { tx, thread } = self;
         drop(tx);
         let Some(thread) = thread else { return };
@@ -368,7 +368,7 @@ impl Webhook {
         }
     }
 
-    pub fn send(&self, body: Vec<PostableAlert>) {
+    pub(crate) fn send(&self, body: Vec<PostableAlert>) {
         match self.tx.try_send(body) {
             Ok(()) | Err(TrySendError::Disconnected(_)) => {}
             Err(TrySendError::Full(_)) => {

@@ -5,17 +5,17 @@ use std::io::Read;
 use std::time::Duration;
 
 use goleash_source::http;
-pub use goleash_source::http::{agent, Fault, FaultKind};
+pub(crate) use goleash_source::http::{Fault, FaultKind};
 
 /// The outcome of one GET that answered.
-pub enum Got {
+pub(crate) enum Got {
     Body(Vec<u8>),
     /// 404: the profile does not exist in this process (goroutineleak before Go 1.26).
     NotFound,
 }
 
 /// Fetches `url` into memory, refusing more than `max_bytes` of body.
-pub fn get(
+pub(crate) fn get(
     agent: &ureq::Agent,
     url: &str,
     timeout: Duration,

@@ -2,18 +2,20 @@
 //! keeps the counts per stack in SQLite, and tells the groups that grow and never come back
 //! (leaks) from those that follow load.
 
-pub mod alert;
+#![warn(unreachable_pub)]
+
+mod alert;
 pub mod clock;
 pub mod engine;
-pub mod fetch;
+mod fetch;
 pub mod history;
-pub mod pool;
+mod pool;
 pub mod prometheus;
 pub mod remote_write;
 pub mod render;
 pub mod report;
 pub mod scrape;
-pub mod serve;
+mod serve;
 pub mod settings;
 pub mod state;
 pub mod store;

@@ -12,7 +12,7 @@ use crate::scrape::{scrape, Plan, Release, ScrapeOptions, Scraped};
 use crate::targets::Target;
 
 /// One scrape to do.
-pub struct Job {
+pub(crate) struct Job {
     /// The target's index in the watcher's list, handed back with the result.
     pub index: usize,
     pub target: Arc<Target>,
@@ -27,7 +27,7 @@ pub struct Job {
 }
 
 /// One scrape done.
-pub struct Done {
+pub(crate) struct Done {
     pub index: usize,
     pub slot: u64,
     /// Wall-clock time the scrape started, ms since the Unix epoch.
@@ -42,21 +42,21 @@ pub struct Done {
 }
 
 /// What the workers report.
-pub enum Event {
+pub(crate) enum Event {
     Done(Box<Done>),
     /// The heavy request that outlived target `index`'s scrape is finished in the target
     /// (`true`), or was given up after [`crate::scrape::heavy_limit`] (`false`).
     Released(usize, bool),
 }
 
-pub struct Pool {
+pub(crate) struct Pool {
     jobs: Option<Sender<Job>>,
     pub events: Receiver<Event>,
     workers: Vec<JoinHandle<()>>,
 }
 
 impl Pool {
-    pub fn new(size: usize, options: Arc<ScrapeOptions>) -> Pool {
+    pub(crate) fn new(size: usize, options: Arc<ScrapeOptions>) -> Pool {
         let (job_tx, job_rx) = mpsc::channel::<Job>();
         let (event_tx, event_rx) = mpsc::channel::<Event>();
         let job_rx = Arc::new(Mutex::new(job_rx));
@@ -82,12 +82,12 @@ impl Pool {
         }
     }
 
-    pub fn workers(&self) -> usize {
+    pub(crate) fn workers(&self) -> usize {
         self.workers.len()
     }
 
     /// Queues a scrape; false when no worker is left to take it.
-    pub fn submit(&self, job: Job) -> bool {
+    pub(crate) fn submit(&self, job: Job) -> bool {
         self.jobs.as_ref().is_some_and(|tx| tx.send(job).is_ok())
     }
 }

@@ -12,7 +12,7 @@ use crate::state::State;
 
 /// Binds `addr` and serves on a background thread; returns the bound address (port 0 picks
 /// a free one).
-pub fn start(
+pub(crate) fn start(
     addr: SocketAddr,
     state: Arc<Mutex<State>>,
     render: Arc<dyn Render>,

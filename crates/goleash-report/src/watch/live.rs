@@ -170,8 +170,8 @@ mod tests {
         down.record_result(
             5,
             0.1,
-            &Err(goleash_watch::fetch::Fault::new(
-                goleash_watch::fetch::FaultKind::Down,
+            &Err(goleash_source::http::Fault::new(
+                goleash_source::http::FaultKind::Down,
                 "127.0.0.1:2: refused",
             )),
         );

@@ -528,3 +528,23 @@ fn a_dump_cut_at_64_mib_style_is_analyzed_up_to_the_cut_with_a_warning() {
         "{text}"
     );
 }
+
+/// Every flag that takes a value says what to give it, with an example.
+#[test]
+fn analyze_and_diff_help_give_every_flag_an_example() {
+    for command in ["analyze", "diff"] {
+        let out = goleash().args([command, "--help"]).output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        for block in text.split("\n      --").skip(1) {
+            let name = block.split_whitespace().next().unwrap_or("");
+            let is_switch = !block.lines().next().unwrap_or("").contains('<');
+            if is_switch || name == "help" {
+                continue;
+            }
+            assert!(
+                block.contains("e.g.") || block.contains("possible values"),
+                "{command} --{name} has no example:\n{block}"
+            );
+        }
+    }
+}

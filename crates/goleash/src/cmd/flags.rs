@@ -137,7 +137,7 @@ pub struct AccessFlags {
     #[arg(long, value_name = "FILE", requires = "key_file")]
     pub cert_file: Option<std::path::PathBuf>,
 
-    /// The client certificate's private key (PEM).
+    /// The client certificate's private key (PEM), e.g. `--key-file client.key`.
     #[arg(long, value_name = "FILE", requires = "cert_file")]
     pub key_file: Option<std::path::PathBuf>,
 

@@ -20,7 +20,7 @@ use super::flags::{parse_positive_duration, parse_size, ColorFlag};
 #[derive(Args, Clone, Debug)]
 pub struct ReadArgs {
     /// Which dump to use when a file holds several (a log with two SIGQUIT dumps):
-    /// `last`, `first`, `all` (counted together) or a 1-based number.
+    /// `last`, `first`, `all` (counted together) or a 1-based number, e.g. `--dump 2`.
     #[arg(long, default_value = "last", value_parser = DumpChoice::parse, value_name = "WHICH")]
     pub dump: DumpChoice,
 
@@ -55,12 +55,12 @@ impl ReadArgs {
 #[derive(Args, Clone, Debug)]
 pub struct JudgeArgs {
     /// Blocked at least this many minutes on a channel, lock, select or WaitGroup makes a
-    /// group `likely` a leak [default: 10].
+    /// group `likely` a leak, e.g. `--likely-after 30` [default: 10].
     #[arg(long, value_name = "MINUTES")]
     pub likely_after: Option<u32>,
 
     /// Without wait times (protobuf, debug=1), this many goroutines blocked at one channel
-    /// site make the group `likely` [default: 1000].
+    /// site make the group `likely`, e.g. `--crowd 500` [default: 1000].
     #[arg(long, value_name = "COUNT")]
     pub crowd: Option<u64>,
 
@@ -113,8 +113,8 @@ pub struct OutputArgs {
     #[arg(long, value_enum, default_value_t = Format::Terminal)]
     pub format: Format,
 
-    /// Exit 1 when a group is judged at least this sure: proven, likely, possible, expected
-    /// [default: likely].
+    /// Exit 1 when a group is judged at least this sure: proven, likely, possible, expected,
+    /// e.g. `--fail-on proven` in CI [default: likely].
     #[arg(long, value_parser = parse_verdict, value_name = "VERDICT")]
     pub fail_on: Option<Verdict>,
 

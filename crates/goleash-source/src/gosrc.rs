@@ -3,7 +3,7 @@
 //!
 //! Frames name files three ways: a module path when the binary was built with `-trimpath`
 //! (`example.com/app/internal/db/pool.go`), the absolute path on the build machine
-//! (`/home/ci/src/app/internal/db/pool.go`), or the standard library either way
+//! (`/builds/acme/app/internal/db/pool.go`), or the standard library either way
 //! (`net/http/server.go`, `/usr/local/go/src/net/http/server.go`). Module paths resolve through
 //! `go.mod`, build paths by the longest common suffix with a file under the tree, the standard
 //! library and dependencies through `go env` (GOROOT, GOMODCACHE) when `go` is on PATH.
@@ -291,7 +291,7 @@ mod tests {
         );
         // Built elsewhere: the longest common suffix picks db/pool.go over cache/pool.go.
         assert_eq!(
-            tree.resolve("/home/ci/build/app/internal/db/pool.go"),
+            tree.resolve("/builds/acme/app/internal/db/pool.go"),
             Some(pool.clone())
         );
         // A bare name two files share is not guessed.

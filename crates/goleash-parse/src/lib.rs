@@ -9,6 +9,7 @@
 mod error;
 mod legacy;
 mod proto;
+pub mod trace;
 mod traceback;
 
 use std::io::{BufRead, BufReader, Read};

@@ -11,6 +11,7 @@
 //! generations, tables); see `docs/trace.md`.
 
 mod lifecycle;
+mod snapshot;
 mod wire;
 
 use std::io::{self, BufReader, Read};

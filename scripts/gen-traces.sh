@@ -7,8 +7,13 @@
 # Every program is built with -trimpath by Go 1.27.3 (scripts/ensure-go.sh) and run with
 # SNAP_TRACE set: internal/snap starts the trace before main, lets the goroutines settle
 # (SNAP_SETTLE, default 1s), runs two GCs, waits SNAP_WAIT (default 2s here), stops the trace
-# and exits. Go 1.27 writes the `go 1.26 trace` format. Nothing in testdata/traces is touched
-# unless every program succeeded.
+# and exits. Go 1.27 writes the `go 1.26 trace` format.
+#
+# The older v2 formats come from testdata/tracever (a module of go 1.22) built by the Go 1.22,
+# 1.23 and 1.25 toolchains, which `go` fetches from the Go module proxy (GOTOOLCHAIN=goX.Y.Z),
+# into testdata/traces/versions/goX.Y.Z.trace (formats go 1.22, 1.23, 1.25).
+#
+# Nothing in testdata/traces is touched unless every program succeeded.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -49,7 +54,18 @@ for s in $scenarios; do
 		exit 1
 	}
 done
-mkdir -p "$traces"
+old_toolchains="1.22.12 1.23.12 1.25.5"
+for v in $old_toolchains; do
+	(cd "$root/testdata/tracever" && GOTOOLCHAIN=go$v go build -trimpath -o "$work/bin/tracever-$v" .)
+	"$work/bin/tracever-$v" -out "$work/out/go$v.trace"
+	head -c 16 "$work/out/go$v.trace" | grep -q "^go ${v%.*} trace" || {
+		echo "gen-traces: go$v: unexpected header" >&2
+		exit 1
+	}
+done
+
+mkdir -p "$traces/versions"
 for s in $scenarios; do cp "$work/out/$s.trace" "$traces/$s.trace"; done
+for v in $old_toolchains; do cp "$work/out/go$v.trace" "$traces/versions/go$v.trace"; done
 go version >"$traces/GO_VERSION"
-ls -l "$traces"
+ls -l "$traces" "$traces/versions"

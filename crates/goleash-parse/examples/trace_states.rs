@@ -20,7 +20,13 @@ fn main() {
         std::process::exit(2);
     });
     let start = Instant::now();
-    let lifecycles = match read_trace(&path, file, Limits { max_bytes: u64::MAX }) {
+    let lifecycles = match read_trace(
+        &path,
+        file,
+        Limits {
+            max_bytes: u64::MAX,
+        },
+    ) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("{e}");

@@ -119,3 +119,36 @@ proptest! {
         let _ = read(&name, &bytes);
     }
 }
+
+/// The same program's traces by Go 1.22, 1.23 and 1.25 (testdata/traces/versions): each
+/// version's event table reads, and every cut of them is handled.
+#[test]
+fn older_formats_read_and_cut() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/traces/versions");
+    for (file, version) in [
+        ("go1.22.12.trace", 22),
+        ("go1.23.12.trace", 23),
+        ("go1.25.5.trace", 25),
+    ] {
+        let bytes = std::fs::read(dir.join(file)).unwrap();
+        let l = read_trace(file, bytes.as_slice(), Limits::default()).unwrap();
+        assert_eq!(l.version, version, "{file}");
+        assert!(
+            l.generations >= 2 && !l.truncated && l.notes.is_empty(),
+            "{file}"
+        );
+        let senders: u64 = l
+            .sites
+            .iter()
+            .filter(|s| {
+                s.start
+                    .is_some_and(|f| &*l.interner.frame(f).function == "main.fetchResult.func1")
+            })
+            .map(|s| s.created - s.ended)
+            .sum();
+        assert_eq!(senders, 12, "{file}");
+        for cut in (0..bytes.len()).step_by(7) {
+            let _ = read(file, &bytes[..cut]);
+        }
+    }
+}

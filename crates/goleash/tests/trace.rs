@@ -236,3 +236,26 @@ fn a_live_process_traced_over_http() {
         assert_eq!(g["state"], "chan send");
     }
 }
+
+/// The v2 formats before Go 1.26's: the same leaking program traced by Go 1.22, 1.23 and 1.25
+/// (testdata/tracever, recorded by scripts/gen-traces.sh).
+#[test]
+fn older_trace_formats_give_the_same_leak() {
+    for file in ["go1.22.12.trace", "go1.23.12.trace", "go1.25.5.trace"] {
+        let path = root().join("testdata/traces/versions").join(file);
+        let json = json_of(&["trace", path.to_str().unwrap(), "--format", "json"]);
+        let groups: Vec<String> = groups(&json).into_iter().collect();
+        assert!(
+            groups.contains(
+                &"main.fetchResult.func1 goleash.test/tracever/main.go created by main.fetchResult ×12 [chan send] chan_send possible"
+                    .to_string()
+            ),
+            "{file}: {groups:#?}"
+        );
+        let notes = json["notes"].to_string();
+        assert!(
+            notes.contains("12 created, 0 ended, 12 still alive"),
+            "{file}: {notes}"
+        );
+    }
+}

@@ -34,7 +34,14 @@ impl Lifecycles {
         let mut groups: FxHashMap<GroupKey, GroupStats> = FxHashMap::default();
         let mut order: Vec<GroupKey> = Vec::new();
         let mut system = 0u64;
+        let mut unseen = 0u64;
         for g in &goroutines {
+            if g.stack.is_none() && g.created.is_none() {
+                // Blocked since before the trace and never run in it, in a format whose
+                // status events carry no stack (go 1.22): nothing to group it by.
+                unseen += 1;
+                continue;
+            }
             let frames: Vec<&Frame> = g
                 .stack
                 .map(|s| {
@@ -88,6 +95,12 @@ impl Lifecycles {
                 String::new()
             }
         ));
+        if unseen > 0 {
+            notes.push(format!(
+                "{unseen} goroutines existed before the trace and never ran in it; this trace \
+                 format (before go 1.23) records no stack for them, so they are not reported"
+            ));
+        }
         notes.extend(site_notes(&interner, &sites));
         Snapshot {
             groups: order

@@ -259,3 +259,15 @@ fn older_trace_formats_give_the_same_leak() {
         );
     }
 }
+
+#[test]
+fn analyze_points_a_trace_to_goleash_trace() {
+    let path = root().join("testdata/traces/forgotten_sender.trace");
+    let out = goleash()
+        .args(["analyze", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("`goleash trace` reads it"), "{err}");
+}

@@ -93,7 +93,10 @@ fn every_trace_cut_at_every_few_bytes() {
     }
 }
 
-fn trace_and_damage() -> impl Strategy<Value = (usize, Vec<(u32, u8)>, Option<(u32, Vec<u8>)>)> {
+/// Which trace, bytes to overwrite (position, value), and garbage to splice in (position, bytes).
+type Damage = (usize, Vec<(u32, u8)>, Option<(u32, Vec<u8>)>);
+
+fn trace_and_damage() -> impl Strategy<Value = Damage> {
     (
         0usize..14,
         prop::collection::vec((any::<u32>(), any::<u8>()), 0..8),

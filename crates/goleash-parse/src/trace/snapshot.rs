@@ -150,13 +150,13 @@ fn site_notes(interner: &goleash_model::Interner, sites: &[SiteCount]) -> Vec<St
             });
             let alive = s.created - s.ended;
             let share = if s.created > 0 {
-                alive * 100 / s.created
+                alive as f64 * 100.0 / s.created as f64
             } else {
-                0
+                0.0
             };
             format!(
                 "created during the trace at {site}{start}: {} created, {} ended, {alive} still \
-                 alive ({share}%){}",
+                 alive ({share:.1}%){}",
                 s.created,
                 s.ended,
                 if alive == 0 && s.ended > 1 {

@@ -271,3 +271,23 @@ fn analyze_points_a_trace_to_goleash_trace() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("`goleash trace` reads it"), "{err}");
 }
+
+#[test]
+fn help_explains_the_flags_with_examples() {
+    let out = goleash().args(["trace", "--help"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "Examples:",
+        "--seconds",
+        "--format",
+        "--fail-on",
+        "--likely-after",
+        "--max-bytes",
+        "--timeout",
+        "--color",
+        "/debug/pprof/trace",
+    ] {
+        assert!(text.contains(needle), "trace --help mentions {needle}");
+    }
+}

@@ -291,3 +291,23 @@ fn help_explains_the_flags_with_examples() {
         assert!(text.contains(needle), "trace --help mentions {needle}");
     }
 }
+
+#[test]
+fn a_trace_on_stdin_reads_as_the_file_does() {
+    let path = root().join("testdata/traces/waitgroup_missed_done.trace");
+    let from_file = json_of(&["trace", path.to_str().unwrap(), "--format", "json"]);
+    let out = goleash()
+        .args(["trace", "-", "--format", "json"])
+        .write_stdin(std::fs::read(&path).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let from_stdin: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(groups(&from_file), groups(&from_stdin));
+    assert_eq!(from_stdin["sources"][0]["name"], "-");
+}

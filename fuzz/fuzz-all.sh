@@ -3,12 +3,16 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 secs=${1:-240}
-for target in parse_any traceback legacy proto transport lint_package; do
+for target in parse_any traceback legacy proto transport lint_package trace; do
 	mkdir -p "corpus/$target"
 	cp -n seeds/"$target"/* "corpus/$target/" 2>/dev/null || true
 	if [ "$target" = transport ]; then
 		# The wrapped real captures are the seeds.
 		cp -n ../testdata/transports/* "corpus/$target/"
+	fi
+	if [ "$target" = trace ]; then
+		# The real execution traces are the seeds (libFuzzer reads their first -max_len bytes).
+		cp -n ../testdata/traces/*.trace "corpus/$target/"
 	fi
 	if [ "$target" = lint_package ]; then
 		# The lint rules' own fixtures are the seeds: one Go file per rule directory.

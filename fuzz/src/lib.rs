@@ -100,3 +100,34 @@ pub fn unwrap_and_parse(bytes: &[u8]) {
         }
     }
 }
+
+/// Reads `bytes` as an execution trace (with a `go 1.26 trace` header put in front unless it
+/// has one): no panic, an error names an offset inside the input, and a trace that reads
+/// becomes a snapshot whose ids resolve.
+pub fn read_trace(bytes: &[u8]) {
+    let input = if bytes.starts_with(b"go 1.") {
+        bytes.to_vec()
+    } else {
+        let mut input = b"go 1.26 trace\0\0\0".to_vec();
+        input.extend_from_slice(bytes);
+        input
+    };
+    match goleash_parse::trace::read_trace("fuzz", input.as_slice(), limits()) {
+        Ok(lifecycles) => {
+            let snapshot = lifecycles.into_snapshot("fuzz");
+            for group in &snapshot.groups {
+                for _ in snapshot.frames(group.key.stack) {}
+                if let Some(state) = group.key.state {
+                    let _ = snapshot.interner.state(state);
+                }
+                if let Some(creator) = group.key.creator {
+                    let _ = snapshot.interner.frame(creator);
+                }
+            }
+        }
+        Err(e) => match e.location {
+            goleash_parse::Location::Offset(at) => assert!(at <= input.len() as u64, "{e}"),
+            goleash_parse::Location::Line(_) => panic!("a trace error names a line: {e}"),
+        },
+    }
+}

@@ -23,7 +23,8 @@ pub fn merge_snapshots(mut snapshots: Vec<Snapshot>) -> Snapshot {
         Some(DumpFormat::Traceback) => 0,
         Some(DumpFormat::Proto) => 1,
         Some(DumpFormat::LegacyText) => 2,
-        None => 3,
+        Some(DumpFormat::ExecutionTrace) => 3,
+        None => 4,
     };
     let (mut leak, mut full): (Vec<Snapshot>, Vec<Snapshot>) =
         snapshots.into_iter().partition(|s| is_leak(s));

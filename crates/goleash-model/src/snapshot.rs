@@ -23,6 +23,9 @@ pub enum DumpFormat {
     LegacyText,
     /// `?debug=0` pprof protobuf, gzipped or not.
     Proto,
+    /// A Go execution trace (`runtime/trace`, `go test -trace`, `/debug/pprof/trace`): the
+    /// goroutines alive at its end, rebuilt from their lifecycle events.
+    ExecutionTrace,
 }
 
 impl DumpFormat {
@@ -31,6 +34,7 @@ impl DumpFormat {
             DumpFormat::Traceback => "goroutine traceback text (debug=2)",
             DumpFormat::LegacyText => "legacy text profile (debug=1)",
             DumpFormat::Proto => "pprof protobuf profile (debug=0)",
+            DumpFormat::ExecutionTrace => "Go execution trace (runtime/trace)",
         }
     }
 }
@@ -56,7 +60,7 @@ pub struct Missing {
 impl Missing {
     pub fn of(format: DumpFormat) -> Missing {
         match format {
-            DumpFormat::Traceback => Missing::default(),
+            DumpFormat::Traceback | DumpFormat::ExecutionTrace => Missing::default(),
             DumpFormat::LegacyText | DumpFormat::Proto => Missing {
                 goroutine_ids: true,
                 states: true,

@@ -9,6 +9,7 @@
 mod error;
 mod legacy;
 mod proto;
+pub mod trace;
 mod traceback;
 
 use std::io::{BufRead, BufReader, Read};
@@ -61,6 +62,11 @@ fn parse_plain(
             Location::Offset(0),
             "the input is empty; expected a goroutine dump or profile",
         )),
+        Sniffed::Trace => Err(ParseError::new(
+            name,
+            Location::Offset(0),
+            "a Go execution trace, not a goroutine dump or profile: `goleash trace` reads it",
+        )),
         Sniffed::Proto => proto::parse(name, reader, limits).map(|s| vec![s]),
         Sniffed::Legacy => legacy::parse(name, reader, limits).map(|s| vec![s]),
         Sniffed::Text => traceback::parse_dumps(name, reader, limits),
@@ -69,6 +75,7 @@ fn parse_plain(
 
 enum Sniffed {
     Empty,
+    Trace,
     Proto,
     Legacy,
     Text,
@@ -77,6 +84,9 @@ enum Sniffed {
 fn sniff(head: &[u8]) -> Sniffed {
     if head.is_empty() {
         return Sniffed::Empty;
+    }
+    if trace::is_trace(head) {
+        return Sniffed::Trace;
     }
     // A profile.proto message starts with a length-delimited ValueType whose first field is
     // tag 0x08: runtime/pprof writes period_type (field 11, key 0x5a) first, pprof's own
@@ -188,7 +198,7 @@ pub fn position_note_prefix(name: &str, index: usize, count: usize) -> String {
 fn detect_format(head: &[u8]) -> Option<goleash_model::DumpFormat> {
     use goleash_model::DumpFormat;
     match sniff(head) {
-        Sniffed::Empty => None,
+        Sniffed::Empty | Sniffed::Trace => None,
         Sniffed::Proto => Some(DumpFormat::Proto),
         Sniffed::Legacy => Some(DumpFormat::LegacyText),
         Sniffed::Text => Some(DumpFormat::Traceback),

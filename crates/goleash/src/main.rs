@@ -29,6 +29,7 @@ enum Command {
     /// Show one lint rule's documentation.
     Rule(cmd::lint::RuleArgs),
     Test(cmd::test::TestArgs),
+    Trace(cmd::trace::TraceArgs),
     Watch(Box<cmd::watch::WatchArgs>),
     History(cmd::history::HistoryArgs),
 }
@@ -58,6 +59,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Analyze(args) => cmd::analyze::run(args),
         Command::Diff(args) => cmd::diff::run(args),
+        Command::Trace(args) => cmd::trace::run(args),
         Command::Lint(args) => cmd::lint::run_lint(args),
         Command::Rules(args) => cmd::lint::run_rules(args),
         Command::Rule(args) => cmd::lint::run_rule(args),

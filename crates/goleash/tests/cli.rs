@@ -293,7 +293,14 @@ fn dump_all_counts_together_without_each_dumps_position_note() {
 /// refusal everywhere.
 #[test]
 fn shared_flags_are_the_same_in_every_command() {
-    let commands: &[&[&str]] = &[&["analyze"], &["diff"], &["lint"], &["test"], &["watch"]];
+    let commands: &[&[&str]] = &[
+        &["analyze"],
+        &["diff"],
+        &["lint"],
+        &["test"],
+        &["watch"],
+        &["trace"],
+    ];
     let mut refusals = Vec::new();
     for command in commands {
         let help = goleash().args(*command).arg("--help").output().unwrap();

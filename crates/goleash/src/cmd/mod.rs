@@ -7,6 +7,7 @@ pub mod history;
 pub mod input;
 pub mod lint;
 pub mod test;
+pub mod trace;
 pub mod vettool;
 pub mod watch;
 

@@ -13,6 +13,8 @@
 //	SNAP_OUT     directory the dumps are written to (required by Take)
 //	SNAP_WAIT    how long to stay blocked after the GC that stamps wait start times before
 //	             dumping, as a Go duration; default 65s, so debug=2 headers show ", 1 minutes"
+//	SNAP_TRACE   file to write a runtime/trace execution trace to, from before main until the
+//	             dumps; with SNAP_OUT unset, Take writes only the trace
 //	SNAP_SETTLE  how long to give the scenario's goroutines to reach their blocking statement
 //	             before that GC; default 1s
 package snap
@@ -57,6 +59,12 @@ func Settle() {
 //	                                   goroutines the runtime found leaked show "(leaked)"
 func Take() {
 	out := os.Getenv("SNAP_OUT")
+	if out == "" && traceFile != nil {
+		// SNAP_TRACE without SNAP_OUT: only the execution trace is wanted.
+		Settle()
+		stopTrace()
+		os.Exit(0)
+	}
 	if out == "" {
 		fail(fmt.Errorf("SNAP_OUT is not set"))
 	}
@@ -64,6 +72,7 @@ func Take() {
 		fail(err)
 	}
 	Settle()
+	stopTrace()
 	for _, d := range []struct {
 		file    string
 		profile string

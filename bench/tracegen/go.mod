@@ -1,0 +1,3 @@
+module goleash.bench/tracegen
+
+go 1.27

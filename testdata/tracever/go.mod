@@ -1,0 +1,3 @@
+module goleash.test/tracever
+
+go 1.22

@@ -249,18 +249,12 @@ fn leaks(
     let (analyses, ignored) = per_test(cx, &snapshot, attributor);
     report.ignored = ignored;
     for (test, analysis) in analyses {
-        let mut groups = analysis.groups;
-        for group in &mut groups {
-            // After the tests and the retry window, a goroutine the runtime could not prove
-            // leaked has still outlived the test that started it: that is what goleak fails on.
-            if group.verdict == Verdict::Possible {
-                group.verdict = Verdict::Likely;
-                group.reason = format!(
-                    "still alive {window:.0} ms after the tests ended; {}",
-                    group.reason
-                );
-            }
-        }
+        // After the tests and the retry window, a goroutine the runtime could not prove
+        // leaked has still outlived the test that started it: that is what goleak fails on.
+        let groups = outlived(
+            analysis.groups,
+            &format!("still alive {window:.0} ms after the tests ended"),
+        );
         let (expected, leaks) = split_expected(test, groups, cx.fail_on);
         report.expected += expected;
         report.tests.extend(leaks);
@@ -372,16 +366,10 @@ fn deadlock(
             other += analysis.total;
             continue;
         }
-        let mut groups = analysis.groups;
-        for group in &mut groups {
-            if group.verdict == Verdict::Possible {
-                group.verdict = Verdict::Likely;
-                group.reason = format!(
-                    "still blocked when the test binary was stopped; {}",
-                    group.reason
-                );
-            }
-        }
+        let groups = outlived(
+            analysis.groups,
+            "still blocked when the test binary was stopped",
+        );
         let (expected, leaks) = split_expected(test, groups, cx.fail_on);
         other += expected;
         tests.extend(leaks);
@@ -393,6 +381,18 @@ fn deadlock(
         tests,
         other_goroutines: other,
     })
+}
+
+/// Raises the groups the runtime could not prove leaked to `likely`: they outlived their test,
+/// which is `why`.
+fn outlived(mut groups: Vec<goleash_analyze::Group>, why: &str) -> Vec<goleash_analyze::Group> {
+    for group in &mut groups {
+        if group.verdict == Verdict::Possible {
+            group.verdict = Verdict::Likely;
+            group.reason = format!("{why}; {}", group.reason);
+        }
+    }
+    groups
 }
 
 #[cfg(test)]

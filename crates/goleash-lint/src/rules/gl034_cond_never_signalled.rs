@@ -62,6 +62,8 @@ pub fn check(pcx: &PackageCx<'_>, out: &mut Vec<PkgFinding>) {
         }
         for op in model.ops_on(key).filter(|o| o.kind == OpKind::CondWait) {
             let file = model.funcs[op.func].file;
+            // Pushed as every package rule pushes its finding (code, place, message); the message is
+            // this rule's own.
             out.push(PkgFinding::new(
                 RULE.code,
                 (file, op.node),

@@ -63,6 +63,8 @@ pub fn check(pcx: &PackageCx<'_>, out: &mut Vec<PkgFinding>) {
         if shared && adds && !dones && !model.may_escape(key) {
             for wait in ops.iter().filter(|o| o.kind == OpKind::WgWait) {
                 let file = model.funcs[wait.func].file;
+                // Pushed as every package rule pushes its finding (code, place, message); the message is
+                // this rule's own.
                 out.push(PkgFinding::new(
                     RULE.code,
                     (file, wait.node),

@@ -132,6 +132,8 @@ pub fn check(pcx: &PackageCx<'_>, out: &mut Vec<PkgFinding>) {
                 continue;
             }
             let file = model.funcs[send.func].file;
+            // Pushed as every package rule pushes its finding (code, place, message); the message is
+            // this rule's own.
             out.push(
                 PkgFinding::new(
                     RULE.code,

@@ -83,6 +83,8 @@ pub fn check(pcx: &PackageCx<'_>, out: &mut Vec<PkgFinding>) {
             }
             reported.push((file, add.node.id()));
             let wait_at = (model.funcs[wait.func].file, wait.node);
+            // Pushed as every package rule pushes its finding (code, place, message); the message is
+            // this rule's own.
             out.push(
                 PkgFinding::new(
                     RULE.code,

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::input::{self, Format, InputError, JudgeArgs, OutputArgs, ReadArgs};
+use super::input::{self, InputError, JudgeArgs, OutputArgs, ReadArgs};
 
 /// Group, classify and judge the goroutines of a dump or profile.
 ///
@@ -51,17 +51,10 @@ pub fn run(args: AnalyzeArgs) -> ExitCode {
 fn report(args: &AnalyzeArgs) -> Result<(String, bool), InputError> {
     let (config, fail_on) = input::resolve(&args.judge, args.output.fail_on)?;
     let snapshot = input::read_moment(&args.inputs, &args.read)?;
-    let mut analysis = goleash_analyze::analyze(&snapshot, &config);
-    let tree = args.output.source_tree();
-    args.output.attach_findings(&mut analysis, &tree);
-    let listings = OutputArgs::listing_of(&tree);
-    let text = match args.output.format {
-        Format::Json => goleash_report::analysis_json(&analysis),
-        Format::Markdown => goleash_report::analysis_markdown(&analysis),
-        Format::Html => goleash_report::analysis_html(&analysis, &listings),
-        Format::Terminal => {
-            goleash_report::analysis_terminal(&analysis, args.output.terminal_options(&listings))
-        }
-    };
-    Ok((text, analysis.groups_at_least(fail_on) > 0))
+    Ok(input::judge_and_render(
+        &snapshot,
+        &config,
+        &args.output,
+        fail_on,
+    ))
 }

@@ -273,6 +273,29 @@ pub fn parse_verdict(text: &str) -> Result<Verdict, String> {
     })
 }
 
+/// Judges one moment and writes its report in the chosen format (what `analyze` and `trace`
+/// print), and whether a group reached `fail_on`.
+pub fn judge_and_render(
+    snapshot: &Snapshot,
+    config: &Config,
+    output: &OutputArgs,
+    fail_on: Verdict,
+) -> (String, bool) {
+    let mut analysis = goleash_analyze::analyze(snapshot, config);
+    let tree = output.source_tree();
+    output.attach_findings(&mut analysis, &tree);
+    let listings = OutputArgs::listing_of(&tree);
+    let text = match output.format {
+        Format::Json => goleash_report::analysis_json(&analysis),
+        Format::Markdown => goleash_report::analysis_markdown(&analysis),
+        Format::Html => goleash_report::analysis_html(&analysis, &listings),
+        Format::Terminal => {
+            goleash_report::analysis_terminal(&analysis, output.terminal_options(&listings))
+        }
+    };
+    (text, analysis.groups_at_least(fail_on) > 0)
+}
+
 /// A failure to read an input: already phrased for the user.
 pub struct InputError(pub String);
 

@@ -5,7 +5,7 @@ use clap::Args;
 use goleash_parse::Limits;
 use goleash_source::FetchOptions;
 
-use super::input::{self, Format, InputError, JudgeArgs, OutputArgs};
+use super::input::{self, InputError, JudgeArgs, OutputArgs};
 
 /// Find leaks in a Go execution trace: the goroutines alive at its end, judged like a dump.
 ///
@@ -94,19 +94,12 @@ fn report(args: &TraceArgs) -> Result<(String, bool), InputError> {
     let lifecycles = goleash_parse::trace::read_trace(&name, reader, limits)
         .map_err(|e| InputError(e.to_string()))?;
     let snapshot = lifecycles.into_snapshot(&name);
-    let mut analysis = goleash_analyze::analyze(&snapshot, &config);
-    let tree = args.output.source_tree();
-    args.output.attach_findings(&mut analysis, &tree);
-    let listings = OutputArgs::listing_of(&tree);
-    let text = match args.output.format {
-        Format::Json => goleash_report::analysis_json(&analysis),
-        Format::Markdown => goleash_report::analysis_markdown(&analysis),
-        Format::Html => goleash_report::analysis_html(&analysis, &listings),
-        Format::Terminal => {
-            goleash_report::analysis_terminal(&analysis, args.output.terminal_options(&listings))
-        }
-    };
-    Ok((text, analysis.groups_at_least(fail_on) > 0))
+    Ok(input::judge_and_render(
+        &snapshot,
+        &config,
+        &args.output,
+        fail_on,
+    ))
 }
 
 #[cfg(test)]

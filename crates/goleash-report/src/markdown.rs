@@ -61,6 +61,8 @@ pub fn analysis_markdown(analysis: &Analysis) -> String {
         );
     }
     out.push('\n');
+    // The table's rows above, then one section per group worth reading: the two loops write
+    // the same groups in two layouts.
     for (i, g) in analysis.groups.iter().enumerate() {
         if g.verdict < goleash_analyze::Verdict::Possible {
             continue;

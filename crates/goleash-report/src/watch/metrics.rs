@@ -241,6 +241,8 @@ fn families(state: &State) -> Vec<(&'static Family, Vec<Sample>)> {
                         .map(move |(suffix, extra, v)| (suffix, with(labels, extra), v))
                 })
                 .collect(),
+            // Per group, as a value or as a state set: the same walk over the shown groups,
+            // with the state set adding its one label.
             Source::Group(read) => targets
                 .iter()
                 .flat_map(|(_, groups)| {

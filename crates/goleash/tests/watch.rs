@@ -2100,53 +2100,21 @@ fn a_down_target_backs_off() {
 /// queried back through its API, the leaking group among them.
 #[test]
 fn series_are_remote_written_into_a_real_prometheus() {
-    if !StdCommand::new("prometheus")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        println!("SKIPPED: no prometheus on PATH (scripts/test.sh installs Debian's prometheus)");
+    let Some(addr) = free_prometheus_addr() else {
         return;
-    }
+    };
     let leaky = Service::start("leaky");
     let _driver = Load::start(vec![leaky.base.clone()], Duration::from_secs(5), 1000);
-    let dir = tempfile::tempdir().unwrap();
-    let addr = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().to_string()
-    };
-    let config = dir.path().join("prometheus.yml");
     // Prometheus scrapes itself (a Go program: go_goroutines) and evaluates the shipped
     // go_goroutines rules, so every panel of the shipped Grafana dashboard has data.
-    std::fs::write(
-        &config,
-        format!(
+    let prometheus = Prometheus::start(
+        &addr,
+        &format!(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}\n\
              scrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['{addr}']\n",
             root().join("deploy/prometheus/go-goroutines.rules.yml").display()
         ),
-    )
-    .unwrap();
-    let prometheus = Reaped(
-        StdCommand::new("prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("tsdb").display()
-            ))
-            .arg(format!("--web.listen-address={addr}"))
-            .arg("--web.enable-remote-write-receiver")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !http_get(&format!("http://{addr}/-/ready")).is_ok_and(|r| r.contains(" 200 ")) {
-        assert!(Instant::now() < deadline, "Prometheus never became ready");
-        std::thread::sleep(Duration::from_millis(100));
-    }
     let (code, _, stderr) = run_json(goleash().args([
         "watch",
         "--no-db",
@@ -2330,14 +2298,9 @@ fn http_sd_targets_and_an_empty_shard_waits() {
 /// there is a clear error.
 #[test]
 fn prometheus_says_which_instance_grows_and_goleash_which_stack() {
-    if !StdCommand::new("prometheus")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        println!("SKIPPED: no prometheus on PATH (scripts/test.sh installs Debian's prometheus)");
+    let Some(addr) = free_prometheus_addr() else {
         return;
-    }
+    };
     let leaky = Service(LoopbackProcess::start(
         &service_bin("leaky"),
         &["-leak-every", "50ms"],
@@ -2345,38 +2308,15 @@ fn prometheus_says_which_instance_grows_and_goleash_which_stack() {
     let steady = Service::start("steady");
     let bursty = Service::start("loadfollow");
     let _load = Load::start(vec![bursty.base.clone()], Duration::from_secs(30), 20_000);
-    let dir = tempfile::tempdir().unwrap();
-    let addr = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .to_string();
     let instance = |s: &Service| s.base.trim_start_matches("http://").to_string();
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
+    let _prometheus = Prometheus::start(
+        &addr,
+        &format!(
             "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: services\n    static_configs:\n      - targets: ['{}', '{}', '{}']\n",
             instance(&leaky),
             instance(&steady),
             instance(&bursty)
         ),
-    )
-    .unwrap();
-    let _prometheus = Reaped(
-        StdCommand::new("prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("tsdb").display()
-            ))
-            .arg(format!("--web.listen-address={addr}"))
-            .arg("--web.enable-remote-write-receiver")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
     );
     // Ten seconds of scrapes: the leak gains ~200 goroutines, the steady one nothing.
     let deadline = Instant::now() + Duration::from_secs(40);
@@ -2547,4 +2487,58 @@ fn tls_bearer_token_and_headers_reach_a_guarded_target() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.pem"));
+}
+
+/// A free 127.0.0.1 address for a Prometheus, or `None` (said) when Debian's `prometheus` is
+/// not installed.
+fn free_prometheus_addr() -> Option<String> {
+    if !StdCommand::new("prometheus")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        println!("SKIPPED: no prometheus on PATH (scripts/test.sh installs Debian's prometheus)");
+        return None;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    Some(listener.local_addr().unwrap().to_string())
+}
+
+/// A real Prometheus on `addr` with `config` (its remote-write receiver on), ready when
+/// returned; killed on drop with its storage.
+struct Prometheus {
+    _process: Reaped,
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    fn start(addr: &str, config: &str) -> Prometheus {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("prometheus.yml");
+        std::fs::write(&file, config).unwrap();
+        let process = Reaped(
+            StdCommand::new("prometheus")
+                .arg(format!("--config.file={}", file.display()))
+                .arg(format!(
+                    "--storage.tsdb.path={}",
+                    dir.path().join("tsdb").display()
+                ))
+                .arg(format!("--web.listen-address={addr}"))
+                .arg("--web.enable-remote-write-receiver")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !http_get(&format!("http://{addr}/-/ready")).is_ok_and(|r| r.contains(" 200 ")) {
+            assert!(Instant::now() < deadline, "Prometheus never became ready");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Prometheus {
+            _process: process,
+            _dir: dir,
+        }
+    }
 }

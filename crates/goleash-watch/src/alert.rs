@@ -64,7 +64,7 @@ impl Alert {
 /// The alerts firing now, from the state after a round.
 pub(crate) fn firing(state: &State) -> Vec<Alert> {
     let mut out = Vec::new();
-    for t in &state.targets {
+    for t in state.active() {
         let mut base = t.target.labels.clone();
         base.insert("target".into(), t.target.url.clone());
         for (hash, g) in t.suspects() {

@@ -45,6 +45,8 @@ pub struct WatchConfig {
     pub render: Arc<dyn crate::render::Render>,
     /// The per-target report page the dashboard links to, when the binary offers one.
     pub target_page: Option<crate::render::TargetPage>,
+    /// How to read the target list again while watching (continuous runs only).
+    pub reload: Option<crate::reload::Reload>,
 }
 
 /// How a batch run ended.
@@ -103,10 +105,15 @@ impl ScheduleStats {
     }
 }
 
-pub fn run(config: WatchConfig) -> Result<Outcome, String> {
+pub fn run(mut config: WatchConfig) -> Result<Outcome, String> {
     if config.targets.is_empty() {
         return Err("no targets to watch (after --shard)".into());
     }
+    // A batch run is one fixed list: its rounds count slots of the targets it started with.
+    let mut reload = match config.rounds {
+        None => config.reload.take().map(crate::reload::Watcher::new),
+        Some(_) => None,
+    };
     let window_ms = i64::try_from(config.window.as_millis()).unwrap_or(i64::MAX);
     let interval_ms = i64::try_from(config.interval.as_millis()).unwrap_or(i64::MAX);
     let mut store = match &config.db {
@@ -162,7 +169,12 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
     let resend = config.webhook_resend.max(config.interval);
     let hold_ms = i64::try_from(resend.as_millis() * 4).unwrap_or(i64::MAX);
     let scrape_options = Arc::new(config.scrape.clone());
-    let concurrency = config.concurrency.clamp(1, config.targets.len());
+    // A list that can grow gets every worker asked for; a fixed one no more than it has
+    // targets.
+    let concurrency = match reload {
+        Some(_) => config.concurrency.max(1),
+        None => config.concurrency.clamp(1, config.targets.len()),
+    };
     let pool = Pool::new(concurrency, Arc::clone(&scrape_options));
     if pool.workers() == 0 {
         return Err("cannot start any scrape worker thread".into());
@@ -184,38 +196,42 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
     let mut any_ok = false;
     let started = Instant::now();
     let n = config.targets.len();
-    // Each target has its own client: ureq scans an agent's whole idle list on every
-    // request, so one agent shared by n targets cost O(n) per scrape.
-    let agents: Vec<ureq::Agent> = config
-        .targets
-        .iter()
-        .map(|_| goleash_source::http::agent_with(config.scrape.timeout, 1, &config.scrape.access))
-        .collect();
+    let t0 = Instant::now();
+    let interval = config.interval;
     // Each target on its own schedule: slot k of target i is due at t0 + offset(i) + k ·
     // interval. The offsets stagger the targets over the interval (target i in the i-th
     // n-th of it, jittered within that share by a hash of its URL, so it is stable across
     // restarts and shards); a one-shot run scrapes everything at once.
-    let t0 = Instant::now();
-    let interval = config.interval;
-    let offsets: Vec<Duration> = config
+    let mut sched: Vec<Sched> = config
         .targets
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            if config.rounds == Some(1) {
-                return Duration::ZERO;
-            }
-            let jitter = (stable_hash(t.url.as_bytes()) % 1000) as f64 / 1000.0;
-            interval.mul_f64((i as f64 + jitter) / n as f64)
+            let offset = if config.rounds == Some(1) {
+                Duration::ZERO
+            } else {
+                interval.mul_f64((i as f64 + jitter(t)) / n as f64)
+            };
+            Sched::new(offset, agent_for(&config))
         })
         .collect();
-    let due_of = |i: usize, slot: u64| {
-        t0 + offsets[i] + interval.saturating_mul(u32::try_from(slot).unwrap_or(u32::MAX))
+    let mut by_url: rustc_hash::FxHashMap<String, usize> = config
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.url.clone(), i))
+        .collect();
+    let due_of = |sc: &Sched, slot: u64| {
+        t0 + sc.offset + interval.saturating_mul(u32::try_from(slot).unwrap_or(u32::MAX))
     };
     let last_slot = config.rounds;
-    let mut sched: Vec<Sched> = (0..n).map(|_| Sched::default()).collect();
-    let mut queue: BinaryHeap<Reverse<(Instant, usize)>> =
-        (0..n).map(|i| Reverse((due_of(i, 0), i))).collect();
+    let mut queue: Queue = sched
+        .iter()
+        .enumerate()
+        .map(|(i, sc)| Reverse((due_of(sc, 0), i, sc.generation)))
+        .collect();
+    // Every cycle before this one is accounted for: a target added later starts after it.
+    let mut closed: u64 = 0;
     let mut cycles: BTreeMap<u64, Cycle> = BTreeMap::new();
     let mut next_tick = t0 + interval;
     let mut last_beat = Instant::now() - Duration::from_secs(1);
@@ -225,20 +241,24 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
     loop {
         let now = Instant::now();
         // Dispatch every scrape that is due; a target still busy misses its slot.
-        while let Some(&Reverse((due, i))) = queue.peek() {
+        while let Some(&Reverse((due, i, generation))) = queue.peek() {
             if due > now {
                 break;
             }
             queue.pop();
             let sc = &mut sched[i];
             let slot = sc.next_slot;
-            if last_slot.is_some_and(|last| slot >= last) {
+            // An entry from before the target was dropped (and maybe added back) is stale.
+            if sc.retired
+                || sc.generation != generation
+                || last_slot.is_some_and(|last| slot >= last)
+            {
                 continue;
             }
-            let want = due_of(i, slot);
+            let want = due_of(sc, slot);
             if want > due {
                 // Backing off: moved later since it was queued.
-                queue.push(Reverse((want, i)));
+                queue.push(Reverse((want, i, generation)));
                 continue;
             }
             sc.next_slot = slot + 1;
@@ -254,7 +274,7 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
                     Job {
                         index: i,
                         target: Arc::clone(&t.target),
-                        agent: agents[i].clone(),
+                        agent: sc.agent.clone(),
                         slot,
                         plan: Plan {
                             full: crate::scrape::full_round(slot, i, config.scrape.full_every),
@@ -273,7 +293,7 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
                 cycle.pending += 1;
             }
             if last_slot.is_none_or(|last| sc.next_slot < last) {
-                queue.push(Reverse((due_of(i, sc.next_slot), i)));
+                queue.push(Reverse((due_of(sc, sc.next_slot), i, generation)));
             }
         }
         if last_slot.is_some() && queue.is_empty() && in_flight == 0 {
@@ -281,11 +301,14 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
         }
         // Wait for results until the next due scrape or the next cycle's end.
         let mut wake = next_tick;
-        if let Some(&Reverse((due, _))) = queue.peek() {
+        if let Some(&Reverse((due, _, _))) = queue.peek() {
             wake = wake.min(due);
         }
         if heartbeat_live(&config.display) {
             wake = wake.min(Instant::now() + Duration::from_millis(100));
+        }
+        if let Some(r) = &reload {
+            wake = wake.min(Instant::now() + r.poll_interval());
         }
         let mut event = pool
             .events
@@ -324,19 +347,24 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
                     any_ok |= done.result.is_ok();
                     stats.scrapes += 1;
                     stats.wait_max_s = stats.wait_max_s.max(done.waited.as_secs_f64());
-                    let backoff = apply(
-                        &done,
-                        &state,
-                        &mut store,
-                        &mut infos,
-                        &config,
-                        interval_ms,
-                        window_ms,
-                    );
+                    // Dropped by a reload while it ran: nothing to fold it into.
+                    let backoff = (!sc.retired)
+                        .then(|| {
+                            apply(
+                                &done,
+                                &state,
+                                &mut store,
+                                &mut infos,
+                                &config,
+                                interval_ms,
+                                window_ms,
+                            )
+                        })
+                        .flatten();
                     if let Some(slot) = backoff {
                         sc.next_slot = sc.next_slot.max(slot);
                     }
-                    if done.leak_overrun && sc.draining <= 0 {
+                    if done.leak_overrun && sc.draining <= 0 && !sc.retired {
                         // Already released before this result came in.
                         let mut s = lock(&state);
                         let t = &mut s.targets[done.index];
@@ -354,8 +382,18 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
                 next_tick += interval;
             }
             // A cycle is complete once every target is past its slot in it (a slot due
-            // just before the tick may not be dispatched yet when the tick is handled).
-            let closed = sched.iter().map(|sc| sc.next_slot).min().unwrap_or(0);
+            // just before the tick may not be dispatched yet when the tick is handled);
+            // with no target left, once its time is over.
+            let now_slot =
+                (now.saturating_duration_since(t0).as_nanos() / interval.as_nanos().max(1)) as u64;
+            closed = closed.max(
+                sched
+                    .iter()
+                    .filter(|sc| !sc.retired)
+                    .map(|sc| sc.next_slot)
+                    .min()
+                    .unwrap_or(now_slot),
+            );
             finish_cycles(
                 &mut cycles,
                 closed,
@@ -366,6 +404,52 @@ pub fn run(config: WatchConfig) -> Result<Outcome, String> {
                 &mut stats,
             );
             house.round(&state, &mut store, &config);
+        }
+        if let Some(cause) = reload.as_mut().and_then(crate::reload::Watcher::due) {
+            let read = reload.as_mut().map(crate::reload::Watcher::read);
+            match read {
+                Some(Ok(list)) => {
+                    let change = {
+                        let mut roster = Roster {
+                            sched: &mut sched,
+                            by_url: &mut by_url,
+                            queue: &mut queue,
+                            state: &state,
+                            store: &mut store,
+                            infos: &mut infos,
+                            config: &config,
+                        };
+                        roster.replace(
+                            list,
+                            |sc| {
+                                // The first slot still ahead, and not in a cycle already closed.
+                                let ahead =
+                                    Instant::now().saturating_duration_since(t0 + sc.offset);
+                                let k = ahead.as_nanos().div_ceil(interval.as_nanos().max(1));
+                                (k as u64).max(closed)
+                            },
+                            |sc, slot| due_of(sc, slot),
+                            window_ms,
+                            interval,
+                        )
+                    };
+                    if !change.is_empty() {
+                        config.display.note(&format!(
+                            "targets reloaded ({}): {}",
+                            cause.describe(),
+                            change.describe()
+                        ));
+                    }
+                }
+                Some(Err(e)) => {
+                    let kept = lock(&state).active().count();
+                    config.display.note(&format!(
+                        "targets not reloaded ({}): {e}; still watching the {kept} target(s) of before",
+                        cause.describe()
+                    ));
+                }
+                None => {}
+            }
         }
         if heartbeat_live(&config.display) && last_beat.elapsed() >= Duration::from_millis(100) {
             last_beat = Instant::now();
@@ -425,15 +509,174 @@ fn heartbeat_live(display: &Display) -> bool {
     matches!(display, Display::Live { .. })
 }
 
+/// Scrapes due, soonest first: (due time, target index, the target's generation).
+type Queue = BinaryHeap<Reverse<(Instant, usize, u32)>>;
+
 /// The scheduler's view of one target.
-#[derive(Default)]
 struct Sched {
+    /// Where in the interval its slots fall.
+    offset: Duration,
+    /// The target's own client: ureq scans an agent's whole idle list on every request, so
+    /// one agent shared by n targets cost O(n) per scrape.
+    agent: ureq::Agent,
     /// The next slot to dispatch.
     next_slot: u64,
     /// A scrape is queued or running.
     in_flight: bool,
     /// Heavy requests of earlier scrapes still running in the target (busy while > 0).
     draining: i32,
+    /// Dropped by a reload.
+    retired: bool,
+    /// Counts the times the target was added back, so queue entries from before are stale.
+    generation: u32,
+}
+
+impl Sched {
+    fn new(offset: Duration, agent: ureq::Agent) -> Sched {
+        Sched {
+            offset,
+            agent,
+            next_slot: 0,
+            in_flight: false,
+            draining: 0,
+            retired: false,
+            generation: 0,
+        }
+    }
+}
+
+/// Where in its share of the interval a target's slots fall: a hash of its URL, so it is
+/// the same across restarts and shards.
+fn jitter(target: &Target) -> f64 {
+    (stable_hash(target.url.as_bytes()) % 1000) as f64 / 1000.0
+}
+
+fn agent_for(config: &WatchConfig) -> ureq::Agent {
+    goleash_source::http::agent_with(config.scrape.timeout, 1, &config.scrape.access)
+}
+
+/// What a reload changed.
+#[derive(Default)]
+struct Change {
+    added: Vec<String>,
+    removed: Vec<String>,
+    relabeled: usize,
+    total: usize,
+}
+
+impl Change {
+    fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.relabeled == 0
+    }
+
+    fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        // A few URLs are worth naming; a fleet's worth is not.
+        let list = |urls: &[String]| -> String {
+            let shown: Vec<&str> = urls.iter().take(5).map(String::as_str).collect();
+            let more = urls.len().saturating_sub(shown.len());
+            if more > 0 {
+                format!("{} and {more} more", shown.join(", "))
+            } else {
+                shown.join(", ")
+            }
+        };
+        if !self.added.is_empty() {
+            parts.push(format!("+{} ({})", self.added.len(), list(&self.added)));
+        }
+        if !self.removed.is_empty() {
+            parts.push(format!("-{} ({})", self.removed.len(), list(&self.removed)));
+        }
+        if self.relabeled > 0 {
+            parts.push(format!("{} with new labels", self.relabeled));
+        }
+        format!("{}; now {} target(s)", parts.join(", "), self.total)
+    }
+}
+
+/// The watcher's targets as the scheduler and the state both hold them, changed together.
+struct Roster<'a> {
+    sched: &'a mut Vec<Sched>,
+    by_url: &'a mut rustc_hash::FxHashMap<String, usize>,
+    queue: &'a mut Queue,
+    state: &'a Mutex<State>,
+    store: &'a mut Option<Store>,
+    infos: &'a mut rustc_hash::FxHashMap<u64, Arc<GroupInfo>>,
+    config: &'a WatchConfig,
+}
+
+impl Roster<'_> {
+    /// Makes `list` the targets: the ones it drops are retired (their index stays, their
+    /// window goes), new ones get the next index and a slot in the interval, and one that
+    /// comes back resumes from its history. Targets kept keep their windows and schedule.
+    fn replace(
+        &mut self,
+        list: Vec<Target>,
+        first_slot: impl Fn(&Sched) -> u64,
+        due: impl Fn(&Sched, u64) -> Instant,
+        window_ms: i64,
+        interval: Duration,
+    ) -> Change {
+        let mut change = Change::default();
+        let wanted: rustc_hash::FxHashSet<&str> = list.iter().map(|t| t.url.as_str()).collect();
+        let mut dropped: Vec<(&String, usize)> = self
+            .by_url
+            .iter()
+            .filter(|(url, &i)| !self.sched[i].retired && !wanted.contains(url.as_str()))
+            .map(|(url, &i)| (url, i))
+            .collect();
+        dropped.sort_unstable_by_key(|d| d.1);
+        for (url, i) in dropped {
+            self.sched[i].retired = true;
+            lock(self.state).targets[i].retire();
+            change.removed.push(url.clone());
+        }
+        for target in list {
+            if let Some(&i) = self.by_url.get(&target.url) {
+                let sc = &mut self.sched[i];
+                let mut s = lock(self.state);
+                let t = &mut s.targets[i];
+                if t.target.labels != target.labels {
+                    t.target = Arc::new(target.clone());
+                    if !sc.retired {
+                        change.relabeled += 1;
+                    }
+                }
+                if sc.retired {
+                    sc.retired = false;
+                    sc.generation = sc.generation.wrapping_add(1);
+                    sc.next_slot = first_slot(sc).max(sc.next_slot);
+                    self.queue
+                        .push(Reverse((due(sc, sc.next_slot), i, sc.generation)));
+                    t.retired = false;
+                    if let Some(store) = self.store.as_mut() {
+                        if let Err(e) = resume_one(store, t, window_ms, self.config, self.infos) {
+                            t.notes.push(format!("its history is not resumed: {}", e.0));
+                        }
+                    }
+                    change.added.push(target.url.clone());
+                }
+                continue;
+            }
+            let i = self.sched.len();
+            let mut sc = Sched::new(interval.mul_f64(jitter(&target)), agent_for(self.config));
+            sc.next_slot = first_slot(&sc);
+            self.queue
+                .push(Reverse((due(&sc, sc.next_slot), i, sc.generation)));
+            self.sched.push(sc);
+            self.by_url.insert(target.url.clone(), i);
+            change.added.push(target.url.clone());
+            let mut t = TargetState::new(Arc::new(target));
+            if let Some(store) = self.store.as_mut() {
+                if let Err(e) = resume_one(store, &mut t, window_ms, self.config, self.infos) {
+                    t.notes.push(format!("not stored: {}", e.0));
+                }
+            }
+            lock(self.state).targets.push(t);
+        }
+        change.total = lock(self.state).active().count();
+        change
+    }
 }
 
 /// The scrapes of one cycle (slot k of every target).
@@ -721,28 +964,41 @@ fn resume(
     config: &WatchConfig,
     shared: &mut rustc_hash::FxHashMap<u64, Arc<GroupInfo>>,
 ) -> Result<(), StoreError> {
-    let now = now_ms();
     for t in targets.iter_mut() {
-        let id = store.target_id(&t.target)?;
-        t.db_id = Some(id);
-        let mut scrapes = store.load_window(id, now - window_ms, i64::MAX)?;
-        // Only the process that was running when the watcher stopped: an older epoch's
-        // counts belong to a process that is gone.
-        if let Some(last) = scrapes.last().map(|s| s.epoch) {
-            scrapes.retain(|s| s.epoch == last);
-            t.epoch = last;
-        }
-        let infos = store.group_infos_of(&scrapes)?;
-        for s in scrapes {
-            let Some(total) = s.total else { continue };
-            t.last_ts = t.last_ts.max(s.ts_ms);
-            t.push_stored(&s, total, |hash| {
-                infos.get(&hash).map(|i| shared_info(shared, i))
-            });
-        }
-        t.trim(window_ms);
-        t.evaluate(&config.trend, config.slo, now);
+        resume_one(store, t, window_ms, config, shared)?;
     }
+    Ok(())
+}
+
+/// One target's window from the history (a target added by a reload may have been watched
+/// before).
+fn resume_one(
+    store: &mut Store,
+    t: &mut TargetState,
+    window_ms: i64,
+    config: &WatchConfig,
+    shared: &mut rustc_hash::FxHashMap<u64, Arc<GroupInfo>>,
+) -> Result<(), StoreError> {
+    let now = now_ms();
+    let id = store.target_id(&t.target)?;
+    t.db_id = Some(id);
+    let mut scrapes = store.load_window(id, now - window_ms, i64::MAX)?;
+    // Only the process that was running when the watcher stopped: an older epoch's
+    // counts belong to a process that is gone.
+    if let Some(last) = scrapes.last().map(|s| s.epoch) {
+        scrapes.retain(|s| s.epoch == last);
+        t.epoch = last;
+    }
+    let infos = store.group_infos_of(&scrapes)?;
+    for s in scrapes {
+        let Some(total) = s.total else { continue };
+        t.last_ts = t.last_ts.max(s.ts_ms);
+        t.push_stored(&s, total, |hash| {
+            infos.get(&hash).map(|i| shared_info(shared, i))
+        });
+    }
+    t.trim(window_ms);
+    t.evaluate(&config.trend, config.slo, now);
     Ok(())
 }
 

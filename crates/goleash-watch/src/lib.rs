@@ -11,6 +11,7 @@ mod fetch;
 pub mod history;
 mod pool;
 pub mod prometheus;
+pub mod reload;
 pub mod remote_write;
 pub mod render;
 pub mod report;

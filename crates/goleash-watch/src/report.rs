@@ -103,8 +103,8 @@ impl WatchReport {
                 })
                 .collect(),
             elapsed_s: round2(elapsed.as_secs_f64()),
-            suspects: state.targets.iter().map(|t| t.suspects().len()).sum(),
-            targets: state.targets.iter().map(TargetReport::of).collect(),
+            suspects: state.active().map(|t| t.suspects().len()).sum(),
+            targets: state.active().map(TargetReport::of).collect(),
         }
     }
 }
@@ -139,8 +139,8 @@ pub struct SeriesGroup {
 const CHART_GROUPS: usize = 8;
 
 impl SeriesReport {
-    pub fn of(state: &State, index: usize) -> Option<SeriesReport> {
-        let t = state.targets.get(index)?;
+    pub fn of(state: &State, url: &str) -> Option<SeriesReport> {
+        let t = state.target_by_url(url)?;
         let mut chosen = t.suspects();
         let mut by_peak: Vec<_> = t.groups.iter().collect();
         let peak = |g: &GroupState| g.counts.iter().copied().max().unwrap_or(0);

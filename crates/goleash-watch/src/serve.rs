@@ -82,26 +82,20 @@ fn handle(
                 render.state_json(&WatchReport::of(&lock(state), Duration::ZERO)),
             ),
             "/api/series" => {
-                let index = query
-                    .split('&')
-                    .find_map(|kv| kv.strip_prefix("target="))
-                    .and_then(|v| v.parse::<usize>().ok())
-                    .unwrap_or(0);
+                let wanted = query_param(query, "target").unwrap_or_default();
                 // The report is built under the lock, written after it is released.
-                let series = SeriesReport::of(&lock(state), index);
+                let series = SeriesReport::of(&lock(state), &wanted);
                 match series {
                     Some(series) => ("200 OK", "application/json", render.series_json(&series)),
                     None => ("404 Not Found", "text/plain", "no such target\n".into()),
                 }
             }
             "/report" => {
-                let index = query
-                    .split('&')
-                    .find_map(|kv| kv.strip_prefix("target="))
-                    .and_then(|v| v.parse::<usize>().ok())
-                    .unwrap_or(0);
-                // The URL is read under the lock; the fetch happens after it is released.
-                let url = lock(state).targets.get(index).map(|t| t.target.url.clone());
+                let wanted = query_param(query, "target").unwrap_or_default();
+                // The URL is checked under the lock; the fetch happens after it is released.
+                let url = lock(state)
+                    .target_by_url(&wanted)
+                    .map(|t| t.target.url.clone());
                 match (url, target_page) {
                     (None, _) => ("404 Not Found", "text/plain", "no such target\n".into()),
                     (Some(_), None) => (
@@ -129,6 +123,37 @@ fn handle(
         let _ = out.write_all(body.as_bytes());
     }
     let _ = out.flush();
+}
+
+/// A query parameter, percent-decoded: targets are named by their URL (`?target=http%3A…`),
+/// which stays the same across reloads and restarts, so a link to one can be shared.
+fn query_param(query: &str, name: &str) -> Option<String> {
+    let raw = query.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == name).then_some(v)
+    })?;
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
 }
 
 fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {

@@ -30,6 +30,8 @@ pub struct WatchSettings {
     pub webhooks: Vec<String>,
     #[serde(default, deserialize_with = "config::positive_duration")]
     pub webhook_resend: Option<Duration>,
+    #[serde(default, deserialize_with = "config::duration")]
+    pub refresh: Option<Duration>,
     pub listen: Option<std::net::SocketAddr>,
     #[serde(default, deserialize_with = "config::positive_duration")]
     pub window: Option<Duration>,

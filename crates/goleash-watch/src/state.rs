@@ -129,6 +129,9 @@ pub struct TargetState {
     pub text_bytes_per_goroutine: Option<f64>,
     /// Whether the last full round's debug=2 was skipped or fell back (noted on change only).
     pub text_unusable: bool,
+    /// No longer in the target list (a reload dropped it): not scraped, reported or alerted
+    /// on. Its index stays, so scrapes still running for it land somewhere harmless.
+    pub retired: bool,
 }
 
 /// A stack that grew in two or more of the last epochs: a leak that a crash (an OOM kill,
@@ -178,7 +181,19 @@ impl TargetState {
             last_wait_s: 0.0,
             text_bytes_per_goroutine: None,
             text_unusable: false,
+            retired: false,
         }
+    }
+
+    /// Takes the target out of the watch. Its window is dropped: a list that churns (pods
+    /// come and go) must not keep every past pod's series in memory; the history keeps them,
+    /// and a target that comes back resumes from there.
+    pub fn retire(&mut self) {
+        let target = Arc::clone(&self.target);
+        let db_id = self.db_id;
+        *self = TargetState::new(target);
+        self.db_id = db_id;
+        self.retired = true;
     }
 
     /// Whether a successful scrape with `total` goroutines and these per-stack counts comes
@@ -533,6 +548,19 @@ pub struct State {
     pub remote_dropped: u64,
     pub remote_queued: u64,
     pub slo: Option<SloRule>,
+}
+
+impl State {
+    /// The targets being watched (a reload retires the ones it drops).
+    pub fn active(&self) -> impl Iterator<Item = &TargetState> {
+        self.targets.iter().filter(|t| !t.retired)
+    }
+
+    /// An active target by its URL (the dashboard's links name targets by URL, which stays
+    /// the same across reloads and watcher restarts).
+    pub fn target_by_url(&self, url: &str) -> Option<&TargetState> {
+        self.active().find(|t| t.target.url == url)
+    }
 }
 
 #[cfg(test)]

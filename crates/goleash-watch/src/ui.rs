@@ -104,12 +104,12 @@ impl Heartbeat {
 
     pub fn tick(&mut self, state: &State, next_in: Duration) {
         let Some(bar) = &self.bar else { return };
-        let up = state.targets.iter().filter(|t| t.up()).count();
-        let suspects: usize = state.targets.iter().map(|t| t.suspects().len()).sum();
+        let up = state.active().filter(|t| t.up()).count();
+        let suspects: usize = state.active().map(|t| t.suspects().len()).sum();
         bar.set_message(format!(
             "round {} · {up}/{} targets up · {suspects} suspect(s) · last round {:.2}s · next in {:.1}s",
             state.round,
-            state.targets.len(),
+            state.active().count(),
             state.last_round_s,
             next_in.as_secs_f64()
         ));

@@ -515,14 +515,22 @@ fn kill_9_and_restart_keep_the_history() {
         assert!(Instant::now() < deadline, "no suspect in time: {state}");
         std::thread::sleep(Duration::from_millis(200));
     }
-    // The dashboard's per-target report: the goleash page of the target, fetched now.
-    let page = http_get(&format!("{listen}/report?target=0")).unwrap();
+    // The dashboard's per-target report: the goleash page of the target, fetched now, named
+    // by the target's URL (a link that survives reloads and restarts).
+    let response = http_get(&format!("{listen}/api/state")).unwrap();
+    let state: Value = serde_json::from_str(response.split_once("\r\n\r\n").unwrap().1).unwrap();
+    let url = state["targets"][0]["url"].as_str().unwrap().to_string();
+    let page = http_get(&format!("{listen}/report?target={}", url_component(&url))).unwrap();
     assert!(
         page.contains("<script id=\"data\" type=\"application/json\">"),
         "{page}"
     );
     assert!(page.contains("main.lookupBackend.func1"), "{page}");
-    let missing = http_get(&format!("{listen}/report?target=7")).unwrap_or_default();
+    let missing = http_get(&format!(
+        "{listen}/report?target={}",
+        url_component("http://127.0.0.1:1/debug/pprof")
+    ))
+    .unwrap_or_default();
     assert!(!missing.contains("<script id=\"data\""), "{missing}");
     let metrics = http_get(&format!("{listen}/metrics")).unwrap();
     assert!(
@@ -687,6 +695,18 @@ fn history_scrapes(db: &str) -> u64 {
     rows[0]["scrapes"].as_u64().unwrap()
 }
 
+/// As JavaScript's encodeURIComponent, for the characters of a loopback URL.
+fn url_component(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// Loads the dashboard in headless Chromium and checks what the script drew: the chart's
 /// lines (the suspect's among them) and the suspect's stack.
 fn dashboard_in_chromium(listen: &str) {
@@ -738,7 +758,10 @@ fn dashboard_in_chromium(listen: &str) {
     );
     assert!(dom.contains("class=\"stack\""), "{dom}");
     assert!(dom.contains("1 suspect(s)"), "{dom}");
-    assert!(dom.contains("href=\"/report?target=0\""), "{dom}");
+    assert!(
+        dom.contains("href=\"/report?target=http%3A%2F%2F127.0.0.1%3A"),
+        "{dom}"
+    );
     // Real axes: several value ticks, time ticks, and the timezone the times are in.
     assert!(dom.matches("class=\"tick y\"").count() >= 3, "{dom}");
     assert!(dom.matches("class=\"tick x\"").count() >= 2, "{dom}");
@@ -2489,6 +2512,179 @@ fn tls_bearer_token_and_headers_reach_a_guarded_target() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.pem"));
 }
 
+/// An HTTP SD endpoint is read again every --refresh: a target it starts listing is watched
+/// without a signal, one it stops listing is dropped, and an answer that is not a target
+/// list keeps the current one.
+#[test]
+fn http_sd_is_read_again_every_refresh() {
+    let a = Service::start("steady");
+    let b = Service::start("steady");
+    let dir = tempfile::tempdir().unwrap();
+    let sd_file = dir.path().join("sd.json");
+    let write = |body: String| {
+        let tmp = dir.path().join("sd.tmp");
+        std::fs::write(&tmp, body).unwrap();
+        std::fs::rename(&tmp, &sd_file).unwrap();
+    };
+    let list = |services: &[&Service]| {
+        let hosts: Vec<String> = services
+            .iter()
+            .map(|s| format!("\"{}\"", s.base.trim_start_matches("http://")))
+            .collect();
+        format!(
+            r#"[{{"targets": [{}], "labels": {{"job": "api"}}}}]"#,
+            hosts.join(",")
+        )
+    };
+    write(list(&[&a]));
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _sd = Reaped(
+        StdCommand::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+            ])
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let sd = format!("http://127.0.0.1:{port}/sd.json");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !http_get(&sd).is_ok_and(|r| r.contains(" 200 ")) {
+        assert!(Instant::now() < deadline, "http.server never answered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let listen = free_addr();
+    let _watch = Reaped(
+        StdCommand::new(goleash_path())
+            .args(["watch", "--no-db", "--interval", "200ms", "--refresh", "1s"])
+            .args(["--listen", &listen, "--targets-url", &sd])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let watched = || -> Vec<String> {
+        let Ok(response) = http_get(&format!("http://{listen}/api/state")) else {
+            return Vec::new();
+        };
+        let Some((_, body)) = response.split_once("\r\n\r\n") else {
+            return Vec::new();
+        };
+        let state: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        let mut urls: Vec<String> = state["targets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|t| t["scrapes"].as_u64().unwrap_or(0) > 0)
+            .map(|t| t["url"].as_str().unwrap_or_default().to_string())
+            .collect();
+        urls.sort();
+        urls
+    };
+    let wait_for = |want: Vec<String>, what: &str| {
+        let mut want = want;
+        want.sort();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let got = watched();
+            if got == want {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: watching {got:?}, expected {want:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_for(vec![a.pprof()], "at start");
+    write(list(&[&a, &b]));
+    wait_for(vec![a.pprof(), b.pprof()], "after the SD answer grew");
+    // Not a target list (a proxy's error page): the list stays.
+    write("<html>502</html>".into());
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(watched().len(), 2, "an unreadable answer changed the list");
+    write(list(&[&b]));
+    wait_for(vec![b.pprof()], "after the SD answer shrank");
+}
+
+/// A target that demands a client certificate (mutual TLS, as behind a service mesh): without
+/// one the handshake fails and the error says so; with --cert-file/--key-file it is scraped.
+#[test]
+fn mutual_tls_needs_and_takes_a_client_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    let secure = Service(LoopbackProcess::start(
+        &service_bin("secure"),
+        &[
+            "-ca-out",
+            ca.to_str().unwrap(),
+            "-client-out",
+            dir.path().to_str().unwrap(),
+        ],
+    ));
+    let watch = |extra: &[&str]| {
+        run_json(
+            goleash()
+                .args(["watch", "--once", "--no-db", "--timeout", "5s"])
+                .args(["--format", "json", "--ca-file", ca.to_str().unwrap()])
+                .args(extra)
+                .arg(&secure.base),
+        )
+    };
+    let (code, report, _) = watch(&[]);
+    assert_eq!(code, 2, "{report:#}");
+    let error = report["targets"][0]["last"]["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_lowercase();
+    assert!(
+        error.contains("certificate") || error.contains("handshake") || error.contains("tls"),
+        "{report:#}"
+    );
+    let cert = dir.path().join("client.pem");
+    let key = dir.path().join("client.key");
+    let (code, report, stderr) = watch(&[
+        "--cert-file",
+        cert.to_str().unwrap(),
+        "--key-file",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}\n{report:#}");
+    assert_eq!(report["targets"][0]["up"], true, "{report:#}");
+    assert!(
+        report["targets"][0]["total"].as_f64().unwrap_or(0.0) > 0.0,
+        "{report:#}"
+    );
+    // A key that does not parse is refused at start, naming the file.
+    std::fs::write(dir.path().join("bad.key"), "not a key").unwrap();
+    let out = goleash()
+        .args(["watch", "--once", "--no-db", "--cert-file"])
+        .arg(&cert)
+        .arg("--key-file")
+        .arg(dir.path().join("bad.key"))
+        .arg(&secure.base)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bad.key"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A free 127.0.0.1 address for a Prometheus, or `None` (said) when Debian's `prometheus` is
 /// not installed.
 fn free_prometheus_addr() -> Option<String> {
@@ -2541,4 +2737,178 @@ impl Prometheus {
             _dir: dir,
         }
     }
+}
+
+/// The target list is read again while watching: at once when the `--targets` file changes,
+/// and on SIGHUP for a source that announces nothing (`--targets-url` with `--refresh 0`).
+/// Dropped targets leave the table, /metrics and the dashboard's state; added ones are
+/// scraped; a list that cannot be read keeps the current one; SIGHUP does not kill the watcher.
+#[test]
+fn the_target_list_reloads_on_file_change_and_sighup() {
+    let a = Service::start("steady");
+    let b = Service::start("steady");
+    let host = |s: &Service| s.base.trim_start_matches("http://").to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("targets.json");
+    let sd_dir = dir.path().join("sd");
+    std::fs::create_dir(&sd_dir).unwrap();
+    // Written whole and renamed over, as deploy tools and ConfigMaps do.
+    let write = |path: &Path, hosts: &[String]| {
+        let list: Vec<String> = hosts.iter().map(|h| format!("\"{h}\"")).collect();
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, format!(r#"[{{"targets": [{}]}}]"#, list.join(","))).unwrap();
+        std::fs::rename(&tmp, path).unwrap();
+    };
+    write(&file, &[host(&a)]);
+    write(&sd_dir.join("sd.json"), &[]);
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _sd = Reaped(
+        StdCommand::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+            ])
+            .current_dir(&sd_dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let sd = format!("http://127.0.0.1:{port}/sd.json");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !http_get(&sd).is_ok_and(|r| r.contains(" 200 ")) {
+        assert!(Instant::now() < deadline, "http.server never answered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut watch = Reaped(
+        StdCommand::new(goleash_path())
+            .args(["watch", "--no-db", "--interval", "200ms", "--refresh", "0"])
+            .args(["--listen", "127.0.0.1:0", "--color", "never"])
+            .arg("--targets")
+            .arg(&file)
+            .args(["--targets-url", &sd])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let log = Arc::new(Mutex::new(String::new()));
+    let mut stderr = BufReader::new(watch.stderr.take().unwrap());
+    let mut line = String::new();
+    let listen = loop {
+        line.clear();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "watcher ended");
+        if let Some(i) = line.find("dashboard on http://") {
+            break line[i + "dashboard on ".len()..]
+                .trim()
+                .trim_end_matches('/')
+                .to_string();
+        }
+    };
+    {
+        let log = Arc::clone(&log);
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            while stderr.read_line(&mut line).unwrap_or(0) > 0 {
+                log.lock().unwrap().push_str(&line);
+                line.clear();
+            }
+        });
+    }
+    // The URLs /api/state lists, once each has been scraped.
+    let scraped = || -> Vec<String> {
+        let state: Value = http_get(&format!("{listen}/api/state"))
+            .ok()
+            .and_then(|r| r.split_once("\r\n\r\n").map(|(_, b)| b.to_string()))
+            .and_then(|b| serde_json::from_str(&b).ok())
+            .unwrap_or(Value::Null);
+        let mut urls: Vec<String> = state["targets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|t| t["scrapes"].as_u64().unwrap_or(0) > 0)
+            .map(|t| t["url"].as_str().unwrap_or_default().to_string())
+            .collect();
+        urls.sort();
+        urls
+    };
+    let wait_for = |want: &[&str], what: &str| {
+        let mut want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let got = scraped();
+            if got == want {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: watching {got:?}, expected {want:?}; log:\n{}",
+                log.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let (pa, pb) = (a.pprof(), b.pprof());
+    wait_for(&[&pa], "at start");
+
+    // The file changes: A out, B in, without a signal.
+    write(&file, &[host(&b)]);
+    wait_for(&[&pb], "after the file changed");
+    let metrics = http_get(&format!("{listen}/metrics")).unwrap();
+    assert!(!metrics.contains(&format!("target=\"{pa}\"")), "{metrics}");
+    assert!(metrics.contains(&format!("target=\"{pb}\"")), "{metrics}");
+    assert!(
+        log.lock()
+            .unwrap()
+            .contains("targets reloaded (the targets file changed): +1"),
+        "{}",
+        log.lock().unwrap()
+    );
+
+    // A broken file keeps the list.
+    std::fs::write(&file, "[{\"targets\": [").unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(scraped(), vec![pb.clone()]);
+    assert!(
+        log.lock()
+            .unwrap()
+            .contains("targets not reloaded (the targets file changed)"),
+        "{}",
+        log.lock().unwrap()
+    );
+    write(&file, &[host(&b)]);
+    // That write is a change too, and its reload reads every source: let it pass first.
+    std::thread::sleep(Duration::from_millis(2000));
+    assert_eq!(scraped(), vec![pb.clone()]);
+
+    // The SD answer changes: nothing reads it until SIGHUP (--refresh 0).
+    write(&sd_dir.join("sd.json"), &[host(&a)]);
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(scraped(), vec![pb.clone()], "read without SIGHUP");
+    let hup = StdCommand::new("kill")
+        .args(["-HUP", &watch.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    wait_for(&[&pa, &pb], "after SIGHUP");
+    assert!(
+        watch.try_wait().unwrap().is_none(),
+        "SIGHUP ended the watcher"
+    );
+    assert!(
+        log.lock()
+            .unwrap()
+            .contains("targets reloaded (SIGHUP): +1"),
+        "{}",
+        log.lock().unwrap()
+    );
 }

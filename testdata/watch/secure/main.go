@@ -1,7 +1,8 @@
 // secure: net/http/pprof behind TLS (a certificate for 127.0.0.1 from a throwaway CA, whose
 // certificate is written to -ca-out so the client can trust it), a bearer token (-token) and a required header
-// (-header NAME=VALUE), as pprof endpoints are exposed in production. /seen reports what the
-// last request carried.
+// (-header NAME=VALUE), as pprof endpoints are exposed in production. With -client-out DIR it
+// also demands a client certificate signed by that CA (mutual TLS, as a service mesh does) and
+// writes one to DIR/client.pem and DIR/client.key. /seen reports what the last request carried.
 package main
 
 import (
@@ -30,6 +31,7 @@ func main() {
 	caOut := flag.String("ca-out", "", "write the server's certificate (PEM) here")
 	token := flag.String("token", "", "bearer token every request must carry")
 	header := flag.String("header", "", "NAME=VALUE header every request must carry")
+	clientOut := flag.String("client-out", "", "require client certificates; write one (client.pem, client.key) here")
 	flag.Parse()
 
 	// A CA, and a server certificate for 127.0.0.1 that it signs: verifiers refuse a CA
@@ -86,6 +88,41 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	tlsConfig := &tls.Config{Certificates: []tls.Certificate{pair}}
+	if *clientOut != "" {
+		clientKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			log.Fatal(err)
+		}
+		clientTmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(3),
+			Subject:      pkix.Name{CommonName: "goleash watch"},
+			NotBefore:    time.Now().Add(-time.Hour),
+			NotAfter:     time.Now().Add(24 * time.Hour),
+			KeyUsage:     x509.KeyUsageDigitalSignature,
+			ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		}
+		clientDER, err := x509.CreateCertificate(rand.Reader, clientTmpl, caCert, &clientKey.PublicKey, caKey)
+		if err != nil {
+			log.Fatal(err)
+		}
+		clientKeyDER, err := x509.MarshalPKCS8PrivateKey(clientKey)
+		if err != nil {
+			log.Fatal(err)
+		}
+		writePEM := func(file, kind string, der []byte) {
+			path := *clientOut + "/" + file
+			if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600); err != nil {
+				log.Fatal(err)
+			}
+		}
+		writePEM("client.pem", "CERTIFICATE", clientDER)
+		writePEM("client.key", "PRIVATE KEY", clientKeyDER)
+		pool := x509.NewCertPool()
+		pool.AddCert(caCert)
+		tlsConfig.ClientCAs = pool
+		tlsConfig.ClientAuth = tls.RequireAndVerifyClientCert
+	}
 	name, value, _ := strings.Cut(*header, "=")
 	var seen string
 	guard := func(next http.Handler) http.Handler {
@@ -107,7 +144,7 @@ func main() {
 		})
 	}
 	ln := svc.Listen(*addr)
-	server := &http.Server{Handler: guard(http.DefaultServeMux), TLSConfig: &tls.Config{Certificates: []tls.Certificate{pair}}}
+	server := &http.Server{Handler: guard(http.DefaultServeMux), TLSConfig: tlsConfig}
 	go func() {
 		if err := server.ServeTLS(ln, "", ""); err != nil {
 			log.Print(err)

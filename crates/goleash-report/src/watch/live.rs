@@ -21,13 +21,13 @@ pub fn table(state: &State, color: bool) -> String {
         // `history trend`: a re-run of stored scrapes has no rounds and no interval.
         out.push_str(&format!(
             "goleash history trend · {} targets · window {}\n\n",
-            state.targets.len(),
+            state.active().count(),
             human(state.window_ms)
         ));
     } else {
         out.push_str(&format!(
             "goleash watch · {} targets · round {} · every {} · window {}\n\n",
-            state.targets.len(),
+            state.active().count(),
             state.round,
             human(state.interval_ms),
             human(state.window_ms)
@@ -37,7 +37,7 @@ pub fn table(state: &State, color: bool) -> String {
         "{:<44} {:>4} {:>10} {:>10} {:>8}\n",
         "TARGET", "UP", "GOROUTINES", "GROWTH/MIN", "SUSPECTS"
     ));
-    for t in &state.targets {
+    for t in state.active() {
         let up = if t.up() {
             paint(color, "32", "yes")
         } else {

@@ -212,8 +212,7 @@ static FAMILIES: &[(Family, Source)] = &[
 fn families(state: &State) -> Vec<(&'static Family, Vec<Sample>)> {
     // Labels per target and the groups shown per target, computed once for every family.
     let targets: Vec<(Labels, Vec<(Labels, &GroupState)>)> = state
-        .targets
-        .iter()
+        .active()
         .map(|t| {
             let labels = target_labels(t);
             let groups = shown_groups(t)
@@ -232,8 +231,7 @@ fn families(state: &State) -> Vec<(&'static Family, Vec<Sample>)> {
     for (family, source) in FAMILIES {
         let samples: Vec<Sample> = match source {
             Source::Target(read) => state
-                .targets
-                .iter()
+                .active()
                 .zip(&targets)
                 .flat_map(|(t, (labels, _))| {
                     read(t)

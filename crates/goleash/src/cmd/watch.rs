@@ -39,7 +39,7 @@ use super::flags::{parse_duration, parse_positive_duration, AccessFlags, ColorFl
 /// Exit codes (with --once/--rounds): 0 no leak and every target up at the end, 1 leak
 /// suspects or growth alerts at the end, 2 bad usage, history DB error, or no scrape succeeded
 /// at all, 3 no leak but some targets down at the end.
-#[derive(Args, Debug)]
+#[derive(Args, Clone, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct WatchArgs {
     /// Services to watch: `http://host:port` (net/http/pprof at /debug/pprof) or the pprof
@@ -48,20 +48,26 @@ pub struct WatchArgs {
     pub urls: Vec<String>,
 
     /// A Prometheus file_sd target file (JSON or YAML), e.g. `--targets targets.yml`. Labels
-    /// are kept; `__scheme__` and `__pprof_path__` say where the profiles are.
+    /// are kept; `__scheme__` and `__pprof_path__` say where the profiles are. Read again when
+    /// it changes and on SIGHUP: targets it drops stop being watched, new ones start.
     #[arg(long, value_name = "FILE")]
     pub targets: Option<PathBuf>,
 
     /// A Prometheus HTTP service-discovery endpoint (the JSON list of `{targets, labels}`
-    /// Prometheus's http_sd_configs read), read at start, e.g.
+    /// Prometheus's http_sd_configs read), read at start and every --refresh, e.g.
     /// `--targets-url http://127.0.0.1:8000/sd.json`.
     #[arg(long, value_name = "URL")]
     pub targets_url: Option<String>,
 
+    /// How often a continuous watcher reads --targets-url and --prometheus again, e.g.
+    /// `--refresh 30s`; 0 only on SIGHUP. A --targets file is read again as soon as it changes.
+    #[arg(long, default_value = "1m", value_parser = parse_duration, value_name = "DURATION")]
+    pub refresh: Duration,
+
     /// Let Prometheus say which instances grow: their goroutine counts (`--match`) are read
     /// from its HTTP API over --window and judged by the trend test; only the growing ones
     /// are scraped for stacks, e.g. `--prometheus http://127.0.0.1:9090`. A continuous
-    /// watcher with none growing asks again every --interval (at least 10 s).
+    /// watcher asks again every --refresh (while none grows, every --interval, at least 10 s).
     #[arg(long, value_name = "URL")]
     pub prometheus: Option<String>,
 
@@ -289,6 +295,23 @@ fn read_targets(args: &WatchArgs) -> Result<Vec<Target>, String> {
     Ok(list)
 }
 
+/// Reading the same sources again while watching: the file on change and SIGHUP, the URLs
+/// every --refresh too. Nothing found is an empty list (the watcher keeps running, waiting
+/// for targets), a source that cannot be read an error (the current list stays).
+fn reload_of(args: &WatchArgs) -> goleash_watch::reload::Reload {
+    let sources = args.clone();
+    let by_url = args.targets_url.is_some() || args.prometheus.is_some();
+    goleash_watch::reload::Reload {
+        read: Box::new(move || match targets_of(&sources) {
+            Ok(list) => Ok(list),
+            Err(NoTargets::Empty(_) | NoTargets::NothingGrows) => Ok(Vec::new()),
+            Err(NoTargets::Error(e)) => Err(e),
+        }),
+        files: args.targets.iter().cloned().collect(),
+        every: by_url.then_some(args.refresh),
+    }
+}
+
 /// The instances Prometheus shows growing, as targets; the others are counted.
 fn growing_instances(args: &WatchArgs, base: &str) -> Result<Vec<Target>, String> {
     use goleash_watch::prometheus;
@@ -350,6 +373,7 @@ fn apply_file(args: &mut WatchArgs, file: &GoleashToml, given: &ArgMatches) {
     fill!(leak_profile <- leak_profile);
     fill!(retention <- retention);
     fill!(webhook_resend <- webhook_resend);
+    fill!(refresh <- refresh);
     fill!(trend.window <- window);
     fill!(trend.min_samples <- min_samples);
     fill!(trend.min_span <- min_span);
@@ -448,6 +472,7 @@ pub fn run(mut args: WatchArgs, given: &ArgMatches) -> ExitCode {
         color,
         render: std::sync::Arc::new(goleash_report::watch::WatchRenderer),
         target_page: Some(target_page(analysis_for_pages, args.timeout)),
+        reload: Some(reload_of(&args)),
     };
     let outcome = match engine::run(config) {
         Ok(o) => o,

@@ -214,6 +214,50 @@ pub struct Answer {
     pub body: Box<dyn Read + Send>,
 }
 
+/// GETs a JSON API (Prometheus's, an HTTP SD endpoint) within `timeout`: the status and the
+/// body whatever the status, since such APIs explain a refusal in the body (Prometheus's
+/// `{"status":"error","error":"parse error …"}` with a 400, "starting up" with a 503).
+/// Bodies over `max` bytes are a [`FaultKind::TooLarge`] fault.
+pub fn get_api(
+    agent: &ureq::Agent,
+    url: &str,
+    timeout: Duration,
+    max: u64,
+) -> Result<(u16, String), Fault> {
+    let response = agent
+        .get(url)
+        .config()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .map_err(|e| request_fault(url, timeout, e))?;
+    let status = response.status().as_u16();
+    let mut body = String::new();
+    response
+        .into_body()
+        .into_with_config()
+        .limit(max.saturating_add(1))
+        .reader()
+        .take(max.saturating_add(1))
+        .read_to_string(&mut body)
+        .map_err(|e| {
+            let kind = if is_timeout(&e) {
+                FaultKind::Timeout
+            } else {
+                FaultKind::Garbage
+            };
+            Fault::new(kind, format!("{url}: reading the answer: {e}"))
+        })?;
+    if body.len() as u64 > max {
+        return Err(Fault::new(
+            FaultKind::TooLarge,
+            format!("{url}: the answer is over {max} bytes"),
+        ));
+    }
+    Ok((status, body))
+}
+
 /// GETs `url`, the whole exchange (headers and body) within `timeout`. `Ok(None)`: 404, the
 /// profile does not exist in this process (goroutineleak before Go 1.26). A status other
 /// than 200 or an HTML page is a [`Fault`].

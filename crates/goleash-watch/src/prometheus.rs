@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::targets::{parse_url, Target};
+use crate::targets::{parse_url, SourceFault, Target};
 use crate::trend::{assess, Trend, TrendKind, TrendParams};
 
 /// One instance's series as Prometheus returned it.
@@ -32,7 +32,7 @@ pub fn query_range(
     window: Duration,
     step: Duration,
     timeout: Duration,
-) -> Result<Vec<Instance>, String> {
+) -> Result<Vec<Instance>, SourceFault> {
     let end = crate::clock::now_ms() as f64 / 1000.0;
     let start = end - window.as_secs_f64();
     let url = format!(
@@ -42,21 +42,24 @@ pub fn query_range(
         step.as_secs_f64().max(1.0)
     );
     let agent = goleash_source::http::agent(timeout, 1);
-    let answer = match goleash_source::http::get(&agent, &url, timeout) {
-        Ok(Some(answer)) => answer,
-        Ok(None) => {
-            return Err(format!(
-                "--prometheus {base}: HTTP status 404 for /api/v1/query_range; is it Prometheus's address?"
-            ))
-        }
-        // A 400 (a bad selector) is a Status fault here; its body is not read, so the
-        // selector is named instead.
-        Err(e) => return Err(format!("--prometheus {e} (query `{selector}`)")),
-    };
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut std::io::Read::take(answer.body, 256 << 20), &mut text)
-        .map_err(|e| format!("--prometheus {e}"))?;
-    parse_matrix(&text).map_err(|e| format!("--prometheus {base}: query `{selector}`: {e}"))
+    let (status, text) = goleash_source::http::get_api(&agent, &url, timeout, 256 << 20)
+        .map_err(|e| SourceFault::of_request(e, "--prometheus"))?;
+    if status == 404 {
+        return Err(format!(
+            "--prometheus {base}: HTTP status 404 for /api/v1/query_range; is it Prometheus's address?"
+        )
+        .into());
+    }
+    // Prometheus explains a refusal in the body (a bad selector: 400 with "parse error …").
+    parse_matrix(&text).map_err(|e| {
+        SourceFault::of_status(
+            status,
+            match status {
+                200 => format!("--prometheus {base}: query `{selector}`: {e}"),
+                _ => format!("--prometheus {base}: query `{selector}`: HTTP status {status}: {e}"),
+            },
+        )
+    })
 }
 
 /// Prometheus's `{"status": …, "data": {"resultType": "matrix", "result": […]}}`.

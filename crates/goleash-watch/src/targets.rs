@@ -86,27 +86,71 @@ pub fn load_file(path: &Path) -> Result<Vec<Target>, String> {
     parse_file_sd(&text).map_err(|e| format!("--targets {}: {e}", path.display()))
 }
 
+/// A target source that could not be read.
+#[derive(Debug)]
+pub struct SourceFault {
+    pub message: String,
+    /// Worth asking again later: nothing answered, it timed out, or a 5xx (Prometheus
+    /// answers 503 while it replays its WAL). A continuous watcher waits on these; a bad
+    /// selector, a bad URL or a malformed answer is for a human to fix.
+    pub transient: bool,
+}
+
+impl SourceFault {
+    /// From a failed request: transient when nothing (complete) came back.
+    pub fn of_request(fault: goleash_source::http::Fault, prefix: &str) -> SourceFault {
+        use goleash_source::http::FaultKind;
+        SourceFault {
+            transient: matches!(fault.kind, FaultKind::Down | FaultKind::Timeout),
+            message: format!("{prefix} {}", fault.message),
+        }
+    }
+
+    /// From an answer with a status other than 200.
+    pub fn of_status(status: u16, message: String) -> SourceFault {
+        SourceFault {
+            message,
+            transient: status >= 500,
+        }
+    }
+}
+
+impl From<String> for SourceFault {
+    fn from(message: String) -> SourceFault {
+        SourceFault {
+            message,
+            transient: false,
+        }
+    }
+}
+
+impl fmt::Display for SourceFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// Reads a Prometheus HTTP SD endpoint (`--targets-url`): the same JSON list as file_sd, so
 /// the targets Prometheus is given serve goleash too.
-pub fn load_url(url: &str, timeout: std::time::Duration) -> Result<Vec<Target>, String> {
+pub fn load_url(url: &str, timeout: std::time::Duration) -> Result<Vec<Target>, SourceFault> {
     let agent = goleash_source::http::agent(timeout, 1);
-    let answer = goleash_source::http::get(&agent, url, timeout)
-        .map_err(|e| format!("--targets-url {e}"))?
-        .ok_or_else(|| {
-            format!(
-                "--targets-url {url}: HTTP status 404; expected a JSON list of {{targets, labels}}"
-            )
-        })?;
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut std::io::Read::take(answer.body, 64 << 20), &mut text)
-        .map_err(|e| format!("--targets-url {e}"))?;
+    let (status, text) = goleash_source::http::get_api(&agent, url, timeout, 64 << 20)
+        .map_err(|e| SourceFault::of_request(e, "--targets-url"))?;
+    if status != 200 {
+        let start: String = text.trim().chars().take(80).collect();
+        return Err(SourceFault::of_status(
+            status,
+            format!("--targets-url {url}: HTTP status {status} ({start:?}); expected 200 with a JSON list of {{targets, labels}}"),
+        ));
+    }
     if !text.trim_start().starts_with('[') {
         return Err(format!(
             "--targets-url {url}: not an HTTP SD JSON list (it starts {:?})",
             text.chars().take(40).collect::<String>()
-        ));
+        )
+        .into());
     }
-    parse_file_sd(&text).map_err(|e| format!("--targets-url {url}: {e}"))
+    parse_file_sd(&text).map_err(|e| format!("--targets-url {url}: {e}").into())
 }
 
 pub fn parse_file_sd(text: &str) -> Result<Vec<Target>, String> {

@@ -2421,6 +2421,58 @@ fn prometheus_says_which_instance_grows_and_goleash_which_stack() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--prometheus http://127.0.0.1:1"), "{err}");
+    // ... while a continuous watcher waits for it (Prometheus restarting) instead of exiting.
+    let mut waiting = Reaped(
+        StdCommand::new(goleash_path())
+            .args(["watch", "--no-db", "--prometheus", "http://127.0.0.1:1"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(waiting.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains("trying again"), "{line}");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(waiting.try_wait().unwrap().is_none(), "exited: {line}");
+    let prometheus_url = format!("http://{addr}");
+    let once = |extra: &[&str]| {
+        let out = goleash()
+            .args([
+                "watch",
+                "--once",
+                "--no-db",
+                "--prometheus",
+                &prometheus_url,
+            ])
+            .args(trend)
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // A bad selector: Prometheus's own explanation, and a usage error.
+    let (code, err) = once(&["--match", "go_goroutines{"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("go_goroutines{") && err.contains("400"),
+        "{err}"
+    );
+    assert!(err.contains("bad_data"), "{err}");
+    // No series: said, and nothing to look at.
+    let (code, err) = once(&["--match", "goleash_no_such_metric"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("matched no series"), "{err}");
+    // The growing instance's labels do not give its pprof URL: the label is named.
+    let (_, err) = once(&["--pprof-url", "http://{{pod_ip}}:6060/debug/pprof"]);
+    assert!(err.contains("pod_ip"), "{err}");
+    assert!(err.contains("maps none of them"), "{err}");
 }
 
 /// Targets behind TLS with a bearer token and a required header (testdata/watch/secure, a

@@ -215,6 +215,8 @@ pub enum ReportFormat {
 enum NoTargets {
     /// Bad usage or an unreadable source: stop.
     Error(String),
+    /// A source behind a URL did not answer (yet): a continuous watcher waits for it.
+    Unreachable(String),
     /// The sources were read but hold nothing for this watcher (an empty SD answer, a shard
     /// that owns none): a continuous watcher waits for targets instead of exiting into a
     /// supervisor's restart loop.
@@ -227,11 +229,23 @@ enum NoTargets {
 /// why there are none (batch mode).
 fn targets_waiting(args: &WatchArgs, batch: bool) -> Result<Vec<Target>, NoTargets> {
     let mut told = false;
+    let mut last_unreachable: Option<String> = None;
     loop {
         match targets_of(args) {
             Ok(list) => return Ok(list),
             Err(e @ NoTargets::Error(_)) => return Err(e),
             Err(e) if batch => return Err(e),
+            Err(NoTargets::Unreachable(e)) => {
+                // Each new reason once: Prometheus restarting says "down", then "503".
+                if last_unreachable.as_deref() != Some(e.as_str()) {
+                    eprintln!(
+                        "goleash watch: {e}; trying again every {:?}",
+                        args.interval.max(Duration::from_secs(10))
+                    );
+                    last_unreachable = Some(e);
+                }
+                std::thread::sleep(args.interval.max(Duration::from_secs(10)));
+            }
             Err(NoTargets::NothingGrows) => {
                 std::thread::sleep(args.interval.max(Duration::from_secs(10)));
             }
@@ -251,7 +265,10 @@ fn targets_waiting(args: &WatchArgs, batch: bool) -> Result<Vec<Target>, NoTarge
 
 fn targets_of(args: &WatchArgs) -> Result<Vec<Target>, NoTargets> {
     let sourced = args.targets.is_some() || args.targets_url.is_some() || args.prometheus.is_some();
-    let list = read_targets(args).map_err(NoTargets::Error)?;
+    let list = read_targets(args).map_err(|e| match e.transient {
+        true => NoTargets::Unreachable(e.message),
+        false => NoTargets::Error(e.message),
+    })?;
     if list.is_empty() && args.prometheus.is_some() && args.urls.is_empty() {
         return Err(NoTargets::NothingGrows);
     }
@@ -278,7 +295,7 @@ fn targets_of(args: &WatchArgs) -> Result<Vec<Target>, NoTargets> {
     Ok(list)
 }
 
-fn read_targets(args: &WatchArgs) -> Result<Vec<Target>, String> {
+fn read_targets(args: &WatchArgs) -> Result<Vec<Target>, targets::SourceFault> {
     let mut list = Vec::new();
     for url in &args.urls {
         list.push(targets::parse_url(url)?);
@@ -305,7 +322,7 @@ fn reload_of(args: &WatchArgs) -> goleash_watch::reload::Reload {
         read: Box::new(move || match targets_of(&sources) {
             Ok(list) => Ok(list),
             Err(NoTargets::Empty(_) | NoTargets::NothingGrows) => Ok(Vec::new()),
-            Err(NoTargets::Error(e)) => Err(e),
+            Err(NoTargets::Error(e) | NoTargets::Unreachable(e)) => Err(e),
         }),
         files: args.targets.iter().cloned().collect(),
         every: by_url.then_some(args.refresh),
@@ -313,7 +330,7 @@ fn reload_of(args: &WatchArgs) -> goleash_watch::reload::Reload {
 }
 
 /// The instances Prometheus shows growing, as targets; the others are counted.
-fn growing_instances(args: &WatchArgs, base: &str) -> Result<Vec<Target>, String> {
+fn growing_instances(args: &WatchArgs, base: &str) -> Result<Vec<Target>, targets::SourceFault> {
     use goleash_watch::prometheus;
     // At most about 200 points per series: the trend test needs no more, and the query's
     // cost stays flat however fine Prometheus scrapes.
@@ -328,6 +345,7 @@ fn growing_instances(args: &WatchArgs, base: &str) -> Result<Vec<Target>, String
     let total = instances.len();
     let judged = prometheus::judge(instances, &args.trend.params(), &args.pprof_url);
     let mut out = Vec::new();
+    let mut skipped = 0;
     for j in prometheus::growing(&judged) {
         match &j.target {
             Ok(target) => {
@@ -337,13 +355,20 @@ fn growing_instances(args: &WatchArgs, base: &str) -> Result<Vec<Target>, String
                 );
                 out.push(target.clone());
             }
-            Err(e) => eprintln!("goleash watch: prometheus: a growing series is skipped: {e}"),
+            Err(e) => {
+                skipped += 1;
+                eprintln!("goleash watch: prometheus: a growing series is skipped: {e}");
+            }
         }
     }
     if total == 0 {
         eprintln!(
             "goleash watch: prometheus: `{}` matched no series at {base}",
             args.match_selector
+        );
+    } else if out.is_empty() && skipped > 0 {
+        eprintln!(
+            "goleash watch: prometheus: {skipped} of {total} instance(s) grow, but --pprof-url maps none of them to a pprof URL"
         );
     } else if out.is_empty() {
         eprintln!("goleash watch: prometheus: none of {total} instance(s) grows");
@@ -413,7 +438,7 @@ pub fn run(mut args: WatchArgs, given: &ArgMatches) -> ExitCode {
         Ok(t) => t,
         // Said on stderr already: no instance grows, so there is no stack to look at.
         Err(NoTargets::NothingGrows) => return exit::code(exit::CLEAN),
-        Err(NoTargets::Error(e) | NoTargets::Empty(e)) => {
+        Err(NoTargets::Error(e) | NoTargets::Empty(e) | NoTargets::Unreachable(e)) => {
             eprintln!("goleash watch: {e}");
             return exit::code(exit::ERROR);
         }

@@ -193,6 +193,90 @@ impl GoTestArgs {
         out.extend(rest);
         out
     }
+
+    /// The arguments to run `tests` of one package again: the user's build flags and the test
+    /// binary's own arguments (after `-args`), without what selects tests, reports them in
+    /// another shape or writes files the first run wrote (profiles, -o, -json, -v), and
+    /// without a shuffle, so the same tests run in the same order as written.
+    pub fn rerun(&self, package: &str, tests: &[String]) -> GoTestArgs {
+        const DROPPED: &[&str] = &[
+            "run",
+            "skip",
+            "bench",
+            "benchtime",
+            "benchmem",
+            "fuzz",
+            "fuzztime",
+            "fuzzminimizetime",
+            "list",
+            "json",
+            "v",
+            "count",
+            "shuffle",
+            "failfast",
+            "c",
+            "n",
+            "o",
+            "cover",
+            "covermode",
+            "coverpkg",
+            "coverprofile",
+            "blockprofile",
+            "blockprofilerate",
+            "cpuprofile",
+            "memprofile",
+            "memprofilerate",
+            "mutexprofile",
+            "mutexprofilefraction",
+            "outputdir",
+            "trace",
+            "fullpath",
+        ];
+        let names: Vec<String> = tests.iter().map(|t| regex_quote(t)).collect();
+        let run = format!("-run=^({})$", names.join("|"));
+        let mut out = Vec::with_capacity(self.all.len() + 3);
+        let mut i = 0;
+        while i < self.all.len() {
+            let arg = &self.all[i];
+            if arg == "-args" || arg == "--args" {
+                out.push(run);
+                out.push(package.to_string());
+                out.extend(self.all[i..].iter().cloned());
+                return GoTestArgs::parse(&out);
+            }
+            match flag_name(arg) {
+                None => {}
+                Some((name, inline)) => {
+                    let takes_value = VALUE_FLAGS.contains(&name) && inline.is_none();
+                    if !DROPPED.contains(&name) {
+                        out.push(arg.clone());
+                        if takes_value {
+                            out.extend(self.all.get(i + 1).cloned());
+                        }
+                    }
+                    if takes_value {
+                        i += 1;
+                    }
+                }
+            }
+            i += 1;
+        }
+        out.push(run);
+        out.push(package.to_string());
+        GoTestArgs::parse(&out)
+    }
+}
+
+/// A test name as a literal in Go's regexp syntax (`-run`).
+fn regex_quote(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -231,6 +315,22 @@ mod tests {
         let a = GoTestArgs::parse(&args("--test.run=X -test.count 2 --json pkg"));
         assert_eq!(a.packages, ["pkg"]);
         assert!(a.json);
+    }
+
+    #[test]
+    fn a_rerun_keeps_build_flags_and_binary_arguments_and_selects_the_tests() {
+        let a = GoTestArgs::parse(&args(
+            "-C sub -tags integration -race -run TestX -v -json -count 3 -shuffle on -cpuprofile c.out -timeout 2m ./... ./cmd -args -flag value",
+        ));
+        let again = a.rerun("m/pkg", &["TestA".into(), "Test_B".into()]);
+        assert_eq!(
+            again.all,
+            args("-C sub -tags integration -race -timeout 2m -run=^(TestA|Test_B)$ m/pkg -args -flag value")
+        );
+        let again = GoTestArgs::parse(&args("-race ./...")).rerun("m/p", &["TestA".into()]);
+        assert_eq!(again.all, args("-race -run=^(TestA)$ m/p"));
+        assert!(!again.json && !again.count);
+        assert_eq!(regex_quote("Test.x(1)"), "Test\\.x\\(1\\)");
     }
 
     #[test]

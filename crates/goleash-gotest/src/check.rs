@@ -45,6 +45,7 @@ pub(crate) fn package(
         expected: 0,
         build_errors: None,
         notes: Vec::new(),
+        rerun: None,
     };
     if outcome == Some(Outcome::BuildFailed)
         || (listed.error.is_some() && outcome != Some(Outcome::Passed))
@@ -313,7 +314,7 @@ fn sort_groups(groups: &mut [goleash_analyze::Group]) {
 }
 
 /// Tests by name; goroutines outside any test last.
-fn order_tests(tests: &mut [TestLeaks]) {
+pub(crate) fn order_tests(tests: &mut [TestLeaks]) {
     tests.sort_by(|a, b| match (&a.test, &b.test) {
         (Some(x), Some(y)) => x.name.cmp(&y.name),
         (Some(_), None) => std::cmp::Ordering::Less,

@@ -18,6 +18,7 @@ mod ignore;
 mod interrupt;
 mod output;
 mod overlay;
+mod rerun;
 mod settings;
 mod syntax;
 
@@ -33,6 +34,7 @@ pub use args::GoTestArgs;
 pub use attribute::TestName;
 pub use ignore::{Ignore, IgnoreKind, DEFAULT_IGNORES};
 pub use overlay::Hook;
+pub use rerun::{Ancestry, Rerun, AUTO_ANCESTORS};
 pub use settings::TestSettings;
 
 /// Version of the JSON report's shape.
@@ -169,6 +171,8 @@ impl std::error::Error for Error {}
 pub enum Live {
     Stdout,
     Stderr,
+    /// Not copied (the second run of `--ancestors auto`: its output was seen once already).
+    Quiet,
 }
 
 /// How to run and judge.
@@ -180,9 +184,9 @@ pub struct Options {
     pub args: Vec<String>,
     /// How long the check waits for goroutines to end after the tests.
     pub retry: Duration,
-    /// `GODEBUG=tracebackancestors=N`; 0 leaves it off (tests are then named only from
-    /// `created by` frames).
-    pub ancestors: u32,
+    /// `GODEBUG=tracebackancestors`: for the whole suite, or (`auto`) only for a second run
+    /// of the tests that leaked.
+    pub ancestors: Ancestry,
     pub ignores: Vec<Ignore>,
     pub config: Config,
     pub live: Live,
@@ -322,6 +326,8 @@ pub struct PackageReport {
     /// Compiler messages, for a build failure.
     pub build_errors: Option<String>,
     pub notes: Vec<String>,
+    /// `--ancestors auto` ran the package's leaking tests again with ancestors.
+    pub rerun: Option<Rerun>,
 }
 
 impl PackageReport {
@@ -342,7 +348,10 @@ pub struct TestRun {
     pub go_exit_code: i32,
     pub fail_on: Verdict,
     pub retry_ms: u64,
+    /// `GODEBUG=tracebackancestors` of the suite's run (0 with `auto`).
     pub ancestors: u32,
+    /// `auto` (ancestors only in a second run of leaking tests) or the number for every run.
+    pub ancestry: String,
     pub packages: Vec<PackageReport>,
     /// Goroutines in groups at or above `fail_on`, over all packages.
     pub leaked: u64,
@@ -422,8 +431,11 @@ pub fn run(options: &Options, fail_on: Verdict) -> Result<TestRun, Error> {
     // tracebacklabels shows the check's test-name label in the dump (the default only from
     // go.mod's go 1.27 on).
     let mut godebug = vec!["tracebacklabels=1".to_string()];
-    if options.ancestors > 0 {
-        godebug.push(format!("tracebackancestors={}", options.ancestors));
+    if options.ancestors.for_suite() > 0 {
+        godebug.push(format!(
+            "tracebackancestors={}",
+            options.ancestors.for_suite()
+        ));
     }
     if let Ok(existing) = std::env::var("GODEBUG") {
         if !existing.is_empty() {
@@ -477,6 +489,24 @@ pub fn run(options: &Options, fail_on: Verdict) -> Result<TestRun, Error> {
             &mut attributor,
         ));
     }
+    if let Ancestry::Auto(n) = options.ancestors {
+        let setup = rerun::Setup {
+            options,
+            args: &args,
+            overlay: &overlay_path,
+            env: &env,
+            out_root: &out_dir,
+            cx: &context,
+        };
+        rerun::refine(
+            &setup,
+            &listed,
+            &prepared,
+            &mut attributor,
+            &mut packages,
+            n,
+        )?;
+    }
     let leaked = packages.iter().map(PackageReport::leaked).sum();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -496,7 +526,8 @@ pub fn run(options: &Options, fail_on: Verdict) -> Result<TestRun, Error> {
         go_exit_code: code,
         fail_on,
         retry_ms: options.retry.as_millis() as u64,
-        ancestors: options.ancestors,
+        ancestors: options.ancestors.for_suite(),
+        ancestry: options.ancestors.name(),
         packages,
         leaked,
         prepare_ms,
@@ -590,6 +621,7 @@ fn tee(source: Option<impl Read>, live: Live) -> Vec<u8> {
                             let mut o = std::io::stderr().lock();
                             o.write_all(&buf[..n]).and_then(|_| o.flush()).is_ok()
                         }
+                        Live::Quiet => false,
                     };
                 }
                 kept.extend_from_slice(&buf[..n]);

@@ -20,7 +20,8 @@ pub struct TestSettings {
     /// `"1s"`, `"500ms"`.
     #[serde(default, deserialize_with = "goleash_model::units::config::duration")]
     pub retry: Option<std::time::Duration>,
-    pub ancestors: Option<u32>,
+    /// `"auto"` or a number.
+    pub ancestors: Option<crate::Ancestry>,
     pub fail_on: Option<goleash_analyze::Verdict>,
 }
 

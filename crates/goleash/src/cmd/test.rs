@@ -39,7 +39,7 @@ use super::input::{self, CodeArgs};
 ///
 /// goleash.toml, table [test] (flags add to it or win):
 ///   ignore-top = ["..."]   ignore-any = ["..."]   ignore-created-by = ["..."]
-///   retry = "2s"   ancestors = 8   fail-on = "proven"   no-default-ignores = false
+///   retry = "2s"   ancestors = "auto"   fail-on = "proven"   no-default-ignores = false
 ///
 /// Exit codes: go test's own code when it failed (failed tests, build errors, timeouts);
 /// otherwise 1 when goroutines at or above --fail-on leaked, else 0; 2 when goleash itself
@@ -81,10 +81,13 @@ pub struct TestArgs {
     pub retry: Option<Duration>,
 
     /// How many creator goroutines each goroutine remembers (GODEBUG=tracebackancestors=N),
-    /// so a leak started by a helper goroutine is still traced to its test. 0 turns it off.
-    /// Default 8. Example: `--ancestors 16`.
-    #[arg(long, value_name = "N")]
-    pub ancestors: Option<u32>,
+    /// so a leak started by a helper goroutine is traced to its subtest and to the line in the
+    /// test that started it. `auto` (the default): the suite runs without (it costs at every
+    /// `go` statement), and only the tests that leaked run again with 8, when the test-name
+    /// label and `created by` frames do not already place their leaks. A number: every run
+    /// with that many; 0 never. Example: `--ancestors 16`, `--ancestors 0`.
+    #[arg(long, value_name = "auto|N", value_parser = goleash_gotest::Ancestry::parse)]
+    pub ancestors: Option<goleash_gotest::Ancestry>,
 
     /// Ignore goroutines whose top function (first frame outside package runtime) is FUNC; a
     /// trailing `*` matches a prefix (repeatable). Example:
@@ -218,16 +221,19 @@ pub fn run(args: TestArgs) -> ExitCode {
     let json_stream = goleash_gotest::GoTestArgs::parse(&go_args).json;
     let report_to_stderr =
         args.format == TestFormat::Terminal && args.output.is_none() && json_stream;
-    let options = Options {
-        go: args.go,
-        args: go_args,
-        retry,
-        ancestors: args.ancestors.or(settings.ancestors).unwrap_or(8),
-        ignores,
-        config,
-        live,
-        keep: args.keep_dumps,
-    };
+    let options =
+        Options {
+            go: args.go,
+            args: go_args,
+            retry,
+            ancestors: args.ancestors.or(settings.ancestors).unwrap_or(
+                goleash_gotest::Ancestry::Auto(goleash_gotest::AUTO_ANCESTORS),
+            ),
+            ignores,
+            config,
+            live,
+            keep: args.keep_dumps,
+        };
     let report = match goleash_gotest::run(&options, fail_on) {
         Ok(report) => report,
         Err(e) => {
@@ -275,6 +281,8 @@ pub fn run(args: TestArgs) -> ExitCode {
                 super::print(&events);
             }
             Live::Stderr => eprint!("{events}"),
+            // Never chosen for the suite's run: its stream is always copied somewhere.
+            Live::Quiet => {}
         }
     }
     let mut written = match &args.output {

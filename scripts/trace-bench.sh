@@ -5,9 +5,12 @@
 # golang.org/x/exp/trace, counting goroutines per final state without printing events), each
 # under /usr/bin/time -v, and prints one table row per reader plus both readers' state counts.
 #
-#   scripts/trace-bench.sh                   # about 1 GB: FOR=70s
-#   FOR=10s scripts/trace-bench.sh           # a smaller trace
+#   scripts/trace-bench.sh                   # a trace of about 1 GB (SIZE=1000000000)
+#   SIZE=150000000 scripts/trace-bench.sh    # a smaller one
 #   KEEP=1 scripts/trace-bench.sh            # keep the trace (deleted by default: it is large)
+#
+# tracegen stops when the file reaches SIZE bytes or after FOR (default 10m), whichever comes
+# first, so the size does not depend on how busy the machine is.
 #
 # The trace is written under ${TMPDIR:-/tmp} and never anywhere in the repository. Go 1.27.3
 # comes from scripts/ensure-go.sh; bench/tracestates needs golang.org/x/exp from the Go module
@@ -17,7 +20,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 . "$root/scripts/ensure-go.sh" >/dev/null
 target=${CARGO_TARGET_DIR:-$root/target}
-for_=${FOR:-70s}
+for_=${FOR:-10m}
+size=${SIZE:-1000000000}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/goleash-trace-bench.XXXXXX")
 if [ "${KEEP:-}" = 1 ]; then
@@ -31,8 +35,8 @@ echo "== building" >&2
 (cd "$root/bench/tracestates" && go build -trimpath -o "$work/tracestates" .)
 (cd "$root" && cargo build --quiet --release -p goleash && cargo build --quiet --release -p goleash-parse --example trace_states)
 
-echo "== writing the trace (tracegen -for $for_)" >&2
-"$work/tracegen" -out "$work/big.trace" -for "$for_"
+echo "== writing the trace (tracegen -for $for_ -size $size)" >&2
+"$work/tracegen" -out "$work/big.trace" -for "$for_" -size "$size"
 bytes=$(stat -c %s "$work/big.trace")
 echo "trace: $bytes bytes, header $(head -c 13 "$work/big.trace")" >&2
 

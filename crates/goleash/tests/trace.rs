@@ -333,7 +333,12 @@ fn diff_rows(base: &str, current: &str) -> (i32, Value, BTreeSet<String>) {
         String::from_utf8_lossy(&out.stderr)
     );
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let rows = json["groups"]
+    let rows = diff_rows_of(&json);
+    (code, json, rows)
+}
+
+fn diff_rows_of(json: &Value) -> BTreeSet<String> {
+    json["groups"]
         .as_array()
         .unwrap()
         .iter()
@@ -355,8 +360,7 @@ fn diff_rows(base: &str, current: &str) -> (i32, Value, BTreeSet<String>) {
                 g["delta"].as_i64().unwrap(),
             )
         })
-        .collect();
-    (code, json, rows)
+        .collect()
 }
 
 #[test]
@@ -387,6 +391,26 @@ fn diff_reads_a_trace_on_either_side_as_the_goroutines_alive_at_its_end() {
             "{base} vs {current}: the growing group ranks first"
         );
     }
+}
+
+#[test]
+fn diff_reads_a_trace_side_from_stdin() {
+    let dir = root().join("testdata/traces/diff");
+    let (_, _, dumps) = diff_rows("before.txt", "after.txt");
+    let out = goleash()
+        .args(["diff", "-"])
+        .arg(dir.join("after.txt"))
+        .args(["--format", "json"])
+        .write_stdin(std::fs::read(dir.join("before.trace")).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(diff_rows_of(&json), dumps);
 }
 
 #[test]

@@ -1250,6 +1250,24 @@ fn trace_names_the_subtest_a_helper_leaked_from_without_ancestors() {
     }
     let (created, ended, alive) = churn_of(pkg, "TestOnlyChurns");
     assert_eq!((created, ended, alive), (4, 4, 0));
+    // Every test, in the order they ran (TestTable's own goroutine only started subtests).
+    let order: Vec<&str> = pkg["churn"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["test"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "TestTable",
+            "TestTable/stops",
+            "TestTable/forgets",
+            "TestTable/stops_again",
+            "TestOnlyChurns"
+        ]
+    );
+    assert_eq!(churn_of(pkg, "TestTable"), (0, 0, 0));
 
     // The terminal report says it in one line.
     let terminal = goleash_test(&args(&["--trace"]));

@@ -90,7 +90,7 @@ pub struct Lifecycles {
 pub struct Tags {
     /// The tag of every tagged goroutine created during the trace, ended ones included.
     pub of: FxHashMap<u64, String>,
-    /// Per tag, by its lowest goroutine id (about the order the tests started in).
+    /// Per tag, in the order its first goroutine was created (the order the tests started in).
     pub churn: Vec<TagChurn>,
 }
 
@@ -122,7 +122,8 @@ impl TagTrack {
         self.creations.sort_by_key(|c| c.2);
         let mut pending: FxHashMap<u64, Box<str>> = FxHashMap::default();
         let mut of: FxHashMap<u64, String> = FxHashMap::default();
-        let mut roots: FxHashSet<u64> = FxHashSet::default();
+        let mut index: FxHashMap<String, usize> = FxHashMap::default();
+        let mut churn: Vec<TagChurn> = Vec::new();
         let mut logs = self.logs.into_iter().peekable();
         for (child, parent, ts) in self.creations {
             // Logs up to this creation, a log and a creation at one tick in that order.
@@ -133,19 +134,14 @@ impl TagTrack {
                     pending.insert(g, value);
                 }
             }
-            if let Some(tag) = pending.remove(&parent) {
-                of.insert(child, tag.into());
-                roots.insert(child);
-            } else if let Some(tag) = of.get(&parent).cloned() {
-                of.insert(child, tag);
-            }
-        }
-        let mut index: FxHashMap<&str, usize> = FxHashMap::default();
-        let mut churn: Vec<TagChurn> = Vec::new();
-        let mut ids: Vec<(&u64, &String)> = of.iter().collect();
-        ids.sort_unstable();
-        for (id, tag) in ids {
-            let i = *index.entry(tag.as_str()).or_insert_with(|| {
+            let (tag, root) = match pending.remove(&parent) {
+                Some(tag) => (String::from(tag), true),
+                None => match of.get(&parent) {
+                    Some(tag) => (tag.clone(), false),
+                    None => continue,
+                },
+            };
+            let i = *index.entry(tag.clone()).or_insert_with(|| {
                 churn.push(TagChurn {
                     tag: tag.clone(),
                     created: 0,
@@ -154,15 +150,16 @@ impl TagTrack {
                 });
                 churn.len() - 1
             });
-            if roots.contains(id) {
-                continue;
+            // A root is its tag's own goroutine (the test's), not one it started.
+            if !root {
+                churn[i].created += 1;
+                if self.ended.contains(&child) {
+                    churn[i].ended += 1;
+                } else if alive.contains_key(&child) {
+                    churn[i].alive += 1;
+                }
             }
-            churn[i].created += 1;
-            if self.ended.contains(id) {
-                churn[i].ended += 1;
-            } else if alive.contains_key(id) {
-                churn[i].alive += 1;
-            }
+            of.insert(child, tag);
         }
         Tags { of, churn }
     }

@@ -390,6 +390,14 @@ fn diff_reads_a_trace_on_either_side_as_the_goroutines_alive_at_its_end() {
             json["groups"][0]["group"]["site"]["function"], "main.subscribe.func1",
             "{base} vs {current}: the growing group ranks first"
         );
+        // A trace side is the snapshot `goleash trace` judges.
+        for (side, file) in [("base_total", base), ("current_total", current)] {
+            if file.ends_with(".trace") {
+                let path = root().join("testdata/traces/diff").join(file);
+                let traced = json_of(&["trace", path.to_str().unwrap(), "--format", "json"]);
+                assert_eq!(json[side], traced["total"], "{file}");
+            }
+        }
     }
 }
 

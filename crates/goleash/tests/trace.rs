@@ -421,6 +421,46 @@ fn diff_reads_a_trace_side_from_stdin() {
     assert_eq!(diff_rows_of(&json), dumps);
 }
 
+/// A trace side says what it is in the diff's notes, and a trace cut short (here inside its
+/// second generation) is read up to its last whole generation, with the cut noted.
+#[test]
+fn diff_carries_a_trace_sides_notes() {
+    let bytes = std::fs::read(root().join("testdata/traces/forgotten_sender.trace")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let cut = tmp.path().join("cut.trace");
+    std::fs::write(&cut, &bytes[..bytes.len() * 9 / 10]).unwrap();
+    let dump = root().join("testdata/dumps/forgotten_sender/goroutine.debug2.txt");
+    let json = json_of(&[
+        "diff",
+        dump.to_str().unwrap(),
+        cut.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let notes: Vec<&str> = json["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("the current input: the trace is cut short at byte")),
+        "{notes:#?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("the current input: execution trace (`go 1.26 trace` format)")),
+        "{notes:#?}"
+    );
+    assert!(
+        !notes.iter().any(|n| n.starts_with("the base input:")),
+        "the dump says nothing of itself: {notes:#?}"
+    );
+}
+
 #[test]
 fn diff_names_a_damaged_trace_side() {
     let dir = root().join("testdata/traces/diff");

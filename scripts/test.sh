@@ -18,6 +18,7 @@ echo "== go vet (Go fixtures compile)"
 (cd testdata/watch && go vet ./...)
 (cd testdata/vettool && go vet ./...)
 (cd testdata/fidelity && go vet ./...)
+(cd testdata/tracediff && go vet ./...)
 (cd go/leashtest && go vet ./...)
 (cd testdata/goleak-compare && go vet ./... && go vet -tags goleak ./... && go vet -tags goleak_current ./... && go vet -tags goleak_main ./...)
 

@@ -102,8 +102,8 @@ pub fn unwrap_and_parse(bytes: &[u8]) {
 }
 
 /// Reads `bytes` as an execution trace (with a `go 1.26 trace` header put in front unless it
-/// has one): no panic, an error names an offset inside the input, and a trace that reads
-/// becomes a snapshot whose ids resolve.
+/// has one), with and without tags: no panic, an error names an offset inside the input, and a
+/// trace that reads becomes a snapshot whose ids resolve.
 pub fn read_trace(bytes: &[u8]) {
     let input = if bytes.starts_with(b"go 1.") {
         bytes.to_vec()
@@ -112,6 +112,17 @@ pub fn read_trace(bytes: &[u8]) {
         input.extend_from_slice(bytes);
         input
     };
+    // With tags (`goleash test --trace`): every tagged goroutine was created in the trace,
+    // and each tag's counts add up.
+    match goleash_parse::trace::read_trace_tagged("fuzz", input.as_slice(), limits(), "k") {
+        Ok(lifecycles) => {
+            let tags = lifecycles.tags.unwrap_or_default();
+            for churn in &tags.churn {
+                assert!(churn.ended + churn.alive <= churn.created, "{churn:?}");
+            }
+        }
+        Err(e) => assert!(matches!(e.location, goleash_parse::Location::Offset(_)), "{e}"),
+    }
     match goleash_parse::trace::read_trace("fuzz", input.as_slice(), limits()) {
         Ok(lifecycles) => {
             let snapshot = lifecycles.into_snapshot("fuzz");

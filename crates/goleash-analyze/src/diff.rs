@@ -129,6 +129,13 @@ pub fn diff(base: &Analysis, current: &Analysis) -> Diff {
             ));
         }
     }
+    // What each input said about itself (a trace's generations and creation sites, a trace
+    // cut short, which of several dumps was used), after what the two lack.
+    for (side, analysis) in [("base", base), ("current", current)] {
+        for note in &analysis.notes {
+            notes.push(format!("the {side} input: {note}"));
+        }
+    }
     Diff {
         base_total: base.total,
         current_total: current.total,

@@ -19,14 +19,22 @@ pub struct TestName {
     pub name: String,
     /// The top-level test function.
     pub test: String,
-    /// How it was found: `ancestors` (GODEBUG=tracebackancestors), `creator` (the `created by`
-    /// frame names a test function), `stack`, or `label` (the check's test-name label alone).
+    /// How it was found: `ancestors` (GODEBUG=tracebackancestors), `trace` (the execution
+    /// trace of `--trace`: the test running on the goroutine that started it, transitively),
+    /// `creator` (the `created by` frame names a test function), `stack`, or `label` (the
+    /// check's test-name label alone).
     pub via: &'static str,
     /// `test`, `benchmark`, `fuzz` (a fuzz target and its seed inputs) or `example`.
     pub kind: &'static str,
 }
 
 impl TestName {
+    /// A name read from the execution trace: the full `TestX/sub` the harness logged.
+    pub(crate) fn traced(name: &str) -> TestName {
+        let test = name.split('/').next().unwrap_or(name);
+        TestName::new(name.to_string(), test, "trace")
+    }
+
     fn new(name: String, test: &str, via: &'static str) -> TestName {
         TestName {
             name,

@@ -23,6 +23,8 @@ pub(crate) struct Context<'a> {
     pub no_run: Option<&'static str>,
     /// go test was given .go files rather than packages.
     pub file_args: bool,
+    /// The check kept an execution trace (`<key>.trace`).
+    pub trace: bool,
 }
 
 pub(crate) fn package(
@@ -46,6 +48,7 @@ pub(crate) fn package(
         build_errors: None,
         notes: Vec::new(),
         rerun: None,
+        churn: None,
     };
     if outcome == Some(Outcome::BuildFailed)
         || (listed.error.is_some() && outcome != Some(Outcome::Passed))
@@ -96,8 +99,13 @@ pub(crate) fn package(
             let times = parse_meta(&meta);
             let elided = times.elided_kinds.clone();
             report.check = Some(times);
+            let tags = if cx.trace {
+                read_tags(&base, &prepared.import_path, &mut report)
+            } else {
+                None
+            };
             match read_check(&base, &prepared.import_path, &elided) {
-                Ok(snapshot) => leaks(cx, &mut report, snapshot, attributor),
+                Ok(snapshot) => leaks(cx, &mut report, snapshot, attributor, tags.as_ref()),
                 Err(e) => report
                     .notes
                     .push(format!("cannot read the check's dump: {e}")),
@@ -158,6 +166,51 @@ fn parse_meta(text: &str) -> CheckTimes {
     times
 }
 
+/// The package's execution trace (`--trace`): which test started each goroutine, and each
+/// test's churn into `report.churn`. A trace that is missing or cannot be read is a note.
+fn read_tags(
+    base: &Path,
+    import_path: &str,
+    report: &mut PackageReport,
+) -> Option<goleash_parse::trace::Tags> {
+    let path = base.with_extension("trace");
+    let Ok(file) = std::fs::File::open(&path) else {
+        report.notes.push(
+            "--trace: the tests wrote no execution trace (go test -trace takes the runtime's only trace, or the test names could not be hooked)".into(),
+        );
+        return None;
+    };
+    let name = format!("{import_path} (execution trace)");
+    let limits = Limits {
+        max_bytes: u64::MAX,
+    };
+    let read = goleash_parse::trace::read_trace_tagged(&name, file, limits, NAME_KEY);
+    match read {
+        Ok(lifecycles) => {
+            let tags = lifecycles.tags?;
+            report.churn = Some(
+                tags.churn
+                    .iter()
+                    .map(|c| crate::TestChurn {
+                        test: c.tag.clone(),
+                        created: c.created,
+                        ended: c.ended,
+                        alive: c.alive,
+                    })
+                    .collect(),
+            );
+            Some(tags)
+        }
+        Err(e) => {
+            report.notes.push(format!("--trace: {e}"));
+            None
+        }
+    }
+}
+
+/// The key of the harness's `trace.Log` naming the test about to start.
+const NAME_KEY: &str = "goleash.test";
+
 /// The dump (debug=2, taken right after a leak-detecting GC, so proven leaks read `(leaked)`)
 /// merged with the goroutineleak profile.
 /// `elided`: goroutines the check counted but did not write, by the lowest id written of
@@ -207,6 +260,7 @@ fn per_test(
     cx: &Context,
     snapshot: &Snapshot,
     attributor: &mut Attributor,
+    tags: Option<&goleash_parse::trace::Tags>,
 ) -> (Vec<(Option<TestName>, goleash_analyze::Analysis)>, u64) {
     let mut ignored = 0;
     // By name: the same test is found through different frames (`via`) by different groups.
@@ -217,7 +271,15 @@ fn per_test(
             ignored += raw.stats.count;
             continue;
         }
-        let test = attributor.attribute(snapshot, raw);
+        let mut test = attributor.attribute(snapshot, raw);
+        // The trace knows which test started every goroutine; only the ancestors' chain,
+        // read from the goroutine's own dump, is as exact.
+        if test.as_ref().is_none_or(|t| t.via != "ancestors") {
+            let traced = tags.and_then(|tags| raw.stats.ids.iter().find_map(|id| tags.of.get(id)));
+            if let Some(name) = traced {
+                test = Some(TestName::traced(name));
+            }
+        }
         let name = test.as_ref().map(|t| t.name.clone());
         let bucket = buckets
             .entry(name)
@@ -244,10 +306,11 @@ fn leaks(
     report: &mut PackageReport,
     snapshot: Snapshot,
     attributor: &mut Attributor,
+    tags: Option<&goleash_parse::trace::Tags>,
 ) {
     report.notes.extend(snapshot.notes.iter().cloned());
     let window = report.check.as_ref().map_or(0.0, |c| c.waited_ms);
-    let (analyses, ignored) = per_test(cx, &snapshot, attributor);
+    let (analyses, ignored) = per_test(cx, &snapshot, attributor, tags);
     report.ignored = ignored;
     for (test, analysis) in analyses {
         // After the tests and the retry window, a goroutine the runtime could not prove
@@ -359,7 +422,7 @@ fn deadlock(
             })
         }
     };
-    let (analyses, _) = per_test(cx, &snapshot, attributor);
+    let (analyses, _) = per_test(cx, &snapshot, attributor, None);
     let mut tests = Vec::new();
     let mut other = 0;
     for (test, analysis) in analyses {
@@ -418,6 +481,7 @@ mod tests {
             fail_on: Verdict::Likely,
             no_run: None,
             file_args: false,
+            trace: false,
         };
         let mut attributor = Attributor::default();
         let report = deadlock(&cx, &text, "goleash.test/gotesttimeout", &mut attributor).unwrap();
@@ -451,6 +515,7 @@ mod tests {
             fail_on: Verdict::Likely,
             no_run: None,
             file_args: false,
+            trace: false,
         };
         let mut attributor = Attributor::default();
         assert!(deadlock(&cx, "ok  \tm/a\t0.1s\n", "m/a", &mut attributor).is_none());

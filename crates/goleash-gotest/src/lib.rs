@@ -192,6 +192,9 @@ pub struct Options {
     pub live: Live,
     /// Keep the dumps in this directory instead of a temporary one.
     pub keep: Option<PathBuf>,
+    /// Keep an execution trace per package and name from it the test that started each
+    /// leaked goroutine (`via: "trace"`) and each test's goroutine churn.
+    pub trace: bool,
 }
 
 /// How a package fared.
@@ -328,6 +331,21 @@ pub struct PackageReport {
     pub notes: Vec<String>,
     /// `--ancestors auto` ran the package's leaking tests again with ancestors.
     pub rerun: Option<Rerun>,
+    /// With `--trace`: per test, the goroutines it started during the run (its own goroutine
+    /// and its subtests' not counted), how many of them ended and how many were still alive
+    /// when the check stopped waiting. `None` without a trace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub churn: Option<Vec<TestChurn>>,
+}
+
+/// One test's goroutines, from the package's execution trace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TestChurn {
+    /// `TestX` or `TestX/sub`, as `go test -run` spells it.
+    pub test: String,
+    pub created: u64,
+    pub ended: u64,
+    pub alive: u64,
 }
 
 impl PackageReport {
@@ -428,6 +446,9 @@ pub fn run(options: &Options, fail_on: Verdict) -> Result<TestRun, Error> {
             ignore::encode(&not_waited_for(options)),
         ),
     ];
+    if options.trace {
+        env.push(("GOLEASH_TEST_TRACE".to_string(), "1".to_string()));
+    }
     // tracebacklabels shows the check's test-name label in the dump (the default only from
     // go.mod's go 1.27 on).
     let mut godebug = vec!["tracebacklabels=1".to_string()];
@@ -476,6 +497,7 @@ pub fn run(options: &Options, fail_on: Verdict) -> Result<TestRun, Error> {
         fail_on,
         no_run: args.no_run,
         file_args: args.packages.iter().any(|p| p.ends_with(".go")),
+        trace: options.trace,
     };
     let mut packages = Vec::new();
     for pkg in &listed {

@@ -15,7 +15,7 @@ use crate::Error;
 const HARNESS: &str = include_str!("harness.go.tmpl");
 
 /// The packages the generated file imports (a unit test holds them to the template).
-pub(crate) const HARNESS_IMPORTS: [&str; 14] = [
+pub(crate) const HARNESS_IMPORTS: [&str; 15] = [
     "bytes",
     "context",
     "flag",
@@ -24,6 +24,7 @@ pub(crate) const HARNESS_IMPORTS: [&str; 14] = [
     "reflect",
     "runtime",
     "runtime/pprof",
+    "runtime/trace",
     "strconv",
     "strings",
     "sync",

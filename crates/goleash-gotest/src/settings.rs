@@ -23,6 +23,9 @@ pub struct TestSettings {
     /// `"auto"` or a number.
     pub ancestors: Option<crate::Ancestry>,
     pub fail_on: Option<goleash_analyze::Verdict>,
+    /// `--trace`: keep an execution trace per package.
+    #[serde(default)]
+    pub trace: bool,
 }
 
 impl TestSettings {
@@ -54,9 +57,13 @@ mod tests {
     #[test]
     fn reads_the_test_table() {
         let s: TestSettings = toml::from_str(
-            "ignore-top = [\"a.b\"]\nignore-created-by = [\"x.*\"]\nretry = \"2s\"\n",
+            "ignore-top = [\"a.b\"]\nignore-created-by = [\"x.*\"]\nretry = \"2s\"\ntrace = true\n",
         )
         .unwrap();
+        assert!(s.trace);
+        assert!(!TestSettings::default().trace);
+        let not_bool = toml::from_str::<TestSettings>("trace = \"yes\"\n").unwrap_err();
+        assert!(not_bool.to_string().contains("trace"), "{not_bool}");
         assert_eq!(s.retry, Some(std::time::Duration::from_secs(2)));
         assert_eq!(s.ignores().len(), 2);
         assert!(toml::from_str::<TestSettings>("retyr = \"1s\"\n").is_err());

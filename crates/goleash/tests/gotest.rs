@@ -1179,3 +1179,135 @@ fn the_html_page_names_the_leaking_tests_and_shows_their_lines() {
         "{listing:#}"
     );
 }
+
+/// The churn of test `name` in a `--trace` report: (created, ended, alive).
+fn churn_of(pkg: &Value, name: &str) -> (u64, u64, u64) {
+    let c = pkg["churn"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no churn in {pkg:#}"))
+        .iter()
+        .find(|c| c["test"] == name)
+        .unwrap_or_else(|| panic!("no churn of {name} in {:#}", pkg["churn"]));
+    let n = |key: &str| c[key].as_u64().unwrap();
+    (n("created"), n("ended"), n("alive"))
+}
+
+/// `--trace` with ancestry off: testdata/gotest/traced leaks from a helper goroutine inside
+/// one subtest of a table, so no frame of the leaked goroutines names a test and the check's
+/// label names only the top-level test; the package's execution trace names the subtest and
+/// counts each test's goroutines.
+#[test]
+fn trace_names_the_subtest_a_helper_leaked_from_without_ancestors() {
+    let package_args = ["--", "-tags", "goleash_trace", "./traced"];
+    let args = |extra: &[&'static str]| -> Vec<&'static str> {
+        let mut v = vec!["--ancestors", "0"];
+        v.extend_from_slice(extra);
+        v.extend_from_slice(&package_args);
+        v
+    };
+
+    let without = goleash_test(&args(&["--format", "json"]));
+    assert_eq!(without.code, 1, "{}{}", without.stdout, without.stderr);
+    let report: Value = serde_json::from_str(&without.stdout).unwrap();
+    let pkg = package(&report, "traced");
+    let tests = pkg["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), 1, "{pkg:#}");
+    assert_eq!(tests[0]["test"]["name"], "TestTable", "{pkg:#}");
+    assert_eq!(tests[0]["test"]["via"], "label", "{pkg:#}");
+    assert!(pkg.get("churn").is_none(), "no churn without a trace");
+    // No frame of the leaked goroutines names a test: only the trace can place them.
+    let group = &tests[0]["groups"][0];
+    assert!(!group.to_string().contains("traced.TestTable"), "{group:#}");
+
+    let with = goleash_test(&args(&["--trace", "--format", "json"]));
+    assert_eq!(with.code, 1, "{}{}", with.stdout, with.stderr);
+    let report: Value = serde_json::from_str(&with.stdout).unwrap();
+    let pkg = package(&report, "traced");
+    let tests = pkg["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), 1, "{pkg:#}");
+    let leak = test(pkg, "TestTable/forgets");
+    assert_eq!(leak["test"]["via"], "trace", "{leak:#}");
+    assert_eq!(leak["test"]["test"], "TestTable", "{leak:#}");
+    assert_eq!(leak["leaked"], 3, "the pool's 3 workers: {leak:#}");
+    assert_eq!(
+        leak["groups"][0]["site"]["function"],
+        "goleash.test/gotest/traced.(*Pool).worker"
+    );
+
+    // Each subtest starts the spawner, 3 workers and 5 short goroutines; only the subtest
+    // that forgets Stop leaves its workers alive.
+    let (created, ended, alive) = churn_of(pkg, "TestTable/forgets");
+    assert_eq!(alive, 3);
+    assert_eq!(created, ended + alive);
+    assert!(
+        ended >= 6,
+        "the spawner and the 5 short ones ended: {ended}"
+    );
+    for name in ["TestTable/stops", "TestTable/stops_again"] {
+        let (created, ended, alive) = churn_of(pkg, name);
+        assert_eq!((ended, alive), (created, 0), "{name}");
+        assert!(created >= 9, "{name}: {created}");
+    }
+    let (created, ended, alive) = churn_of(pkg, "TestOnlyChurns");
+    assert_eq!((created, ended, alive), (4, 4, 0));
+    // Every test, in the order they ran (TestTable's own goroutine only started subtests).
+    let order: Vec<&str> = pkg["churn"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["test"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "TestTable",
+            "TestTable/stops",
+            "TestTable/forgets",
+            "TestTable/stops_again",
+            "TestOnlyChurns"
+        ]
+    );
+    assert_eq!(churn_of(pkg, "TestTable"), (0, 0, 0));
+
+    // The terminal report says it in one line.
+    let terminal = goleash_test(&args(&["--trace"]));
+    assert_eq!(terminal.code, 1, "{}{}", terminal.stdout, terminal.stderr);
+    let line = terminal
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("trace: "))
+        .unwrap_or_else(|| panic!("no trace line: {}", terminal.stdout));
+    assert!(line.contains("3 still alive"), "{line}");
+    assert!(line.contains("TestTable/forgets 3/"), "{line}");
+    assert!(terminal
+        .stdout
+        .contains("TestTable/forgets  3 goroutines leaked"));
+}
+
+/// `[test] trace = true` in goleash.toml does what `--trace` does.
+#[test]
+fn trace_from_goleash_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("goleash.toml");
+    std::fs::write(&config, "[test]\ntrace = true\nancestors = 0\n").unwrap();
+    let run = goleash_test(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--format",
+        "json",
+        "--",
+        "-tags",
+        "goleash_trace",
+        "./traced",
+    ]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let pkg = package(&report, "traced");
+    assert_eq!(test(pkg, "TestTable/forgets")["test"]["via"], "trace");
+    assert_eq!(churn_of(pkg, "TestTable/forgets").2, 3);
+
+    std::fs::write(&config, "[test]\ntrace = \"yes\"\n").unwrap();
+    let bad = goleash_test(&["--config", config.to_str().unwrap(), "./traced"]);
+    assert_eq!(bad.code, 2, "{}{}", bad.stdout, bad.stderr);
+    assert!(bad.stderr.contains("trace"), "{}", bad.stderr);
+}

@@ -311,3 +311,183 @@ fn a_trace_on_stdin_reads_as_the_file_does() {
     assert_eq!(groups(&from_file), groups(&from_stdin));
     assert_eq!(from_stdin["sources"][0]["name"], "-");
 }
+
+/// `goleash diff` of two moments of testdata/tracediff (testdata/traces/diff, made by
+/// scripts/gen-tracediff.sh), each recorded as a trace and as a debug=2 dump: the exit code and
+/// every group as (change, site, site file, base count, current count, delta), leaving out the
+/// program's main goroutine, which is writing the dump in one and stopping the trace in the
+/// other.
+fn diff_rows(base: &str, current: &str) -> (i32, Value, BTreeSet<String>) {
+    let dir = root().join("testdata/traces/diff");
+    let out = goleash()
+        .arg("diff")
+        .arg(dir.join(base))
+        .arg(dir.join(current))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap();
+    assert!(
+        code == 0 || code == 1,
+        "diff {base} {current}: exit {code}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = diff_rows_of(&json);
+    (code, json, rows)
+}
+
+fn diff_rows_of(json: &Value) -> BTreeSet<String> {
+    json["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| {
+            !g["group"]["frames"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["function"] == "main.main")
+        })
+        .map(|g| {
+            format!(
+                "{} {} {} {}→{} ({:+})",
+                g["change"].as_str().unwrap(),
+                g["group"]["site"]["function"].as_str().unwrap(),
+                g["group"]["site"]["file"].as_str().unwrap(),
+                g["base_count"],
+                g["current_count"],
+                g["delta"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn diff_reads_a_trace_on_either_side_as_the_goroutines_alive_at_its_end() {
+    let (dump_code, dump_json, dumps) = diff_rows("before.txt", "after.txt");
+    // The program leaks 5 feeders before the first moment and 7 more before the second; its
+    // watcher stays.
+    let growing = "grew main.subscribe.func1 goleash.test/tracediff/main.go 5→12 (+7)";
+    assert!(dumps.contains(growing), "dump vs dump: {dumps:#?}");
+    assert!(
+        dumps.contains("same main.watch goleash.test/tracediff/main.go 1→1 (+0)"),
+        "dump vs dump: {dumps:#?}"
+    );
+    assert_eq!(
+        dump_json["groups"][0]["group"]["site"]["function"], "main.subscribe.func1",
+        "the growing group ranks first"
+    );
+    for (base, current) in [
+        ("before.trace", "after.trace"),
+        ("before.trace", "after.txt"),
+        ("before.txt", "after.trace"),
+    ] {
+        let (code, json, rows) = diff_rows(base, current);
+        assert_eq!(rows, dumps, "{base} vs {current} against dump vs dump");
+        assert_eq!(code, dump_code, "{base} vs {current}: exit code");
+        assert_eq!(
+            json["groups"][0]["group"]["site"]["function"], "main.subscribe.func1",
+            "{base} vs {current}: the growing group ranks first"
+        );
+        // A trace side is the snapshot `goleash trace` judges.
+        for (side, file) in [("base_total", base), ("current_total", current)] {
+            if file.ends_with(".trace") {
+                let path = root().join("testdata/traces/diff").join(file);
+                let traced = json_of(&["trace", path.to_str().unwrap(), "--format", "json"]);
+                assert_eq!(json[side], traced["total"], "{file}");
+            }
+        }
+    }
+}
+
+#[test]
+fn diff_reads_a_trace_side_from_stdin() {
+    let dir = root().join("testdata/traces/diff");
+    let (_, _, dumps) = diff_rows("before.txt", "after.txt");
+    let out = goleash()
+        .args(["diff", "-"])
+        .arg(dir.join("after.txt"))
+        .args(["--format", "json"])
+        .write_stdin(std::fs::read(dir.join("before.trace")).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(diff_rows_of(&json), dumps);
+}
+
+/// A trace side says what it is in the diff's notes, and a trace cut short (here inside its
+/// second generation) is read up to its last whole generation, with the cut noted.
+#[test]
+fn diff_carries_a_trace_sides_notes() {
+    let bytes = std::fs::read(root().join("testdata/traces/forgotten_sender.trace")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let cut = tmp.path().join("cut.trace");
+    std::fs::write(&cut, &bytes[..bytes.len() * 9 / 10]).unwrap();
+    let dump = root().join("testdata/dumps/forgotten_sender/goroutine.debug2.txt");
+    let json = json_of(&[
+        "diff",
+        dump.to_str().unwrap(),
+        cut.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let notes: Vec<&str> = json["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("the current input: the trace is cut short at byte")),
+        "{notes:#?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("the current input: execution trace (`go 1.26 trace` format)")),
+        "{notes:#?}"
+    );
+    assert!(
+        !notes.iter().any(|n| n.starts_with("the base input:")),
+        "the dump says nothing of itself: {notes:#?}"
+    );
+}
+
+#[test]
+fn diff_names_a_damaged_trace_side() {
+    let dir = root().join("testdata/traces/diff");
+    let bytes = std::fs::read(dir.join("after.trace")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    // Cut inside the first generation: no whole generation is left.
+    let cut = tmp.path().join("cut.trace");
+    std::fs::write(&cut, &bytes[..200]).unwrap();
+    // A header and then a byte that starts no batch.
+    let bad = tmp.path().join("bad.trace");
+    let mut corrupt = bytes[..16].to_vec();
+    corrupt.extend_from_slice(&[0x07; 64]);
+    std::fs::write(&bad, &corrupt).unwrap();
+    let dump = dir.join("before.txt");
+    for (base, current, damaged) in [(&dump, &cut, &cut), (&bad, &dump, &bad)] {
+        let out = goleash()
+            .arg("diff")
+            .arg(base)
+            .arg(current)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", damaged.display());
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.contains(damaged.to_str().unwrap()),
+            "names the file: {err}"
+        );
+        assert!(err.contains("byte"), "says where: {err}");
+    }
+}

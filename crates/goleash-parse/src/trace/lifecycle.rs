@@ -1,7 +1,7 @@
 //! Goroutine lifecycles: each generation's events replayed per M into goroutine states.
 
 use goleash_model::{Frame, FrameId, Interner, StackId, StateId};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::wire::{ev, gstatus, Cursor, Version};
 use super::Generation;
@@ -76,6 +76,93 @@ pub struct Lifecycles {
     pub duration_ns: u64,
     pub truncated: bool,
     pub notes: Vec<String>,
+    /// With [`super::read_trace_tagged`]: the goroutines created during the trace, by tag.
+    pub tags: Option<Tags>,
+}
+
+/// Goroutines named by what their creators logged (`runtime/trace.Log`) under one key: a
+/// goroutine created by a goroutine whose last log under the key (since its previous `go`
+/// statement) has value V is tagged V and is V's root; any other goroutine created during the
+/// trace takes its creator's tag. `goleash test --trace` logs each test's name on the
+/// goroutine that is about to start it, so every goroutine is tagged with the test that
+/// (transitively) created it.
+#[derive(Clone, Debug, Default)]
+pub struct Tags {
+    /// The tag of every tagged goroutine created during the trace, ended ones included.
+    pub of: FxHashMap<u64, String>,
+    /// Per tag, in the order its first goroutine was created (the order the tests started in).
+    pub churn: Vec<TagChurn>,
+}
+
+/// How many goroutines the goroutines of one tag created during the trace (its roots, the
+/// goroutines the logs named, not counted), how many of those ended and how many were alive
+/// at its end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TagChurn {
+    pub tag: String,
+    pub created: u64,
+    pub ended: u64,
+    pub alive: u64,
+}
+
+/// What tagging needs, collected during the replay and resolved at the end (events of
+/// different Ms are replayed one M at a time, so only timestamps order them).
+struct TagTrack {
+    key: Box<str>,
+    /// (goroutine, timestamp, value); an empty value cancels the one before.
+    logs: Vec<(u64, u64, Box<str>)>,
+    /// (goroutine, creator, timestamp).
+    creations: Vec<(u64, u64, u64)>,
+    ended: FxHashSet<u64>,
+}
+
+impl TagTrack {
+    fn resolve(mut self, alive: &FxHashMap<u64, G>) -> Tags {
+        self.logs.sort_by_key(|l| l.1);
+        self.creations.sort_by_key(|c| c.2);
+        let mut pending: FxHashMap<u64, Box<str>> = FxHashMap::default();
+        let mut of: FxHashMap<u64, String> = FxHashMap::default();
+        let mut index: FxHashMap<String, usize> = FxHashMap::default();
+        let mut churn: Vec<TagChurn> = Vec::new();
+        let mut logs = self.logs.into_iter().peekable();
+        for (child, parent, ts) in self.creations {
+            // Logs up to this creation, a log and a creation at one tick in that order.
+            while let Some((g, _, value)) = logs.next_if(|l| l.1 <= ts) {
+                if value.is_empty() {
+                    pending.remove(&g);
+                } else {
+                    pending.insert(g, value);
+                }
+            }
+            let (tag, root) = match pending.remove(&parent) {
+                Some(tag) => (String::from(tag), true),
+                None => match of.get(&parent) {
+                    Some(tag) => (tag.clone(), false),
+                    None => continue,
+                },
+            };
+            let i = *index.entry(tag.clone()).or_insert_with(|| {
+                churn.push(TagChurn {
+                    tag: tag.clone(),
+                    created: 0,
+                    ended: 0,
+                    alive: 0,
+                });
+                churn.len() - 1
+            });
+            // A root is its tag's own goroutine (the test's), not one it started.
+            if !root {
+                churn[i].created += 1;
+                if self.ended.contains(&child) {
+                    churn[i].ended += 1;
+                } else if alive.contains_key(&child) {
+                    churn[i].alive += 1;
+                }
+            }
+            of.insert(child, tag);
+        }
+        Tags { of, churn }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -110,6 +197,7 @@ pub(crate) struct State {
     /// Ticks per second, of the last generation.
     freq: u64,
     events: u64,
+    tags: Option<TagTrack>,
 }
 
 /// The per-generation context of a replay: the tables to resolve ids against.
@@ -142,7 +230,18 @@ impl State {
             last_ts: 0,
             freq: 0,
             events: 0,
+            tags: None,
         }
+    }
+
+    /// Tag goroutines by the values their creators log under `key` (see [`Tags`]).
+    pub(crate) fn track_tags(&mut self, key: &str) {
+        self.tags = Some(TagTrack {
+            key: key.into(),
+            logs: Vec::new(),
+            creations: Vec::new(),
+            ended: FxHashSet::default(),
+        });
     }
 
     pub(crate) fn note(&mut self, note: String) {
@@ -277,6 +376,9 @@ impl State {
                     g.last = ts;
                     g.since = ts;
                 }
+                if let Some(track) = &mut self.tags {
+                    track.creations.push((a[1], cur.unwrap_or(0), ts));
+                }
                 if t.ended.contains_key(&a[1]) {
                     // Its end was replayed first (another M's batches).
                     self.end(a[1]);
@@ -398,6 +500,15 @@ impl State {
                 self.set(t, a[1], ts, GoState::Running, None, None);
                 *cur = Some(a[1]);
             }
+            ev::USER_LOG => {
+                if let (Some(track), Some(g)) = (&mut self.tags, *cur) {
+                    let key = t.gen.strings.get(&a[2]);
+                    if key.is_some_and(|k| **k == *track.key) {
+                        let value = t.gen.strings.get(&a[3]).cloned().unwrap_or_default();
+                        track.logs.push((g, ts, value));
+                    }
+                }
+            }
             _ => {}
         }
         Ok(())
@@ -442,6 +553,9 @@ impl State {
     }
 
     fn end(&mut self, id: u64) {
+        if let Some(track) = &mut self.tags {
+            track.ended.insert(id);
+        }
         if let Some(g) = self.goroutines.remove(&id) {
             if let Some(i) = g.site {
                 self.sites[i].ended += 1;
@@ -523,6 +637,10 @@ impl State {
     }
 
     pub(crate) fn finish(mut self, bytes: u64) -> Lifecycles {
+        let tags = self
+            .tags
+            .take()
+            .map(|track| track.resolve(&self.goroutines));
         let end = self.last_ts;
         let freq = self.freq.max(1);
         let ns = |ticks: u64| (u128::from(ticks) * 1_000_000_000 / u128::from(freq)) as u64;
@@ -563,6 +681,7 @@ impl State {
             duration_ns: ns(end.saturating_sub(self.first_ts)),
             truncated: self.truncated,
             notes: self.notes,
+            tags,
         }
     }
 }
@@ -595,4 +714,69 @@ fn walk(
         f(typ, &args[..n], at)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tag_tests {
+    use super::*;
+
+    fn alive(ids: &[u64]) -> FxHashMap<u64, G> {
+        ids.iter()
+            .map(|&id| {
+                let g = G {
+                    status: GoState::Waiting,
+                    last: 0,
+                    since: 0,
+                    since_start: false,
+                    reason: None,
+                    stack: None,
+                    created: None,
+                    site: None,
+                };
+                (id, g)
+            })
+            .collect()
+    }
+
+    /// Goroutine 1 runs the tests: it logs a name, then starts that test (2), which starts a
+    /// helper (3) that starts a worker (4); it logs a name `-run` does not select (empty value
+    /// after it) and starts an untagged goroutine (5); test 2 goes on after its own subtest (6)
+    /// and starts 7, which is test 2's, not the subtest's.
+    #[test]
+    fn tags_follow_the_line_of_creators_from_the_logged_goroutine() {
+        let track = TagTrack {
+            key: "k".into(),
+            logs: vec![
+                (1, 10, "TestA".into()),
+                (1, 30, "TestB".into()),
+                (1, 31, "".into()),
+                (2, 40, "TestA/sub".into()),
+            ],
+            // Out of order, as another M's batches replay them.
+            creations: vec![
+                (7, 2, 50),
+                (2, 1, 11),
+                (4, 3, 13),
+                (3, 2, 12),
+                (5, 1, 32),
+                (6, 2, 41),
+            ],
+            ended: [3, 6].into_iter().collect(),
+        };
+        let tags = track.resolve(&alive(&[1, 2, 4, 5, 7]));
+        let of = |id: u64| tags.of.get(&id).map(String::as_str);
+        assert_eq!(of(2), Some("TestA"));
+        assert_eq!(of(3), Some("TestA"));
+        assert_eq!(of(4), Some("TestA"));
+        assert_eq!(of(5), None, "an emptied log tags nothing");
+        assert_eq!(of(6), Some("TestA/sub"));
+        assert_eq!(of(7), Some("TestA"), "not the subtest's");
+        let churn: Vec<(&str, u64, u64, u64)> = tags
+            .churn
+            .iter()
+            .map(|c| (c.tag.as_str(), c.created, c.ended, c.alive))
+            .collect();
+        // The roots (2 and 6) are not counted as their own tests' goroutines.
+        assert_eq!(churn, [("TestA", 3, 1, 2), ("TestA/sub", 0, 0, 0)]);
+    }
 }

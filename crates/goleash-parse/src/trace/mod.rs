@@ -18,7 +18,7 @@ use std::io::{self, BufReader, Read};
 
 use rustc_hash::FxHashMap;
 
-pub use lifecycle::{Creation, GoState, Goroutine, Lifecycles, SiteCount};
+pub use lifecycle::{Creation, GoState, Goroutine, Lifecycles, SiteCount, TagChurn, Tags};
 
 use crate::{Limits, Location, ParseError};
 use wire::{ev, Cursor, Version};
@@ -32,6 +32,26 @@ pub fn is_trace(head: &[u8]) -> bool {
 
 /// Reads a whole execution trace and returns the lifecycles of its goroutines.
 pub fn read_trace(name: &str, reader: impl Read, limits: Limits) -> Result<Lifecycles, ParseError> {
+    read(name, reader, limits, None)
+}
+
+/// [`read_trace`], and the goroutines created during the trace tagged by the values logged
+/// (`runtime/trace.Log`) under `key` ([`Lifecycles::tags`]; see [`Tags`]).
+pub fn read_trace_tagged(
+    name: &str,
+    reader: impl Read,
+    limits: Limits,
+    key: &str,
+) -> Result<Lifecycles, ParseError> {
+    read(name, reader, limits, Some(key))
+}
+
+fn read(
+    name: &str,
+    reader: impl Read,
+    limits: Limits,
+    tag_key: Option<&str>,
+) -> Result<Lifecycles, ParseError> {
     let mut input = Input {
         inner: BufReader::with_capacity(1 << 16, reader),
         offset: 0,
@@ -42,6 +62,9 @@ pub fn read_trace(name: &str, reader: impl Read, limits: Limits) -> Result<Lifec
     let version = wire::parse_header(&head[..got])
         .map_err(|msg| ParseError::new(name, Location::Offset(0), msg))?;
     let mut state = lifecycle::State::new(version.0);
+    if let Some(key) = tag_key {
+        state.track_tags(key);
+    }
     let mut pending: Option<Generation> = None;
     loop {
         let batch_at = input.offset;

@@ -28,6 +28,7 @@ impl Lifecycles {
             duration_ns,
             truncated: _,
             notes: reader_notes,
+            tags: _,
         } = self;
         let labels = interner.intern_labels(Vec::new());
         let ancestry = interner.intern_ancestry(&[]);

@@ -32,6 +32,7 @@ pub(crate) mod ev {
     pub(crate) const GO_SYSCALL_END: u8 = 23;
     pub(crate) const GO_SYSCALL_END_BLOCKED: u8 = 24;
     pub(crate) const GO_STATUS: u8 = 25;
+    pub(crate) const USER_LOG: u8 = 44;
     pub(crate) const GO_SWITCH: u8 = 45;
     pub(crate) const GO_SWITCH_DESTROY: u8 = 46;
     pub(crate) const GO_CREATE_BLOCKED: u8 = 47;

@@ -137,6 +137,9 @@ fn package(out: &mut String, pkg: &PackageReport, run: &TestRun, options: Option
     for note in &pkg.notes {
         let _ = writeln!(out, "  {}", p.dim(&format!("note: {note}")));
     }
+    if let Some(churn) = &pkg.churn {
+        let _ = writeln!(out, "  {}", p.dim(&churn_line(churn)));
+    }
     if let Some(deadlock) = &pkg.deadlock {
         let _ = writeln!(out, "  {}", p.red(&deadlock.message));
         for test in &deadlock.running {
@@ -171,6 +174,42 @@ fn package(out: &mut String, pkg: &PackageReport, run: &TestRun, options: Option
     for test in &pkg.tests {
         test_block(out, test, "leaked", options, p);
     }
+}
+
+/// `--trace`: one line for the package's goroutine churn, naming the tests that left
+/// goroutines alive.
+fn churn_line(churn: &[goleash_gotest::TestChurn]) -> String {
+    let created: u64 = churn.iter().map(|c| c.created).sum();
+    let ended: u64 = churn.iter().map(|c| c.ended).sum();
+    let alive: u64 = churn.iter().map(|c| c.alive).sum();
+    let mut line = format!(
+        "trace: {} test{} started {created} goroutine{}, {ended} ended, {alive} still alive",
+        churn.len(),
+        if churn.len() == 1 { "" } else { "s" },
+        if created == 1 { "" } else { "s" },
+    );
+    let mut alive_by: Vec<&goleash_gotest::TestChurn> =
+        churn.iter().filter(|c| c.alive > 0).collect();
+    alive_by.sort_by(|a, b| b.alive.cmp(&a.alive).then(a.test.cmp(&b.test)));
+    if !alive_by.is_empty() {
+        let named: Vec<String> = alive_by
+            .iter()
+            .take(3)
+            .map(|c| format!("{} {}/{}", c.test, c.alive, c.created))
+            .collect();
+        let more = alive_by.len().saturating_sub(3);
+        let _ = write!(
+            line,
+            " ({}{})",
+            named.join(", "),
+            if more > 0 {
+                format!(", {more} more")
+            } else {
+                String::new()
+            }
+        );
+    }
+    line
 }
 
 fn test_block(out: &mut String, test: &TestLeaks, word: &str, options: Options, p: &Paint) {

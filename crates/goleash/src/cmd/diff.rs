@@ -2,27 +2,35 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::input::{self, Format, InputError, JudgeArgs, OutputArgs, ReadArgs};
+use goleash_model::Snapshot;
+
+use super::input::{self, Format, InputError, JudgeArgs, OutputArgs, ReadArgs, Traces};
 
 /// Show which goroutine groups grew between two snapshots.
 ///
 /// Like `go tool pprof -base`, but on judged groups: per group the change in count, new and
 /// vanished groups, ranked by growth. The two inputs may be of different formats (a debug=2
-/// dump against a protobuf profile): stacks are matched by their frames.
+/// dump against a protobuf profile): stacks are matched by their frames. Either side may be a
+/// Go execution trace (`runtime/trace`, `go test -trace`, recognised by its header): it counts
+/// the goroutines alive at the end of the trace, as `goleash trace` reports them.
 ///
 /// Examples:
 ///   goleash diff before.txt after.txt
 ///   goleash diff before.pb.gz http://127.0.0.1:6060 --format json
+///   goleash diff before.trace after.trace
+///   goleash diff before.trace after.txt
 ///
 /// Exit codes: 0 no group at or above --fail-on grew, 1 one did, 2 bad input or usage.
 #[derive(Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct DiffArgs {
-    /// The earlier snapshot: a file, `-` for stdin, or a URL.
+    /// The earlier snapshot: a file (a dump, a profile or an execution trace), `-` for stdin,
+    /// or a URL.
     #[arg(value_name = "BASE")]
     pub base: String,
 
-    /// The later snapshot: a file, `-` for stdin, or a URL.
+    /// The later snapshot: a file (a dump, a profile or an execution trace), `-` for stdin,
+    /// or a URL.
     #[arg(value_name = "CURRENT")]
     pub current: String,
 
@@ -41,6 +49,16 @@ pub fn run(args: DiffArgs) -> ExitCode {
     input::finish(report(&args))
 }
 
+/// One side: a dump or profile (file, stdin or URL), or an execution trace file, which counts
+/// the goroutines alive at its end.
+fn read_side(spec: &str, read: &ReadArgs) -> Result<Snapshot, InputError> {
+    input::read_moment_with(
+        std::slice::from_ref(&spec.to_string()),
+        read,
+        Traces::AliveAtEnd,
+    )
+}
+
 /// The report's text and whether a group at or above `--fail-on` grew.
 fn report(args: &DiffArgs) -> Result<(String, bool), InputError> {
     if args.base == "-" && args.current == "-" {
@@ -49,8 +67,8 @@ fn report(args: &DiffArgs) -> Result<(String, bool), InputError> {
         ));
     }
     let (config, fail_on) = input::resolve(&args.judge, args.output.fail_on)?;
-    let base = input::read_moment(std::slice::from_ref(&args.base), &args.read)?;
-    let current = input::read_moment(std::slice::from_ref(&args.current), &args.read)?;
+    let base = read_side(&args.base, &args.read)?;
+    let current = read_side(&args.current, &args.read)?;
     let diff = goleash_analyze::diff(
         &goleash_analyze::analyze(&base, &config),
         &goleash_analyze::analyze(&current, &config),

@@ -315,6 +315,26 @@ pub fn finish(outcome: Result<(String, bool), InputError>) -> std::process::Exit
 
 /// Reads one or more inputs of one moment and merges them into one snapshot.
 pub fn read_moment(specs: &[String], read: &ReadArgs) -> Result<Snapshot, InputError> {
+    read_moment_with(specs, read, Traces::Refuse)
+}
+
+/// Whether an execution trace is accepted where a dump is expected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Traces {
+    /// Refused with an error pointing at `goleash trace` (`analyze`: one trace is a report of
+    /// its own, with per-site notes).
+    Refuse,
+    /// Read as the goroutines alive at its end, the snapshot `goleash trace` judges (`diff`).
+    AliveAtEnd,
+}
+
+/// [`read_moment`], with execution traces read as the goroutines alive at their end when
+/// `traces` allows it (recognised by their `go 1.N trace` header, after decompression).
+pub fn read_moment_with(
+    specs: &[String],
+    read: &ReadArgs,
+    traces: Traces,
+) -> Result<Snapshot, InputError> {
     let fetch = FetchOptions {
         timeout: read.timeout,
         leak_profile: !read.no_leak_profile,
@@ -351,10 +371,29 @@ pub fn read_moment(specs: &[String], read: &ReadArgs) -> Result<Snapshot, InputE
                 }
             };
             for part in parts {
-                let parsed = goleash_parse::parse_dumps(&part.name, part.reader, limits);
+                let goleash_source::Opened {
+                    name,
+                    reader,
+                    transport,
+                } = part;
+                let (head, reader) = goleash_source::decode::peek(reader, 16).map_err(|e| {
+                    progress.finish_and_clear();
+                    InputError(format!("{name}: {e}"))
+                })?;
+                if traces == Traces::AliveAtEnd && goleash_parse::trace::is_trace(&head) {
+                    // A trace side of `diff`: the goroutines alive at its end, as `trace` sees them.
+                    let lifecycles = goleash_parse::trace::read_trace(&name, reader, limits)
+                        .map_err(|e| {
+                            progress.finish_and_clear();
+                            InputError(e.to_string())
+                        })?;
+                    per_source.push(lifecycles.into_snapshot(&name));
+                    continue;
+                }
+                let parsed = goleash_parse::parse_dumps(&name, reader, limits);
                 let dumps = parsed.map_err(|e| {
                     progress.finish_and_clear();
-                    InputError(match &part.transport {
+                    InputError(match &transport {
                         Some(t) if matches!(e.location, goleash_parse::Location::Line(_)) => {
                             format!("{e} (counting lines after undoing the {t})")
                         }
@@ -362,9 +401,9 @@ pub fn read_moment(specs: &[String], read: &ReadArgs) -> Result<Snapshot, InputE
                     })
                 })?;
                 let mut snapshot =
-                    goleash_parse::select_dump(&part.name, dumps, read.dump).map_err(InputError)?;
+                    goleash_parse::select_dump(&name, dumps, read.dump).map_err(InputError)?;
                 for source in &mut snapshot.sources {
-                    source.transport.clone_from(&part.transport);
+                    source.transport.clone_from(&transport);
                 }
                 per_source.push(snapshot);
             }

@@ -36,10 +36,12 @@ use super::input::{self, CodeArgs};
 ///   goleash test --retry 3s --ignore-top 'go.opencensus.io/stats/view.(*worker).start' ./...
 ///   goleash test --format junit --output leaks.xml -- -json ./... > test-events.json
 ///   goleash test --junit-file leaks.xml --sarif-file leaks.sarif ./...
+///   goleash test --trace --ancestors 0 ./...
 ///
 /// goleash.toml, table [test] (flags add to it or win):
 ///   ignore-top = ["..."]   ignore-any = ["..."]   ignore-created-by = ["..."]
 ///   retry = "2s"   ancestors = "auto"   fail-on = "proven"   no-default-ignores = false
+///   trace = true
 ///
 /// Exit codes: go test's own code when it failed (failed tests, build errors, timeouts);
 /// otherwise 1 when goroutines at or above --fail-on leaked, else 0; 2 when goleash itself
@@ -110,7 +112,16 @@ pub struct TestArgs {
     #[arg(long)]
     pub no_default_ignores: bool,
 
-    /// Keep the check's dumps (NAME.dump.txt, NAME.leak.pb.gz per package) in DIR, for
+    /// Keep an execution trace of each package's tests (runtime/trace, started by goleash's
+    /// TestMain, which logs each test's name as it starts): it names the test that started
+    /// each leaked goroutine even without ancestors (`via: "trace"`), and counts per test the
+    /// goroutines it started, ended and left alive. Not with `go test -trace`, which takes
+    /// the runtime's only trace. Example: `goleash test --trace --ancestors 0 ./...`.
+    #[arg(long)]
+    pub trace: bool,
+
+    /// Keep the check's dumps (NAME.dump.txt, NAME.leak.pb.gz per package; NAME.trace with
+    /// --trace) in DIR, for
     /// `goleash analyze` or a bug report. Example: `--keep-dumps /tmp/dumps`.
     #[arg(long, value_name = "DIR")]
     pub keep_dumps: Option<PathBuf>,
@@ -233,6 +244,7 @@ pub fn run(args: TestArgs) -> ExitCode {
             config,
             live,
             keep: args.keep_dumps,
+            trace: args.trace || settings.trace,
         };
     let report = match goleash_gotest::run(&options, fail_on) {
         Ok(report) => report,

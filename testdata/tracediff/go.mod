@@ -1,0 +1,3 @@
+module goleash.test/tracediff
+
+go 1.27

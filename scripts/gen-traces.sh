@@ -10,8 +10,8 @@
 # and exits. Go 1.27 writes the `go 1.26 trace` format.
 #
 # The older v2 formats come from testdata/tracever (a module of go 1.22) built by the Go 1.22,
-# 1.23 and 1.25 toolchains, which `go` fetches from the Go module proxy (GOTOOLCHAIN=goX.Y.Z),
-# into testdata/traces/versions/goX.Y.Z.trace (formats go 1.22, 1.23, 1.25).
+# 1.23, 1.24, 1.25 and 1.26 toolchains, which `go` fetches from the Go module proxy (GOTOOLCHAIN=goX.Y.Z),
+# into testdata/traces/versions/goX.Y.Z.trace (formats go 1.22, 1.23, 1.25, 1.26).
 #
 # Nothing in testdata/traces is touched unless every program succeeded.
 set -euo pipefail
@@ -54,18 +54,20 @@ for s in $scenarios; do
 		exit 1
 	}
 done
-old_toolchains="1.22.12 1.23.12 1.25.5"
-for v in $old_toolchains; do
+# toolchain:the trace format it writes (Go 1.24 kept 1.23's, Go 1.26 started 1.26's).
+old_toolchains="1.22.12:1.22 1.23.12:1.23 1.24.11:1.23 1.25.5:1.25 1.26.8:1.26"
+for pair in $old_toolchains; do
+	v=${pair%%:*} format=${pair#*:}
 	(cd "$root/testdata/tracever" && GOTOOLCHAIN=go$v go build -trimpath -o "$work/bin/tracever-$v" .)
 	"$work/bin/tracever-$v" -out "$work/out/go$v.trace"
-	head -c 16 "$work/out/go$v.trace" | grep -q "^go ${v%.*} trace" || {
-		echo "gen-traces: go$v: unexpected header" >&2
+	head -c 16 "$work/out/go$v.trace" | grep -q "^go $format trace" || {
+		echo "gen-traces: go$v: expected a go $format trace" >&2
 		exit 1
 	}
 done
 
 mkdir -p "$traces/versions"
 for s in $scenarios; do cp "$work/out/$s.trace" "$traces/$s.trace"; done
-for v in $old_toolchains; do cp "$work/out/go$v.trace" "$traces/versions/go$v.trace"; done
+for pair in $old_toolchains; do v=${pair%%:*}; cp "$work/out/go$v.trace" "$traces/versions/go$v.trace"; done
 go version >"$traces/GO_VERSION"
 ls -l "$traces" "$traces/versions"

@@ -237,11 +237,18 @@ fn a_live_process_traced_over_http() {
     }
 }
 
-/// The v2 formats before Go 1.26's: the same leaking program traced by Go 1.22, 1.23 and 1.25
-/// (testdata/tracever, recorded by scripts/gen-traces.sh).
+/// Every v2 format and the toolchains before 1.27 that write them: the same leaking program
+/// traced by Go 1.22, 1.23, 1.24 (1.23's format), 1.25 and 1.26 (testdata/tracever, recorded by
+/// scripts/gen-traces.sh).
 #[test]
 fn older_trace_formats_give_the_same_leak() {
-    for file in ["go1.22.12.trace", "go1.23.12.trace", "go1.25.5.trace"] {
+    for file in [
+        "go1.22.12.trace",
+        "go1.23.12.trace",
+        "go1.24.11.trace",
+        "go1.25.5.trace",
+        "go1.26.8.trace",
+    ] {
         let path = root().join("testdata/traces/versions").join(file);
         let json = json_of(&["trace", path.to_str().unwrap(), "--format", "json"]);
         let groups: Vec<String> = groups(&json).into_iter().collect();

@@ -484,19 +484,44 @@ impl Store {
         let duration_ms = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
         match result {
             Err(fault) => {
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO scrapes(target_id, ts_ms, duration_ms, error_kind, error, epoch) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![target_id, ts_ms, duration_ms, fault.kind.name(), fault.message, epoch],
                 )
+                .and_then(|mut insert| {
+                    insert.execute(params![
+                        target_id,
+                        ts_ms,
+                        duration_ms,
+                        fault.kind.name(),
+                        fault.message,
+                        epoch
+                    ])
+                })
                 .map_err(|e| fail("recording a scrape", e))?;
             }
             Ok(scraped) => {
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO scrapes(target_id, ts_ms, duration_ms, format, total, epoch) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![target_id, ts_ms, duration_ms, scraped.format.name(), scraped.total as i64, epoch],
                 )
+                .and_then(|mut insert| {
+                    insert.execute(params![
+                        target_id,
+                        ts_ms,
+                        duration_ms,
+                        scraped.format.name(),
+                        scraped.total as i64,
+                        epoch
+                    ])
+                })
                 .map_err(|e| fail("recording a scrape", e))?;
                 let scrape_id = tx.last_insert_rowid();
+                // Prepared once per connection and kept: a scrape writes ~40 counts, and
+                // compiling the INSERT for each was a good part of the watcher's SQLite time.
+                let mut insert_sample = tx
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO samples(scrape_id, group_id, count, verdict) VALUES (?1, ?2, ?3, ?4)",
+                    )
+                    .map_err(|e| fail("recording counts", e))?;
                 for group in &scraped.groups {
                     let hash = group.info.hash;
                     let known = self.group_ids.get(&hash).copied();
@@ -541,11 +566,14 @@ impl Store {
                             id
                         }
                     };
-                    tx.execute(
-                        "INSERT OR REPLACE INTO samples(scrape_id, group_id, count, verdict) VALUES (?1, ?2, ?3, ?4)",
-                        params![scrape_id, group_id, group.count as i64, verdict_code(group.verdict)],
-                    )
-                    .map_err(|e| fail("recording counts", e))?;
+                    insert_sample
+                        .execute(params![
+                            scrape_id,
+                            group_id,
+                            group.count as i64,
+                            verdict_code(group.verdict)
+                        ])
+                        .map_err(|e| fail("recording counts", e))?;
                 }
             }
         }

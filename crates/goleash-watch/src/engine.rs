@@ -902,6 +902,11 @@ struct Housekeeping {
 impl Housekeeping {
     fn round(&mut self, state: &Mutex<State>, store: &mut Option<Store>, config: &WatchConfig) {
         if let Some(store) = store.as_mut() {
+            // The scrapes of this cycle's last second reach the file now, not with the next.
+            if let Err(e) = store.flush() {
+                lock(state).db_errors += 1;
+                config.display.note(&format!("not stored: {}", e.0));
+            }
             lock(state).db_bytes = store.bytes();
             if self.last_prune.elapsed() >= Duration::from_secs(600) {
                 self.last_prune = Instant::now();

@@ -204,7 +204,48 @@ pub fn agent_with(timeout: Duration, idle: usize, access: &Access) -> ureq::Agen
             },
         );
     }
-    config.build().into()
+    // The default connector, as `config.build().into()` would take; only the resolver is ours.
+    ureq::Agent::with_parts(
+        config.build(),
+        ureq::unversioned::transport::DefaultConnector::default(),
+        LiteralFirst::default(),
+    )
+}
+
+/// Resolves an IP address in the URL (`127.0.0.1:6060`, `[::1]:6060`, what service discovery
+/// gives) on the spot, and a host name as ureq does. ureq's own resolver starts a thread for
+/// every request that has a timeout, even for an address that needs no lookup, and even when
+/// a pooled connection then serves the request: a thread per scrape was ~5 % of the watcher's
+/// CPU (perf, 500 loopback targets).
+#[derive(Debug, Default)]
+struct LiteralFirst {
+    names: ureq::unversioned::resolver::DefaultResolver,
+}
+
+impl ureq::unversioned::resolver::Resolver for LiteralFirst {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let literal = match (uri.scheme(), uri.authority()) {
+            (Some(scheme), Some(authority)) => {
+                ureq::unversioned::resolver::DefaultResolver::host_and_port(scheme, authority)
+                    .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
+            }
+            _ => None,
+        };
+        // An address of a family the config leaves out goes the usual way, to fail as before.
+        match literal.filter(|a| config.ip_family().keep_wanted(std::iter::once(*a)).count() == 1) {
+            Some(addr) => {
+                let mut addrs = self.empty();
+                addrs.push(addr);
+                Ok(addrs)
+            }
+            None => self.names.resolve(uri, config, timeout),
+        }
+    }
 }
 
 /// A 200 answer: its announced size and its body, read as the caller pulls it (read errors

@@ -84,6 +84,22 @@ pub struct ScheduleStats {
 }
 
 impl ScheduleStats {
+    /// The same figures for the JSON report.
+    pub fn report(&self, interval: Duration) -> crate::report::ScheduleReport {
+        let timed = (self.timed_cycles > 0).then_some(self.timed_cycles as f64);
+        let round3 = |x: f64| (x * 1000.0).round() / 1000.0;
+        crate::report::ScheduleReport {
+            interval_s: interval.as_secs_f64(),
+            cycles: self.cycles,
+            scrapes: self.scrapes,
+            missed_slots: self.missed,
+            overrun_cycles: self.overrun_cycles,
+            cycle_seconds_mean: timed.map(|n| round3(self.cycle_sum_s / n)),
+            cycle_seconds_max: timed.map(|_| round3(self.cycle_max_s)),
+            wait_seconds_max: round3(self.wait_max_s),
+        }
+    }
+
     /// One line for the end of a batch run.
     pub fn summary(&self, interval: Duration) -> String {
         let mean = if self.timed_cycles > 0 {
@@ -489,7 +505,8 @@ pub fn run(mut config: WatchConfig) -> Result<Outcome, String> {
     }
     let s = lock(&state);
     let alerts = alert::firing(&s).len();
-    let report = crate::report::WatchReport::of(&s, started.elapsed());
+    let mut report = crate::report::WatchReport::of(&s, started.elapsed());
+    report.schedule = Some(stats.report(interval));
     Ok(Outcome {
         rounds: s.round,
         alerts,
@@ -885,6 +902,11 @@ struct Housekeeping {
 impl Housekeeping {
     fn round(&mut self, state: &Mutex<State>, store: &mut Option<Store>, config: &WatchConfig) {
         if let Some(store) = store.as_mut() {
+            // The scrapes of this cycle's last second reach the file now, not with the next.
+            if let Err(e) = store.flush() {
+                lock(state).db_errors += 1;
+                config.display.note(&format!("not stored: {}", e.0));
+            }
             lock(state).db_bytes = store.bytes();
             if self.last_prune.elapsed() >= Duration::from_secs(600) {
                 self.last_prune = Instant::now();

@@ -28,7 +28,14 @@ pub(crate) fn get(
     if let Some(length) = answer.content_length.filter(|&n| n > max_bytes) {
         return Err(too_large(url, max_bytes, Some(length)));
     }
-    let mut body = Vec::new();
+    // Sized from the announced length when there is one (a protobuf usually: Go sets it for
+    // small answers), so the body is read without growing and copying the buffer.
+    let mut body = Vec::with_capacity(
+        answer
+            .content_length
+            .map_or(16 * 1024, |n| n.saturating_add(1))
+            .min(max_bytes.saturating_add(1)) as usize,
+    );
     // Read one byte past the cap to tell "exactly the cap" from "more than the cap"; the
     // connection is dropped with the rest of a huge body unread.
     answer

@@ -21,6 +21,27 @@ pub struct WatchReport {
     pub elapsed_s: f64,
     pub suspects: usize,
     pub targets: Vec<TargetReport>,
+    /// How the schedule held up over a batch run (`--once`, `--rounds`); absent from
+    /// `/api/state` and `history trend`, which have no run of their own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleReport>,
+}
+
+/// The schedule of a batch run, as its last stderr line says it: the cycles, the slots
+/// missed because a target's previous scrape was still running, and the cycles with such a
+/// miss.
+#[derive(Debug, Serialize)]
+pub struct ScheduleReport {
+    pub interval_s: f64,
+    pub cycles: u64,
+    pub scrapes: u64,
+    pub missed_slots: u64,
+    pub overrun_cycles: u64,
+    /// From a cycle's start until its last scrape was done.
+    pub cycle_seconds_mean: Option<f64>,
+    pub cycle_seconds_max: Option<f64>,
+    /// The longest from a slot's due time until its scrape started.
+    pub wait_seconds_max: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -38,6 +59,9 @@ pub struct TargetReport {
     pub labels: BTreeMap<String, String>,
     pub up: bool,
     pub scrapes: u64,
+    /// Slots the target missed: its previous scrape (or a heavy request it left running in
+    /// the target) was not done when the next one was due.
+    pub missed: u64,
     pub errors: BTreeMap<&'static str, u64>,
     pub last: Option<LastScrape>,
     pub total: Option<f64>,
@@ -105,6 +129,7 @@ impl WatchReport {
             elapsed_s: round2(elapsed.as_secs_f64()),
             suspects: state.active().map(|t| t.suspects().len()).sum(),
             targets: state.active().map(TargetReport::of).collect(),
+            schedule: None,
         }
     }
 }
@@ -196,6 +221,7 @@ impl TargetReport {
             labels: t.target.labels.clone(),
             up: t.up(),
             scrapes: t.scrapes,
+            missed: t.missed,
             errors: t.errors.iter().map(|(k, v)| (k.name(), *v)).collect(),
             last: t.last.clone(),
             total: t.total(),

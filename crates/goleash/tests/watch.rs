@@ -1974,6 +1974,81 @@ fn a_huge_target_is_counted_from_the_protobuf_never_from_a_cut_dump() {
     }
 }
 
+/// A debug=2 dump predicted to fit that comes back cut: the target has 200 goroutines when
+/// its protobuf is taken (a dump of ~0.2 MB predicted), then tens of thousands more while it
+/// writes the dump (`heavy -burst-debug2`). Cut by Go at its 64 MiB cap (the dump is exactly
+/// that long, and parses) and cut by --max-bytes (the read stops there), the round counts the
+/// protobuf taken just before: every stored total is the 200-odd the protobuf saw, never the
+/// count of a partial dump or of the burst, and no round fails.
+#[test]
+fn a_dump_that_comes_back_cut_is_not_counted() {
+    for (burst, max_bytes, why) in [
+        ("100000", None, "cut at Go's 64 MiB cap"),
+        ("5000", Some("1M"), "larger than --max-bytes"),
+    ] {
+        let svc = Service(LoopbackProcess::start(
+            &service_bin("heavy"),
+            &["-n", "200", "-burst-debug2", burst],
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("w.db");
+        let db = db.to_str().unwrap();
+        let mut args = vec![
+            "watch",
+            "--db",
+            db,
+            // Go takes ~5 s to write the 64 MiB: the slots meanwhile are missed.
+            "--interval",
+            "2s",
+            "--rounds",
+            "6",
+            "--full-every",
+            "3",
+            "--timeout",
+            "20s",
+            "--format",
+            "json",
+        ];
+        if let Some(max) = max_bytes {
+            args.extend(["--max-bytes", max]);
+        }
+        args.push(&svc.base);
+        let (code, report, stderr) = run_json(goleash().args(&args));
+        assert_eq!(code, 0, "{why}: {stderr}\n{report:#}");
+        // The dump was asked for (the protobuf predicted it under the cap) and came back cut.
+        assert!(
+            heavy_stats(&svc.base)["debug2"].as_u64().unwrap() >= 1,
+            "{why}: {stderr}"
+        );
+        assert!(
+            stderr.contains("the debug=2 dump was unusable") && stderr.contains(why),
+            "{why}: {stderr}"
+        );
+        let t = target(&report, &svc.pprof());
+        assert_eq!(t["errors"], serde_json::json!({}), "{why}: {t:#}");
+        let scrapes = t["scrapes"].as_u64().unwrap();
+        assert!(scrapes >= 2, "{why}: {t:#}");
+        let total = t["total"].as_f64().unwrap();
+        assert!((200.0..1000.0).contains(&total), "{why}: {t:#}");
+        let out = goleash()
+            .args(["history", "--db", db, "--format", "json", "series", "1"])
+            .output()
+            .unwrap();
+        let points: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        let points = points.as_array().unwrap();
+        assert_eq!(points.len() as u64, scrapes, "{why}: {points:#?}");
+        for p in points {
+            assert!(p["error"].is_null(), "{why}: {p}");
+            let count = p["count"].as_u64().unwrap();
+            assert!(
+                (200..1000).contains(&count),
+                "{why}: a count that is not the protobuf's: {p}"
+            );
+        }
+    }
+}
+
 /// A debug=2 dump that takes longer than --timeout keeps being produced in the target after
 /// the watcher stops waiting: the target gets no new request until it is done (its slots in
 /// between are missed, and counted), and the rounds that asked for it still count, from the
@@ -2006,6 +2081,22 @@ fn no_new_request_while_a_dump_is_still_running_in_the_target() {
     // Every scrape made counted (the protobuf), none failed.
     assert_eq!(t["errors"], serde_json::json!({}), "{t:#}\n{stderr}");
     assert!(stderr.contains("missed their slot"), "{stderr}");
+    // The JSON report says it too: the target's missed slots, and the run's schedule. Each
+    // of the 12 slots was either scraped or missed.
+    let missed = t["missed"].as_u64().unwrap();
+    let scrapes = t["scrapes"].as_u64().unwrap();
+    assert!(missed >= 1, "{t:#}");
+    assert_eq!(scrapes + missed, 12, "{t:#}");
+    let schedule = &report["schedule"];
+    assert_eq!(schedule["cycles"], 12, "{schedule:#}");
+    assert_eq!(schedule["scrapes"], scrapes, "{schedule:#}");
+    assert_eq!(schedule["missed_slots"], missed, "{schedule:#}");
+    let overrun = schedule["overrun_cycles"].as_u64().unwrap();
+    assert!((1..=missed).contains(&overrun), "{schedule:#}");
+    assert!(
+        schedule["cycle_seconds_max"].as_f64().unwrap() > 0.0,
+        "{schedule:#}"
+    );
 }
 
 /// /debug/pprof/goroutineleak runs a full GC in the target; where it overruns --timeout the

@@ -2,7 +2,9 @@
 // tests. -n parks that many goroutines (a debug=2 dump of 10⁵ of them is tens of MB);
 // -slow-debug2 and -slow-leak make the debug=2 dump and the goroutineleak profile take that
 // long (standing in for formatting 5·10⁵ stacks or a full GC of a large heap: the work goes
-// on whether or not the client still waits); -slow-all delays every request. GET /stats
+// on whether or not the client still waits); -slow-all delays every request;
+// -burst-debug2 parks that many more goroutines while it serves a debug=2 dump only (a burst
+// between the protobuf and the dump, which the protobuf could not predict). GET /stats
 // counts what it was asked: requests per kind and "overlaps", requests that arrived while an
 // earlier debug=2 or goroutineleak request was still being served.
 package main
@@ -50,6 +52,7 @@ func main() {
 	slowDebug2 := flag.Duration("slow-debug2", 0, "delay before a debug=2 dump")
 	slowLeak := flag.Duration("slow-leak", 0, "delay before a goroutineleak profile")
 	slowAll := flag.Duration("slow-all", 0, "delay before every pprof answer")
+	burst := flag.Int("burst-debug2", 0, "goroutines parked only while a debug=2 dump is served")
 	flag.Parse()
 	never := make(chan struct{})
 	var held sync.Mutex
@@ -97,6 +100,19 @@ func main() {
 			delay += *slowDebug2
 		}
 		time.Sleep(delay)
+		if debug2 && *burst > 0 {
+			release := make(chan struct{})
+			var started sync.WaitGroup
+			started.Add(*burst)
+			for i := 0; i < *burst; i++ {
+				go func(depth int) {
+					started.Done()
+					parkA(release, depth)
+				}(8 + i%5)
+			}
+			started.Wait()
+			defer close(release)
+		}
 		http.DefaultServeMux.ServeHTTP(w, r)
 		if heavy {
 			st.mu.Lock()

@@ -695,6 +695,17 @@ fn history_scrapes(db: &str) -> u64 {
     rows[0]["scrapes"].as_u64().unwrap()
 }
 
+/// The stored scrapes of the first target (`history series 1`), oldest first.
+fn stored_series(db: &str) -> Vec<Value> {
+    let out = goleash()
+        .args(["history", "--db", db, "--format", "json", "series", "1"])
+        .output()
+        .unwrap();
+    let points: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    points.as_array().unwrap().clone()
+}
+
 /// As JavaScript's encodeURIComponent, for the characters of a loopback URL.
 fn url_component(s: &str) -> String {
     s.bytes()
@@ -1959,13 +1970,7 @@ fn a_huge_target_is_counted_from_the_protobuf_never_from_a_cut_dump() {
     assert!(stderr.contains("over the 2.0 MiB cap"), "{stderr}");
     // The dump was never requested: the protobuf predicted it over the cap.
     assert_eq!(heavy_stats(&huge.base)["debug2"], 0);
-    let out = goleash()
-        .args(["history", "--db", db, "--format", "json", "series", "1"])
-        .output()
-        .unwrap();
-    let points: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    let points = points.as_array().unwrap();
+    let points = stored_series(db);
     assert_eq!(points.len() as u64, scrapes, "{points:#?}");
     for p in points {
         assert!(p["error"].is_null(), "{p}");
@@ -2030,13 +2035,7 @@ fn a_dump_that_comes_back_cut_is_not_counted() {
         assert!(scrapes >= 2, "{why}: {t:#}");
         let total = t["total"].as_f64().unwrap();
         assert!((200.0..1000.0).contains(&total), "{why}: {t:#}");
-        let out = goleash()
-            .args(["history", "--db", db, "--format", "json", "series", "1"])
-            .output()
-            .unwrap();
-        let points: Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-        let points = points.as_array().unwrap();
+        let points = stored_series(db);
         assert_eq!(points.len() as u64, scrapes, "{why}: {points:#?}");
         for p in points {
             assert!(p["error"].is_null(), "{why}: {p}");

@@ -140,6 +140,10 @@ struct Pending {
 pub fn analyze(snapshot: &Snapshot, config: &Config) -> Analysis {
     let interner = &snapshot.interner;
     let user = |function: &str| is_user_function(function, &config.user_prefixes);
+    // Asked once per distinct frame: groups share frames, and every group asks of each of
+    // its frames for the view, the site and the verdict.
+    let user_frames: Vec<bool> = interner.frames().map(|(_, f)| user(&f.function)).collect();
+    let user_frame = |id: FrameId| user_frames[id.index()];
     let mut index: FxHashMap<Key, usize> = FxHashMap::default();
     let mut pending: Vec<Pending> = Vec::new();
 
@@ -158,7 +162,7 @@ pub fn analyze(snapshot: &Snapshot, config: &Config) -> Analysis {
                 leaked: raw.key.leaked,
             },
             GroupBy::Site => Key::Site {
-                site: site_of(&visible, above_panic, |id| interner.frame(id), &user),
+                site: site_of(&visible, above_panic, |id| interner.frame(id), &user_frame),
                 category,
                 creator_function: raw.key.creator.map(|c| interner.frame(c).function.clone()),
                 leaked: raw.key.leaked,
@@ -187,7 +191,7 @@ pub fn analyze(snapshot: &Snapshot, config: &Config) -> Analysis {
         || snapshot.groups.iter().any(|g| g.key.leaked);
     let mut groups: Vec<Group> = pending
         .into_iter()
-        .map(|p| build_group(snapshot, config, &user, leak_checked, p))
+        .map(|p| build_group(snapshot, config, &user, &user_frame, leak_checked, p))
         .collect();
     groups.sort_by(|a, b| {
         b.verdict
@@ -258,11 +262,11 @@ fn site_of<'a>(
     visible: &[FrameId],
     above_panic: usize,
     frame: impl Fn(FrameId) -> &'a Frame,
-    user: &impl Fn(&str) -> bool,
+    user_frame: &impl Fn(FrameId) -> bool,
 ) -> Option<FrameId> {
     let candidate = |f: &FrameId| {
         let frame = frame(*f);
-        user(&frame.function) && !is_cgo_stub(&frame.function, &frame.file)
+        user_frame(*f) && !is_cgo_stub(&frame.function, &frame.file)
     };
     visible[above_panic.min(visible.len())..]
         .iter()
@@ -272,12 +276,12 @@ fn site_of<'a>(
         .copied()
 }
 
-fn view(frame: &Frame, user: &impl Fn(&str) -> bool) -> FrameView {
+fn view(frame: &Frame, user: bool) -> FrameView {
     FrameView {
         function: frame.function.to_string(),
         file: frame.file.to_string(),
         line: frame.line,
-        user: user(&frame.function),
+        user,
     }
 }
 
@@ -285,9 +289,11 @@ fn build_group(
     snapshot: &Snapshot,
     config: &Config,
     user: &impl Fn(&str) -> bool,
+    user_frame: &impl Fn(FrameId) -> bool,
     leak_checked: bool,
     pending: Pending,
 ) -> Group {
+    let view_of = |id: FrameId| view(snapshot.interner.frame(id), user_frame(id));
     let interner = &snapshot.interner;
     let raws: Vec<&RawGroup> = pending.raws.iter().map(|&i| &snapshot.groups[i]).collect();
     let first = raws[0];
@@ -314,22 +320,16 @@ fn build_group(
         &pending.visible,
         pending.above_panic,
         |id| interner.frame(id),
-        user,
-    )
-    .map(|id| interner.frame(id));
+        user_frame,
+    );
     // Creators differ within a site-level group only by line; show the first.
-    let creator = first.key.creator.map(|c| interner.frame(c));
+    let creator_id = first.key.creator;
+    let creator = creator_id.map(|c| interner.frame(c));
     let state = first.key.state.map(|s| interner.state(s).to_string());
     let leaked = raws.iter().any(|r| r.key.leaked);
     let ancestors: Vec<Vec<FrameView>> = interner
         .ancestry(first.key.ancestry)
-        .map(|stack| {
-            interner
-                .stack(stack)
-                .iter()
-                .map(|&f| view(interner.frame(f), user))
-                .collect()
-        })
+        .map(|stack| interner.stack(stack).iter().map(|&f| view_of(f)).collect())
         .collect();
     let wait_minutes = match (stats.wait_min, stats.wait_max) {
         (Some(min), Some(max)) => Some(WaitRange { min, max }),
@@ -358,14 +358,14 @@ fn build_group(
         verdict,
         reason,
         hint: pending.category.hint().to_string(),
-        site: site.map(|f| view(f, user)),
-        creator: creator.map(|f| view(f, user)),
+        site: site.map(view_of),
+        creator: creator_id.map(view_of),
         wait_minutes,
         with_wait: stats.with_wait,
         labels,
         goroutine_ids: stats.ids.clone(),
         creator_ids: stats.creator_ids.clone(),
-        frames: frames.iter().map(|f| view(f, user)).collect(),
+        frames: pending.visible.iter().map(|&f| view_of(f)).collect(),
         ancestors,
         leaked,
         locked_to_thread: raws.iter().any(|r| r.key.locked_to_thread),

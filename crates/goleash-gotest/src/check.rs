@@ -222,8 +222,8 @@ fn read_check(base: &Path, import_path: &str, elided: &[(u64, u64)]) -> Result<S
         return Ok(Snapshot::default());
     }
     let name = format!("{import_path} (goroutines after the tests)");
-    let mut dump = goleash_parse::parse(&name, bytes.as_slice(), Limits::default())
-        .map_err(|e| e.to_string())?;
+    let mut dump =
+        goleash_parse::parse_bytes(&name, &bytes, Limits::default()).map_err(|e| e.to_string())?;
     let mut unmatched = 0;
     for &(id, count) in elided {
         match dump.groups.iter_mut().find(|g| g.stats.ids.contains(&id)) {
@@ -411,7 +411,7 @@ fn deadlock(
         }
     }
     let name = format!("{import_path} (go test output)");
-    let snapshot = match goleash_parse::parse(&name, tail.as_bytes(), Limits::default()) {
+    let snapshot = match goleash_parse::parse_bytes(&name, tail.as_bytes(), Limits::default()) {
         Ok(s) => s,
         Err(_) => {
             return Some(Deadlock {

@@ -109,6 +109,18 @@ impl Interner {
         self.stacks.len()
     }
 
+    pub fn frame_count(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// Every interned frame with its id.
+    pub fn frames(&self) -> impl Iterator<Item = (FrameId, &Frame)> + '_ {
+        self.frames
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (FrameId(i as u32), f))
+    }
+
     pub fn intern_frame(&mut self, frame: Frame) -> FrameId {
         if let Some(&id) = self.frame_index.get(&frame) {
             return id;

@@ -50,6 +50,31 @@ pub fn parse_dumps(
     parse_plain(name, BufReader::with_capacity(1 << 16, decoded), limits)
 }
 
+/// Parses a source already in memory (a fetched profile), whatever its format: as [`parse`],
+/// without the streaming path's buffers and copies.
+pub fn parse_bytes(name: &str, bytes: &[u8], limits: Limits) -> Result<Snapshot, ParseError> {
+    let mut dumps = parse_dumps_bytes(name, bytes, limits)?;
+    Ok(dumps.pop().unwrap_or_default())
+}
+
+/// Every dump of a source already in memory, in input order: as [`parse_dumps`].
+pub fn parse_dumps_bytes(
+    name: &str,
+    bytes: &[u8],
+    limits: Limits,
+) -> Result<Vec<Snapshot>, ParseError> {
+    let data = goleash_source::decode::decompress_bytes(bytes, limits.max_bytes)
+        .map_err(|(e, at)| ParseError::io(name, at, &e))?;
+    if data.len() as u64 > limits.max_bytes {
+        // Refused either way; the streaming reader names the format it refuses.
+        return parse_dumps(name, bytes, limits);
+    }
+    if let Sniffed::Text = sniff(&data) {
+        return traceback::parse_dumps_slice(name, &data, limits);
+    }
+    parse_plain(name, &data[..], limits)
+}
+
 fn parse_plain(
     name: &str,
     mut reader: impl BufRead,

@@ -4,6 +4,7 @@
 //! Both are decided from the first bytes alone, so a plain input costs one look at its first
 //! buffer and is handed on unchanged.
 
+use std::borrow::Cow;
 use std::io::{self, BufRead, BufReader, Read};
 
 const GZIP: &[u8] = &[0x1f, 0x8b];
@@ -121,6 +122,36 @@ pub fn decompress<R: Read>(reader: R) -> io::Result<(Decompressed<R>, Option<Cod
         Some(Codec::Bzip2) => Decompressed::Bzip2(bzip2::bufread::MultiBzDecoder::new(buffered)),
     };
     Ok((decoded, codec))
+}
+
+/// An input already in memory, decompressed: borrowed as it is when it is not compressed,
+/// else decoded whole, at most `max` bytes and one more (so that the caller can tell an input
+/// over its limit). Skips the streaming path's buffers, which cost more than the parse itself
+/// for the small profiles a watcher fetches many times a second. A corrupt input's error comes
+/// with the number of bytes decoded before it, where a streaming reader would have stopped.
+pub fn decompress_bytes(bytes: &[u8], max: u64) -> Result<Cow<'_, [u8]>, (io::Error, u64)> {
+    let Some(codec) = Codec::sniff(bytes) else {
+        return Ok(Cow::Borrowed(bytes));
+    };
+    let limit = max.saturating_add(1);
+    // Profiles and dumps compress 4–20×; growing from four times the input copies little.
+    let mut out = Vec::with_capacity(bytes.len().saturating_mul(4).min(limit as usize));
+    let read = match codec {
+        Codec::Gzip => flate2::bufread::MultiGzDecoder::new(bytes)
+            .take(limit)
+            .read_to_end(&mut out),
+        _ => match decompress(bytes) {
+            Ok((decoded, _)) => decoded.take(limit).read_to_end(&mut out),
+            Err(e) => Err(e),
+        },
+    };
+    match read {
+        Ok(_) => Ok(Cow::Owned(out)),
+        Err(e) => Err((
+            io::Error::new(e.kind(), format!("corrupt {} data: {e}", codec.name())),
+            out.len() as u64,
+        )),
+    }
 }
 
 type Peeked<R> = BufReader<Peek<R>>;

@@ -357,10 +357,11 @@ pub fn scrape(
             return run;
         }
     };
-    // Judged alone first: its total and stacks predict the debug=2 dump's size.
-    let proto_analysis = analyze(&proto_snapshot, &options.config);
+    // Judged only when its groups are what the round counts, or when they must predict the
+    // size of a first debug=2 dump; its total is the snapshot's.
+    let mut proto_analysis = None;
     analyze_time += analyzing.elapsed();
-    let total = proto_analysis.total;
+    let total = proto_snapshot.total();
     let mut bytes = proto.len() as u64 + leak_body.as_ref().map_or(0, |(_, b)| b.len() as u64);
     drop(proto);
     let mut text = Text::NotAsked;
@@ -368,9 +369,14 @@ pub fn scrape(
     let mut chosen: Option<goleash_model::Snapshot> = None;
     if plan.full {
         let cap = options.max_bytes.min(GO_TEXT_CAP);
-        let per = plan
-            .text_bytes_per_goroutine
-            .unwrap_or_else(|| text_bytes_estimate(&proto_analysis.groups, total));
+        let per = plan.text_bytes_per_goroutine.unwrap_or_else(|| {
+            let started = Instant::now();
+            let judged = analyze(&proto_snapshot, &options.config);
+            let per = text_bytes_estimate(&judged.groups, total);
+            proto_analysis = Some(judged);
+            analyze_time += started.elapsed();
+            per
+        });
         let predicted = (per * total as f64) as u64;
         if predicted as f64 > cap as f64 * TEXT_MARGIN {
             text = Text::Skipped { predicted, cap };
@@ -430,7 +436,7 @@ pub fn scrape(
         ScrapeFormat::Proto
     };
     let analysis = match (leak_snapshot, chosen) {
-        (None, None) => proto_analysis,
+        (None, None) => proto_analysis.unwrap_or_else(|| analyze(&proto_snapshot, &options.config)),
         (None, Some(text)) => analyze(&text, &options.config),
         (Some(leak), chosen) => analyze(
             &merge_snapshots(vec![leak, chosen.unwrap_or(proto_snapshot)]),
@@ -523,7 +529,7 @@ fn parse(
     body: &[u8],
     options: &ScrapeOptions,
 ) -> Result<goleash_model::Snapshot, Fault> {
-    goleash_parse::parse(
+    goleash_parse::parse_bytes(
         url,
         body,
         Limits {

@@ -20,7 +20,12 @@ pub struct Target {
 impl Target {
     /// The endpoint of one profile under the pprof root, e.g. `goroutine?debug=0`.
     pub fn endpoint(&self, profile_and_query: &str) -> String {
-        format!("{}/{profile_and_query}", self.url)
+        // Built by hand: `format!` was a visible share of a protobuf scrape's cost.
+        let mut url = String::with_capacity(self.url.len() + 1 + profile_and_query.len());
+        url.push_str(&self.url);
+        url.push('/');
+        url.push_str(profile_and_query);
+        url
     }
 }
 

@@ -85,6 +85,22 @@ pub(crate) fn parse_dumps(
     assembler.finish(blocks.total)
 }
 
+/// Parses an input already in memory: when it fits in one block it is parsed where it lies,
+/// without the block reader's copy into buffers of its own; a larger one is cut into blocks
+/// and parsed in parallel as a stream is.
+pub(crate) fn parse_dumps_slice(
+    name: &str,
+    data: &[u8],
+    limits: Limits,
+) -> Result<Vec<Snapshot>, ParseError> {
+    if data.is_empty() || data.len() >= BLOCK || data.len() as u64 > limits.max_bytes {
+        return parse_dumps(name, data, limits);
+    }
+    let mut assembler = Assembler::new(name);
+    assembler.offer(0, parse_block(data, true));
+    assembler.finish(data.len() as u64)
+}
+
 /// Parses blocks on `workers` threads while this one reads, and hands each result to the
 /// assembler as soon as it arrives: only the blocks in flight and the dumps assembled so far
 /// are in memory, however long the input.

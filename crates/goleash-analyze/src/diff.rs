@@ -57,7 +57,7 @@ fn key(group: &Group) -> StackKey<'_> {
     group
         .frames
         .iter()
-        .map(|f| (f.function.as_str(), f.file.as_str(), f.line))
+        .map(|f| (&*f.function, &*f.file, f.line))
         .collect()
 }
 

@@ -52,7 +52,7 @@ pub fn attach(
         let mut found: Vec<StaticFinding> = Vec::new();
         for frame in frames(group) {
             let disk = cache
-                .entry(frame.file.clone())
+                .entry(frame.file.to_string())
                 .or_insert_with(|| resolve(&frame.file));
             let Some(disk) = disk else { continue };
             for finding in findings.iter().filter(|f| f.holds(disk, frame.line)) {
@@ -93,7 +93,9 @@ pub struct EvidenceGroup {
 impl EvidenceGroup {
     pub fn of(group: &Group) -> EvidenceGroup {
         EvidenceGroup {
-            frames: frames(group).map(|f| (f.file.clone(), f.line)).collect(),
+            frames: frames(group)
+                .map(|f| (f.file.to_string(), f.line))
+                .collect(),
             count: group.count,
             verdict: group.verdict,
             site: group.site.as_ref().map_or_else(String::new, |s| {

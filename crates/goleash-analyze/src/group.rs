@@ -1,6 +1,7 @@
 //! Groups raw groups at the level the user asked for and judges each group.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use goleash_model::{Frame, FrameId, ProfileKind, RawGroup, Snapshot, SourceInfo, SAMPLE_IDS};
 use rustc_hash::FxHashMap;
@@ -28,8 +29,9 @@ pub enum GroupBy {
 /// A frame as reports show it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FrameView {
-    pub function: String,
-    pub file: String,
+    /// Shared with the snapshot's interned frame: a view costs no copy of the text.
+    pub function: Arc<str>,
+    pub file: Arc<str>,
     pub line: u32,
     /// The user's code rather than the runtime's or the standard library's.
     pub user: bool,
@@ -122,7 +124,7 @@ enum Key {
     Site {
         site: Option<FrameId>,
         category: Category,
-        creator_function: Option<Box<str>>,
+        creator_function: Option<Arc<str>>,
         leaked: bool,
     },
 }
@@ -164,7 +166,10 @@ pub fn analyze(snapshot: &Snapshot, config: &Config) -> Analysis {
             GroupBy::Site => Key::Site {
                 site: site_of(&visible, above_panic, |id| interner.frame(id), &user_frame),
                 category,
-                creator_function: raw.key.creator.map(|c| interner.frame(c).function.clone()),
+                creator_function: raw
+                    .key
+                    .creator
+                    .map(|c| Arc::clone(&interner.frame(c).function)),
                 leaked: raw.key.leaked,
             },
         };
@@ -278,8 +283,8 @@ fn site_of<'a>(
 
 fn view(frame: &Frame, user: bool) -> FrameView {
     FrameView {
-        function: frame.function.to_string(),
-        file: frame.file.to_string(),
+        function: Arc::clone(&frame.function),
+        file: Arc::clone(&frame.file),
         line: frame.line,
         user,
     }
@@ -488,7 +493,7 @@ mod tests {
             None,
             None,
         ));
-        assert_eq!(panicked.site.unwrap().function, "example.com/x.handler");
+        assert_eq!(&*panicked.site.unwrap().function, "example.com/x.handler");
         let cgo = only_group(&snapshot(
             "syscall",
             &[
@@ -498,6 +503,6 @@ mod tests {
             Some("main.main"),
             None,
         ));
-        assert_eq!(cgo.site.unwrap().function, "main.reader");
+        assert_eq!(&*cgo.site.unwrap().function, "main.reader");
     }
 }

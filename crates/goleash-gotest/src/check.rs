@@ -494,7 +494,7 @@ mod tests {
         let sites: Vec<&str> = test
             .groups
             .iter()
-            .filter_map(|g| g.site.as_ref().map(|s| s.function.as_str()))
+            .filter_map(|g| g.site.as_ref().map(|s| &*s.function))
             .collect();
         assert_eq!(
             sites.iter().filter(|s| s.ends_with(".Transfer")).count(),

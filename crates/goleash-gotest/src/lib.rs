@@ -50,10 +50,7 @@ pub fn test_frame(group: &Group) -> Option<goleash_analyze::FrameView> {
         let visible: Vec<usize> = (0..stack.len())
             .filter(|&i| !goleash_analyze::is_runtime_frame(&stack[i].function))
             .collect();
-        let functions: Vec<&str> = visible
-            .iter()
-            .map(|&i| stack[i].function.as_str())
-            .collect();
+        let functions: Vec<&str> = visible.iter().map(|&i| &*stack[i].function).collect();
         let at = attribute::body_index(&functions)?;
         let runner = functions
             .iter()

@@ -8,8 +8,8 @@ pub const SAMPLE_IDS: usize = 8;
 /// A function at a file and line, as a traceback or a profile names it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct Frame {
-    pub function: Box<str>,
-    pub file: Box<str>,
+    pub function: std::sync::Arc<str>,
+    pub file: std::sync::Arc<str>,
     pub line: u32,
 }
 

@@ -132,8 +132,8 @@ struct StackFrame {
 
 /// A `Function`, resolved once: its print name and file.
 struct Func {
-    name: Box<str>,
-    file: Box<str>,
+    name: std::sync::Arc<str>,
+    file: std::sync::Arc<str>,
 }
 
 struct Converter<'a> {

@@ -96,7 +96,7 @@ impl<'a> FrameTable<'a> {
     }
 
     fn add(&mut self, f: &'a FrameView) -> usize {
-        let key = (f.function.as_str(), f.file.as_str(), f.line);
+        let key = (&*f.function, &*f.file, f.line);
         if let Some(&i) = self.index.get(&key) {
             return i;
         }

@@ -167,7 +167,7 @@ pub fn evidence(store: &Store) -> Result<Vec<goleash_analyze::EvidenceGroup>, St
                     .frames
                     .iter()
                     .chain(info.creator.iter())
-                    .map(|f| (f.file.clone(), f.line))
+                    .map(|f| (f.file.to_string(), f.line))
                     .collect(),
                 count: row.max_count,
                 verdict: row.max_verdict,

@@ -76,8 +76,8 @@ pub struct GroupInfo {
 /// A frame as stored: what [`FrameView`] says, without the view-only flags.
 #[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct Frame {
-    pub function: String,
-    pub file: String,
+    pub function: std::sync::Arc<str>,
+    pub file: std::sync::Arc<str>,
     pub line: u32,
 }
 

@@ -911,7 +911,7 @@ mod tests {
 
     fn info(hash: u64, creator: bool) -> GroupInfo {
         let frame = Frame {
-            function: format!("main.f{hash}"),
+            function: format!("main.f{hash}").into(),
             file: "/src/main.go".into(),
             line: 7,
         };

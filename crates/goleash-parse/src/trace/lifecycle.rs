@@ -600,8 +600,8 @@ impl State {
                         })
                     };
                     let f = self.interner.intern_frame(Frame {
-                        function: name(func)?,
-                        file: name(file)?,
+                        function: name(func)?.into(),
+                        file: name(file)?.into(),
                         line: u32::try_from(line).unwrap_or(u32::MAX),
                     });
                     t.frame_cache.insert(key, f);

@@ -27,9 +27,10 @@ pub fn summary(report: &WatchReport) -> String {
             out.push_str(&format!("  last error: {}\n", err.message));
         }
         for g in t.groups.iter().filter(|g| g.suspect) {
-            let (function, file, line) = g.site.as_ref().map_or(("?", "?", 0), |s| {
-                (s.function.as_str(), s.file.as_str(), s.line)
-            });
+            let (function, file, line) = g
+                .site
+                .as_ref()
+                .map_or(("?", "?", 0), |s| (&*s.function, &*s.file, s.line));
             out.push_str(&format!(
                 "  LEAK {} {function} ({file}:{line}) {} goroutines, {}, trend {}, {}\n",
                 g.verdict.name(),

@@ -47,12 +47,13 @@ pub fn attach(
     findings: &[StaticFinding],
     resolve: &dyn Fn(&str) -> Option<PathBuf>,
 ) {
-    let mut cache: std::collections::HashMap<String, Option<PathBuf>> = Default::default();
+    let mut cache: std::collections::HashMap<std::sync::Arc<str>, Option<PathBuf>> =
+        Default::default();
     for group in &mut analysis.groups {
         let mut found: Vec<StaticFinding> = Vec::new();
         for frame in frames(group) {
             let disk = cache
-                .entry(frame.file.to_string())
+                .entry(std::sync::Arc::clone(&frame.file))
                 .or_insert_with(|| resolve(&frame.file));
             let Some(disk) = disk else { continue };
             for finding in findings.iter().filter(|f| f.holds(disk, frame.line)) {

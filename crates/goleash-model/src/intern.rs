@@ -109,10 +109,6 @@ impl Interner {
         self.stacks.len()
     }
 
-    pub fn frame_count(&self) -> usize {
-        self.frames.len()
-    }
-
     /// Every interned frame with its id.
     pub fn frames(&self) -> impl Iterator<Item = (FrameId, &Frame)> + '_ {
         self.frames

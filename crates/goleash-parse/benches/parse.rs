@@ -8,6 +8,9 @@
 //!
 //!     cargo bench -p goleash-parse --bench parse
 //!     cargo bench -p goleash-parse --bench parse -- debug2   # one format
+//!
+//! `in_memory_*` parse the same inputs through `parse_bytes`, as `goleash watch` parses what
+//! it fetched.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -15,7 +18,7 @@ use std::sync::OnceLock;
 
 use divan::counter::BytesCount;
 use divan::Bencher;
-use goleash_parse::{parse, Limits};
+use goleash_parse::{parse, parse_bytes, Limits};
 
 fn main() {
     divan::main();
@@ -152,4 +155,29 @@ fn proto(bencher: Bencher<'_, '_>, input: &Input) {
 #[divan::bench(args = inputs(Kind::Debug1))]
 fn debug1(bencher: Bencher<'_, '_>, input: &Input) {
     run(bencher, input);
+}
+
+fn run_in_memory(bencher: Bencher<'_, '_>, input: &Input) {
+    if let Err(e) = parse_bytes(&input.name, &input.bytes, Limits::default()) {
+        panic!("{}: {e}", input.name);
+    }
+    bencher
+        .counter(BytesCount::of_slice(&input.bytes))
+        .bench(|| {
+            parse_bytes(
+                &input.name,
+                divan::black_box(&input.bytes),
+                Limits::default(),
+            )
+        });
+}
+
+#[divan::bench(args = inputs(Kind::Proto))]
+fn in_memory_proto(bencher: Bencher<'_, '_>, input: &Input) {
+    run_in_memory(bencher, input);
+}
+
+#[divan::bench(args = inputs(Kind::Debug2))]
+fn in_memory_debug2(bencher: Bencher<'_, '_>, input: &Input) {
+    run_in_memory(bencher, input);
 }

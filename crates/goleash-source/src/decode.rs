@@ -116,7 +116,9 @@ pub fn decompress<R: Read>(reader: R) -> io::Result<(Decompressed<R>, Option<Cod
     let buffered = BufReader::with_capacity(BUFFER, reader);
     let decoded = match codec {
         None => Decompressed::Plain(buffered),
-        Some(Codec::Gzip) => Decompressed::Gzip(flate2::bufread::MultiGzDecoder::new(buffered)),
+        Some(Codec::Gzip) => {
+            Decompressed::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(buffered)))
+        }
         Some(Codec::Zstd) => Decompressed::Zstd(ZstdFrames::new(buffered)),
         Some(Codec::Xz) => Decompressed::Xz(Box::new(lzma_rust2::XzReader::new(buffered, true))),
         Some(Codec::Bzip2) => Decompressed::Bzip2(bzip2::bufread::MultiBzDecoder::new(buffered)),
@@ -159,7 +161,7 @@ type Peeked<R> = BufReader<Peek<R>>;
 /// A decompressing reader; `Send` when the input is.
 pub enum Decompressed<R: Read> {
     Plain(Peeked<R>),
-    Gzip(flate2::bufread::MultiGzDecoder<Peeked<R>>),
+    Gzip(Box<flate2::bufread::MultiGzDecoder<Peeked<R>>>),
     Zstd(ZstdFrames<Peeked<R>>),
     Xz(Box<lzma_rust2::XzReader<Peeked<R>>>),
     Bzip2(bzip2::bufread::MultiBzDecoder<Peeked<R>>),

@@ -299,17 +299,28 @@ pub fn get_api(
     Ok((status, body))
 }
 
+/// How far from the asked timeout an agent's own may be for a request to run on it.
+const OWN_TIMEOUT_SLACK: Duration = Duration::from_millis(20);
+
 /// GETs `url`, the whole exchange (headers and body) within `timeout`. `Ok(None)`: 404, the
 /// profile does not exist in this process (goroutineleak before Go 1.26). A status other
 /// than 200 or an HTML page is a [`Fault`].
 pub fn get(agent: &ureq::Agent, url: &str, timeout: Duration) -> Result<Option<Answer>, Fault> {
-    let response = agent
-        .get(url)
-        .config()
-        .timeout_global(Some(timeout))
-        .build()
-        .call()
-        .map_err(|e| request_fault(url, timeout, e))?;
+    // A request-level timeout copies the agent's whole configuration for the request: a
+    // watcher's cheap scrapes, whose budget is the agent's own timeout less the microseconds
+    // already spent, use the agent's instead.
+    let agents = agent.config().timeouts().global;
+    let response = if agents.is_some_and(|own| own.abs_diff(timeout) <= OWN_TIMEOUT_SLACK) {
+        agent.get(url).call()
+    } else {
+        agent
+            .get(url)
+            .config()
+            .timeout_global(Some(timeout))
+            .build()
+            .call()
+    }
+    .map_err(|e| request_fault(url, timeout, e))?;
     let status = response.status().as_u16();
     if status == 404 {
         return Ok(None);

@@ -18,6 +18,7 @@ pub mod report;
 pub mod scrape;
 mod serve;
 pub mod settings;
+mod spare;
 pub mod state;
 pub mod store;
 pub mod targets;

@@ -470,7 +470,7 @@ enum Heavy {
 }
 
 /// A GET that the target keeps working on if we stop waiting (debug=2 formats every
-/// goroutine's stack; goroutineleak runs a full GC): it runs on its own thread, bounded by
+/// goroutine's stack; goroutineleak runs a full GC): it runs on a spare thread ([`crate::spare`]), bounded by
 /// [`heavy_limit`]; the caller waits `timeout` for it, and when that passes the thread keeps
 /// reading the answer to its end, then calls `release`.
 fn heavy_get(
@@ -492,17 +492,15 @@ fn heavy_get(
         std::sync::Arc::clone(&waited),
         std::sync::Arc::clone(release),
     );
-    let spawned = std::thread::Builder::new()
-        .name("scrape-heavy".into())
-        .spawn(move || {
-            let got = fetch::get(&owned_agent, &owned_url, limit, max_bytes);
-            let answered = !matches!(&got, Err(f) if f.kind == FaultKind::Timeout);
-            let abandoned = !still_waited.load(std::sync::atomic::Ordering::SeqCst);
-            if abandoned || tx.send(got).is_err() {
-                release(answered);
-            }
-        });
-    if spawned.is_err() {
+    let started = crate::spare::run(Box::new(move || {
+        let got = fetch::get(&owned_agent, &owned_url, limit, max_bytes);
+        let answered = !matches!(&got, Err(f) if f.kind == FaultKind::Timeout);
+        let abandoned = !still_waited.load(std::sync::atomic::Ordering::SeqCst);
+        if abandoned || tx.send(got).is_err() {
+            release(answered);
+        }
+    }));
+    if !started {
         // No thread to spare: fetch in line, bounded by the timeout as any request.
         return Heavy::Done(fetch::get(agent, url, timeout, options.max_bytes));
     }

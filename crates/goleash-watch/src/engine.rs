@@ -326,10 +326,16 @@ pub fn run(mut config: WatchConfig) -> Result<Outcome, String> {
         if let Some(r) = &reload {
             wake = wake.min(Instant::now() + r.poll_interval());
         }
-        let mut event = pool
-            .events
-            .recv_timeout(wake.saturating_duration_since(Instant::now()))
-            .ok();
+        let until_wake = wake.saturating_duration_since(Instant::now());
+        let mut event = if in_flight > 0 && until_wake <= COALESCE {
+            // Busy: a scrape is due within milliseconds anyway. Sleeping until then and taking
+            // every result that came in meanwhile wakes this thread once instead of once per
+            // result (a context switch each, a tenth of the engine's CPU at 100 scrapes/s).
+            std::thread::sleep(until_wake);
+            pool.events.try_recv().ok()
+        } else {
+            pool.events.recv_timeout(until_wake).ok()
+        };
         while let Some(ev) = event {
             match ev {
                 Event::Released(i, answered) => {
@@ -885,6 +891,11 @@ fn apply(
 /// Samples the remote-write queue holds at most: about ten minutes of a hundred targets'
 /// series while the receiver is away.
 const REMOTE_QUEUE: usize = 500_000;
+
+/// The longest a finished scrape's result waits for the engine when the next scrape is due
+/// sooner than this: results are applied in batches at the due times instead of one wake
+/// each. Its timestamps are the scrape's own, so only the bookkeeping is that much later.
+const COALESCE: Duration = Duration::from_millis(20);
 
 /// What the watcher does once per cycle: retention, alerts, notes, the table, webhooks,
 /// remote write.

@@ -2,8 +2,9 @@
 //! `--concurrency` threads, not 500, and a slow target holds one worker for at most its
 //! timeout (a heavy request that overruns it is awaited on a thread of its own).
 
+use std::collections::VecDeque;
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -49,25 +50,86 @@ pub(crate) enum Event {
     Released(usize, bool),
 }
 
+/// The jobs not yet taken. A condition variable wakes one idle worker per job; a shared
+/// `Receiver` behind a mutex woke two (the worker waiting in `recv`, then the next one in
+/// line for the lock), a context switch per scrape for nothing.
+#[derive(Default)]
+struct Queue {
+    state: Mutex<QueueState>,
+    filled: Condvar,
+}
+
+#[derive(Default)]
+struct QueueState {
+    jobs: VecDeque<Job>,
+    closed: bool,
+}
+
+impl Queue {
+    fn push(&self, job: Job) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.closed {
+            return false;
+        }
+        state.jobs.push_back(job);
+        drop(state);
+        self.filled.notify_one();
+        true
+    }
+
+    /// The next job; `None` once the queue is closed and empty.
+    fn pop(&self) -> Option<Job> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(job) = state.jobs.pop_front() {
+                return Some(job);
+            }
+            if state.closed {
+                return None;
+            }
+            state = self.filled.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    fn close(&self) {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).closed = true;
+        self.filled.notify_all();
+    }
+}
+
 pub(crate) struct Pool {
-    jobs: Option<Sender<Job>>,
+    jobs: Arc<Queue>,
+    /// Workers still running: a submit fails once none is left.
+    alive: Arc<std::sync::atomic::AtomicUsize>,
     pub events: Receiver<Event>,
     workers: Vec<JoinHandle<()>>,
 }
 
 impl Pool {
     pub(crate) fn new(size: usize, options: Arc<ScrapeOptions>) -> Pool {
-        let (job_tx, job_rx) = mpsc::channel::<Job>();
+        let jobs = Arc::new(Queue::default());
+        let alive = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let (event_tx, event_rx) = mpsc::channel::<Event>();
-        let job_rx = Arc::new(Mutex::new(job_rx));
         let workers = (0..size.max(1))
             .map(|i| {
-                let job_rx = Arc::clone(&job_rx);
+                let jobs = Arc::clone(&jobs);
+                let alive = Arc::clone(&alive);
                 let event_tx = event_tx.clone();
                 let options = Arc::clone(&options);
+                alive.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 std::thread::Builder::new()
                     .name(format!("scrape-{i}"))
-                    .spawn(move || worker(&job_rx, &event_tx, &options))
+                    .spawn({
+                        let alive = Arc::clone(&alive);
+                        move || {
+                            worker(&jobs, &event_tx, &options);
+                            alive.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                    })
+                    .map_err(|e| {
+                        alive.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                        e
+                    })
                     .map_err(|e| eprintln!("goleash watch: cannot start a scrape worker: {e}"))
                     .ok()
             })
@@ -76,7 +138,8 @@ impl Pool {
             .flatten()
             .collect();
         Pool {
-            jobs: Some(job_tx),
+            jobs,
+            alive,
             events: event_rx,
             workers,
         }
@@ -88,29 +151,22 @@ impl Pool {
 
     /// Queues a scrape; false when no worker is left to take it.
     pub(crate) fn submit(&self, job: Job) -> bool {
-        self.jobs.as_ref().is_some_and(|tx| tx.send(job).is_ok())
+        self.alive.load(std::sync::atomic::Ordering::SeqCst) > 0 && self.jobs.push(job)
     }
 }
 
 impl Drop for Pool {
     fn drop(&mut self) {
         // Closing the queue ends each worker after its current scrape.
-        self.jobs.take();
+        self.jobs.close();
         for w in self.workers.drain(..) {
             let _ = w.join();
         }
     }
 }
 
-fn worker(jobs: &Mutex<Receiver<Job>>, events: &Sender<Event>, options: &ScrapeOptions) {
-    loop {
-        let job = {
-            let Ok(rx) = jobs.lock() else { return };
-            match rx.recv() {
-                Ok(job) => job,
-                Err(_) => return,
-            }
-        };
+fn worker(jobs: &Queue, events: &Sender<Event>, options: &ScrapeOptions) {
+    while let Some(job) = jobs.pop() {
         let waited = job.queued.elapsed();
         let started_ms = crate::clock::now_ms();
         let started = Instant::now();

@@ -126,9 +126,8 @@ impl Pool {
                             alive.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
                         }
                     })
-                    .map_err(|e| {
+                    .inspect_err(|_| {
                         alive.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-                        e
                     })
                     .map_err(|e| eprintln!("goleash watch: cannot start a scrape worker: {e}"))
                     .ok()

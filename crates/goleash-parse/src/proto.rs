@@ -340,9 +340,10 @@ impl Converter<'_> {
     fn functions(&self) -> Result<FxHashMap<u64, Func>, ParseError> {
         let mut funcs =
             FxHashMap::with_capacity_and_hasher(self.profile.function.len(), Default::default());
+        // Functions of one file share its name: one copy of the text per string-table entry.
+        let mut files: FxHashMap<i64, std::sync::Arc<str>> = FxHashMap::default();
         for (n, function) in self.profile.function.iter().enumerate() {
-            let what = |field: &str| {
-                let field = field.to_string();
+            let what = |field: &'static str| {
                 move || {
                     (
                         pb::TAG_FUNCTION,
@@ -356,10 +357,18 @@ impl Converter<'_> {
             if name.is_empty() {
                 name = self.string(function.system_name, what("system_name"))?;
             }
-            let file = self.string(function.filename, what("filename"))?;
+            let file = match files.get(&function.filename) {
+                Some(file) => std::sync::Arc::clone(file),
+                None => {
+                    let text = self.string(function.filename, what("filename"))?;
+                    let file: std::sync::Arc<str> = String::from_utf8_lossy(text).into();
+                    files.insert(function.filename, std::sync::Arc::clone(&file));
+                    file
+                }
+            };
             let func = Func {
                 name: print_name(&String::from_utf8_lossy(name)).into(),
-                file: String::from_utf8_lossy(file).into(),
+                file,
             };
             if funcs.insert(function.id, func).is_some() {
                 return Err(self.error(

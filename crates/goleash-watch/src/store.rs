@@ -24,6 +24,25 @@ const SCHEMA_VERSION: i64 = 2;
 /// anything is written to it.
 const APPLICATION_ID: i64 = 0x676c_7368;
 
+/// One scrape's count of one group.
+const INSERT_SAMPLE: &str =
+    "INSERT OR REPLACE INTO samples(scrape_id, group_id, count, verdict) VALUES (?1, ?2, ?3, ?4)";
+
+/// Counts written by one statement (see [`insert_samples_sql`]).
+const SAMPLES_PER_INSERT: usize = 16;
+
+/// [`INSERT_SAMPLE`] for [`SAMPLES_PER_INSERT`] rows at once.
+fn insert_samples_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let row = "(?, ?, ?, ?)";
+        format!(
+            "INSERT OR REPLACE INTO samples(scrape_id, group_id, count, verdict) VALUES {}",
+            vec![row; SAMPLES_PER_INSERT].join(", ")
+        )
+    })
+}
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS targets(
@@ -584,13 +603,9 @@ impl Store {
                 })
                 .map_err(|e| fail("recording a scrape", e))?;
                 let scrape_id = tx.last_insert_rowid();
-                // Prepared once per connection and kept: a scrape writes ~40 counts, and
-                // compiling the INSERT for each was a good part of the watcher's SQLite time.
-                let mut insert_sample = tx
-                    .prepare_cached(
-                        "INSERT OR REPLACE INTO samples(scrape_id, group_id, count, verdict) VALUES (?1, ?2, ?3, ?4)",
-                    )
-                    .map_err(|e| fail("recording counts", e))?;
+                // Statements are prepared once per connection and kept (prepare_cached):
+                // compiling them at every scrape was a good part of the watcher's SQLite time.
+                let mut rows: Vec<(i64, i64, i64)> = Vec::with_capacity(scraped.groups.len());
                 for group in &scraped.groups {
                     let hash = group.info.hash;
                     let known = self.group_ids.get(&hash).copied();
@@ -635,13 +650,37 @@ impl Store {
                             id
                         }
                     };
-                    insert_sample
-                        .execute(params![
-                            scrape_id,
-                            group_id,
-                            group.count as i64,
-                            verdict_code(group.verdict)
-                        ])
+                    rows.push((group_id, group.count as i64, verdict_code(group.verdict)));
+                }
+                // Many rows a statement: each statement run has a fixed cost (reset, bind,
+                // VDBE start) that was most of a row's.
+                let mut chunks = rows.chunks_exact(SAMPLES_PER_INSERT);
+                if chunks.len() > 0 {
+                    let mut insert_many = tx
+                        .prepare_cached(insert_samples_sql())
+                        .map_err(|e| fail("recording counts", e))?;
+                    for chunk in &mut chunks {
+                        let mut values: Vec<&dyn rusqlite::ToSql> =
+                            Vec::with_capacity(SAMPLES_PER_INSERT * 4);
+                        for (group_id, count, verdict) in chunk {
+                            values.extend([
+                                &scrape_id as &dyn rusqlite::ToSql,
+                                group_id,
+                                count,
+                                verdict,
+                            ]);
+                        }
+                        insert_many
+                            .execute(values.as_slice())
+                            .map_err(|e| fail("recording counts", e))?;
+                    }
+                }
+                let mut insert_one = tx
+                    .prepare_cached(INSERT_SAMPLE)
+                    .map_err(|e| fail("recording counts", e))?;
+                for (group_id, count, verdict) in chunks.remainder() {
+                    insert_one
+                        .execute(params![scrape_id, group_id, count, verdict])
                         .map_err(|e| fail("recording counts", e))?;
                 }
             }
@@ -1036,6 +1075,47 @@ mod tests {
             })
             .unwrap();
         assert_eq!(rows, 1);
+    }
+
+    /// Counts go in many to a statement: every count of a scrape with more groups than one
+    /// statement takes (and a remainder) comes back, and only those.
+    #[test]
+    fn every_count_of_a_large_scrape_is_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let target = crate::targets::parse_url("127.0.0.1:1").unwrap();
+        let mut store = Store::open(&path).unwrap();
+        let id = store.target_id(&target).unwrap();
+        for (n, ts) in [
+            (2 * SAMPLES_PER_INSERT + 5, 1_000),
+            (SAMPLES_PER_INSERT, 2_000),
+            (3, 3_000),
+        ] {
+            let counts: Vec<(u64, u64)> = (0..n as u64).map(|h| (h + 1, 10 * h + 1)).collect();
+            store
+                .record(
+                    id,
+                    ts,
+                    0,
+                    Duration::from_millis(1),
+                    &scraped(&counts, false),
+                )
+                .unwrap();
+        }
+        store.flush().unwrap();
+        let window = store.load_window(id, 0, i64::MAX).unwrap();
+        assert_eq!(window.len(), 3);
+        for (scrape, n) in window
+            .iter()
+            .zip([2 * SAMPLES_PER_INSERT + 5, SAMPLES_PER_INSERT, 3])
+        {
+            let mut groups = scrape.groups.clone();
+            groups.sort_by_key(|g| g.0);
+            let expected: Vec<(u64, u64, Verdict)> = (0..n as u64)
+                .map(|h| (h + 1, 10 * h + 1, Verdict::Possible))
+                .collect();
+            assert_eq!(groups, expected, "scrape at {}", scrape.ts_ms);
+        }
     }
 
     #[test]

@@ -18,7 +18,8 @@ use std::sync::OnceLock;
 
 use divan::counter::BytesCount;
 use divan::Bencher;
-use goleash_parse::{parse, parse_bytes, Limits};
+use goleash_model::Snapshot;
+use goleash_parse::{parse, parse_bytes, Limits, ParseError};
 
 fn main() {
     divan::main();
@@ -126,58 +127,51 @@ fn inputs(kind: Kind) -> Vec<&'static Input> {
         .collect()
 }
 
-fn run(bencher: Bencher<'_, '_>, input: &Input) {
+/// The streaming reader, as `goleash analyze` reads a file or stdin.
+fn streamed(name: &str, bytes: &[u8]) -> Result<Snapshot, ParseError> {
+    parse(name, bytes, Limits::default())
+}
+
+/// The body already in memory, as `goleash watch` parses what it fetched.
+fn in_memory(name: &str, bytes: &[u8]) -> Result<Snapshot, ParseError> {
+    parse_bytes(name, bytes, Limits::default())
+}
+
+fn run(
+    bencher: Bencher<'_, '_>,
+    input: &Input,
+    parser: fn(&str, &[u8]) -> Result<Snapshot, ParseError>,
+) {
     // A fixture the parser rejects would benchmark the error path: fail loudly instead.
-    if let Err(e) = parse(&input.name, input.bytes.as_slice(), Limits::default()) {
+    if let Err(e) = parser(&input.name, &input.bytes) {
         panic!("{}: {e}", input.name);
     }
     bencher
         .counter(BytesCount::of_slice(&input.bytes))
-        .bench(|| {
-            parse(
-                &input.name,
-                divan::black_box(input.bytes.as_slice()),
-                Limits::default(),
-            )
-        });
+        .bench(|| parser(&input.name, divan::black_box(&input.bytes)));
 }
 
 #[divan::bench(args = inputs(Kind::Debug2))]
 fn debug2(bencher: Bencher<'_, '_>, input: &Input) {
-    run(bencher, input);
+    run(bencher, input, streamed);
 }
 
 #[divan::bench(args = inputs(Kind::Proto))]
 fn proto(bencher: Bencher<'_, '_>, input: &Input) {
-    run(bencher, input);
+    run(bencher, input, streamed);
 }
 
 #[divan::bench(args = inputs(Kind::Debug1))]
 fn debug1(bencher: Bencher<'_, '_>, input: &Input) {
-    run(bencher, input);
-}
-
-fn run_in_memory(bencher: Bencher<'_, '_>, input: &Input) {
-    if let Err(e) = parse_bytes(&input.name, &input.bytes, Limits::default()) {
-        panic!("{}: {e}", input.name);
-    }
-    bencher
-        .counter(BytesCount::of_slice(&input.bytes))
-        .bench(|| {
-            parse_bytes(
-                &input.name,
-                divan::black_box(&input.bytes),
-                Limits::default(),
-            )
-        });
+    run(bencher, input, streamed);
 }
 
 #[divan::bench(args = inputs(Kind::Proto))]
 fn in_memory_proto(bencher: Bencher<'_, '_>, input: &Input) {
-    run_in_memory(bencher, input);
+    run(bencher, input, in_memory);
 }
 
 #[divan::bench(args = inputs(Kind::Debug2))]
 fn in_memory_debug2(bencher: Bencher<'_, '_>, input: &Input) {
-    run_in_memory(bencher, input);
+    run(bencher, input, in_memory);
 }

@@ -3,6 +3,8 @@
 //! timeout (a heavy request that overruns it is awaited on a thread of its own).
 
 use std::collections::VecDeque;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -100,7 +102,7 @@ impl Queue {
 pub(crate) struct Pool {
     jobs: Arc<Queue>,
     /// Workers still running: a submit fails once none is left.
-    alive: Arc<std::sync::atomic::AtomicUsize>,
+    alive: Arc<AtomicUsize>,
     pub events: Receiver<Event>,
     workers: Vec<JoinHandle<()>>,
 }
@@ -108,7 +110,7 @@ pub(crate) struct Pool {
 impl Pool {
     pub(crate) fn new(size: usize, options: Arc<ScrapeOptions>) -> Pool {
         let jobs = Arc::new(Queue::default());
-        let alive = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let alive = Arc::new(AtomicUsize::new(0));
         let (event_tx, event_rx) = mpsc::channel::<Event>();
         let workers = (0..size.max(1))
             .map(|i| {
@@ -116,18 +118,18 @@ impl Pool {
                 let alive = Arc::clone(&alive);
                 let event_tx = event_tx.clone();
                 let options = Arc::clone(&options);
-                alive.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                alive.fetch_add(1, SeqCst);
                 std::thread::Builder::new()
                     .name(format!("scrape-{i}"))
                     .spawn({
                         let alive = Arc::clone(&alive);
                         move || {
                             worker(&jobs, &event_tx, &options);
-                            alive.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                            alive.fetch_sub(1, SeqCst);
                         }
                     })
                     .inspect_err(|_| {
-                        alive.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                        alive.fetch_sub(1, SeqCst);
                     })
                     .map_err(|e| eprintln!("goleash watch: cannot start a scrape worker: {e}"))
                     .ok()
@@ -150,7 +152,7 @@ impl Pool {
 
     /// Queues a scrape; false when no worker is left to take it.
     pub(crate) fn submit(&self, job: Job) -> bool {
-        self.alive.load(std::sync::atomic::Ordering::SeqCst) > 0 && self.jobs.push(job)
+        self.alive.load(SeqCst) > 0 && self.jobs.push(job)
     }
 }
 

@@ -107,36 +107,43 @@ pub(crate) struct Pool {
     workers: Vec<JoinHandle<()>>,
 }
 
+/// One running worker in the pool's count, for as long as this lives.
+struct Alive(Arc<AtomicUsize>);
+
+impl Alive {
+    fn count(alive: &Arc<AtomicUsize>) -> Alive {
+        alive.fetch_add(1, SeqCst);
+        Alive(Arc::clone(alive))
+    }
+}
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, SeqCst);
+    }
+}
+
 impl Pool {
     pub(crate) fn new(size: usize, options: Arc<ScrapeOptions>) -> Pool {
         let jobs = Arc::new(Queue::default());
         let alive = Arc::new(AtomicUsize::new(0));
         let (event_tx, event_rx) = mpsc::channel::<Event>();
         let workers = (0..size.max(1))
-            .map(|i| {
+            .filter_map(|i| {
                 let jobs = Arc::clone(&jobs);
-                let alive = Arc::clone(&alive);
                 let event_tx = event_tx.clone();
                 let options = Arc::clone(&options);
-                alive.fetch_add(1, SeqCst);
+                // Dropped when the worker ends, panics, or never starts (spawn drops it).
+                let counted = Alive::count(&alive);
                 std::thread::Builder::new()
                     .name(format!("scrape-{i}"))
-                    .spawn({
-                        let alive = Arc::clone(&alive);
-                        move || {
-                            worker(&jobs, &event_tx, &options);
-                            alive.fetch_sub(1, SeqCst);
-                        }
-                    })
-                    .inspect_err(|_| {
-                        alive.fetch_sub(1, SeqCst);
+                    .spawn(move || {
+                        let _counted = counted;
+                        worker(&jobs, &event_tx, &options);
                     })
                     .map_err(|e| eprintln!("goleash watch: cannot start a scrape worker: {e}"))
                     .ok()
             })
-            .collect::<Vec<_>>()
-            .into_iter()
-            .flatten()
             .collect();
         Pool {
             jobs,
@@ -192,5 +199,27 @@ fn worker(jobs: &Queue, events: &Sender<Event>, options: &ScrapeOptions) {
         if events.send(Event::Done(Box::new(finished))).is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `submit` trusts the count: a worker that panicked must leave it as one that returned.
+    #[test]
+    fn a_worker_leaves_the_count_however_it_ends() {
+        let alive = Arc::new(AtomicUsize::new(0));
+        let returns = Alive::count(&alive);
+        let panics = Alive::count(&alive);
+        assert_eq!(alive.load(SeqCst), 2);
+        std::thread::spawn(move || drop(returns)).join().unwrap();
+        let ended = std::thread::spawn(move || {
+            let _counted = panics;
+            panic!("a scrape worker's bug");
+        })
+        .join();
+        assert!(ended.is_err());
+        assert_eq!(alive.load(SeqCst), 0);
     }
 }
